@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the service and the tests need.
+# Run as root it installs what is missing; otherwise it only reports.
+set -euo pipefail
+
+BUILD_PKGS="build-essential pkg-config kore libssl-dev libpq-dev
+libhiredis-dev libjwt-dev libcrypt-dev"
+RUNTIME_PKGS="postgresql redis-server openssl ca-certificates"
+TEST_PKGS="libcriterion-dev libcurl4-openssl-dev libjansson-dev curl wrk
+postgresql-contrib"
+
+case "${1:-all}" in
+build)	pkgs="$BUILD_PKGS" ;;
+runtime) pkgs="$RUNTIME_PKGS" ;;
+*)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS" ;;
+esac
+
+missing=()
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing Debian packages: ${missing[*]}" >&2
+	echo "run as root, or: sudo apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

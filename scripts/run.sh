@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make run: everything needed to serve https://127.0.0.1:8888 from a fresh
+# machine, with a private PostgreSQL and Redis under var/. Running it again
+# is harmless; `make stop` stops what it started.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/services.sh"
+
+var="$root/var"
+PGPORT=${PGPORT:-55432}
+REDIS_PORT=${REDIS_PORT:-56379}
+PORT=${PORT:-8888}
+
+mkdir -p "$var/log"
+pg_start "$var/pg" "$PGPORT"
+pg_createdb "$PGPORT" booking
+redis_start "$var/redis" "$REDIS_PORT"
+make_cert "$var/cert"
+[ -f "$var/jwt_secret" ] || { openssl rand -hex 32 > "$var/jwt_secret";
+    chmod 600 "$var/jwt_secret"; }
+
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/booking"
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export JWT_SECRET=$(cat "$var/jwt_secret")
+export TLS_CERT="$var/cert/server.pem" TLS_KEY="$var/cert/key.pem"
+export MIGRATIONS_DIR="$root/migrations" PORT
+
+"$root/build/booking" migrate
+if [ "$(psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM movies')" = 0 ]; then
+	psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f "$root/migrations/seed.sql"
+	echo "seeded demo data"
+fi
+
+if [ -f "$var/booking.pid" ] && kill -0 "$(cat "$var/booking.pid")" 2>/dev/null
+then
+	echo "already running (pid $(cat "$var/booking.pid"))"
+else
+	cd "$var"
+	nohup "$root/build/booking" -f -n -r >> "$var/log/booking.log" 2>&1 &
+	echo $! > "$var/booking.pid"
+	if ! wait_health "https://127.0.0.1:$PORT/api/health" 30; then
+		echo "the service did not become healthy; see var/log/booking.log"
+		tail -n 20 "$var/log/booking.log"
+		exit 1
+	fi
+fi
+
+cat <<MSG
+serving https://127.0.0.1:$PORT (self-signed certificate: curl -k)
+  curl -sk https://127.0.0.1:$PORT/api/health
+  curl -sk https://127.0.0.1:$PORT/api/movies
+logs: var/log/booking.log; stop everything with: make stop
+MSG

@@ -1,0 +1,111 @@
+/*
+ * config: the twelve-factor settings of the service.
+ *
+ * Everything that differs between a laptop, CI and a container comes from
+ * the environment; Kore's own file (conf/booking.conf) holds what does not.
+ * config_load() runs once in the parent before workers fork, so workers
+ * inherit a filled, read-only struct config.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+
+#include <openssl/rand.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+struct config	config;
+
+static const char	*config_env(const char *, const char *);
+static int		config_int(const char *, int, int, int, int *);
+
+static const char *
+config_env(const char *name, const char *def)
+{
+	const char	*v;
+
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		return (def);
+
+	return (v);
+}
+
+static int
+config_int(const char *name, int def, int min, int max, int *out)
+{
+	const char	*v;
+	int		err;
+
+	if ((v = config_env(name, NULL)) == NULL) {
+		*out = def;
+		return (KORE_RESULT_OK);
+	}
+
+	*out = kore_strtonum(v, 10, min, max, &err);
+	return (err);
+}
+
+const char *
+config_load(void)
+{
+	const char	*secret;
+	size_t		len;
+	int		port;
+
+	memset(&config, 0, sizeof(config));
+
+	config.database_url = config_env("DATABASE_URL", NULL);
+	config.redis_url = config_env("REDIS_URL", NULL);
+	config.bind_address = config_env("BIND_ADDRESS", "127.0.0.1");
+	config.port = config_env("PORT", "8888");
+	config.tls_cert = config_env("TLS_CERT", NULL);
+	config.tls_key = config_env("TLS_KEY", NULL);
+	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
+	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
+	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
+	config.auto_migrate =
+	    strcmp(config_env("AUTO_MIGRATE", "1"), "0") != 0;
+
+	if (config.database_url == NULL)
+		return ("DATABASE_URL is not set (e.g. postgresql:///booking)");
+	if (config.redis_url == NULL)
+		return ("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)");
+	if (strncmp(config.redis_url, "redis://", 8))
+		return ("REDIS_URL must start with redis://");
+
+	if (!config_int("WORKERS", 0, 0, 64, &config.workers))
+		return ("WORKERS must be a number from 0 (Kore's default) to 64");
+	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))
+		return ("HOLD_TTL_SECONDS must be from 1 to 86400");
+	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
+	    &config.access_ttl))
+		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");
+	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
+		return ("PORT must be a number from 1 to 65535");
+
+	if ((secret = config_env("JWT_SECRET", NULL)) != NULL) {
+		len = strlen(secret);
+		if (len < CONFIG_JWT_SECRET_MIN)
+			return ("JWT_SECRET must be at least 32 bytes");
+		if (len >= sizeof(config.jwt_secret))
+			return ("JWT_SECRET must be shorter than 256 bytes");
+		memcpy(config.jwt_secret, secret, len);
+		config.jwt_secret_len = len;
+	} else if (config.dev_mode) {
+		/* Development only: a random secret, lost on restart. */
+		if (RAND_bytes((unsigned char *)config.jwt_secret, 48) != 1)
+			return ("BOOKING_DEV_MODE: no randomness for JWT_SECRET");
+		config.jwt_secret_len = 48;
+		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
+		    "JWT secret; tokens will not survive a restart");
+	} else {
+		return ("JWT_SECRET is not set (at least 32 bytes; or set "
+		    "BOOKING_DEV_MODE=1 to generate one for development)");
+	}
+
+	return (NULL);
+}

@@ -1,0 +1,34 @@
+/*
+ * config: the service's runtime settings, read once from the environment
+ * in the parent process before Kore parses its configuration.
+ */
+#ifndef __H_CONFIG_H
+#define __H_CONFIG_H
+
+#include <sys/types.h>
+
+#define CONFIG_JWT_SECRET_MIN	32
+
+struct config {
+	const char	*database_url;
+	const char	*redis_url;
+	const char	*bind_address;
+	const char	*port;
+	const char	*tls_cert;
+	const char	*tls_key;
+	const char	*migrations_dir;
+	char		jwt_secret[256];
+	size_t		jwt_secret_len;
+	int		dev_mode;
+	int		workers;
+	int		hold_ttl;
+	int		access_ttl;
+	int		auto_migrate;
+};
+
+extern struct config	config;
+
+/* Returns NULL on success, or one line saying what is wrong. */
+const char	*config_load(void);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * db: asynchronous statements for request handlers.
+ *
+ * A struct db_call is one parameterised statement: db_call_init() names
+ * the SQL (always a static constant with $n placeholders), db_call_param()
+ * appends text parameters (NULL for SQL NULL), db_run() drives it through
+ * Kore's pgsql states. Kore releases the connection back to its pool when
+ * the statement completes, so a db_call is one statement and one implicit
+ * transaction: a multi-statement transaction must be written as a single
+ * statement (CTEs) or a SQL function, never as BEGIN and COMMIT spread
+ * over several calls, which could hand an open transaction to another
+ * request.
+ *
+ * The result is taken from Kore (call->result) so it can be read after the
+ * statement completed; db_call_cleanup() frees it and is safe to call
+ * twice, and must run from the request's onfree callback because Kore's
+ * own cleanup of the request's pgsql list runs after onfree.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#include <string.h>
+
+#include "db.h"
+
+void
+db_register(const char *url)
+{
+	if (!kore_pgsql_register(DB_NAME, url))
+		fatal("failed to register the database");
+}
+
+void
+db_call_init(struct db_call *call, const char *sql)
+{
+	db_call_cleanup(call);
+	memset(call, 0, sizeof(*call));
+	kore_pgsql_init(&call->pgsql);
+	call->sql = sql;
+}
+
+void
+db_call_param(struct db_call *call, const char *value)
+{
+	if (call->nparams >= DB_PARAMS_MAX)
+		fatal("db_call_param: more than %d parameters", DB_PARAMS_MAX);
+
+	call->params[call->nparams++] = value;
+}
+
+static int
+db_fail(struct db_call *call)
+{
+	const char	*state;
+
+	call->sqlstate[0] = '\0';
+	if (call->pgsql.result != NULL &&
+	    (state = PQresultErrorField(call->pgsql.result,
+	    PG_DIAG_SQLSTATE)) != NULL)
+		kore_strlcpy(call->sqlstate, state, sizeof(call->sqlstate));
+
+	/* Conflicts the caller handles are not worth a log line. */
+	if (strncmp(call->sqlstate, "23", 2) && strncmp(call->sqlstate, "40", 2))
+		kore_pgsql_logerror(&call->pgsql);
+
+	return (DB_FAILED);
+}
+
+int
+db_run(struct db_call *call, struct http_request *req)
+{
+	struct kore_pgsql	*pg = &call->pgsql;
+	int			lengths[DB_PARAMS_MAX], formats[DB_PARAMS_MAX];
+	int			i;
+
+	if (!call->bound) {
+		kore_pgsql_bind_request(pg, req);
+		call->bound = 1;
+	}
+
+	if (!call->started) {
+		if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
+			/* Queued for a free connection: Kore wakes us. */
+			if (pg->state == KORE_PGSQL_STATE_INIT && pg->error == NULL)
+				return (DB_PENDING);
+			return (db_fail(call));
+		}
+
+		for (i = 0; i < call->nparams; i++) {
+			lengths[i] = call->params[i] == NULL ? 0 :
+			    (int)strlen(call->params[i]);
+			formats[i] = 0;
+		}
+
+		if (!kore_pgsql_query_param_fields(pg, call->sql, 0,
+		    call->nparams, call->params, lengths, formats))
+			return (db_fail(call));
+
+		call->started = 1;
+		return (DB_PENDING);
+	}
+
+	for (;;) {
+		switch (pg->state) {
+		case KORE_PGSQL_STATE_INIT:
+		case KORE_PGSQL_STATE_WAIT:
+			/* Kore wakes the request when the result arrives. */
+			http_request_sleep(req);
+			return (DB_PENDING);
+		case KORE_PGSQL_STATE_COMPLETE:
+			return (DB_DONE);
+		case KORE_PGSQL_STATE_ERROR:
+			return (db_fail(call));
+		case KORE_PGSQL_STATE_RESULT:
+			if (call->result != NULL)
+				PQclear(call->result);
+			call->result = pg->result;
+			pg->result = NULL;
+			break;
+		default:
+			break;
+		}
+
+		kore_pgsql_continue(pg);
+	}
+}
+
+void
+db_call_cleanup(struct db_call *call)
+{
+	if (call->sql != NULL || call->bound)
+		kore_pgsql_cleanup(&call->pgsql);
+
+	if (call->result != NULL) {
+		PQclear(call->result);
+		call->result = NULL;
+	}
+
+	call->bound = 0;
+	call->started = 0;
+}
+
+int
+db_rows(const struct db_call *call)
+{
+	if (call->result == NULL)
+		return (0);
+
+	return (PQntuples(call->result));
+}
+
+const char *
+db_value(const struct db_call *call, int row, int col)
+{
+	return (PQgetvalue(call->result, row, col));
+}
+
+int
+db_isnull(const struct db_call *call, int row, int col)
+{
+	return (PQgetisnull(call->result, row, col));
+}
+
+int64_t
+db_int(const struct db_call *call, int row, int col)
+{
+	int		err;
+
+	return (kore_strtonum(PQgetvalue(call->result, row, col), 10,
+	    INT64_MIN, INT64_MAX, &err));
+}
+
+int
+db_sqlstate_is(const struct db_call *call, const char *state)
+{
+	return (!strcmp(call->sqlstate, state));
+}

@@ -1,0 +1,52 @@
+/*
+ * db: one asynchronous PostgreSQL statement on behalf of a request, on top
+ * of Kore's pgsql. A handler state calls db_run() until it stops answering
+ * DB_PENDING, then reads call->result.
+ */
+#ifndef __H_DB_H
+#define __H_DB_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#define DB_NAME			"db"
+#define DB_PARAMS_MAX		16
+
+#define DB_PENDING		1
+#define DB_DONE			2
+#define DB_FAILED		3
+
+/* SQLSTATEs the service acts on. */
+#define DB_UNIQUE_VIOLATION	"23505"
+#define DB_FOREIGN_KEY		"23503"
+#define DB_EXCLUSION		"23P01"
+#define DB_CHECK_VIOLATION	"23514"
+#define DB_SERIALIZATION	"40001"
+#define DB_DEADLOCK		"40P01"
+
+struct db_call {
+	struct kore_pgsql	pgsql;
+	PGresult		*result;
+	const char		*sql;
+	int			nparams;
+	const char		*params[DB_PARAMS_MAX];
+	char			sqlstate[6];
+	int			started;
+	int			bound;
+};
+
+void	db_call_init(struct db_call *, const char *);
+void	db_call_param(struct db_call *, const char *);
+int	db_run(struct db_call *, struct http_request *);
+void	db_call_cleanup(struct db_call *);
+
+int	db_rows(const struct db_call *);
+const char	*db_value(const struct db_call *, int, int);
+int	db_isnull(const struct db_call *, int, int);
+int64_t	db_int(const struct db_call *, int, int);
+int	db_sqlstate_is(const struct db_call *, const char *);
+
+void	db_register(const char *);
+
+#endif

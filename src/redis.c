@@ -1,0 +1,545 @@
+/*
+ * redis: hiredis's asynchronous API on Kore's event loop.
+ *
+ * hiredis 0.14 asks its host loop to add and remove read and write
+ * interest and to clean up before it closes the socket. The adapter keeps
+ * the wanted set and registers the socket level-triggered with epoll
+ * whenever that set changes (Kore's schedule helpers are edge-triggered
+ * and replace the whole mask). hiredis may call cleanup from inside
+ * redisAsyncHandleRead, so a dead adapter is only marked and freed on the
+ * next watchdog tick, never on the spot.
+ *
+ * Invariants:
+ * - at most one live connection per worker (redis.ac);
+ * - every command issued has exactly one callback call from hiredis, with
+ *   a NULL reply when the connection dies or is freed;
+ * - a ticket is owned by its request until the callback fired; if the
+ *   request goes away first the ticket is orphaned (req = NULL) and the
+ *   callback frees it.
+ * Nothing here may be called from inside a hiredis callback except
+ * http_request_wakeup().
+ */
+#include <sys/types.h>
+#include <sys/epoll.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis.h"
+
+#define REDIS_TIMEOUT_MS	1000
+#define REDIS_RECONNECT_MS	250
+#define REDIS_WATCHDOG_MS	200
+#define REDIS_HOST_MAX		256
+#define REDIS_PASSWORD_MAX	256
+
+struct redis_adapter {
+	struct kore_event	evt;
+	int			fd;
+	int			want;
+	int			registered;
+	int			dead;
+	redisAsyncContext	*ac;
+	struct redis_adapter	*next_dead;
+};
+
+struct redis_ticket {
+	struct http_request	*req;
+	int			state;
+	struct redis_result	result;
+};
+
+static struct {
+	char			host[REDIS_HOST_MAX];
+	char			password[REDIS_PASSWORD_MAX];
+	int			port;
+	int			db;
+	redisAsyncContext	*ac;
+	u_int64_t		last_connect;
+	u_int64_t		last_progress;
+	u_int32_t		outstanding;
+	struct redis_adapter	*dead;
+} redis;
+
+static void	redis_connect(void);
+static void	redis_watchdog(void *, u_int64_t);
+static void	redis_on_connect(const redisAsyncContext *, int);
+static void	redis_on_disconnect(const redisAsyncContext *, int);
+static void	redis_on_reply(redisAsyncContext *, void *, void *);
+static void	redis_on_setup_reply(redisAsyncContext *, void *, void *);
+static int	redis_ready_context(void);
+static struct redis_ticket	*redis_ticket_new(struct http_request *);
+static void	redis_ticket_free(struct redis_ticket *);
+
+static void	adapter_update(struct redis_adapter *);
+static void	adapter_handle(void *, int);
+static void	adapter_add_read(void *);
+static void	adapter_del_read(void *);
+static void	adapter_add_write(void *);
+static void	adapter_del_write(void *);
+static void	adapter_cleanup(void *);
+static int	adapter_attach(redisAsyncContext *);
+
+#define ADAPTER_READ	0x01
+#define ADAPTER_WRITE	0x02
+
+/*
+ * redis://[:password@]host[:port][/db]
+ */
+int
+redis_url_parse(const char *url, char *host, size_t hlen, int *port, int *db,
+    char *password, size_t plen)
+{
+	const char	*p, *at, *end, *colon, *slash;
+	size_t		len;
+	char		num[16];
+	int		err;
+
+	*port = 6379;
+	*db = 0;
+	password[0] = '\0';
+
+	if (strncmp(url, "redis://", 8))
+		return (KORE_RESULT_ERROR);
+	p = url + 8;
+
+	slash = strchr(p, '/');
+	end = slash != NULL ? slash : p + strlen(p);
+
+	if ((at = memchr(p, '@', end - p)) != NULL) {
+		if (*p != ':' || (size_t)(at - p - 1) >= plen)
+			return (KORE_RESULT_ERROR);
+		memcpy(password, p + 1, at - p - 1);
+		password[at - p - 1] = '\0';
+		p = at + 1;
+	}
+
+	colon = memchr(p, ':', end - p);
+	len = (colon != NULL ? colon : end) - p;
+	if (len == 0 || len >= hlen)
+		return (KORE_RESULT_ERROR);
+	memcpy(host, p, len);
+	host[len] = '\0';
+
+	if (colon != NULL) {
+		len = end - colon - 1;
+		if (len == 0 || len >= sizeof(num))
+			return (KORE_RESULT_ERROR);
+		memcpy(num, colon + 1, len);
+		num[len] = '\0';
+		*port = kore_strtonum(num, 10, 1, 65535, &err);
+		if (err != KORE_RESULT_OK)
+			return (KORE_RESULT_ERROR);
+	}
+
+	if (slash != NULL && slash[1] != '\0') {
+		*db = kore_strtonum(slash + 1, 10, 0, 1024, &err);
+		if (err != KORE_RESULT_OK)
+			return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+int
+redis_config(const char *url)
+{
+	return (redis_url_parse(url, redis.host, sizeof(redis.host),
+	    &redis.port, &redis.db, redis.password, sizeof(redis.password)));
+}
+
+void
+redis_worker_init(void)
+{
+	redis.ac = NULL;
+	redis.dead = NULL;
+	redis.outstanding = 0;
+	redis.last_connect = 0;
+
+	(void)kore_timer_add(redis_watchdog, REDIS_WATCHDOG_MS, NULL, 0);
+	redis_connect();
+}
+
+static void
+redis_connect(void)
+{
+	redisAsyncContext	*ac;
+
+	redis.last_connect = kore_time_ms();
+
+	ac = redisAsyncConnect(redis.host, redis.port);
+	if (ac == NULL)
+		return;
+
+	if (ac->err) {
+		kore_log(LOG_NOTICE, "redis: connect: %s", ac->errstr);
+		redisAsyncFree(ac);
+		return;
+	}
+
+	if (!adapter_attach(ac)) {
+		redisAsyncFree(ac);
+		return;
+	}
+
+	redisAsyncSetConnectCallback(ac, redis_on_connect);
+	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
+	redis.ac = ac;
+
+	/* Queued ahead of any request's command on this connection. */
+	if (redis.password[0] != '\0') {
+		(void)redisAsyncCommand(ac, redis_on_setup_reply, NULL,
+		    "AUTH %s", redis.password);
+	}
+	if (redis.db != 0) {
+		(void)redisAsyncCommand(ac, redis_on_setup_reply, NULL,
+		    "SELECT %d", redis.db);
+	}
+}
+
+static void
+redis_on_connect(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK) {
+		kore_log(LOG_NOTICE, "redis: connect failed: %s", ac->errstr);
+		if (redis.ac == ac)
+			redis.ac = NULL;
+	}
+}
+
+static void
+redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK)
+		kore_log(LOG_NOTICE, "redis: disconnected: %s", ac->errstr);
+
+	if (redis.ac == ac)
+		redis.ac = NULL;
+}
+
+static void
+redis_on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		kore_log(LOG_ERR, "redis: setup: %s", reply->str);
+}
+
+/* A usable context, reconnecting at most every REDIS_RECONNECT_MS. */
+static int
+redis_ready_context(void)
+{
+	if (redis.ac != NULL)
+		return (KORE_RESULT_OK);
+
+	if (kore_time_ms() - redis.last_connect < REDIS_RECONNECT_MS)
+		return (KORE_RESULT_ERROR);
+
+	redis_connect();
+	return (redis.ac != NULL);
+}
+
+/*
+ * Fails every command in flight when Redis stopped answering, and frees
+ * adapters that hiredis cleaned up.
+ */
+static void
+redis_watchdog(void *arg, u_int64_t now)
+{
+	struct redis_adapter	*a;
+	redisAsyncContext	*ac;
+
+	if (redis.ac != NULL && redis.outstanding > 0 &&
+	    now - redis.last_progress > REDIS_TIMEOUT_MS) {
+		kore_log(LOG_NOTICE, "redis: no reply for %d ms, reconnecting",
+		    REDIS_TIMEOUT_MS);
+		ac = redis.ac;
+		redis.ac = NULL;
+		redisAsyncFree(ac);
+	}
+
+	while ((a = redis.dead) != NULL) {
+		redis.dead = a->next_dead;
+		kore_free(a);
+	}
+}
+
+static struct redis_ticket *
+redis_ticket_new(struct http_request *req)
+{
+	struct redis_ticket	*t;
+
+	t = kore_calloc(1, sizeof(*t));
+	t->req = req;
+	t->state = REDIS_PENDING;
+
+	if (redis.outstanding++ == 0)
+		redis.last_progress = kore_time_ms();
+
+	return (t);
+}
+
+static void
+redis_ticket_free(struct redis_ticket *t)
+{
+	kore_free(t->result.str);
+	kore_free(t);
+}
+
+static void
+redis_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct redis_ticket	*t = privdata;
+	redisReply		*reply = r;
+
+	redis.outstanding--;
+	redis.last_progress = kore_time_ms();
+
+	if (t->req == NULL) {
+		redis_ticket_free(t);
+		return;
+	}
+
+	if (reply == NULL) {
+		t->state = REDIS_FAILED;
+	} else {
+		t->state = REDIS_READY;
+		t->result.type = reply->type;
+		t->result.integer = reply->integer;
+		if (reply->str != NULL) {
+			t->result.str = kore_malloc(reply->len + 1);
+			memcpy(t->result.str, reply->str, reply->len);
+			t->result.str[reply->len] = '\0';
+			t->result.len = reply->len;
+		}
+	}
+
+	http_request_wakeup(t->req);
+}
+
+int
+redis_commandargv(struct http_request *req, struct redis_ticket **out,
+    int argc, const char **argv, const size_t *argvlen)
+{
+	struct redis_ticket	*t;
+
+	*out = NULL;
+	if (!redis_ready_context())
+		return (KORE_RESULT_ERROR);
+
+	t = redis_ticket_new(req);
+	if (redisAsyncCommandArgv(redis.ac, redis_on_reply, t, argc, argv,
+	    argvlen) != REDIS_OK) {
+		redis.outstanding--;
+		redis_ticket_free(t);
+		return (KORE_RESULT_ERROR);
+	}
+
+	*out = t;
+	http_request_sleep(req);
+
+	return (KORE_RESULT_OK);
+}
+
+int
+redis_command(struct http_request *req, struct redis_ticket **out,
+    const char *fmt, ...)
+{
+	struct redis_ticket	*t;
+	va_list			args;
+	int			ret;
+
+	*out = NULL;
+	if (!redis_ready_context())
+		return (KORE_RESULT_ERROR);
+
+	t = redis_ticket_new(req);
+	va_start(args, fmt);
+	ret = redisvAsyncCommand(redis.ac, redis_on_reply, t, fmt, args);
+	va_end(args);
+
+	if (ret != REDIS_OK) {
+		redis.outstanding--;
+		redis_ticket_free(t);
+		return (KORE_RESULT_ERROR);
+	}
+
+	*out = t;
+	http_request_sleep(req);
+
+	return (KORE_RESULT_OK);
+}
+
+/* REDIS_PENDING puts the request to sleep until the reply wakes it. */
+int
+redis_wait(struct redis_ticket *t)
+{
+	if (t == NULL)
+		return (REDIS_FAILED);
+
+	if (t->state == REDIS_PENDING)
+		http_request_sleep(t->req);
+
+	return (t->state);
+}
+
+const struct redis_result *
+redis_result(const struct redis_ticket *t)
+{
+	if (t == NULL || t->state != REDIS_READY)
+		return (NULL);
+
+	return (&t->result);
+}
+
+void
+redis_ticket_release(struct redis_ticket **tp)
+{
+	struct redis_ticket	*t = *tp;
+
+	if (t == NULL)
+		return;
+
+	*tp = NULL;
+	if (t->state == REDIS_PENDING)
+		t->req = NULL;
+	else
+		redis_ticket_free(t);
+}
+
+static int
+adapter_attach(redisAsyncContext *ac)
+{
+	struct redis_adapter	*a;
+
+	if (ac->ev.data != NULL)
+		return (KORE_RESULT_ERROR);
+
+	a = kore_calloc(1, sizeof(*a));
+	a->evt.type = KORE_TYPE_PGSQL_CONN + 100;
+	a->evt.flags = 0;
+	a->evt.handle = adapter_handle;
+	a->fd = ac->c.fd;
+	a->ac = ac;
+
+	ac->ev.data = a;
+	ac->ev.addRead = adapter_add_read;
+	ac->ev.delRead = adapter_del_read;
+	ac->ev.addWrite = adapter_add_write;
+	ac->ev.delWrite = adapter_del_write;
+	ac->ev.cleanup = adapter_cleanup;
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+adapter_update(struct redis_adapter *a)
+{
+	int	events;
+
+	if (a->dead)
+		return;
+
+	if (a->want == 0) {
+		if (a->registered) {
+			kore_platform_disable_read(a->fd);
+			a->registered = 0;
+		}
+		return;
+	}
+
+	events = 0;
+	if (a->want & ADAPTER_READ)
+		events |= EPOLLIN;
+	if (a->want & ADAPTER_WRITE)
+		events |= EPOLLOUT;
+
+	kore_platform_event_schedule(a->fd, events, 0, a);
+	a->registered = 1;
+}
+
+static void
+adapter_handle(void *arg, int error)
+{
+	struct redis_adapter	*a = arg;
+	int			flags;
+
+	flags = a->evt.flags;
+	a->evt.flags = 0;
+
+	if (a->dead)
+		return;
+
+	/* On an error hiredis finds out by reading and tears down. */
+	if (error || (flags & KORE_EVENT_READ))
+		redisAsyncHandleRead(a->ac);
+
+	if (!a->dead && (flags & KORE_EVENT_WRITE))
+		redisAsyncHandleWrite(a->ac);
+}
+
+static void
+adapter_add_read(void *arg)
+{
+	struct redis_adapter	*a = arg;
+
+	if (!(a->want & ADAPTER_READ)) {
+		a->want |= ADAPTER_READ;
+		adapter_update(a);
+	}
+}
+
+static void
+adapter_del_read(void *arg)
+{
+	struct redis_adapter	*a = arg;
+
+	if (a->want & ADAPTER_READ) {
+		a->want &= ~ADAPTER_READ;
+		adapter_update(a);
+	}
+}
+
+static void
+adapter_add_write(void *arg)
+{
+	struct redis_adapter	*a = arg;
+
+	if (!(a->want & ADAPTER_WRITE)) {
+		a->want |= ADAPTER_WRITE;
+		adapter_update(a);
+	}
+}
+
+static void
+adapter_del_write(void *arg)
+{
+	struct redis_adapter	*a = arg;
+
+	if (a->want & ADAPTER_WRITE) {
+		a->want &= ~ADAPTER_WRITE;
+		adapter_update(a);
+	}
+}
+
+/* Runs once, before hiredis closes the socket; may run inside HandleRead. */
+static void
+adapter_cleanup(void *arg)
+{
+	struct redis_adapter	*a = arg;
+
+	a->want = 0;
+	adapter_update(a);
+	a->dead = 1;
+	a->ac->ev.data = NULL;
+	a->next_dead = redis.dead;
+	redis.dead = a;
+}

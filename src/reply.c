@@ -1,0 +1,175 @@
+/*
+ * reply: response and error envelopes.
+ *
+ * Handlers never write headers or error JSON by hand. Every function here
+ * completes the request: after it returns the handler must not answer
+ * again. The request id is the client's X-Request-Id when it is sane
+ * (1..128 characters of [A-Za-z0-9._:-]), otherwise a random one.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <openssl/rand.h>
+
+#include <string.h>
+
+#include "reply.h"
+
+#define REPLY_REQUEST_ID_MAX	128
+#define REPLY_JSON_TYPE		"application/json; charset=utf-8"
+
+static void	reply_headers(struct http_request *);
+
+int
+reply_request_id_valid(const char *id)
+{
+	size_t		i, len;
+
+	len = strlen(id);
+	if (len == 0 || len > REPLY_REQUEST_ID_MAX)
+		return (0);
+
+	for (i = 0; i < len; i++) {
+		if ((id[i] >= 'a' && id[i] <= 'z') ||
+		    (id[i] >= 'A' && id[i] <= 'Z') ||
+		    (id[i] >= '0' && id[i] <= '9') ||
+		    strchr("._:-", id[i]) != NULL)
+			continue;
+		return (0);
+	}
+
+	return (1);
+}
+
+static void
+reply_headers(struct http_request *req)
+{
+	const char	*id;
+	u_int8_t	raw[16];
+	char		hex[sizeof(raw) * 2 + 1];
+	size_t		i;
+
+	if (http_request_header(req, "x-request-id", &id) &&
+	    reply_request_id_valid(id)) {
+		http_response_header(req, "x-request-id", id);
+	} else {
+		if (RAND_bytes(raw, sizeof(raw)) != 1)
+			fatal("RAND_bytes failed");
+		for (i = 0; i < sizeof(raw); i++)
+			(void)snprintf(hex + i * 2, 3, "%02x", raw[i]);
+		http_response_header(req, "x-request-id", hex);
+	}
+
+	http_response_header(req, "cache-control", "no-store");
+	http_response_header(req, "x-content-type-options", "nosniff");
+}
+
+void
+reply_buf(struct http_request *req, int status, struct kore_buf *buf)
+{
+	reply_headers(req);
+	http_response_header(req, "content-type", REPLY_JSON_TYPE);
+	http_response(req, status, buf->data, buf->offset);
+}
+
+void
+reply_json(struct http_request *req, int status, struct kore_json_item *root)
+{
+	struct kore_buf		buf;
+
+	kore_buf_init(&buf, 1024);
+	kore_json_item_tobuf(root, &buf);
+	kore_json_item_free(root);
+	reply_buf(req, status, &buf);
+	kore_buf_cleanup(&buf);
+}
+
+void
+reply_empty(struct http_request *req, int status)
+{
+	reply_headers(req);
+	http_response(req, status, NULL, 0);
+}
+
+void
+reply_error_details(struct http_request *req, int status, const char *code,
+    const char *message, struct kore_json_item *details)
+{
+	struct kore_json_item	*root, *err;
+
+	root = kore_json_create_object(NULL, NULL);
+	err = kore_json_create_object(root, "error");
+	kore_json_create_string(err, "code", code);
+	kore_json_create_string(err, "message", message);
+
+	if (details != NULL) {
+		/* Adopt the caller's object under the name "details". */
+		kore_free(details->name);
+		details->name = kore_strdup("details");
+		details->parent = err;
+		TAILQ_INSERT_TAIL(&err->data.items, details, list);
+	}
+
+	if (status == HTTP_STATUS_UNAUTHORIZED) {
+		http_response_header(req, "www-authenticate",
+		    "Bearer realm=\"booking\"");
+	}
+
+	reply_json(req, status, root);
+}
+
+void
+reply_error(struct http_request *req, int status, const char *code,
+    const char *message)
+{
+	reply_error_details(req, status, code, message, NULL);
+}
+
+void
+reply_invalid(struct http_request *req, const char *field, const char *message)
+{
+	struct kore_json_item	*details;
+
+	details = kore_json_create_object(NULL, NULL);
+	kore_json_create_string(details, "field", field);
+	reply_error_details(req, HTTP_STATUS_BAD_REQUEST, "invalid_request",
+	    message, details);
+}
+
+void
+reply_internal(struct http_request *req)
+{
+	reply_error(req, HTTP_STATUS_INTERNAL_ERROR, "internal_error",
+	    "The server failed to handle the request; it has been logged.");
+}
+
+void
+reply_unavailable(struct http_request *req)
+{
+	http_response_header(req, "retry-after", "1");
+	reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+	    "A backing service is unavailable; try again shortly.");
+}
+
+struct kore_json_item *
+reply_list_new(struct kore_json_item **data)
+{
+	struct kore_json_item	*root;
+
+	root = kore_json_create_object(NULL, NULL);
+	*data = kore_json_create_array(root, "data");
+
+	return (root);
+}
+
+void
+reply_list(struct http_request *req, struct kore_json_item *root,
+    int64_t limit, int64_t offset, int64_t total)
+{
+	kore_json_create_integer(root, "limit", limit);
+	kore_json_create_integer(root, "offset", offset);
+	kore_json_create_integer(root, "total", total);
+	reply_json(req, HTTP_STATUS_OK, root);
+}

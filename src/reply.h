@@ -1,0 +1,30 @@
+/*
+ * reply: every response body and header the service writes goes through
+ * here, so every answer carries X-Request-Id and every error has the one
+ * envelope {"error": {"code", "message", "details"?}}.
+ */
+#ifndef __H_REPLY_H
+#define __H_REPLY_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+void	reply_json(struct http_request *, int, struct kore_json_item *);
+void	reply_buf(struct http_request *, int, struct kore_buf *);
+void	reply_empty(struct http_request *, int);
+void	reply_error(struct http_request *, int, const char *, const char *);
+void	reply_error_details(struct http_request *, int, const char *,
+	    const char *, struct kore_json_item *);
+void	reply_invalid(struct http_request *, const char *, const char *);
+void	reply_internal(struct http_request *);
+void	reply_unavailable(struct http_request *);
+
+/* The list envelope {"data": [...], "limit", "offset", "total"}. */
+struct kore_json_item	*reply_list_new(struct kore_json_item **);
+void	reply_list(struct http_request *, struct kore_json_item *,
+	    int64_t, int64_t, int64_t);
+
+/* Exposed for tests: is a client's X-Request-Id safe to echo? */
+int	reply_request_id_valid(const char *);
+
+#endif

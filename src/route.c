@@ -1,0 +1,199 @@
+/*
+ * route: method dispatch, path ids and query parameters.
+ *
+ * Kore 4.1.0 validates query parameters with the config's validators but
+ * drops a value that fails instead of refusing the request; route_param()
+ * tells "absent" from "present but invalid" by looking at the raw query
+ * string, so a bad limit is a 400 rather than a silent default.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <string.h>
+
+#include "reply.h"
+#include "route.h"
+
+#define ROUTE_SEGMENT_MAX	64
+
+static const char	*route_method_name(int);
+static int		route_qs_has(struct http_request *, const char *);
+
+static const char *
+route_method_name(int method)
+{
+	switch (method) {
+	case HTTP_METHOD_GET:
+		return ("GET");
+	case HTTP_METHOD_POST:
+		return ("POST");
+	case HTTP_METHOD_PUT:
+		return ("PUT");
+	case HTTP_METHOD_DELETE:
+		return ("DELETE");
+	case HTTP_METHOD_PATCH:
+		return ("PATCH");
+	default:
+		return (NULL);
+	}
+}
+
+int
+route_dispatch(struct http_request *req, const struct route_method *table,
+    size_t count)
+{
+	size_t		i;
+	struct kore_buf	allow;
+	const char	*name;
+
+	for (i = 0; i < count; i++) {
+		if (table[i].method == req->method)
+			return (table[i].handler(req));
+		if (req->method == HTTP_METHOD_HEAD &&
+		    table[i].method == HTTP_METHOD_GET)
+			return (table[i].handler(req));
+	}
+
+	kore_buf_init(&allow, 64);
+	for (i = 0; i < count; i++) {
+		if ((name = route_method_name(table[i].method)) == NULL)
+			continue;
+		kore_buf_appendf(&allow, "%s%s", allow.offset ? ", " : "",
+		    name);
+	}
+	http_response_header(req, "allow", kore_buf_stringify(&allow, NULL));
+	kore_buf_cleanup(&allow);
+
+	reply_error(req, HTTP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed",
+	    "This method is not allowed on this resource.");
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * The id in path segment `index` (0 is the segment after "/api/"), checked
+ * by the config's v_id validator. On failure the 400 has been sent.
+ */
+int
+route_id(struct http_request *req, int index, int64_t *out)
+{
+	const char	*p, *end;
+	char		seg[ROUTE_SEGMENT_MAX];
+	size_t		len;
+	int		err;
+
+	p = req->path;
+	if (strncmp(p, "/api/", 5))
+		goto invalid;
+	p += 5;
+
+	while (index-- > 0) {
+		if ((p = strchr(p, '/')) == NULL)
+			goto invalid;
+		p++;
+	}
+
+	if ((end = strchr(p, '/')) == NULL)
+		end = p + strlen(p);
+	len = end - p;
+	if (len == 0 || len >= sizeof(seg))
+		goto invalid;
+
+	memcpy(seg, p, len);
+	seg[len] = '\0';
+
+	if (kore_validator_run(req, "v_id", seg) != KORE_RESULT_OK)
+		goto invalid;
+
+	*out = kore_strtonum(seg, 10, 1, INT64_MAX, &err);
+	if (err != KORE_RESULT_OK)
+		goto invalid;
+
+	return (KORE_RESULT_OK);
+
+invalid:
+	reply_invalid(req, "id", "The id in the path must be a positive "
+	    "integer.");
+	return (KORE_RESULT_ERROR);
+}
+
+static int
+route_qs_has(struct http_request *req, const char *name)
+{
+	const char	*p;
+	size_t		len;
+
+	if (req->query_string == NULL)
+		return (0);
+
+	len = strlen(name);
+	p = req->query_string;
+	while (p != NULL && *p != '\0') {
+		if (!strncmp(p, name, len) &&
+		    (p[len] == '=' || p[len] == '&' || p[len] == '\0'))
+			return (1);
+		if ((p = strchr(p, '&')) != NULL)
+			p++;
+	}
+
+	return (0);
+}
+
+/*
+ * A query parameter as validated by the route's `params` block. Call after
+ * http_populate_get(): Kore leaves the raw query string intact.
+ */
+int
+route_param(struct http_request *req, const char *name, const char **out)
+{
+	char	*value;
+
+	if (http_argument_get_string(req, name, &value)) {
+		*out = value;
+		return (ROUTE_PARAM_OK);
+	}
+
+	*out = NULL;
+	return (route_qs_has(req, name) ? ROUTE_PARAM_INVALID :
+	    ROUTE_PARAM_ABSENT);
+}
+
+/* limit (default 20, 1..100) and offset (>= 0); sends the 400 itself. */
+int
+route_page(struct http_request *req, int64_t *limit, int64_t *offset)
+{
+	const char	*v;
+	int		err;
+
+	*limit = 20;
+	*offset = 0;
+
+	switch (route_param(req, "limit", &v)) {
+	case ROUTE_PARAM_INVALID:
+		reply_invalid(req, "limit", "limit must be from 1 to 100.");
+		return (KORE_RESULT_ERROR);
+	case ROUTE_PARAM_OK:
+		*limit = kore_strtonum(v, 10, 1, 100, &err);
+		break;
+	}
+
+	switch (route_param(req, "offset", &v)) {
+	case ROUTE_PARAM_INVALID:
+		reply_invalid(req, "offset", "offset must be an integer >= 0.");
+		return (KORE_RESULT_ERROR);
+	case ROUTE_PARAM_OK:
+		*offset = kore_strtonum(v, 10, 0, INT32_MAX, &err);
+		break;
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+int
+route_not_found(struct http_request *req)
+{
+	reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+	    "No such resource.");
+	return (KORE_RESULT_OK);
+}

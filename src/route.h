@@ -1,0 +1,35 @@
+/*
+ * route: what Kore's 4.1.0 config cannot say about a route. One config
+ * route maps to one Kore handler; the handler hands route_dispatch() a
+ * method table, and route_id() reads a path id through the config's v_id
+ * validator.
+ */
+#ifndef __H_ROUTE_H
+#define __H_ROUTE_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+struct route_method {
+	int		method;
+	int		(*handler)(struct http_request *);
+};
+
+#define ROUTE_PARAM_ABSENT	0
+#define ROUTE_PARAM_OK		1
+#define ROUTE_PARAM_INVALID	2
+
+int	route_dispatch(struct http_request *, const struct route_method *,
+	    size_t);
+int	route_id(struct http_request *, int, int64_t *);
+int	route_param(struct http_request *, const char *, const char **);
+int	route_page(struct http_request *, int64_t *, int64_t *);
+int	route_not_found(struct http_request *);
+
+/* Entries of a handler's struct http_state table. */
+#define ROUTE_STATES(states)	(sizeof(states) / sizeof(states[0]))
+
+#define ROUTE_DISPATCH(req, table)	\
+	route_dispatch(req, table, sizeof(table) / sizeof(table[0]))
+
+#endif
