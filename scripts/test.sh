@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make test: Criterion unit tests, then integration tests over HTTPS
+# against a throwaway PostgreSQL and Redis (tests/support/harness.sh).
+# `scripts/test.sh unit` or `integration` runs one half.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+objs="$root/build/app/booking/.objs"
+out="$root/build/tests"
+what=${1:-all}
+mkdir -p "$out"
+
+CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
+    -Wno-unused-parameter -Wno-missing-field-initializers
+    -I$root/build/kore/include -I$root/src -I$objs -I/usr/include/postgresql
+    -DKORE_SINGLE_BINARY -DKORE_USE_PGSQL -DKORE_USE_TASKS"
+LIBS="-lcriterion -lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lpthread -ldl"
+
+# The real Kore and application objects, with Kore's main() renamed so
+# Criterion's runner is the program's entry point.
+objcopy --redefine-sym main=kore_main "$objs/kore.o" "$out/kore_nomain.o"
+link_objs=$(ls "$objs"/*.o | grep -v '/kore\.o$')
+
+build_unit() {
+	local t bin
+	for t in "$root"/tests/unit/test_*.c; do
+		bin="$out/$(basename "$t" .c)"
+		cc $CFLAGS -o "$bin" "$t" $link_objs "$out/kore_nomain.o" \
+		    -rdynamic $LIBS
+	done
+}
+
+build_integration() {
+	cc $CFLAGS $(pkg-config --cflags jansson libcurl) \
+	    -I"$root/tests/support" -o "$out/integration" \
+	    "$root"/tests/integration/test_*.c "$root"/tests/support/*.c \
+	    -lcriterion $(pkg-config --libs jansson libcurl) -lpq -lhiredis \
+	    -lpthread
+}
+
+status=0
+if [ "$what" = all ] || [ "$what" = unit ]; then
+	build_unit
+	for t in "$out"/test_*; do
+		echo "== unit: $(basename "$t")"
+		"$t" --jobs 2 || status=1
+	done
+fi
+if [ "$what" = all ] || [ "$what" = integration ]; then
+	build_integration
+	echo "== integration"
+	"$root/tests/support/harness.sh" "$out/integration" || status=1
+fi
+exit $status

@@ -1,0 +1,407 @@
+/*
+ * Foundation: TLS, health with Redis going down and back, movies, the
+ * error envelope, request ids, method and body-size handling, migrations.
+ */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+
+#include <sys/wait.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+static long long
+make_movie(const char *title)
+{
+	return (db_insert_id("INSERT INTO movies (title, description, "
+	    "duration_minutes, rating, release_date) VALUES ($1, 'd', 100, "
+	    "'PG', '2026-01-02') RETURNING id", title, NULL));
+}
+
+static void
+assert_error(const struct api_resp *r, long status, const char *code)
+{
+	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
+	    r->body);
+	cr_assert_not_null(r->json, "error body is not JSON: %s", r->body);
+	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
+	cr_assert(json_is_string(json_object_get(json_object_get(r->json,
+	    "error"), "message")));
+}
+
+Test(foundation, tls12_handshake_succeeds)
+{
+	struct api_opts		o = { 0 };
+	struct api_resp		*r;
+
+	o.tls_version = CURL_SSLVERSION_TLSv1_2;
+	o.tls_max = CURL_SSLVERSION_MAX_TLSv1_2;
+	r = api_with("GET", "/api/health", NULL, &o);
+	cr_assert_eq(r->status, 200);
+	api_free(r);
+}
+
+Test(foundation, tls13_handshake_succeeds)
+{
+	struct api_opts		o = { 0 };
+	struct api_resp		*r;
+
+	o.tls_version = CURL_SSLVERSION_TLSv1_3;
+	o.tls_max = CURL_SSLVERSION_MAX_TLSv1_3;
+	r = api_with("GET", "/api/health", NULL, &o);
+	cr_assert_eq(r->status, 200);
+	api_free(r);
+}
+
+Test(foundation, tls11_is_refused)
+{
+	CURL		*curl;
+	CURLcode	rc;
+	char		*url;
+
+	url = api_format("%s/api/health", getenv("BOOKING_URL"));
+	curl = curl_easy_init();
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSLVERSION,
+	    CURL_SSLVERSION_TLSv1_1 | CURL_SSLVERSION_MAX_TLSv1_1);
+	curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	rc = curl_easy_perform(curl);
+	cr_assert_neq(rc, CURLE_OK);
+	curl_easy_cleanup(curl);
+	free(url);
+}
+
+Test(foundation, health_reports_redis_down_then_recovers)
+{
+	struct api_resp	*r;
+	int		i;
+
+	r = api("GET", "/api/health", NULL);
+	cr_assert_eq(r->status, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(r->json, "status")),
+	    "ok");
+	cr_assert_str_eq(json_string_value(json_object_get(r->json,
+	    "postgres")), "ok");
+	cr_assert_str_eq(json_string_value(json_object_get(r->json, "redis")),
+	    "ok");
+	api_free(r);
+
+	redis_down();
+	/* Every worker must notice, whichever one answers. */
+	for (i = 0; i < 4; i++) {
+		r = api("GET", "/api/health", NULL);
+		cr_assert_eq(r->status, 503, "body %s", r->body);
+		cr_assert_str_eq(json_string_value(json_object_get(r->json,
+		    "redis")), "down");
+		cr_assert_str_eq(json_string_value(json_object_get(r->json,
+		    "postgres")), "ok");
+		api_free(r);
+	}
+
+	redis_up();
+	/* Reconnection is lazy and rate-limited: allow a few attempts. */
+	for (i = 0; i < 40; i++) {
+		r = api("GET", "/api/health", NULL);
+		if (r->status == 200) {
+			api_free(r);
+			break;
+		}
+		api_free(r);
+		usleep(100 * 1000);
+	}
+	cr_assert_lt(i, 40, "health did not recover after Redis restarted");
+	for (i = 0; i < 4; i++) {
+		r = api("GET", "/api/health", NULL);
+		cr_assert_eq(r->status, 200);
+		api_free(r);
+	}
+}
+
+Test(foundation, movie_list_has_list_envelope_and_our_movie)
+{
+	struct api_resp	*r;
+	json_t		*data, *m;
+	long long	id, total;
+	size_t		i;
+	int		found;
+	char		*path;
+
+	id = make_movie("Envelope \"Quoted\" Title");
+	total = db_scalar("SELECT count(*) FROM movies", NULL);
+
+	path = api_format("/api/movies?limit=100");
+	r = api("GET", path, NULL);
+	cr_assert_eq(r->status, 200);
+	cr_assert_not_null(r->json, "not JSON: %s", r->body);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "limit")), 100);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "offset")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "total")),
+	    total);
+
+	data = json_object_get(r->json, "data");
+	cr_assert(json_is_array(data));
+	found = 0;
+	json_array_foreach(data, i, m) {
+		if (json_integer_value(json_object_get(m, "id")) != id)
+			continue;
+		found = 1;
+		cr_assert_str_eq(json_string_value(json_object_get(m, "title")),
+		    "Envelope \"Quoted\" Title");
+		cr_assert_eq(json_integer_value(json_object_get(m,
+		    "duration_minutes")), 100);
+		cr_assert_str_eq(json_string_value(json_object_get(m,
+		    "release_date")), "2026-01-02");
+		cr_assert(json_is_null(json_object_get(m, "poster_url")));
+	}
+	cr_assert(found, "movie %lld not in the list", id);
+	api_free(r);
+	free(path);
+}
+
+Test(foundation, movie_list_pages_and_searches)
+{
+	struct api_resp	*r;
+
+	make_movie("Zyxwv Pagination One");
+	make_movie("Zyxwv Pagination Two");
+
+	r = api("GET", "/api/movies?q=zyxwv&limit=1&offset=1", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "total")), 2);
+	cr_assert_eq(json_array_size(json_object_get(r->json, "data")), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r->json, "data"), 0), "title")),
+	    "Zyxwv Pagination Two");
+	api_free(r);
+
+	/* Past the end: an empty page that still knows the total. */
+	r = api("GET", "/api/movies?q=zyxwv&offset=50", NULL);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(json_array_size(json_object_get(r->json, "data")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "total")), 2);
+	api_free(r);
+
+	/* LIKE wildcards in q are literal. */
+	r = api("GET", "/api/movies?q=%25", NULL);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "total")), 0);
+	api_free(r);
+}
+
+Test(foundation, movie_list_rejects_bad_paging)
+{
+	struct api_resp	*r;
+
+	r = api("GET", "/api/movies?limit=0", NULL);
+	assert_error(r, 400, "invalid_request");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r->json, "error"), "details"), "field")), "limit");
+	api_free(r);
+
+	r = api("GET", "/api/movies?limit=101", NULL);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+
+	r = api("GET", "/api/movies?offset=-1", NULL);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+
+	r = api("GET", "/api/movies?date=2026-13-01", NULL);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+
+	r = api("GET", "/api/movies?date=2026-02-31", NULL);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+}
+
+Test(foundation, movie_detail_found)
+{
+	struct api_resp	*r;
+	long long	id;
+	char		*path;
+
+	id = make_movie("Detail Movie");
+	path = api_format("/api/movies/%lld", id);
+	r = api("GET", path, NULL);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "id")), id);
+	cr_assert_str_eq(json_string_value(json_object_get(r->json, "title")),
+	    "Detail Movie");
+	cr_assert_str_eq(json_string_value(json_object_get(r->json, "rating")),
+	    "PG");
+	api_free(r);
+	free(path);
+}
+
+Test(foundation, unknown_movie_is_404)
+{
+	struct api_resp	*r;
+
+	r = api("GET", "/api/movies/987654321", NULL);
+	assert_error(r, 404, "not_found");
+	api_free(r);
+}
+
+Test(foundation, non_numeric_movie_id_is_400)
+{
+	struct api_resp	*r;
+
+	r = api("GET", "/api/movies/abc", NULL);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+
+	r = api("GET", "/api/movies/0", NULL);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+
+	r = api("GET", "/api/movies/99999999999999999999999", NULL);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+}
+
+Test(foundation, unknown_route_is_json_404)
+{
+	struct api_resp	*r;
+
+	r = api("GET", "/api/nothing-here", NULL);
+	assert_error(r, 404, "not_found");
+	api_free(r);
+
+	r = api("GET", "/", NULL);
+	assert_error(r, 404, "not_found");
+	api_free(r);
+}
+
+Test(foundation, wrong_method_is_405_with_allow)
+{
+	struct api_resp	*r;
+	char		allow[64];
+
+	r = api("DELETE", "/api/health", NULL);
+	assert_error(r, 405, "method_not_allowed");
+	cr_assert_not_null(api_header(r, "allow", allow, sizeof(allow)));
+	cr_assert_str_eq(allow, "GET");
+	api_free(r);
+}
+
+Test(foundation, oversized_body_is_json_413)
+{
+	struct api_resp	*r;
+	char		*body;
+	size_t		len = 200 * 1024;
+
+	body = malloc(len + 1);
+	memset(body, 'x', len);
+	body[len] = '\0';
+	r = api("POST", "/api/movies", body);
+	assert_error(r, 413, "payload_too_large");
+	api_free(r);
+	free(body);
+}
+
+Test(foundation, request_id_is_echoed_or_generated)
+{
+	struct api_opts		o = { 0 };
+	const char		*hdrs[] = { "X-Request-Id: trace-42.a", NULL };
+	const char		*bad[] = { "X-Request-Id: no spaces allowed", NULL };
+	struct api_resp		*r;
+	char			id[160];
+
+	o.headers = hdrs;
+	r = api_with("GET", "/api/health", NULL, &o);
+	cr_assert_str_eq(api_header(r, "x-request-id", id, sizeof(id)),
+	    "trace-42.a");
+	api_free(r);
+
+	o.headers = bad;
+	r = api_with("GET", "/api/movies/1", NULL, &o);
+	cr_assert_not_null(api_header(r, "x-request-id", id, sizeof(id)));
+	cr_assert_eq(strlen(id), 32);
+	cr_assert_str_neq(id, "no spaces allowed");
+	api_free(r);
+
+	r = api("GET", "/nowhere", NULL);
+	cr_assert_not_null(api_header(r, "x-request-id", id, sizeof(id)));
+	api_free(r);
+}
+
+Test(foundation, migrations_twice_in_parallel_apply_once)
+{
+	const char	*argv[] = { getenv("TEST_BIN"), "migrate", NULL };
+	char		*url, *env[2];
+	const char	*cenv[2];
+	pid_t		pids[2];
+	int		i, status, files;
+
+	db_exec("DROP DATABASE IF EXISTS migrate_race", NULL);
+	(void)status;
+
+	/* A fresh database, so both runs race over every migration. */
+	{
+		const char *args[] = { "psql", getenv("TEST_PG_ADMIN_URL"),
+		    "-q", "-c", "CREATE DATABASE migrate_race", NULL };
+		cr_assert_eq(test_run(args, NULL), 0);
+	}
+
+	url = api_format("DATABASE_URL=%s", getenv("DATABASE_URL"));
+	*strrchr(url, '/') = '\0';
+	env[0] = api_format("%s/migrate_race", url);
+	env[1] = NULL;
+	cenv[0] = env[0];
+	cenv[1] = NULL;
+
+	for (i = 0; i < 2; i++) {
+		pids[i] = fork();
+		cr_assert_neq(pids[i], -1);
+		if (pids[i] == 0)
+			_exit(test_run(argv, cenv));
+	}
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "migrate run %d failed", i);
+	}
+
+	{
+		const char *args[] = { "bash", "-c",
+		    "ls \"$MIGRATIONS_DIR\"/[0-9][0-9][0-9]_*.up.sql | wc -l "
+		    "> \"$TEST_TMP/nfiles\"", NULL };
+		FILE *fp;
+		cr_assert_eq(test_run(args, NULL), 0);
+		fp = fopen(api_format("%s/nfiles", getenv("TEST_TMP")), "r");
+		cr_assert_not_null(fp);
+		cr_assert_eq(fscanf(fp, "%d", &files), 1);
+		fclose(fp);
+	}
+
+	{
+		const char *args[] = { "psql", env[0] + strlen("DATABASE_URL="),
+		    "-tA", "-o", api_format("%s/napplied", getenv("TEST_TMP")),
+		    "-c", "SELECT count(*) || ' ' || count(DISTINCT version) "
+		    "FROM schema_migrations", NULL };
+		FILE *fp;
+		int n, d;
+		cr_assert_eq(test_run(args, NULL), 0);
+		fp = fopen(api_format("%s/napplied", getenv("TEST_TMP")), "r");
+		cr_assert_not_null(fp);
+		cr_assert_eq(fscanf(fp, "%d %d", &n, &d), 2);
+		fclose(fp);
+		cr_assert_eq(n, files, "%d rows for %d files", n, files);
+		cr_assert_eq(d, files);
+	}
+
+	/* Rolling back the last one and migrating again works too. */
+	{
+		const char *down[] = { getenv("TEST_BIN"), "rollback", NULL };
+		cr_assert_eq(test_run(down, cenv), 0);
+		cr_assert_eq(test_run(argv, cenv), 0);
+	}
+
+	db_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	    "WHERE datname = 'migrate_race'", NULL);
+	free(url);
+}

@@ -1,0 +1,489 @@
+/*
+ * Test support implementation. Every helper fails the current test (via
+ * Criterion's assertions) when the test environment itself is broken, so
+ * a test never passes on a request that was not made.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define TEST_PARAMS_MAX		16
+
+struct sink {
+	char		*data;
+	size_t		len;
+};
+
+static size_t
+sink_write(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct sink	*s = arg;
+	size_t		len = size * n;
+
+	s->data = realloc(s->data, s->len + len + 1);
+	cr_assert_not_null(s->data);
+	memcpy(s->data + s->len, ptr, len);
+	s->len += len;
+	s->data[s->len] = '\0';
+
+	return (len);
+}
+
+char *
+api_format(const char *fmt, ...)
+{
+	va_list		args;
+	char		*out;
+
+	va_start(args, fmt);
+	cr_assert(vasprintf(&out, fmt, args) != -1);
+	va_end(args);
+
+	return (out);
+}
+
+struct api_resp *
+api_with(const char *method, const char *path, const char *body,
+    const struct api_opts *opts)
+{
+	CURL			*curl;
+	CURLcode		rc;
+	struct curl_slist	*hdrs;
+	struct sink		b, h;
+	struct api_resp		*r;
+	const char		*base;
+	char			*url, *line;
+	int			i;
+
+	base = opts->base != NULL ? opts->base : getenv("BOOKING_URL");
+	cr_assert_not_null(base, "BOOKING_URL is not set");
+	url = api_format("%s%s", base, path);
+
+	memset(&b, 0, sizeof(b));
+	memset(&h, 0, sizeof(h));
+	hdrs = NULL;
+
+	curl = curl_easy_init();
+	cr_assert_not_null(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, sink_write);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &h);
+	if (opts->tls_version || opts->tls_max) {
+		curl_easy_setopt(curl, CURLOPT_SSLVERSION,
+		    opts->tls_version | opts->tls_max);
+	}
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+
+	if (body != NULL) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		line = api_format("Content-Type: %s", opts->content_type ?
+		    opts->content_type : "application/json");
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
+	if (opts->token != NULL) {
+		line = api_format("Authorization: Bearer %s", opts->token);
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+	}
+	for (i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++)
+		hdrs = curl_slist_append(hdrs, opts->headers[i]);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+
+	rc = curl_easy_perform(curl);
+	cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path,
+	    curl_easy_strerror(rc));
+
+	r = calloc(1, sizeof(*r));
+	cr_assert_not_null(r);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME, &r->seconds);
+	r->body = b.data != NULL ? b.data : strdup("");
+	r->len = b.len;
+	r->headers = h.data != NULL ? h.data : strdup("");
+	r->json = r->len > 0 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(curl);
+	free(url);
+
+	return (r);
+}
+
+struct api_resp *
+api(const char *method, const char *path, const char *body)
+{
+	struct api_opts		opts = { 0 };
+
+	return (api_with(method, path, body, &opts));
+}
+
+struct api_resp *
+api_auth(const char *method, const char *path, const char *token,
+    const char *body)
+{
+	struct api_opts		opts = { 0 };
+
+	opts.token = token;
+	return (api_with(method, path, body, &opts));
+}
+
+/* The value of the last header called `name`, or NULL. */
+const char *
+api_header(const struct api_resp *r, const char *name, char *out, size_t len)
+{
+	const char	*p, *end, *v;
+	size_t		nlen, vlen;
+	const char	*found;
+
+	found = NULL;
+	nlen = strlen(name);
+	for (p = r->headers; *p != '\0'; p = end + (*end != '\0')) {
+		if ((end = strchr(p, '\n')) == NULL)
+			end = p + strlen(p);
+		if (!strncasecmp(p, name, nlen) && p[nlen] == ':') {
+			v = p + nlen + 1;
+			while (*v == ' ')
+				v++;
+			vlen = end - v;
+			if (vlen > 0 && v[vlen - 1] == '\r')
+				vlen--;
+			if (vlen >= len)
+				vlen = len - 1;
+			memcpy(out, v, vlen);
+			out[vlen] = '\0';
+			found = out;
+		}
+	}
+
+	return (found);
+}
+
+const char *
+api_error_code(const struct api_resp *r)
+{
+	json_t	*code;
+
+	code = json_object_get(json_object_get(r->json, "error"), "code");
+	return (json_is_string(code) ? json_string_value(code) : NULL);
+}
+
+void
+api_free(struct api_resp *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->json);
+	free(r->body);
+	free(r->headers);
+	free(r);
+}
+
+static PGresult *
+db_run_params(const char *sql, va_list args)
+{
+	static PGconn	*db;
+	PGresult	*res;
+	const char	*params[TEST_PARAMS_MAX], *p;
+	int		n;
+
+	if (db == NULL || PQstatus(db) != CONNECTION_OK) {
+		db = PQconnectdb(getenv("DATABASE_URL"));
+		cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s",
+		    PQerrorMessage(db));
+	}
+
+	n = 0;
+	while ((p = va_arg(args, const char *)) != NULL) {
+		cr_assert_lt(n, TEST_PARAMS_MAX);
+		params[n++] = p;
+	}
+
+	res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(db));
+
+	return (res);
+}
+
+/* The first column of the first row as a number; params end with NULL. */
+long long
+db_scalar(const char *sql, ...)
+{
+	PGresult	*res;
+	va_list		args;
+	long long	v;
+
+	va_start(args, sql);
+	res = db_run_params(sql, args);
+	va_end(args);
+
+	cr_assert_gt(PQntuples(res), 0, "no row from: %s", sql);
+	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+
+	return (v);
+}
+
+long long
+db_insert_id(const char *sql, ...)
+{
+	PGresult	*res;
+	va_list		args;
+	long long	v;
+
+	va_start(args, sql);
+	res = db_run_params(sql, args);
+	va_end(args);
+
+	cr_assert_eq(PQntuples(res), 1, "expected one row from: %s", sql);
+	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+
+	return (v);
+}
+
+/* The first column of the first row as a string (NULL if none). */
+char *
+db_text(const char *sql, ...)
+{
+	PGresult	*res;
+	va_list		args;
+	char		*v;
+
+	va_start(args, sql);
+	res = db_run_params(sql, args);
+	va_end(args);
+
+	v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ?
+	    strdup(PQgetvalue(res, 0, 0)) : NULL;
+	PQclear(res);
+
+	return (v);
+}
+
+void
+db_exec(const char *sql, ...)
+{
+	PGresult	*res;
+	va_list		args;
+
+	va_start(args, sql);
+	res = db_run_params(sql, args);
+	va_end(args);
+	PQclear(res);
+}
+
+/* Runs argv with extra environment, returns its exit status. */
+int
+test_run(const char **argv, const char **env)
+{
+	pid_t	pid;
+	int	status, i;
+
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		for (i = 0; env != NULL && env[i] != NULL; i++)
+			putenv((char *)(uintptr_t)env[i]);
+		execvp(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static void
+redis_control(const char *fn)
+{
+	char		*cmd;
+	const char	*argv[4];
+
+	cmd = api_format(". '%s/scripts/services.sh' && %s '%s' %s",
+	    getenv("TEST_ROOT"), fn, getenv("TEST_REDIS_DIR"),
+	    getenv("TEST_REDIS_PORT"));
+	argv[0] = "bash";
+	argv[1] = "-c";
+	argv[2] = cmd;
+	argv[3] = NULL;
+	cr_assert_eq(test_run(argv, NULL), 0, "%s failed", fn);
+	free(cmd);
+}
+
+void
+redis_down(void)
+{
+	redis_control("redis_stop");
+}
+
+void
+redis_up(void)
+{
+	redis_control("redis_start");
+}
+
+void
+redis_flush(void)
+{
+	const char	*argv[] = { "redis-cli", "-p", getenv("TEST_REDIS_PORT"),
+			    "FLUSHALL", NULL };
+
+	cr_assert_eq(test_run(argv, NULL), 0);
+}
+
+int
+test_free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len;
+	int			fd, port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_neq(fd, -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	len = sizeof(sin);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+
+	return (port);
+}
+
+int
+test_wait_health(const char *base, int seconds)
+{
+	int			i;
+	CURL			*curl;
+	char			*url;
+	long			status;
+
+	url = api_format("%s/api/health", base);
+	for (i = 0; i < seconds * 10; i++) {
+		curl = curl_easy_init();
+		curl_easy_setopt(curl, CURLOPT_URL, url);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT, 2L);
+		status = 0;
+		if (curl_easy_perform(curl) == CURLE_OK)
+			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(curl);
+		if (status == 200) {
+			free(url);
+			return (1);
+		}
+		usleep(100 * 1000);
+	}
+	free(url);
+
+	return (0);
+}
+
+/*
+ * Another server instance on the same database and Redis, with extra
+ * environment (e.g. "ACCESS_TOKEN_TTL_SECONDS=2"). Its PID is recorded
+ * under $TEST_TMP/pids so the harness stops it even if the test dies.
+ */
+int
+test_server_start(struct test_server *srv, const char **env)
+{
+	char		*pidfile, *log, port[16];
+	pid_t		pid;
+	int		fd, i;
+	FILE		*fp;
+
+	srv->port = test_free_port();
+	(void)snprintf(port, sizeof(port), "%d", srv->port);
+	(void)snprintf(srv->url, sizeof(srv->url), "https://127.0.0.1:%d",
+	    srv->port);
+	log = api_format("%s/server-%d.log", getenv("TEST_TMP"), srv->port);
+
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		setenv("PORT", port, 1);
+		setenv("AUTO_MIGRATE", "0", 1);
+		for (i = 0; env != NULL && env[i] != NULL; i++)
+			putenv((char *)(uintptr_t)env[i]);
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (chdir(getenv("TEST_TMP")) == -1)
+			_exit(127);
+		execl(getenv("TEST_BIN"), "booking", "-f", "-n", "-r",
+		    (char *)NULL);
+		_exit(127);
+	}
+
+	srv->pid = pid;
+	pidfile = api_format("%s/pids/%d", getenv("TEST_TMP"), (int)pid);
+	if ((fp = fopen(pidfile, "w")) != NULL) {
+		fprintf(fp, "%d\n", (int)pid);
+		fclose(fp);
+	}
+	free(pidfile);
+	free(log);
+
+	return (test_wait_health(srv->url, 20));
+}
+
+void
+test_server_stop(struct test_server *srv)
+{
+	char	*pidfile;
+	int	status, i;
+
+	if (srv->pid <= 0)
+		return;
+
+	kill(srv->pid, SIGTERM);
+	for (i = 0; i < 50; i++) {
+		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid)
+			break;
+		usleep(100 * 1000);
+	}
+	if (i == 50) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, &status, 0);
+	}
+
+	pidfile = api_format("%s/pids/%d", getenv("TEST_TMP"), srv->pid);
+	unlink(pidfile);
+	free(pidfile);
+	srv->pid = 0;
+}

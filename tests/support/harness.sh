@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs the integration test binary ($1) against a throwaway PostgreSQL,
+# Redis and server on free loopback ports, and tears all of it down (by
+# PID) however the tests end.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/scripts/services.sh"
+bin=$1
+shift
+
+tmp=$(mktemp -d /tmp/booking-test.XXXXXX)
+chmod 755 "$tmp"
+mkdir -p "$tmp/pids"
+
+cleanup() {
+	local f pid
+	for f in "$tmp"/pids/* "$tmp/server.pid"; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null
+	done
+	sleep 0.2
+	for f in "$tmp"/pids/* "$tmp/server.pid"; do
+		[ -f "$f" ] || continue
+		kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	redis_stop "$tmp/redis"
+	pg_stop "$tmp/pg"
+	rm -rf "$tmp" "$tmp.pg" 2>/dev/null
+}
+trap cleanup EXIT INT TERM
+
+pgport=$(free_port)
+redisport=$(free_port)
+port=$(free_port)
+
+PG_FSYNC=off pg_start "$tmp/pg" "$pgport" || exit 1
+pg_createdb "$pgport" booking_test || exit 1
+redis_start "$tmp/redis" "$redisport" || exit 1
+make_cert "$tmp/cert"
+
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking_test"
+export TEST_PG_ADMIN_URL="postgresql://postgres@127.0.0.1:$pgport/postgres"
+export REDIS_URL="redis://127.0.0.1:$redisport/0"
+export JWT_SECRET="integration-tests-secret-0123456789abcdef"
+export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
+export MIGRATIONS_DIR="$root/migrations"
+export PORT=$port WORKERS=2
+export BOOKING_URL="https://127.0.0.1:$port"
+export TEST_TMP="$tmp" TEST_ROOT="$root" TEST_BIN="$root/build/booking"
+export TEST_REDIS_DIR="$tmp/redis" TEST_REDIS_PORT=$redisport
+
+(cd "$tmp" && exec "$TEST_BIN" -f -n -r > "$tmp/server.log" 2>&1) &
+echo $! > "$tmp/server.pid"
+
+if ! wait_health "$BOOKING_URL/api/health" 30; then
+	echo "server did not start:"
+	tail -n 30 "$tmp/server.log"
+	exit 1
+fi
+
+"$bin" --jobs 1 "$@"
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "---- server log (last 40 lines)"
+	tail -n 40 "$tmp/server.log"
+fi
+exit $rc
