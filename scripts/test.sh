@@ -34,7 +34,7 @@ build_integration() {
 	cc $CFLAGS $(pkg-config --cflags jansson libcurl) \
 	    -I"$root/tests/support" -o "$out/integration" \
 	    "$root"/tests/integration/test_*.c "$root"/tests/support/*.c \
-	    -lcriterion $(pkg-config --libs jansson libcurl) -lpq -lhiredis \
+	    -lcriterion $(pkg-config --libs jansson libcurl) -lpq -lhiredis -ljwt \
 	    -lpthread
 }
 

@@ -293,11 +293,15 @@ Test(foundation, oversized_body_is_json_413)
 	struct api_resp	*r;
 	char		*body;
 	size_t		len = 200 * 1024;
+	struct api_opts		o = { 0 };
+	const char		*hdrs[] = { "Expect: 100-continue", NULL };
 
+	/* The client waits for the verdict instead of racing the close. */
+	o.headers = hdrs;
 	body = malloc(len + 1);
 	memset(body, 'x', len);
 	body[len] = '\0';
-	r = api("POST", "/api/movies", body);
+	r = api_with("POST", "/api/movies", body, &o);
 	assert_error(r, 413, "payload_too_large");
 	api_free(r);
 	free(body);

@@ -72,7 +72,7 @@ api_with(const char *method, const char *path, const char *body,
 	struct api_resp		*r;
 	const char		*base;
 	char			*url, *line;
-	int			i;
+	int			i, expect;
 
 	base = opts->base != NULL ? opts->base : getenv("BOOKING_URL");
 	cr_assert_not_null(base, "BOOKING_URL is not set");
@@ -113,9 +113,14 @@ api_with(const char *method, const char *path, const char *body,
 		hdrs = curl_slist_append(hdrs, line);
 		free(line);
 	}
-	for (i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++)
+	expect = 0;
+	for (i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++) {
 		hdrs = curl_slist_append(hdrs, opts->headers[i]);
-	hdrs = curl_slist_append(hdrs, "Expect:");
+		if (!strncasecmp(opts->headers[i], "expect:", 7))
+			expect = 1;
+	}
+	if (!expect)
+		hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 
 	rc = curl_easy_perform(curl);

@@ -1,0 +1,40 @@
+/*
+ * auth: who is calling. Every protected handler's first state calls
+ * auth_check() until it stops answering AUTH_PENDING.
+ */
+#ifndef __H_AUTH_H
+#define __H_AUTH_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdint.h>
+
+#include "token.h"
+
+#define AUTH_ROLE_USER		1
+#define AUTH_ROLE_ADMIN		2
+
+#define AUTH_OK			1
+#define AUTH_PENDING		2
+#define AUTH_DENIED		3	/* a 401 or 403 has been sent */
+
+struct redis_ticket;
+
+struct auth {
+	int64_t			user_id;
+	int			role;
+	struct token_claims	claims;
+	/* private */
+	int			state;
+	struct redis_ticket	*deny;
+};
+
+int	auth_check(struct http_request *, struct auth *, int);
+void	auth_cleanup(struct auth *);
+void	auth_unauthorized(struct http_request *, const char *);
+
+/* The Redis key that revokes an access token by its jti. */
+#define AUTH_DENY_PREFIX	"deny:jti:"
+
+#endif

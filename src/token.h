@@ -1,0 +1,38 @@
+/*
+ * token: access tokens, HS256 JWTs signed and checked with libjwt.
+ */
+#ifndef __H_TOKEN_H
+#define __H_TOKEN_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#define TOKEN_ISSUER		"booking"
+#define TOKEN_AUDIENCE		"booking-api"
+#define TOKEN_JTI_LEN		32
+
+#define TOKEN_OK		0
+#define TOKEN_MALFORMED		1
+#define TOKEN_BAD_SIGNATURE	2
+#define TOKEN_BAD_ALGORITHM	3
+#define TOKEN_BAD_CLAIMS	4
+#define TOKEN_EXPIRED		5
+
+struct token_claims {
+	int64_t		sub;
+	int		role;			/* AUTH_ROLE_* */
+	char		jti[TOKEN_JTI_LEN + 1];
+	int64_t		iat;
+	int64_t		exp;
+};
+
+int	token_issue(const unsigned char *, size_t, int64_t, int, int64_t,
+	    time_t, struct token_claims *, char **);
+int	token_verify(const unsigned char *, size_t, const char *, time_t,
+	    struct token_claims *);
+const char	*token_role_name(int);
+int	token_role_parse(const char *);
+
+#endif
