@@ -6,11 +6,15 @@ set -euo pipefail
 BUILD_PKGS="build-essential pkg-config kore libssl-dev libpq-dev
 libhiredis-dev libjwt-dev libcrypt-dev"
 RUNTIME_PKGS="postgresql redis-server openssl ca-certificates"
+# What the built binary alone needs (the container's final stage).
+IMAGE_PKGS="libpq5 libhiredis0.14 libjwt0 libcrypt1 libssl3 ca-certificates
+curl"
 TEST_PKGS="libcriterion-dev libcurl4-openssl-dev libjansson-dev curl wrk
 postgresql-contrib"
 
 case "${1:-all}" in
 build)	pkgs="$BUILD_PKGS" ;;
+image)	pkgs="$IMAGE_PKGS" ;;
 runtime) pkgs="$RUNTIME_PKGS" ;;
 *)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS" ;;
 esac
@@ -35,3 +39,5 @@ echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "${DEPS_CLEAN_APT:-0}" = 1 ] && rm -rf /var/lib/apt/lists/*
+exit 0
