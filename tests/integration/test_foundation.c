@@ -409,3 +409,57 @@ Test(foundation, migrations_twice_in_parallel_apply_once)
 	    "WHERE datname = 'migrate_race'", NULL);
 	free(url);
 }
+
+/* Runs the server binary with one setting changed; returns its stderr. */
+static char *
+start_with(const char *unset, const char *set, int *status)
+{
+	char		*cmd, *out;
+	FILE		*fp;
+	size_t		n;
+
+	cmd = api_format("cd \"$TEST_TMP\" && env %s%s %s PORT=%d "
+	    "AUTO_MIGRATE=0 timeout 10 \"$TEST_BIN\" -f -n -r 2>&1 >/dev/null",
+	    unset ? "-u " : "", unset ? unset : "", set ? set : "",
+	    test_free_port());
+	fp = popen(cmd, "r");
+	cr_assert_not_null(fp);
+	out = calloc(1, 4096);
+	n = fread(out, 1, 4095, fp);
+	out[n] = '\0';
+	*status = pclose(fp);
+	free(cmd);
+
+	return (out);
+}
+
+Test(foundation, missing_settings_stop_startup_with_one_line)
+{
+	static const struct {
+		const char	*unset;
+		const char	*set;
+		const char	*says;
+	} cases[] = {
+		{ "DATABASE_URL", NULL, "DATABASE_URL is not set" },
+		{ "REDIS_URL", NULL, "REDIS_URL is not set" },
+		{ "JWT_SECRET", NULL, "JWT_SECRET is not set" },
+		{ NULL, "JWT_SECRET=short", "at least 32 bytes" },
+		{ NULL, "REDIS_URL=http://x", "REDIS_URL must start with" },
+		{ NULL, "TLS_CERT=/nonexistent.pem", "cannot read TLS" },
+	};
+	size_t	i;
+	int	status;
+	char	*out, *nl;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = start_with(cases[i].unset, cases[i].set, &status);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		    "case %zu: status %d, output %s", i, status, out);
+		cr_assert_not_null(strstr(out, cases[i].says),
+		    "case %zu said: %s", i, out);
+		nl = strchr(out, '\n');
+		cr_assert(nl != NULL && nl[1] == '\0',
+		    "case %zu: not one line: %s", i, out);
+		free(out);
+	}
+}
