@@ -1,19 +1,23 @@
 /*
- * movies: GET /api/movies (list with q, city, date, limit, offset) and
- * GET /api/movies/{id}.
+ * movies: GET /api/movies (list with q, city, date, limit, offset),
+ * GET /api/movies/{id} and GET /api/movies/{id}/shows (with city, date,
+ * limit, offset). Every answer is cached (cache.c).
  */
 #include <sys/types.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include "cache.h"
 #include "db.h"
 #include "movies.h"
 #include "reply.h"
 #include "route.h"
+#include "shows.h"
 
 int	movies_collection(struct http_request *);
 int	movies_item(struct http_request *);
+int	movies_shows(struct http_request *);
 
 /*
  * One row even for an empty page, so the total is always known: the page
@@ -39,49 +43,92 @@ static const char *sql_list =
     "  SELECT " MOVIES_COLUMNS " FROM f m ORDER BY m.id"
     "  LIMIT $4 OFFSET $5"
     ")"
-    " SELECT page.*, (SELECT count(*) FROM f)"
-    " FROM (SELECT 1) one LEFT JOIN page ON true";
+    " SELECT page.*, c.total"
+    " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
+    " ORDER BY page.id";
 
 static const char *sql_get =
     "SELECT " MOVIES_COLUMNS " FROM movies m WHERE m.id = $1";
 
+/*
+ * A movie's shows, as GET /api/shows?movie_id= lists them, plus whether
+ * the movie exists at all (an unknown movie is a 404, not an empty list).
+ */
+static const char *sql_shows =
+    "WITH f AS ("
+    "  SELECT s.id FROM shows s"
+    "  JOIN screens sc ON sc.id = s.screen_id"
+    "  JOIN theatres t ON t.id = sc.theatre_id"
+    "  WHERE s.movie_id = $1::bigint"
+    "  AND ($2::text IS NULL OR lower(t.city) = lower($2))"
+    "  AND ($3::date IS NULL OR"
+    "    (s.start_time AT TIME ZONE t.timezone)::date = $3::date)"
+    "), page AS ("
+    "  SELECT " SHOWS_COLUMNS ","
+    "    row_number() OVER (ORDER BY s.start_time, s.id) AS n"
+    "  FROM " SHOWS_FROM
+    "  WHERE s.id IN (SELECT id FROM f)"
+    "  ORDER BY s.start_time, s.id LIMIT $4 OFFSET $5"
+    ")"
+    " SELECT page.*, c.total, c.found"
+    " FROM (SELECT count(*) AS total,"
+    "   EXISTS (SELECT 1 FROM movies WHERE id = $1::bigint) AS found"
+    "   FROM f) c"
+    " LEFT JOIN page ON true"
+    " ORDER BY page.n";
+
+/* Result columns of sql_shows after SHOWS_COLUMNS and the row number. */
+#define MOVIES_SHOWS_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
+#define MOVIES_SHOWS_FOUND_COL	(SHOWS_NCOLUMNS + 2)
+
 struct movies_req {
-	struct db_call	db;
-	int64_t		limit;
-	int64_t		offset;
-	char		id[24];
-	char		slimit[24];
-	char		soffset[24];
+	struct db_call		db;
+	struct cache_entry	cache;
+	int64_t			limit;
+	int64_t			offset;
+	char			id[24];
+	char			slimit[24];
+	char			soffset[24];
 };
 
 static int	movies_list(struct http_request *);
 static int	movies_get(struct http_request *);
+static int	movies_shows_list(struct http_request *);
 static int	movies_list_start(struct http_request *);
-static int	movies_list_query(struct http_request *);
 static int	movies_list_answer(struct http_request *);
 static int	movies_get_start(struct http_request *);
-static int	movies_get_query(struct http_request *);
 static int	movies_get_answer(struct http_request *);
+static int	movies_shows_start(struct http_request *);
+static int	movies_shows_answer(struct http_request *);
+static int	movies_cache(struct http_request *);
+static int	movies_query(struct http_request *);
 static void	movies_free(struct http_request *);
 
-#define MOVIES_LIST_START	0
-#define MOVIES_LIST_QUERY	1
-#define MOVIES_LIST_ANSWER	2
+/* Every read: parse, look in the cache, query on a miss, answer. */
+#define MOVIES_READ_START	0
+#define MOVIES_READ_CACHE	1
+#define MOVIES_READ_QUERY	2
+#define MOVIES_READ_ANSWER	3
 
 static struct http_state movies_list_states[] = {
 	KORE_HTTP_STATE(movies_list_start),
-	KORE_HTTP_STATE(movies_list_query),
+	KORE_HTTP_STATE(movies_cache),
+	KORE_HTTP_STATE(movies_query),
 	KORE_HTTP_STATE(movies_list_answer),
 };
 
-#define MOVIES_GET_START	0
-#define MOVIES_GET_QUERY	1
-#define MOVIES_GET_ANSWER	2
-
 static struct http_state movies_get_states[] = {
 	KORE_HTTP_STATE(movies_get_start),
-	KORE_HTTP_STATE(movies_get_query),
+	KORE_HTTP_STATE(movies_cache),
+	KORE_HTTP_STATE(movies_query),
 	KORE_HTTP_STATE(movies_get_answer),
+};
+
+static struct http_state movies_shows_states[] = {
+	KORE_HTTP_STATE(movies_shows_start),
+	KORE_HTTP_STATE(movies_cache),
+	KORE_HTTP_STATE(movies_query),
+	KORE_HTTP_STATE(movies_shows_answer),
 };
 
 static const struct route_method movies_collection_methods[] = {
@@ -90,6 +137,10 @@ static const struct route_method movies_collection_methods[] = {
 
 static const struct route_method movies_item_methods[] = {
 	{ HTTP_METHOD_GET, movies_get },
+};
+
+static const struct route_method movies_shows_methods[] = {
+	{ HTTP_METHOD_GET, movies_shows_list },
 };
 
 struct kore_json_item *
@@ -134,6 +185,12 @@ movies_item(struct http_request *req)
 	return (ROUTE_DISPATCH(req, movies_item_methods));
 }
 
+int
+movies_shows(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, movies_shows_methods));
+}
+
 static int
 movies_list(struct http_request *req)
 {
@@ -146,6 +203,13 @@ movies_get(struct http_request *req)
 {
 	return (http_state_run(movies_get_states,
 	    ROUTE_STATES(movies_get_states), req));
+}
+
+static int
+movies_shows_list(struct http_request *req)
+{
+	return (http_state_run(movies_shows_states,
+	    ROUTE_STATES(movies_shows_states), req));
 }
 
 /* Validate the query string and bind it to the statement. */
@@ -187,12 +251,30 @@ movies_list_start(struct http_request *req)
 	db_call_param(&m->db, m->slimit);
 	db_call_param(&m->db, m->soffset);
 
-	req->fsm_state = MOVIES_LIST_QUERY;
+	req->fsm_state = MOVIES_READ_CACHE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A cached body answers at once; a miss goes to PostgreSQL. */
+static int
+movies_cache(struct http_request *req)
+{
+	struct movies_req	*m = http_state_get(req);
+
+	switch (cache_lookup(req, &m->cache)) {
+	case CACHE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case CACHE_HIT:
+		cache_reply_hit(req, &m->cache);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = MOVIES_READ_QUERY;
 	return (HTTP_STATE_CONTINUE);
 }
 
 static int
-movies_list_query(struct http_request *req)
+movies_query(struct http_request *req)
 {
 	struct movies_req	*m = http_state_get(req);
 
@@ -208,7 +290,7 @@ movies_list_query(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = MOVIES_LIST_ANSWER;
+	req->fsm_state = MOVIES_READ_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -230,7 +312,8 @@ movies_list_answer(struct http_request *req)
 		movies_json(data, NULL, &m->db, i, 0);
 	}
 
-	reply_list(req, root, m->limit, m->offset, total);
+	reply_list_end(root, m->limit, m->offset, total);
+	cache_reply(req, &m->cache, root);
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -248,24 +331,7 @@ movies_get_start(struct http_request *req)
 	db_call_init(&m->db, sql_get);
 	db_call_param(&m->db, m->id);
 
-	req->fsm_state = MOVIES_GET_QUERY;
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-movies_get_query(struct http_request *req)
-{
-	struct movies_req	*m = http_state_get(req);
-
-	switch (db_run(&m->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = MOVIES_GET_ANSWER;
+	req->fsm_state = MOVIES_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -280,7 +346,77 @@ movies_get_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	reply_json(req, HTTP_STATUS_OK, movies_json(NULL, NULL, &m->db, 0, 0));
+	cache_reply(req, &m->cache, movies_json(NULL, NULL, &m->db, 0, 0));
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* Validate the id and the query string and bind them to the statement. */
+static int
+movies_shows_start(struct http_request *req)
+{
+	struct movies_req	*m;
+	const char		*city, *date;
+	int64_t			id;
+
+	http_populate_get(req);
+	m = http_state_create(req, sizeof(*m), movies_free);
+
+	if (!route_id(req, 1, &id))
+		return (HTTP_STATE_COMPLETE);
+	if (!route_page(req, &m->limit, &m->offset))
+		return (HTTP_STATE_COMPLETE);
+	if (route_param(req, "city", &city) == ROUTE_PARAM_INVALID) {
+		reply_invalid(req, "city", "city must be 1 to 100 printable "
+		    "characters.");
+		return (HTTP_STATE_COMPLETE);
+	}
+	if (route_param(req, "date", &date) == ROUTE_PARAM_INVALID) {
+		reply_invalid(req, "date", "date must be YYYY-MM-DD.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	(void)snprintf(m->id, sizeof(m->id), "%lld", (long long)id);
+	(void)snprintf(m->slimit, sizeof(m->slimit), "%lld",
+	    (long long)m->limit);
+	(void)snprintf(m->soffset, sizeof(m->soffset), "%lld",
+	    (long long)m->offset);
+
+	db_call_init(&m->db, sql_shows);
+	db_call_param(&m->db, m->id);
+	db_call_param(&m->db, city);
+	db_call_param(&m->db, date);
+	db_call_param(&m->db, m->slimit);
+	db_call_param(&m->db, m->soffset);
+
+	req->fsm_state = MOVIES_READ_CACHE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+movies_shows_answer(struct http_request *req)
+{
+	struct movies_req	*m = http_state_get(req);
+	struct kore_json_item	*root, *data;
+	int			i, rows;
+
+	rows = db_rows(&m->db);
+	if (rows == 0 ||
+	    db_value(&m->db, 0, MOVIES_SHOWS_FOUND_COL)[0] != 't') {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No movie with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	root = reply_list_new(&data);
+	for (i = 0; i < rows; i++) {
+		if (db_isnull(&m->db, i, 0))
+			continue;
+		shows_json(data, NULL, &m->db, i, 0);
+	}
+
+	reply_list_end(root, m->limit, m->offset,
+	    db_int(&m->db, 0, MOVIES_SHOWS_TOTAL_COL));
+	cache_reply(req, &m->cache, root);
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -293,5 +429,6 @@ movies_free(struct http_request *req)
 		return;
 
 	db_call_cleanup(&m->db);
+	cache_cleanup(&m->cache);
 	http_state_cleanup(req);
 }
