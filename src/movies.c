@@ -2,12 +2,22 @@
  * movies: GET /api/movies (list with q, city, date, limit, offset),
  * GET /api/movies/{id} and GET /api/movies/{id}/shows (with city, date,
  * limit, offset). Every answer is cached (cache.c).
+ *
+ * Admin writes: POST /api/movies, PUT /api/movies/{id} (a full
+ * replacement: absent optional fields get their defaults) and DELETE
+ * /api/movies/{id} (409 in_use while shows refer to the movie). Each
+ * bumps the cache generation after it committed.
  */
 #include <sys/types.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "body.h"
 #include "cache.h"
 #include "db.h"
 #include "movies.h"
@@ -77,6 +87,23 @@ static const char *sql_shows =
     " LEFT JOIN page ON true"
     " ORDER BY page.n";
 
+static const char *sql_create =
+    "INSERT INTO movies AS m (title, description, duration_minutes,"
+    " rating, poster_url, release_date)"
+    " VALUES ($1, coalesce($2, ''), $3::integer, coalesce($4, ''), $5,"
+    " $6::date)"
+    " RETURNING " MOVIES_COLUMNS;
+
+static const char *sql_update =
+    "UPDATE movies m SET title = $2, description = coalesce($3, ''),"
+    " duration_minutes = $4::integer, rating = coalesce($5, ''),"
+    " poster_url = $6, release_date = $7::date, updated_at = now()"
+    " WHERE m.id = $1"
+    " RETURNING " MOVIES_COLUMNS;
+
+static const char *sql_delete =
+    "DELETE FROM movies WHERE id = $1 RETURNING id";
+
 /* Result columns of sql_shows after SHOWS_COLUMNS and the row number. */
 #define MOVIES_SHOWS_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
 #define MOVIES_SHOWS_FOUND_COL	(SHOWS_NCOLUMNS + 2)
@@ -89,6 +116,12 @@ struct movies_req {
 	char			id[24];
 	char			slimit[24];
 	char			soffset[24];
+
+	/* Writes only. */
+	struct auth		auth;
+	struct kore_json	json;
+	struct movies_input	in;
+	char			duration[24];
 };
 
 static int	movies_list(struct http_request *);
@@ -102,6 +135,12 @@ static int	movies_shows_start(struct http_request *);
 static int	movies_shows_answer(struct http_request *);
 static int	movies_cache(struct http_request *);
 static int	movies_query(struct http_request *);
+static int	movies_write(struct http_request *);
+static int	movies_write_auth(struct http_request *);
+static int	movies_write_parse(struct http_request *);
+static int	movies_write_query(struct http_request *);
+static int	movies_write_invalidate(struct http_request *);
+static int	movies_write_answer(struct http_request *);
 static void	movies_free(struct http_request *);
 
 /* Every read: parse, look in the cache, query on a miss, answer. */
@@ -131,12 +170,33 @@ static struct http_state movies_shows_states[] = {
 	KORE_HTTP_STATE(movies_shows_answer),
 };
 
+/*
+ * Every write (POST, PUT, DELETE): admin check, body and id, the one
+ * statement, cache invalidation, answer.
+ */
+#define MOVIES_WRITE_AUTH	0
+#define MOVIES_WRITE_PARSE	1
+#define MOVIES_WRITE_QUERY	2
+#define MOVIES_WRITE_INVALIDATE	3
+#define MOVIES_WRITE_ANSWER	4
+
+static struct http_state movies_write_states[] = {
+	KORE_HTTP_STATE(movies_write_auth),
+	KORE_HTTP_STATE(movies_write_parse),
+	KORE_HTTP_STATE(movies_write_query),
+	KORE_HTTP_STATE(movies_write_invalidate),
+	KORE_HTTP_STATE(movies_write_answer),
+};
+
 static const struct route_method movies_collection_methods[] = {
 	{ HTTP_METHOD_GET, movies_list },
+	{ HTTP_METHOD_POST, movies_write },
 };
 
 static const struct route_method movies_item_methods[] = {
 	{ HTTP_METHOD_GET, movies_get },
+	{ HTTP_METHOD_PUT, movies_write },
+	{ HTTP_METHOD_DELETE, movies_write },
 };
 
 static const struct route_method movies_shows_methods[] = {
@@ -173,6 +233,59 @@ movies_json(struct kore_json_item *parent, const char *name,
 	return (m);
 }
 
+/*
+ * The one validation of a movie body. On failure *field names the first
+ * offending member and *message says what it must be.
+ */
+int
+movies_input_parse(struct kore_json_item *root, struct movies_input *in,
+    const char **field, const char **message)
+{
+	memset(in, 0, sizeof(*in));
+
+	if (!body_get_string(root, "title", BODY_REQUIRED, 1, 200,
+	    &in->title)) {
+		*field = "title";
+		*message = "title must be a string of 1 to 200 characters.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_string(root, "description", BODY_OPTIONAL, 0, 5000,
+	    &in->description)) {
+		*field = "description";
+		*message = "description must be a string of at most 5000 "
+		    "characters.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_int(root, "duration_minutes", BODY_REQUIRED, 1, 1000,
+	    &in->duration_minutes)) {
+		*field = "duration_minutes";
+		*message = "duration_minutes must be an integer from 1 to 1000.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_string(root, "rating", BODY_OPTIONAL, 0, 20,
+	    &in->rating)) {
+		*field = "rating";
+		*message = "rating must be a string of at most 20 characters.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_string(root, "poster_url", BODY_OPTIONAL, 1, 2000,
+	    &in->poster_url)) {
+		*field = "poster_url";
+		*message = "poster_url must be null or a string of 1 to 2000 "
+		    "characters.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_string(root, "release_date", BODY_OPTIONAL, 10, 10,
+	    &in->release_date) || (in->release_date != NULL &&
+	    !body_date_valid(in->release_date))) {
+		*field = "release_date";
+		*message = "release_date must be null or a date YYYY-MM-DD.";
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
 int
 movies_collection(struct http_request *req)
 {
@@ -203,6 +316,13 @@ movies_get(struct http_request *req)
 {
 	return (http_state_run(movies_get_states,
 	    ROUTE_STATES(movies_get_states), req));
+}
+
+static int
+movies_write(struct http_request *req)
+{
+	return (http_state_run(movies_write_states,
+	    ROUTE_STATES(movies_write_states), req));
 }
 
 static int
@@ -420,6 +540,131 @@ movies_shows_answer(struct http_request *req)
 	return (HTTP_STATE_COMPLETE);
 }
 
+/* Only an admin may write. */
+static int
+movies_write_auth(struct http_request *req)
+{
+	struct movies_req	*m;
+
+	if ((m = http_state_get(req)) == NULL)
+		m = http_state_create(req, sizeof(*m), movies_free);
+
+	switch (admin_authorize(req, &m->auth)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = MOVIES_WRITE_PARSE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The id (PUT, DELETE) and the body (POST, PUT), bound to the statement. */
+static int
+movies_write_parse(struct http_request *req)
+{
+	struct movies_req	*m = http_state_get(req);
+	const char		*field, *message;
+	int64_t			id;
+
+	if (req->method != HTTP_METHOD_POST) {
+		if (!route_id(req, 1, &id))
+			return (HTTP_STATE_COMPLETE);
+		(void)snprintf(m->id, sizeof(m->id), "%lld", (long long)id);
+	}
+
+	if (req->method == HTTP_METHOD_DELETE) {
+		db_call_init(&m->db, sql_delete);
+		db_call_param(&m->db, m->id);
+		req->fsm_state = MOVIES_WRITE_QUERY;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (!body_json(req, &m->json))
+		return (HTTP_STATE_COMPLETE);
+	if (!movies_input_parse(m->json.root, &m->in, &field, &message)) {
+		reply_invalid(req, field, message);
+		return (HTTP_STATE_COMPLETE);
+	}
+	(void)snprintf(m->duration, sizeof(m->duration), "%lld",
+	    (long long)m->in.duration_minutes);
+
+	if (req->method == HTTP_METHOD_POST) {
+		db_call_init(&m->db, sql_create);
+	} else {
+		db_call_init(&m->db, sql_update);
+		db_call_param(&m->db, m->id);
+	}
+	db_call_param(&m->db, m->in.title);
+	db_call_param(&m->db, m->in.description);
+	db_call_param(&m->db, m->duration);
+	db_call_param(&m->db, m->in.rating);
+	db_call_param(&m->db, m->in.poster_url);
+	db_call_param(&m->db, m->in.release_date);
+
+	req->fsm_state = MOVIES_WRITE_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+movies_write_query(struct http_request *req)
+{
+	struct movies_req	*m = http_state_get(req);
+
+	switch (db_run(&m->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		admin_db_failed(req, &m->db, "release_date");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = MOVIES_WRITE_INVALIDATE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Committed: cached catalog bodies are stale from now on. */
+static int
+movies_write_invalidate(struct http_request *req)
+{
+	struct movies_req	*m = http_state_get(req);
+
+	if (cache_invalidate(req, &m->cache) == CACHE_PENDING)
+		return (HTTP_STATE_RETRY);
+
+	req->fsm_state = MOVIES_WRITE_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+movies_write_answer(struct http_request *req)
+{
+	struct movies_req	*m = http_state_get(req);
+
+	if (db_rows(&m->db) == 0) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No movie with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	switch (req->method) {
+	case HTTP_METHOD_POST:
+		admin_created(req, "/api/movies", db_int(&m->db, 0, 0),
+		    movies_json(NULL, NULL, &m->db, 0, 0));
+		break;
+	case HTTP_METHOD_PUT:
+		reply_json(req, HTTP_STATUS_OK,
+		    movies_json(NULL, NULL, &m->db, 0, 0));
+		break;
+	default:
+		reply_empty(req, HTTP_STATUS_NO_CONTENT);
+		break;
+	}
+
+	return (HTTP_STATE_COMPLETE);
+}
+
 static void
 movies_free(struct http_request *req)
 {
@@ -430,5 +675,7 @@ movies_free(struct http_request *req)
 
 	db_call_cleanup(&m->db);
 	cache_cleanup(&m->cache);
+	auth_cleanup(&m->auth);
+	body_cleanup(&m->json);
 	http_state_cleanup(req);
 }

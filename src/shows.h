@@ -1,6 +1,7 @@
 /*
  * shows: the show resource and its seat map. shows_json() is shared with
- * the resources that list shows (a movie's shows).
+ * the resources that list shows (a movie's shows); shows_input_parse()
+ * is exposed for tests.
  */
 #ifndef __H_SHOWS_H
 #define __H_SHOWS_H
@@ -31,6 +32,17 @@
 	"shows s JOIN movies m ON m.id = s.movie_id"			\
 	" JOIN screens sc ON sc.id = s.screen_id"			\
 	" JOIN theatres t ON t.id = sc.theatre_id"
+
+/* A show as POST and PUT take it; strings point into the document. */
+struct shows_input {
+	int64_t		movie_id;
+	int64_t		screen_id;
+	const char	*start_time;
+	const char	*currency;
+};
+
+int	shows_input_parse(struct kore_json_item *, struct shows_input *,
+	    const char **, const char **);
 
 struct kore_json_item	*shows_json(struct kore_json_item *, const char *,
 			    const struct db_call *, int, int);

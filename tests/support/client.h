@@ -43,6 +43,13 @@ char		*db_text(const char *, ...);
 void		db_exec(const char *, ...);
 long long	db_insert_id(const char *, ...);
 
+/*
+ * An admin's access token (tests/support/tokens.c), or NULL while the
+ * service has no accounts; a user's token for the 403 case, likewise.
+ */
+const char	*test_admin_token(void);
+const char	*test_user_token(void);
+
 /* Redis and servers. */
 void		redis_down(void);
 void		redis_up(void);
