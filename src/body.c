@@ -58,12 +58,13 @@ body_json(struct http_request *req, struct kore_json *json)
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (req->http_body == NULL || req->http_body->offset == 0) {
+	/* Kore keeps bodies up to http_body_max in memory, rewound. */
+	if (req->http_body == NULL || req->http_body_length == 0) {
 		reply_invalid(req, "body", "A JSON object body is required.");
 		return (KORE_RESULT_ERROR);
 	}
 
-	kore_json_init(json, req->http_body->data, req->http_body->offset);
+	kore_json_init(json, req->http_body->data, req->http_body_length);
 	if (!kore_json_parse(json) ||
 	    json->root->type != KORE_JSON_TYPE_OBJECT) {
 		body_cleanup(json);
