@@ -602,3 +602,57 @@ Test(catalog, reads_answer_with_redis_down)
 		api_free(r);
 	}
 }
+
+static void
+restore_seat_states(void)
+{
+	db_exec("CREATE OR REPLACE VIEW seat_states AS SELECT id AS seat_id, "
+	    "'available'::text AS status, NULL::bigint AS holder_id FROM seats",
+	    NULL);
+}
+
+/*
+ * The bookings work replaces seat_states; the seat map and
+ * seats_available must follow whatever it says.
+ */
+Test(catalog, seat_map_and_availability_follow_seat_states,
+    .fini = restore_seat_states)
+{
+	struct api_resp	*r;
+	json_t		*j, *seats;
+	long long	m, t, sc, s;
+	char		*id;
+
+	m = fx_movie("Seat States Movie", 100);
+	t = fx_theatre("Seat States T", "Seat States City", "UTC");
+	sc = fx_screen(t, "S");
+	s = fx_show(m, sc, "2026-09-09T19:00:00Z");
+	id = api_format("%lld", s);
+
+	/* Row A's first seat held by user 7, row B's first booked. */
+	db_exec(api_format("CREATE OR REPLACE VIEW seat_states AS "
+	    "SELECT x.id AS seat_id, CASE "
+	    " WHEN x.show_id = %lld AND x.row_label = 'A' AND x.number = 1"
+	    "  THEN 'held'"
+	    " WHEN x.show_id = %lld AND x.row_label = 'B' AND x.number = 1"
+	    "  THEN 'booked'"
+	    " ELSE 'available' END::text AS status,"
+	    " CASE WHEN x.show_id = %lld AND x.number = 1 THEN 7::bigint"
+	    " END AS holder_id FROM seats x", s, s, s), NULL);
+
+	j = get_ok(&r, "/api/shows/%lld/seats", s, 0);
+	seats = json_object_get(j, "seats");
+	cr_assert_str_eq(jstr(json_array_get(seats, 0), "status"), "held");
+	cr_assert_str_eq(jstr(json_array_get(seats, 1), "status"),
+	    "available");
+	cr_assert_str_eq(jstr(json_array_get(seats, 3), "status"), "booked");
+	/* Nobody is signed in, so nothing is held by "me". */
+	cr_assert_null(json_object_get(json_array_get(seats, 0),
+	    "held_by_me"));
+	api_free(r);
+
+	j = get_ok(&r, "/api/shows/%lld", s, 0);
+	cr_assert_eq(jint(j, "seats_available"), 3);
+	api_free(r);
+	free(id);
+}
