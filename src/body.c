@@ -242,8 +242,8 @@ body_date_valid(const char *s)
 
 /*
  * RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM),
- * T and Z in either case, at most 9 fraction digits. Leap seconds (:60) are refused: PostgreSQL
- * would silently move them to the next minute.
+ * T and Z in either case, at most 9 fraction digits. Leap seconds (:60)
+ * are refused: PostgreSQL would silently move them to the next minute.
  */
 int
 body_rfc3339_valid(const char *s)

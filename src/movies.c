@@ -259,7 +259,8 @@ movies_input_parse(struct kore_json_item *root, struct movies_input *in,
 	if (!body_get_int(root, "duration_minutes", BODY_REQUIRED, 1, 1000,
 	    &in->duration_minutes)) {
 		*field = "duration_minutes";
-		*message = "duration_minutes must be an integer from 1 to 1000.";
+		*message = "duration_minutes must be an integer from 1 to "
+		    "1000.";
 		return (KORE_RESULT_ERROR);
 	}
 	if (!body_get_string(root, "rating", BODY_OPTIONAL, 0, 20,

@@ -697,7 +697,8 @@ shows_write_refused(struct http_request *req, struct shows_req *s)
 			return (1);
 		}
 		if (db_value(db, 0, SHOWS_UPDATE_MOVIE_COL)[0] != 't') {
-			reply_invalid(req, "movie_id", "No movie with this id.");
+			reply_invalid(req, "movie_id",
+			    "No movie with this id.");
 			return (1);
 		}
 		if (db_value(db, 0, SHOWS_UPDATE_SCREEN_COL)[0] != 't') {

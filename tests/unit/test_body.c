@@ -179,8 +179,8 @@ Test(body, screen_input_wants_distinct_rows_in_range)
 
 	cr_assert(theatres_screen_input_parse(parse("{\"name\":\"S\","
 	    "\"rows\":[{\"label\":\"A\",\"seats\":10,\"tier\":\"std\","
-	    "\"price_cents\":0},{\"label\":\"B\",\"seats\":200,\"tier\":\"vip\","
-	    "\"price_cents\":100}]}"), &in, &field, &message));
+	    "\"price_cents\":0},{\"label\":\"B\",\"seats\":200,"
+	    "\"tier\":\"vip\",\"price_cents\":100}]}"), &in, &field, &message));
 	cr_assert_eq(in.nrows, 2);
 	cr_assert_str_eq(in.rows[1].label, "B");
 	cr_assert_eq(in.rows[1].seats, 200);
