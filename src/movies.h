@@ -1,6 +1,6 @@
 /*
  * movies: the movie resource. movies_json() is shared with the resources
- * that embed a movie (shows).
+ * that embed a movie (shows); movies_input_parse() is exposed for tests.
  */
 #ifndef __H_MOVIES_H
 #define __H_MOVIES_H
@@ -14,6 +14,19 @@
 	"m.id, m.title, m.description, m.duration_minutes, m.rating, "	\
 	"m.poster_url, to_char(m.release_date, 'YYYY-MM-DD')"
 #define MOVIES_NCOLUMNS		7
+
+/* A movie as POST and PUT take it; strings point into the document. */
+struct movies_input {
+	const char	*title;
+	const char	*description;
+	const char	*rating;
+	const char	*poster_url;
+	const char	*release_date;
+	int64_t		duration_minutes;
+};
+
+int	movies_input_parse(struct kore_json_item *, struct movies_input *,
+	    const char **, const char **);
 
 struct kore_json_item	*movies_json(struct kore_json_item *, const char *,
 			    const struct db_call *, int, int);

@@ -165,11 +165,18 @@ reply_list_new(struct kore_json_item **data)
 }
 
 void
-reply_list(struct http_request *req, struct kore_json_item *root,
-    int64_t limit, int64_t offset, int64_t total)
+reply_list_end(struct kore_json_item *root, int64_t limit, int64_t offset,
+    int64_t total)
 {
 	kore_json_create_integer(root, "limit", limit);
 	kore_json_create_integer(root, "offset", offset);
 	kore_json_create_integer(root, "total", total);
+}
+
+void
+reply_list(struct http_request *req, struct kore_json_item *root,
+    int64_t limit, int64_t offset, int64_t total)
+{
+	reply_list_end(root, limit, offset, total);
 	reply_json(req, HTTP_STATUS_OK, root);
 }

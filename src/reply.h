@@ -23,6 +23,8 @@ void	reply_unavailable(struct http_request *);
 struct kore_json_item	*reply_list_new(struct kore_json_item **);
 void	reply_list(struct http_request *, struct kore_json_item *,
 	    int64_t, int64_t, int64_t);
+/* Completes the envelope without answering (for cache_reply()). */
+void	reply_list_end(struct kore_json_item *, int64_t, int64_t, int64_t);
 
 /* Exposed for tests: is a client's X-Request-Id safe to echo? */
 int	reply_request_id_valid(const char *);

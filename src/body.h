@@ -1,0 +1,30 @@
+/*
+ * body: JSON request bodies. body_json() checks the content type and
+ * parses; the body_get_*() functions read one member of an object with
+ * its limits. Resource modules build their one validation function per
+ * resource from these, and name the first offending field.
+ */
+#ifndef __H_BODY_H
+#define __H_BODY_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#define BODY_REQUIRED		1
+#define BODY_OPTIONAL		0
+
+int	body_json(struct http_request *, struct kore_json *);
+void	body_cleanup(struct kore_json *);
+struct kore_json_item	*body_member(struct kore_json_item *, const char *);
+int	body_get_string(struct kore_json_item *, const char *, int, size_t,
+	    size_t, const char **);
+int	body_get_int(struct kore_json_item *, const char *, int, int64_t,
+	    int64_t, int64_t *);
+
+/* Pure checks, exposed for the resources and the tests. */
+int	body_is_json_type(const char *);
+int	body_utf8_chars(const char *, size_t *);
+int	body_date_valid(const char *);
+int	body_rfc3339_valid(const char *);
+
+#endif

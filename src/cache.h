@@ -1,0 +1,38 @@
+/*
+ * cache: whole JSON bodies of public catalog reads, kept in Redis for
+ * CACHE_TTL_SECONDS under a generation number that every catalog write
+ * bumps. A Redis that is down or slow only costs the cache: lookups miss,
+ * stores and invalidations are skipped.
+ */
+#ifndef __H_CACHE_H
+#define __H_CACHE_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "redis.h"
+
+#define CACHE_TTL_SECONDS	60
+
+#define CACHE_PENDING		1
+#define CACHE_HIT		2
+#define CACHE_MISS		3
+#define CACHE_DONE		4
+
+struct cache_entry {
+	struct redis_ticket	*ticket;
+	long long		gen;	/* -1: unknown, do not store */
+	int			state;
+};
+
+int	cache_lookup(struct http_request *, struct cache_entry *);
+void	cache_reply_hit(struct http_request *, struct cache_entry *);
+void	cache_reply(struct http_request *, struct cache_entry *,
+	    struct kore_json_item *);
+int	cache_invalidate(struct http_request *, struct cache_entry *);
+void	cache_cleanup(struct cache_entry *);
+
+/* Exposed for tests: the Redis key of a request's body. */
+char	*cache_key(long long, const char *, const char *);
+
+#endif

@@ -1,0 +1,772 @@
+/*
+ * shows: GET /api/shows (list with movie_id, theatre_id, city, date,
+ * limit, offset), GET /api/shows/{id} with seats_available, and the seat
+ * map GET /api/shows/{id}/seats.
+ *
+ * Only the list is cached: a show's seats_available and its seat map
+ * change with every hold and booking. A seat's status comes from the
+ * seat_states view, the one place that knows about holds and bookings.
+ *
+ * Admin writes: POST /api/shows makes the show and its seats (one per
+ * seat of the screen's rows, prices copied) in one statement, its end
+ * from the movie's duration; PUT /api/shows/{id} moves it in time or
+ * changes its movie (not its screen: the seats belong to the screen);
+ * DELETE /api/shows/{id}. An overlap on the screen is 409 show_overlap.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "body.h"
+#include "cache.h"
+#include "db.h"
+#include "reply.h"
+#include "route.h"
+#include "shows.h"
+
+int	shows_collection(struct http_request *);
+int	shows_item(struct http_request *);
+int	shows_seats(struct http_request *);
+
+/*
+ * One row even for an empty page (see movies.c), sorted by the page's own
+ * row number. `date` is the theatre's local calendar date.
+ */
+static const char *sql_list =
+    "WITH f AS ("
+    "  SELECT s.id FROM shows s"
+    "  JOIN screens sc ON sc.id = s.screen_id"
+    "  JOIN theatres t ON t.id = sc.theatre_id"
+    "  WHERE ($1::bigint IS NULL OR s.movie_id = $1::bigint)"
+    "  AND ($2::bigint IS NULL OR sc.theatre_id = $2::bigint)"
+    "  AND ($3::text IS NULL OR lower(t.city) = lower($3))"
+    "  AND ($4::date IS NULL OR"
+    "    (s.start_time AT TIME ZONE t.timezone)::date = $4::date)"
+    "), page AS ("
+    "  SELECT " SHOWS_COLUMNS ","
+    "    row_number() OVER (ORDER BY s.start_time, s.id) AS n"
+    "  FROM " SHOWS_FROM
+    "  WHERE s.id IN (SELECT id FROM f)"
+    "  ORDER BY s.start_time, s.id LIMIT $5 OFFSET $6"
+    ")"
+    " SELECT page.*, c.total"
+    " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
+    " ORDER BY page.n";
+
+/* A seat is available when seat_states says so. */
+static const char *sql_get =
+    "SELECT " SHOWS_COLUMNS ","
+    " (SELECT count(*) FROM seats x"
+    "  JOIN seat_states st ON st.seat_id = x.id"
+    "  WHERE x.show_id = s.id AND st.status = 'available')"
+    " FROM " SHOWS_FROM
+    " WHERE s.id = $1";
+
+/*
+ * The show id, then one row per seat (seat columns NULL for a show
+ * without seats). $2 is the caller's user id: a seat whose holder it is
+ * is held_by_me. NULL until requests carry a user.
+ */
+static const char *sql_seats =
+    "SELECT s.id, x.id, x.row_label, x.number, x.tier, x.price_cents,"
+    " coalesce(st.status, 'available'),"
+    " coalesce(st.holder_id = $2::bigint, false)"
+    " FROM shows s"
+    " LEFT JOIN seats x ON x.show_id = s.id"
+    " LEFT JOIN seat_states st ON st.seat_id = x.id"
+    " WHERE s.id = $1"
+    " ORDER BY x.id";
+
+/*
+ * The new show with its seats in one statement. One row always: the show
+ * (NULL when not made), its seat count, and whether the movie and the
+ * screen exist.
+ */
+static const char *sql_create =
+    "WITH mv AS ("
+    "  SELECT id, duration_minutes FROM movies WHERE id = $1::bigint"
+    "), scr AS ("
+    "  SELECT id FROM screens WHERE id = $2::bigint"
+    "), ins AS ("
+    "  INSERT INTO shows (movie_id, screen_id, start_time, end_time,"
+    "    currency)"
+    "  SELECT mv.id, scr.id, $3::timestamptz, $3::timestamptz +"
+    "    make_interval(mins => mv.duration_minutes), coalesce($4, 'EUR')"
+    "  FROM mv, scr"
+    "  RETURNING *"
+    "), x AS ("
+    "  INSERT INTO seats (show_id, row_label, number, tier, price_cents)"
+    "  SELECT ins.id, r.label, n, r.tier, r.price_cents"
+    "  FROM ins JOIN screen_rows r ON r.screen_id = ins.screen_id"
+    "  CROSS JOIN LATERAL generate_series(1, r.seats) n"
+    "  ORDER BY r.position, n"
+    "  RETURNING id"
+    ")"
+    " SELECT page.*, (SELECT count(*) FROM x),"
+    "  EXISTS (SELECT 1 FROM mv), EXISTS (SELECT 1 FROM scr)"
+    " FROM (SELECT 1) one LEFT JOIN ("
+    "  SELECT " SHOWS_COLUMNS
+    "  FROM ins s JOIN movies m ON m.id = s.movie_id"
+    "  JOIN screens sc ON sc.id = s.screen_id"
+    "  JOIN theatres t ON t.id = sc.theatre_id"
+    " ) page ON true";
+
+/*
+ * Same shape: the show (NULL when not changed), its available seats, and
+ * whether the show, the movie exist and the screen is the show's own.
+ */
+static const char *sql_update =
+    "WITH cur AS ("
+    "  SELECT id, screen_id FROM shows WHERE id = $1::bigint"
+    "), mv AS ("
+    "  SELECT id, duration_minutes FROM movies WHERE id = $2::bigint"
+    "), up AS ("
+    "  UPDATE shows s SET movie_id = mv.id, start_time = $4::timestamptz,"
+    "    end_time = $4::timestamptz +"
+    "      make_interval(mins => mv.duration_minutes),"
+    "    currency = coalesce($5, s.currency), updated_at = now()"
+    "  FROM mv WHERE s.id = $1::bigint AND s.screen_id = $3::bigint"
+    "  RETURNING s.*"
+    ")"
+    " SELECT page.*,"
+    "  (SELECT count(*) FROM seats x"
+    "   JOIN seat_states st ON st.seat_id = x.id"
+    "   WHERE x.show_id = $1::bigint AND st.status = 'available'),"
+    "  EXISTS (SELECT 1 FROM cur), EXISTS (SELECT 1 FROM mv),"
+    "  EXISTS (SELECT 1 FROM cur WHERE screen_id = $3::bigint)"
+    " FROM (SELECT 1) one LEFT JOIN ("
+    "  SELECT " SHOWS_COLUMNS
+    "  FROM up s JOIN movies m ON m.id = s.movie_id"
+    "  JOIN screens sc ON sc.id = s.screen_id"
+    "  JOIN theatres t ON t.id = sc.theatre_id"
+    " ) page ON true";
+
+/* Its seats go with it (ON DELETE CASCADE) unless bookings hold them. */
+static const char *sql_delete =
+    "DELETE FROM shows WHERE id = $1 RETURNING id";
+
+/* Result columns of sql_create and sql_update after SHOWS_COLUMNS. */
+#define SHOWS_WRITE_SEATS_COL	SHOWS_NCOLUMNS
+#define SHOWS_CREATE_MOVIE_COL	(SHOWS_NCOLUMNS + 1)
+#define SHOWS_CREATE_SCREEN_COL	(SHOWS_NCOLUMNS + 2)
+#define SHOWS_UPDATE_FOUND_COL	(SHOWS_NCOLUMNS + 1)
+#define SHOWS_UPDATE_MOVIE_COL	(SHOWS_NCOLUMNS + 2)
+#define SHOWS_UPDATE_SCREEN_COL	(SHOWS_NCOLUMNS + 3)
+
+/* Result columns after SHOWS_COLUMNS. */
+#define SHOWS_LIST_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
+#define SHOWS_AVAILABLE_COL	SHOWS_NCOLUMNS
+
+struct shows_req {
+	struct db_call		db;
+	struct cache_entry	cache;
+	int64_t			limit;
+	int64_t			offset;
+	char			id[24];
+	char			slimit[24];
+	char			soffset[24];
+
+	/* Writes only. */
+	struct auth		auth;
+	struct kore_json	json;
+	struct shows_input	in;
+	char			movie_id[24];
+	char			screen_id[24];
+};
+
+static int	shows_list(struct http_request *);
+static int	shows_get(struct http_request *);
+static int	shows_seat_map(struct http_request *);
+static int	shows_list_start(struct http_request *);
+static int	shows_list_answer(struct http_request *);
+static int	shows_get_start(struct http_request *);
+static int	shows_get_answer(struct http_request *);
+static int	shows_seats_start(struct http_request *);
+static int	shows_seats_answer(struct http_request *);
+static int	shows_cache(struct http_request *);
+static int	shows_query(struct http_request *);
+static int	shows_bind_id(struct http_request *, struct shows_req *,
+		    const char *);
+static int	shows_write(struct http_request *);
+static int	shows_write_auth(struct http_request *);
+static int	shows_write_parse(struct http_request *);
+static int	shows_write_query(struct http_request *);
+static int	shows_write_invalidate(struct http_request *);
+static int	shows_write_answer(struct http_request *);
+static int	shows_write_refused(struct http_request *, struct shows_req *);
+static void	shows_free(struct http_request *);
+
+/*
+ * Every read: parse, look in the cache, query on a miss, answer. Reads
+ * that are never cached go from their start straight to the query.
+ */
+#define SHOWS_READ_START	0
+#define SHOWS_READ_CACHE	1
+#define SHOWS_READ_QUERY	2
+#define SHOWS_READ_ANSWER	3
+
+static struct http_state shows_list_states[] = {
+	KORE_HTTP_STATE(shows_list_start),
+	KORE_HTTP_STATE(shows_cache),
+	KORE_HTTP_STATE(shows_query),
+	KORE_HTTP_STATE(shows_list_answer),
+};
+
+static struct http_state shows_get_states[] = {
+	KORE_HTTP_STATE(shows_get_start),
+	KORE_HTTP_STATE(shows_cache),
+	KORE_HTTP_STATE(shows_query),
+	KORE_HTTP_STATE(shows_get_answer),
+};
+
+static struct http_state shows_seats_states[] = {
+	KORE_HTTP_STATE(shows_seats_start),
+	KORE_HTTP_STATE(shows_cache),
+	KORE_HTTP_STATE(shows_query),
+	KORE_HTTP_STATE(shows_seats_answer),
+};
+
+/*
+ * Every write (POST, PUT, DELETE): admin check, body and id, the one
+ * statement, cache invalidation, answer.
+ */
+#define SHOWS_WRITE_AUTH	0
+#define SHOWS_WRITE_PARSE	1
+#define SHOWS_WRITE_QUERY	2
+#define SHOWS_WRITE_INVALIDATE	3
+#define SHOWS_WRITE_ANSWER	4
+
+static struct http_state shows_write_states[] = {
+	KORE_HTTP_STATE(shows_write_auth),
+	KORE_HTTP_STATE(shows_write_parse),
+	KORE_HTTP_STATE(shows_write_query),
+	KORE_HTTP_STATE(shows_write_invalidate),
+	KORE_HTTP_STATE(shows_write_answer),
+};
+
+static const struct route_method shows_collection_methods[] = {
+	{ HTTP_METHOD_GET, shows_list },
+	{ HTTP_METHOD_POST, shows_write },
+};
+
+static const struct route_method shows_item_methods[] = {
+	{ HTTP_METHOD_GET, shows_get },
+	{ HTTP_METHOD_PUT, shows_write },
+	{ HTTP_METHOD_DELETE, shows_write },
+};
+
+static const struct route_method shows_seats_methods[] = {
+	{ HTTP_METHOD_GET, shows_seat_map },
+};
+
+struct kore_json_item *
+shows_json(struct kore_json_item *parent, const char *name,
+    const struct db_call *call, int row, int col)
+{
+	struct kore_json_item	*s;
+
+	s = kore_json_create_object(parent, name);
+	kore_json_create_integer(s, "id", db_int(call, row, col));
+	movies_json(s, "movie", call, row, col + 5);
+	theatres_json(s, "theatre", call, row, col + 5 + MOVIES_NCOLUMNS);
+	kore_json_create_integer(s, "screen_id", db_int(call, row, col + 1));
+	kore_json_create_string(s, "start_time", db_value(call, row, col + 2));
+	kore_json_create_string(s, "end_time", db_value(call, row, col + 3));
+	kore_json_create_string(s, "currency", db_value(call, row, col + 4));
+
+	return (s);
+}
+
+/*
+ * The one validation of a show body. On failure *field names the first
+ * offending member and *message says what it must be.
+ */
+int
+shows_input_parse(struct kore_json_item *root, struct shows_input *in,
+    const char **field, const char **message)
+{
+	const char	*c;
+
+	memset(in, 0, sizeof(*in));
+
+	if (!body_get_int(root, "movie_id", BODY_REQUIRED, 1, INT64_MAX,
+	    &in->movie_id)) {
+		*field = "movie_id";
+		*message = "movie_id must be a positive integer.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_int(root, "screen_id", BODY_REQUIRED, 1, INT64_MAX,
+	    &in->screen_id)) {
+		*field = "screen_id";
+		*message = "screen_id must be a positive integer.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_string(root, "start_time", BODY_REQUIRED, 20, 64,
+	    &in->start_time) || !body_rfc3339_valid(in->start_time)) {
+		*field = "start_time";
+		*message = "start_time must be an RFC 3339 date-time, "
+		    "e.g. 2026-12-24T18:30:00Z.";
+		return (KORE_RESULT_ERROR);
+	}
+	if (!body_get_string(root, "currency", BODY_OPTIONAL, 3, 3, &c) ||
+	    (c != NULL && (c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' ||
+	    c[1] > 'Z' || c[2] < 'A' || c[2] > 'Z'))) {
+		*field = "currency";
+		*message = "currency must be an ISO 4217 code, e.g. EUR.";
+		return (KORE_RESULT_ERROR);
+	}
+	in->currency = c;
+
+	return (KORE_RESULT_OK);
+}
+
+int
+shows_collection(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, shows_collection_methods));
+}
+
+int
+shows_item(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, shows_item_methods));
+}
+
+int
+shows_seats(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, shows_seats_methods));
+}
+
+static int
+shows_write(struct http_request *req)
+{
+	return (http_state_run(shows_write_states,
+	    ROUTE_STATES(shows_write_states), req));
+}
+
+static int
+shows_list(struct http_request *req)
+{
+	return (http_state_run(shows_list_states,
+	    ROUTE_STATES(shows_list_states), req));
+}
+
+static int
+shows_get(struct http_request *req)
+{
+	return (http_state_run(shows_get_states,
+	    ROUTE_STATES(shows_get_states), req));
+}
+
+static int
+shows_seat_map(struct http_request *req)
+{
+	return (http_state_run(shows_seats_states,
+	    ROUTE_STATES(shows_seats_states), req));
+}
+
+/* Validate the query string and bind it to the statement. */
+static int
+shows_list_start(struct http_request *req)
+{
+	struct shows_req	*s;
+	const char		*movie, *theatre, *city, *date;
+
+	http_populate_get(req);
+	s = http_state_create(req, sizeof(*s), shows_free);
+
+	if (!route_page(req, &s->limit, &s->offset))
+		return (HTTP_STATE_COMPLETE);
+	if (route_param(req, "movie_id", &movie) == ROUTE_PARAM_INVALID) {
+		reply_invalid(req, "movie_id", "movie_id must be a positive "
+		    "integer.");
+		return (HTTP_STATE_COMPLETE);
+	}
+	if (route_param(req, "theatre_id", &theatre) == ROUTE_PARAM_INVALID) {
+		reply_invalid(req, "theatre_id", "theatre_id must be a "
+		    "positive integer.");
+		return (HTTP_STATE_COMPLETE);
+	}
+	if (route_param(req, "city", &city) == ROUTE_PARAM_INVALID) {
+		reply_invalid(req, "city", "city must be 1 to 100 printable "
+		    "characters.");
+		return (HTTP_STATE_COMPLETE);
+	}
+	if (route_param(req, "date", &date) == ROUTE_PARAM_INVALID) {
+		reply_invalid(req, "date", "date must be YYYY-MM-DD.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	(void)snprintf(s->slimit, sizeof(s->slimit), "%lld",
+	    (long long)s->limit);
+	(void)snprintf(s->soffset, sizeof(s->soffset), "%lld",
+	    (long long)s->offset);
+
+	db_call_init(&s->db, sql_list);
+	db_call_param(&s->db, movie);
+	db_call_param(&s->db, theatre);
+	db_call_param(&s->db, city);
+	db_call_param(&s->db, date);
+	db_call_param(&s->db, s->slimit);
+	db_call_param(&s->db, s->soffset);
+
+	req->fsm_state = SHOWS_READ_CACHE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The show id from the path as $1 of sql; the 400 is sent on failure. */
+static int
+shows_bind_id(struct http_request *req, struct shows_req *s, const char *sql)
+{
+	int64_t		id;
+
+	if (!route_id(req, 1, &id))
+		return (KORE_RESULT_ERROR);
+
+	(void)snprintf(s->id, sizeof(s->id), "%lld", (long long)id);
+	db_call_init(&s->db, sql);
+	db_call_param(&s->db, s->id);
+
+	return (KORE_RESULT_OK);
+}
+
+static int
+shows_get_start(struct http_request *req)
+{
+	struct shows_req	*s;
+
+	s = http_state_create(req, sizeof(*s), shows_free);
+	if (!shows_bind_id(req, s, sql_get))
+		return (HTTP_STATE_COMPLETE);
+
+	req->fsm_state = SHOWS_READ_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+shows_seats_start(struct http_request *req)
+{
+	struct shows_req	*s;
+
+	s = http_state_create(req, sizeof(*s), shows_free);
+	if (!shows_bind_id(req, s, sql_seats))
+		return (HTTP_STATE_COMPLETE);
+
+	/* The caller's user id, once seat maps know who is asking. */
+	db_call_param(&s->db, NULL);
+
+	req->fsm_state = SHOWS_READ_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A cached body answers at once; a miss goes to PostgreSQL. */
+static int
+shows_cache(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	switch (cache_lookup(req, &s->cache)) {
+	case CACHE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case CACHE_HIT:
+		cache_reply_hit(req, &s->cache);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = SHOWS_READ_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+shows_query(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	switch (db_run(&s->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		/* Only a date like 2026-02-31 gets past the validator. */
+		if (db_sqlstate_is(&s->db, "22008"))
+			reply_invalid(req, "date", "date is not a real date.");
+		else
+			reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = SHOWS_READ_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+shows_list_answer(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+	struct kore_json_item	*root, *data;
+	int			i, rows;
+	int64_t			total;
+
+	root = reply_list_new(&data);
+	rows = db_rows(&s->db);
+	total = rows > 0 ? db_int(&s->db, 0, SHOWS_LIST_TOTAL_COL) : 0;
+
+	for (i = 0; i < rows; i++) {
+		if (db_isnull(&s->db, i, 0))
+			continue;
+		shows_json(data, NULL, &s->db, i, 0);
+	}
+
+	reply_list_end(root, s->limit, s->offset, total);
+	cache_reply(req, &s->cache, root);
+	return (HTTP_STATE_COMPLETE);
+}
+
+static int
+shows_get_answer(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+	struct kore_json_item	*root;
+
+	if (db_rows(&s->db) == 0) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No show with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	root = shows_json(NULL, NULL, &s->db, 0, 0);
+	kore_json_create_integer(root, "seats_available",
+	    db_int(&s->db, 0, SHOWS_AVAILABLE_COL));
+	reply_json(req, HTTP_STATUS_OK, root);
+	return (HTTP_STATE_COMPLETE);
+}
+
+static int
+shows_seats_answer(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+	struct kore_json_item	*root, *seats, *seat;
+	int			i, rows;
+
+	if ((rows = db_rows(&s->db)) == 0) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No show with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	root = kore_json_create_object(NULL, NULL);
+	kore_json_create_integer(root, "show_id", db_int(&s->db, 0, 0));
+	seats = kore_json_create_array(root, "seats");
+
+	for (i = 0; i < rows; i++) {
+		if (db_isnull(&s->db, i, 1))
+			continue;
+		seat = kore_json_create_object(seats, NULL);
+		kore_json_create_integer(seat, "id", db_int(&s->db, i, 1));
+		kore_json_create_string(seat, "row", db_value(&s->db, i, 2));
+		kore_json_create_integer(seat, "number", db_int(&s->db, i, 3));
+		kore_json_create_string(seat, "tier", db_value(&s->db, i, 4));
+		kore_json_create_integer(seat, "price_cents",
+		    db_int(&s->db, i, 5));
+		kore_json_create_string(seat, "status", db_value(&s->db, i, 6));
+		if (db_value(&s->db, i, 7)[0] == 't') {
+			kore_json_create_literal(seat, "held_by_me",
+			    KORE_JSON_TRUE);
+		}
+	}
+
+	reply_json(req, HTTP_STATUS_OK, root);
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* Only an admin may write. */
+static int
+shows_write_auth(struct http_request *req)
+{
+	struct shows_req	*s;
+
+	if ((s = http_state_get(req)) == NULL)
+		s = http_state_create(req, sizeof(*s), shows_free);
+
+	switch (admin_authorize(req, &s->auth)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = SHOWS_WRITE_PARSE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The id (PUT, DELETE) and the body (POST, PUT), bound to the statement. */
+static int
+shows_write_parse(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+	const char		*field, *message;
+	int64_t			id;
+
+	if (req->method != HTTP_METHOD_POST) {
+		if (!route_id(req, 1, &id))
+			return (HTTP_STATE_COMPLETE);
+		(void)snprintf(s->id, sizeof(s->id), "%lld", (long long)id);
+	}
+
+	if (req->method == HTTP_METHOD_DELETE) {
+		db_call_init(&s->db, sql_delete);
+		db_call_param(&s->db, s->id);
+		req->fsm_state = SHOWS_WRITE_QUERY;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (!body_json(req, &s->json))
+		return (HTTP_STATE_COMPLETE);
+	if (!shows_input_parse(s->json.root, &s->in, &field, &message)) {
+		reply_invalid(req, field, message);
+		return (HTTP_STATE_COMPLETE);
+	}
+	(void)snprintf(s->movie_id, sizeof(s->movie_id), "%lld",
+	    (long long)s->in.movie_id);
+	(void)snprintf(s->screen_id, sizeof(s->screen_id), "%lld",
+	    (long long)s->in.screen_id);
+
+	if (req->method == HTTP_METHOD_POST) {
+		db_call_init(&s->db, sql_create);
+	} else {
+		db_call_init(&s->db, sql_update);
+		db_call_param(&s->db, s->id);
+	}
+	db_call_param(&s->db, s->movie_id);
+	db_call_param(&s->db, s->screen_id);
+	db_call_param(&s->db, s->in.start_time);
+	db_call_param(&s->db, s->in.currency);
+
+	req->fsm_state = SHOWS_WRITE_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+shows_write_query(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	switch (db_run(&s->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		admin_db_failed(req, &s->db, "start_time");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = SHOWS_WRITE_INVALIDATE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Committed: cached catalog bodies are stale from now on. */
+static int
+shows_write_invalidate(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	if (cache_invalidate(req, &s->cache) == CACHE_PENDING)
+		return (HTTP_STATE_RETRY);
+
+	req->fsm_state = SHOWS_WRITE_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * Why a POST or PUT changed nothing, from the flags after the show's
+ * columns; answers and returns 1 when it did.
+ */
+static int
+shows_write_refused(struct http_request *req, struct shows_req *s)
+{
+	const struct db_call	*db = &s->db;
+
+	if (req->method == HTTP_METHOD_PUT) {
+		if (db_value(db, 0, SHOWS_UPDATE_FOUND_COL)[0] != 't') {
+			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+			    "No show with this id.");
+			return (1);
+		}
+		if (db_value(db, 0, SHOWS_UPDATE_MOVIE_COL)[0] != 't') {
+			reply_invalid(req, "movie_id",
+			    "No movie with this id.");
+			return (1);
+		}
+		if (db_value(db, 0, SHOWS_UPDATE_SCREEN_COL)[0] != 't') {
+			reply_invalid(req, "screen_id", "A show cannot move to "
+			    "another screen; delete it and create a new one.");
+			return (1);
+		}
+		return (0);
+	}
+
+	if (db_value(db, 0, SHOWS_CREATE_MOVIE_COL)[0] != 't') {
+		reply_invalid(req, "movie_id", "No movie with this id.");
+		return (1);
+	}
+	if (db_value(db, 0, SHOWS_CREATE_SCREEN_COL)[0] != 't') {
+		reply_invalid(req, "screen_id", "No screen with this id.");
+		return (1);
+	}
+
+	return (0);
+}
+
+static int
+shows_write_answer(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+	struct kore_json_item	*root;
+
+	if (req->method == HTTP_METHOD_DELETE) {
+		if (db_rows(&s->db) == 0) {
+			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+			    "No show with this id.");
+		} else {
+			reply_empty(req, HTTP_STATUS_NO_CONTENT);
+		}
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	if (db_rows(&s->db) != 1)
+		fatal("shows_write_answer: %d rows", db_rows(&s->db));
+	if (shows_write_refused(req, s))
+		return (HTTP_STATE_COMPLETE);
+	if (db_isnull(&s->db, 0, 0))
+		fatal("shows_write_answer: no show and no reason");
+
+	root = shows_json(NULL, NULL, &s->db, 0, 0);
+	kore_json_create_integer(root, "seats_available",
+	    db_int(&s->db, 0, SHOWS_WRITE_SEATS_COL));
+
+	if (req->method == HTTP_METHOD_POST)
+		admin_created(req, "/api/shows", db_int(&s->db, 0, 0), root);
+	else
+		reply_json(req, HTTP_STATUS_OK, root);
+
+	return (HTTP_STATE_COMPLETE);
+}
+
+static void
+shows_free(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	if (s == NULL)
+		return;
+
+	db_call_cleanup(&s->db);
+	cache_cleanup(&s->cache);
+	auth_cleanup(&s->auth);
+	body_cleanup(&s->json);
+	http_state_cleanup(req);
+}
