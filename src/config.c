@@ -86,7 +86,8 @@ config_load(void)
 		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");
 	if (!config_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 86400, 60,
 	    365 * 86400, &config.refresh_ttl))
-		return ("REFRESH_TOKEN_TTL_SECONDS must be from 60 to 31536000");
+		return ("REFRESH_TOKEN_TTL_SECONDS must be from 60 to "
+		    "31536000");
 	if (!config_int("LOGIN_MAX_FAILURES", 5, 1, 1000000,
 	    &config.login_max_failures))
 		return ("LOGIN_MAX_FAILURES must be from 1 to 1000000");
