@@ -995,9 +995,10 @@ Test(accounts, repeated_failures_are_throttled_with_429)
 
 Test(accounts, login_works_without_redis)
 {
-	struct api_resp	*r;
-	char		*email;
-	int		i;
+	struct api_opts		o = { 0 };
+	struct api_resp		*r;
+	char			*email, *access;
+	int			i;
 
 	email = unique_email("noredis");
 	r = do_register(NULL, "No Redis", email, PASSWORD);
@@ -1007,9 +1008,16 @@ Test(accounts, login_works_without_redis)
 	redis_down();
 	r = do_login(NULL, email, PASSWORD);
 	cr_assert_eq(r->status, 200, "%s", r->body);
+	access = field(r, "access_token");
 	api_free(r);
 	r = do_login(NULL, email, "wrong password");
 	assert_error(r, 401, "invalid_credentials");
+	api_free(r);
+
+	/* Logout cannot deny-list the token: it says so instead of 204. */
+	o.token = access;
+	r = api_with("POST", "/api/auth/logout", "", &o);
+	assert_error(r, 503, "unavailable");
 	api_free(r);
 	redis_up();
 
@@ -1023,6 +1031,12 @@ Test(accounts, login_works_without_redis)
 		usleep(100 * 1000);
 	}
 	cr_assert_lt(i, 40, "health did not recover after Redis restarted");
+
+	/* Back with Redis: the same logout works. */
+	r = api_with("POST", "/api/auth/logout", "", &o);
+	cr_assert_eq(r->status, 204, "%s", r->body);
+	api_free(r);
+	free(access);
 	free(email);
 }
 
