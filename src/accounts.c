@@ -81,7 +81,9 @@ static const char *sql_session_new =
  * Rotation: the presented token is live only if unused, unrevoked and
  * unexpired; marking it used and inserting its successor happen in one
  * statement, and a concurrent rotation of the same token re-checks
- * used_at after the row lock, so at most one wins.
+ * used_at after the row lock, so at most one wins. The loser then finds
+ * the token used and revokes the family (sql_refresh_reuse): two clients
+ * holding one refresh token is exactly what reuse detection is for.
  */
 static const char *sql_refresh_rotate =
     "WITH old AS ("

@@ -818,6 +818,55 @@ Test(accounts, refresh_rotates_and_reuse_revokes_the_family)
 	free(email);
 }
 
+/*
+ * Two refreshes racing with one token: the rotation is one conditional
+ * statement, so exactly one wins. The loser is a replay of a used token,
+ * which revokes the family, the winner's new token included.
+ */
+Test(accounts, concurrent_refreshes_with_one_token_rotate_once)
+{
+	struct multi_req	reqs[2];
+	struct api_resp		*r;
+	CURLM			*m;
+	char			*email, *refresh, *b, *uid;
+	int			i, ok, refused;
+
+	email = unique_email("refrace");
+	r = do_register(NULL, "Refresh Race", email, PASSWORD);
+	cr_assert_eq(r->status, 201);
+	refresh = field(r, "refresh_token");
+	uid = api_format("%lld", user_id_of(r));
+	api_free(r);
+
+	b = body3("refresh_token", refresh, NULL, NULL, NULL, NULL);
+	m = curl_multi_init();
+	for (i = 0; i < 2; i++)
+		multi_add(m, &reqs[i], getenv("BOOKING_URL"),
+		    "/api/auth/refresh", b);
+	multi_finish(m, reqs, 2);
+
+	ok = refused = 0;
+	for (i = 0; i < 2; i++) {
+		ok += reqs[i].status == 200;
+		refused += reqs[i].status == 401;
+	}
+	cr_assert_eq(ok, 1, "%ld and %ld", reqs[0].status, reqs[1].status);
+	cr_assert_eq(refused, 1, "%ld and %ld", reqs[0].status,
+	    reqs[1].status);
+
+	/* One successor was made, and the replay revoked the family. */
+	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens WHERE "
+	    "user_id = $1", uid, NULL), 2);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens WHERE "
+	    "user_id = $1 AND revoked_at IS NULL", uid, NULL), 0);
+
+	multi_free(m, reqs, 2);
+	free(b);
+	free(uid);
+	free(refresh);
+	free(email);
+}
+
 Test(accounts, refresh_validates_its_body)
 {
 	struct api_resp	*r;
