@@ -24,11 +24,11 @@
 
 #include <openssl/crypto.h>
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "accounts.h"
 #include "auth.h"
 #include "body.h"
 #include "config.h"
@@ -47,8 +47,6 @@ int	accounts_refresh(struct http_request *);
 int	accounts_logout(struct http_request *);
 int	accounts_me(struct http_request *);
 
-#define ACCOUNTS_NAME_MAX	100
-#define ACCOUNTS_EMAIL_MAX	254
 #define ACCOUNTS_STATUS_TOO_MANY	429
 
 /* The select list accounts_user_read() reads, in this order. */
@@ -131,10 +129,8 @@ struct accounts_req {
 	struct throttle		throttle;
 	struct redis_ticket	*deny;
 	struct accounts_user	user;
+	struct accounts_input	in;
 	int			known;
-	char			name[ACCOUNTS_NAME_MAX * 4 + 1];
-	char			email[ACCOUNTS_EMAIL_MAX + 1];
-	char			password[PASSWORD_MAX_BYTES + 1];
 	char			hash[PASSWORD_HASH_MAX];
 	char			refresh[SESSIONS_TOKEN_LEN + 1];
 	char			refresh_hash[SESSIONS_HASH_LEN + 1];
@@ -145,16 +141,10 @@ struct accounts_req {
 
 static struct accounts_req	*accounts_req_get(struct http_request *);
 static void	accounts_free(struct http_request *);
-static int	accounts_email_valid(const char *);
-static int	accounts_name_valid(const char *);
-static int	accounts_parse_register(struct http_request *,
-		    struct accounts_req *);
-static int	accounts_parse_login(struct http_request *,
-		    struct accounts_req *);
-static int	accounts_parse_refresh(struct http_request *,
-		    struct accounts_req *);
-static int	accounts_parse_logout(struct http_request *,
-		    struct accounts_req *);
+static int	accounts_body(struct http_request *, int,
+		    const char *(*)(struct kore_json *,
+		    struct accounts_input *, const char **),
+		    struct accounts_input *);
 static void	accounts_user_read(const struct db_call *,
 		    struct accounts_user *);
 static struct kore_json_item	*accounts_user_json(struct kore_json_item *,
@@ -374,7 +364,7 @@ accounts_free(struct http_request *req)
 	db_call_cleanup(&a->db);
 	throttle_cleanup(&a->throttle);
 	redis_ticket_release(&a->deny);
-	OPENSSL_cleanse(a->password, sizeof(a->password));
+	OPENSSL_cleanse(&a->in, sizeof(a->in));
 	http_state_cleanup(req);
 }
 
@@ -383,7 +373,7 @@ accounts_free(struct http_request *req)
  * local part, a domain with a dot that neither starts nor ends with one
  * and has no empty label.
  */
-static int
+int
 accounts_email_valid(const char *email)
 {
 	const char	*at, *p;
@@ -394,7 +384,7 @@ accounts_email_valid(const char *email)
 		return (0);
 
 	for (p = email; *p != '\0'; p++) {
-		if (*p <= ' ' || *p >= 0x7f)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
 			return (0);
 	}
 
@@ -410,7 +400,7 @@ accounts_email_valid(const char *email)
 }
 
 /* 1..100 characters of UTF-8, no control characters. */
-static int
+int
 accounts_name_valid(const char *name)
 {
 	const unsigned char	*p;
@@ -427,149 +417,123 @@ accounts_name_valid(const char *name)
 	return (1);
 }
 
-/* {name, email, password}; the first bad field is named in the 400. */
-static int
-accounts_parse_register(struct http_request *req, struct accounts_req *a)
+/* {name, email, password}. */
+const char *
+accounts_input_register(struct kore_json *json, struct accounts_input *in,
+    const char **why)
 {
-	struct kore_json	json;
-	const char		*name, *email, *password;
-	ssize_t			n;
-	int			ret;
+	const char	*name, *email, *password;
+	ssize_t		n;
 
-	if (!body_json(req, &json, BODY_REQUIRED)) {
-		kore_json_cleanup(&json);
-		return (KORE_RESULT_ERROR);
-	}
-
-	ret = KORE_RESULT_ERROR;
-	name = body_string(&json, "name");
-	email = body_string(&json, "email");
-	password = body_string(&json, "password");
+	name = body_string(json, "name");
+	email = body_string(json, "email");
+	password = body_string(json, "password");
 
 	if (name == NULL || !accounts_name_valid(name)) {
-		reply_invalid(req, "name", "name must be a string of 1 to 100 "
-		    "characters.");
-		goto done;
+		*why = "name must be a string of 1 to 100 characters.";
+		return ("name");
 	}
 	if (email == NULL || !accounts_email_valid(email)) {
-		reply_invalid(req, "email", "email must be a valid email "
-		    "address.");
-		goto done;
+		*why = "email must be a valid email address.";
+		return ("email");
 	}
 	n = password == NULL ? -1 : body_utf8_chars(password);
 	if (n < PASSWORD_MIN_CHARS || n > PASSWORD_MAX_CHARS) {
-		reply_invalid(req, "password", "password must be a string of "
-		    "8 to 128 characters.");
-		goto done;
+		*why = "password must be a string of 8 to 128 characters.";
+		return ("password");
 	}
 
-	kore_strlcpy(a->name, name, sizeof(a->name));
-	kore_strlcpy(a->email, email, sizeof(a->email));
-	kore_strlcpy(a->password, password, sizeof(a->password));
-	ret = KORE_RESULT_OK;
-
-done:
-	if (json.root != NULL && password != NULL)
-		OPENSSL_cleanse((void *)(uintptr_t)password, strlen(password));
-	kore_json_cleanup(&json);
-	return (ret);
+	kore_strlcpy(in->name, name, sizeof(in->name));
+	kore_strlcpy(in->email, email, sizeof(in->email));
+	kore_strlcpy(in->password, password, sizeof(in->password));
+	return (NULL);
 }
 
-/* {email, password}; a wrong but well-formed password is a 401 later. */
-static int
-accounts_parse_login(struct http_request *req, struct accounts_req *a)
+/* {email, password}; a short but well-formed password is a 401 later. */
+const char *
+accounts_input_login(struct kore_json *json, struct accounts_input *in,
+    const char **why)
 {
-	struct kore_json	json;
-	const char		*email, *password;
-	ssize_t			n;
-	int			ret;
+	const char	*email, *password;
+	ssize_t		n;
 
-	if (!body_json(req, &json, BODY_REQUIRED)) {
-		kore_json_cleanup(&json);
-		return (KORE_RESULT_ERROR);
-	}
-
-	ret = KORE_RESULT_ERROR;
-	email = body_string(&json, "email");
-	password = body_string(&json, "password");
+	email = body_string(json, "email");
+	password = body_string(json, "password");
 
 	if (email == NULL || !accounts_email_valid(email)) {
-		reply_invalid(req, "email", "email must be a valid email "
-		    "address.");
-		goto done;
+		*why = "email must be a valid email address.";
+		return ("email");
 	}
 	n = password == NULL ? -1 : body_utf8_chars(password);
 	if (n < 1 || n > PASSWORD_MAX_CHARS) {
-		reply_invalid(req, "password", "password must be a string of "
-		    "1 to 128 characters.");
-		goto done;
+		*why = "password must be a string of 1 to 128 characters.";
+		return ("password");
 	}
 
-	kore_strlcpy(a->email, email, sizeof(a->email));
-	kore_strlcpy(a->password, password, sizeof(a->password));
-	ret = KORE_RESULT_OK;
-
-done:
-	if (json.root != NULL && password != NULL)
-		OPENSSL_cleanse((void *)(uintptr_t)password, strlen(password));
-	kore_json_cleanup(&json);
-	return (ret);
+	kore_strlcpy(in->email, email, sizeof(in->email));
+	kore_strlcpy(in->password, password, sizeof(in->password));
+	return (NULL);
 }
 
-/* {refresh_token}; a token of the wrong shape is simply not valid. */
-static int
-accounts_parse_refresh(struct http_request *req, struct accounts_req *a)
+/* {refresh_token}; one of the wrong shape leaves in->refresh empty. */
+const char *
+accounts_input_refresh(struct kore_json *json, struct accounts_input *in,
+    const char **why)
 {
-	struct kore_json	json;
-	const char		*token;
-	int			ret;
+	const char	*token;
 
-	if (!body_json(req, &json, BODY_REQUIRED)) {
-		kore_json_cleanup(&json);
-		return (KORE_RESULT_ERROR);
+	in->refresh[0] = '\0';
+	if ((token = body_string(json, "refresh_token")) == NULL) {
+		*why = "refresh_token must be a string.";
+		return ("refresh_token");
 	}
+	if (sessions_token_valid(token))
+		kore_strlcpy(in->refresh, token, sizeof(in->refresh));
 
-	ret = KORE_RESULT_ERROR;
-	if ((token = body_string(&json, "refresh_token")) == NULL) {
-		reply_invalid(req, "refresh_token", "refresh_token must be a "
-		    "string.");
-	} else if (!sessions_token_valid(token) ||
-	    sessions_hash(token, a->old_hash, sizeof(a->old_hash)) == -1) {
-		auth_unauthorized(req, "The refresh token is not valid.");
-	} else {
-		ret = KORE_RESULT_OK;
-	}
-
-	kore_json_cleanup(&json);
-	return (ret);
+	return (NULL);
 }
 
-/* An optional {refresh_token}: a->old_hash stays empty without one. */
-static int
-accounts_parse_logout(struct http_request *req, struct accounts_req *a)
+/* An optional body with an optional {refresh_token} (null allowed). */
+const char *
+accounts_input_logout(struct kore_json *json, struct accounts_input *in,
+    const char **why)
 {
-	struct kore_json	json;
 	struct kore_json_item	*item;
+
+	in->refresh[0] = '\0';
+	if ((item = body_member(json, "refresh_token")) == NULL)
+		return (NULL);
+
+	if (item->type == KORE_JSON_TYPE_STRING) {
+		if (sessions_token_valid(item->data.string))
+			kore_strlcpy(in->refresh, item->data.string,
+			    sizeof(in->refresh));
+		return (NULL);
+	}
+	if (item->type == KORE_JSON_TYPE_LITERAL &&
+	    item->data.literal == KORE_JSON_NULL)
+		return (NULL);
+
+	*why = "refresh_token must be a string.";
+	return ("refresh_token");
+}
+
+/*
+ * Reads the body (415 and 400 from body_json()) and validates it with
+ * `parse`; on KORE_RESULT_ERROR the request has been answered.
+ */
+static int
+accounts_body(struct http_request *req, int optional,
+    const char *(*parse)(struct kore_json *, struct accounts_input *,
+    const char **), struct accounts_input *in)
+{
+	struct kore_json	json;
+	const char		*field, *why;
 	int			ret;
 
-	if (!body_json(req, &json, BODY_OPTIONAL)) {
-		kore_json_cleanup(&json);
-		return (KORE_RESULT_ERROR);
-	}
-
-	ret = KORE_RESULT_OK;
-	a->old_hash[0] = '\0';
-	item = body_member(&json, "refresh_token");
-	if (item != NULL && item->type == KORE_JSON_TYPE_STRING) {
-		/* Not one of ours: nothing to revoke. */
-		if (!sessions_token_valid(item->data.string) ||
-		    sessions_hash(item->data.string, a->old_hash,
-		    sizeof(a->old_hash)) == -1)
-			a->old_hash[0] = '\0';
-	} else if (item != NULL && (item->type != KORE_JSON_TYPE_LITERAL ||
-	    item->data.literal != KORE_JSON_NULL)) {
-		reply_invalid(req, "refresh_token", "refresh_token must be a "
-		    "string.");
+	if ((ret = body_json(req, &json, optional)) == KORE_RESULT_OK &&
+	    (field = parse(&json, in, &why)) != NULL) {
+		reply_invalid(req, field, why);
 		ret = KORE_RESULT_ERROR;
 	}
 
@@ -655,11 +619,12 @@ accounts_register_start(struct http_request *req)
 {
 	struct accounts_req	*a = accounts_req_get(req);
 
-	if (!accounts_parse_register(req, a))
+	if (!accounts_body(req, BODY_REQUIRED, accounts_input_register,
+	    &a->in))
 		return (HTTP_STATE_COMPLETE);
 
-	password_hash(req, &a->pw, a->password);
-	OPENSSL_cleanse(a->password, sizeof(a->password));
+	password_hash(req, &a->pw, a->in.password);
+	OPENSSL_cleanse(a->in.password, sizeof(a->in.password));
 
 	req->fsm_state = REGISTER_HASH;
 	return (HTTP_STATE_RETRY);
@@ -684,8 +649,8 @@ accounts_register_hash(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 
 	db_call_init(&a->db, sql_register);
-	db_call_param(&a->db, a->name);
-	db_call_param(&a->db, a->email);
+	db_call_param(&a->db, a->in.name);
+	db_call_param(&a->db, a->in.email);
 	db_call_param(&a->db, a->pw.hash);
 	db_call_param(&a->db, a->refresh_hash);
 	db_call_param(&a->db, a->ttl);
@@ -736,10 +701,10 @@ accounts_login_start(struct http_request *req)
 {
 	struct accounts_req	*a = accounts_req_get(req);
 
-	if (!accounts_parse_login(req, a))
+	if (!accounts_body(req, BODY_REQUIRED, accounts_input_login, &a->in))
 		return (HTTP_STATE_COMPLETE);
 
-	throttle_login_init(req, &a->throttle, a->email);
+	throttle_login_init(req, &a->throttle, a->in.email);
 	(void)throttle_login_check(req, &a->throttle);
 
 	req->fsm_state = LOGIN_THROTTLE;
@@ -766,7 +731,7 @@ accounts_login_throttle(struct http_request *req)
 	}
 
 	db_call_init(&a->db, sql_login_lookup);
-	db_call_param(&a->db, a->email);
+	db_call_param(&a->db, a->in.email);
 
 	req->fsm_state = LOGIN_LOOKUP;
 	return (HTTP_STATE_CONTINUE);
@@ -794,8 +759,9 @@ accounts_login_lookup(struct http_request *req)
 	}
 	db_call_cleanup(&a->db);
 
-	password_verify(req, &a->pw, a->password, a->known ? a->hash : NULL);
-	OPENSSL_cleanse(a->password, sizeof(a->password));
+	password_verify(req, &a->pw, a->in.password,
+	    a->known ? a->hash : NULL);
+	OPENSSL_cleanse(a->in.password, sizeof(a->in.password));
 
 	req->fsm_state = LOGIN_VERIFY;
 	return (HTTP_STATE_RETRY);
@@ -880,8 +846,13 @@ accounts_refresh_start(struct http_request *req)
 {
 	struct accounts_req	*a = accounts_req_get(req);
 
-	if (!accounts_parse_refresh(req, a))
+	if (!accounts_body(req, BODY_REQUIRED, accounts_input_refresh, &a->in))
 		return (HTTP_STATE_COMPLETE);
+	if (a->in.refresh[0] == '\0' || sessions_hash(a->in.refresh,
+	    a->old_hash, sizeof(a->old_hash)) == -1) {
+		auth_unauthorized(req, "The refresh token is not valid.");
+		return (HTTP_STATE_COMPLETE);
+	}
 	if (!accounts_new_refresh(req, a))
 		return (HTTP_STATE_COMPLETE);
 
@@ -963,10 +934,11 @@ accounts_logout_start(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
-	if (!accounts_parse_logout(req, a))
+	if (!accounts_body(req, BODY_OPTIONAL, accounts_input_logout, &a->in))
 		return (HTTP_STATE_COMPLETE);
 
-	if (a->old_hash[0] == '\0') {
+	if (a->in.refresh[0] == '\0' || sessions_hash(a->in.refresh,
+	    a->old_hash, sizeof(a->old_hash)) == -1) {
 		req->fsm_state = LOGOUT_DENY;
 		return (HTTP_STATE_CONTINUE);
 	}
