@@ -142,6 +142,13 @@ kore_parent_configure(int argc, char **argv)
 	struct kore_domain	*dom;
 	const char		*err;
 
+	/*
+	 * In the foreground Kore logs with printf(): line-buffer stdout so
+	 * a log file (make run, the test harness) gets each line at once,
+	 * not a block at exit or nothing when a worker dies.
+	 */
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+
 	(void)booking_subcommand(argc, argv);
 	kore_default_getopt(argc, argv);
 
