@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1150,6 +1151,62 @@ Test(accounts, hashing_runs_off_the_event_loop)
 	multi_free(m, reqs, 5);
 	test_server_stop(&srv);
 	free(b);
+	free(email);
+}
+
+/*
+ * An unknown email costs a hash too (against a dummy hash), so it takes
+ * about as long as a wrong password: without it, it would be ~100 times
+ * faster at cost 8.
+ */
+Test(accounts, unknown_email_costs_as_much_as_a_wrong_password)
+{
+	struct test_server	srv;
+	const char		*env[] = { "WORKERS=1", "PASSWORD_HASH_COST=8",
+				    NULL, NULL };
+	struct api_resp		*r;
+	char			*email, *nobody, *redis;
+	double			wrong, unknown, t;
+	int			i;
+
+	redis = api_format("REDIS_URL=%s", getenv("REDIS_URL"));
+	*strrchr(redis, '/') = '\0';
+	env[2] = api_format("%s/2", redis);
+	cr_assert(test_server_start(&srv, env), "server did not start");
+
+	email = unique_email("timing");
+	nobody = unique_email("timing-nobody");
+	r = do_register(srv.url, "Timing", email, PASSWORD);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	api_free(r);
+
+	wrong = unknown = 1e9;
+	for (i = 0; i < 3; i++) {
+		t = now_seconds();
+		r = do_login(srv.url, email, "wrong password");
+		t = now_seconds() - t;
+		assert_error(r, 401, "invalid_credentials");
+		api_free(r);
+		if (t < wrong)
+			wrong = t;
+
+		t = now_seconds();
+		r = do_login(srv.url, nobody, "wrong password");
+		t = now_seconds() - t;
+		assert_error(r, 401, "invalid_credentials");
+		api_free(r);
+		if (t < unknown)
+			unknown = t;
+	}
+	cr_log_info("fastest wrong password %.3fs, unknown email %.3fs",
+	    wrong, unknown);
+	cr_assert_gt(unknown, wrong / 2, "unknown email %.3fs, wrong "
+	    "password %.3fs", unknown, wrong);
+
+	test_server_stop(&srv);
+	free((char *)(uintptr_t)env[2]);
+	free(redis);
+	free(nobody);
 	free(email);
 }
 
