@@ -2,7 +2,7 @@
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
 .PHONY: all deps build run stop test unit integration migrate rollback \
-	bench clean
+	bench clean admin
 
 all: build
 
@@ -17,6 +17,11 @@ run: build
 
 stop:
 	@./scripts/stop.sh
+
+# make admin EMAIL=someone@example.com: that (registered) user becomes an
+# admin, in the database of `make run` unless DATABASE_URL says otherwise.
+admin: build
+	@./scripts/admin.sh "$(EMAIL)"
 
 test: build
 	@./scripts/test.sh

@@ -32,6 +32,23 @@ if [ "$(psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM movies')" = 0 ]; then
 	echo "seeded demo data"
 fi
 
+# The demo admin, made once with a random password kept in var/ so a
+# second run can say it again (`make admin EMAIL=...` promotes others).
+if [ "$(psql "$DATABASE_URL" -tAc \
+    "SELECT count(*) FROM users WHERE role = 'admin'")" = 0 ]; then
+	if [ ! -s "$var/admin_password" ]; then
+		(umask 077; openssl rand -hex 12 > "$var/admin_password")
+	fi
+	hash=$("$root/build/booking" hash-password < "$var/admin_password")
+	psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -v hash="$hash" <<'SQL'
+INSERT INTO users (name, email, password_hash, role)
+VALUES ('Demo Admin', 'admin@example.com', :'hash', 'admin')
+ON CONFLICT ((lower(email))) DO UPDATE
+SET role = 'admin', password_hash = EXCLUDED.password_hash;
+SQL
+	echo "created the demo admin admin@example.com"
+fi
+
 if [ -f "$var/booking.pid" ] && kill -0 "$(cat "$var/booking.pid")" 2>/dev/null
 then
 	echo "already running (pid $(cat "$var/booking.pid"))"
@@ -52,3 +69,6 @@ serving https://127.0.0.1:$PORT (self-signed certificate: curl -k)
   curl -sk https://127.0.0.1:$PORT/api/movies
 logs: var/log/booking.log; stop everything with: make stop
 MSG
+if [ -s "$var/admin_password" ]; then
+	echo "demo admin: admin@example.com, password $(cat "$var/admin_password")"
+fi

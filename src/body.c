@@ -33,7 +33,7 @@ body_is_json_type(const char *type)
 {
 	size_t		len = strlen(BODY_JSON_TYPE);
 
-	if (strncasecmp(type, BODY_JSON_TYPE, len))
+	if (type == NULL || strncasecmp(type, BODY_JSON_TYPE, len))
 		return (0);
 
 	type += len;
@@ -44,25 +44,26 @@ body_is_json_type(const char *type)
 }
 
 int
-body_json(struct http_request *req, struct kore_json *json)
+body_json(struct http_request *req, struct kore_json *json, int mode)
 {
 	const char	*type;
 
 	memset(json, 0, sizeof(*json));
 
-	if (!http_request_header(req, "content-type", &type) ||
-	    !body_is_json_type(type)) {
-		reply_error(req, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE,
-		    "unsupported_media_type",
-		    "The body must be application/json.");
-		return (KORE_RESULT_ERROR);
-	}
-
 	/* Kore keeps bodies up to http_body_max in memory, rewound. */
 	if (req->http_body == NULL || req->http_body_length == 0) {
+		if (mode == BODY_OPTIONAL)
+			return (KORE_RESULT_OK);
+		if (!http_request_header(req, "content-type", &type) ||
+		    !body_is_json_type(type))
+			goto unsupported;
 		reply_invalid(req, "body", "A JSON object body is required.");
 		return (KORE_RESULT_ERROR);
 	}
+
+	if (!http_request_header(req, "content-type", &type) ||
+	    !body_is_json_type(type))
+		goto unsupported;
 
 	kore_json_init(json, req->http_body->data, req->http_body_length);
 	if (!kore_json_parse(json) ||
@@ -73,6 +74,11 @@ body_json(struct http_request *req, struct kore_json *json)
 	}
 
 	return (KORE_RESULT_OK);
+
+unsupported:
+	reply_error(req, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+	    "unsupported_media_type", "The body must be application/json.");
+	return (KORE_RESULT_ERROR);
 }
 
 /* Frees a document body_json() parsed; safe twice and on a zeroed one. */
@@ -101,35 +107,60 @@ body_member(struct kore_json_item *obj, const char *name)
 	return (NULL);
 }
 
-/* Counts code points; fails on malformed UTF-8. */
-int
-body_utf8_chars(const char *s, size_t *count)
+/* The string member `name` of the top object, or NULL. */
+const char *
+body_string(struct kore_json *json, const char *name)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			n, i, follow;
+	struct kore_json_item	*item;
 
-	n = 0;
-	while (*p != '\0') {
-		if (*p < 0x80)
-			follow = 0;
-		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
-			follow = 1;
-		else if ((*p & 0xf0) == 0xe0)
-			follow = 2;
-		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
-			follow = 3;
-		else
-			return (0);
-		p++;
-		for (i = 0; i < follow; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return (0);
+	if ((item = body_member(json->root, name)) == NULL ||
+	    item->type != KORE_JSON_TYPE_STRING)
+		return (NULL);
+
+	return (item->data.string);
+}
+
+/*
+ * Characters (code points) of a UTF-8 string, or -1 when it is not UTF-8:
+ * overlong forms, surrogates and code points past U+10FFFF included.
+ */
+ssize_t
+body_utf8_chars(const char *s)
+{
+	const u_int8_t	*p = (const u_int8_t *)s;
+	ssize_t		n;
+	int		more, i;
+	u_int32_t	cp;
+
+	for (n = 0; *p != '\0'; n++) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		} else if ((*p & 0xe0) == 0xc0) {
+			more = 1;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			more = 2;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			more = 3;
+			cp = *p & 0x07;
+		} else {
+			return (-1);
 		}
-		n++;
+		p++;
+		for (i = 0; i < more; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return (-1);
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
+		    (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return (-1);
 	}
 
-	*count = n;
-	return (1);
+	return (n);
 }
 
 /*
@@ -141,7 +172,7 @@ body_get_string(struct kore_json_item *obj, const char *name, int required,
     size_t min, size_t max, const char **out)
 {
 	struct kore_json_item	*item;
-	size_t			n;
+	ssize_t			n;
 
 	*out = NULL;
 	if ((item = body_member(obj, name)) == NULL)
@@ -153,7 +184,8 @@ body_get_string(struct kore_json_item *obj, const char *name, int required,
 
 	if (item->type != KORE_JSON_TYPE_STRING)
 		return (0);
-	if (!body_utf8_chars(item->data.string, &n) || n < min || n > max)
+	n = body_utf8_chars(item->data.string);
+	if (n < 0 || (size_t)n < min || (size_t)n > max)
 		return (0);
 
 	*out = item->data.string;

@@ -13,9 +13,11 @@
 #define BODY_REQUIRED		1
 #define BODY_OPTIONAL		0
 
-int	body_json(struct http_request *, struct kore_json *);
+/* BODY_OPTIONAL accepts an empty body: json->root is then NULL. */
+int	body_json(struct http_request *, struct kore_json *, int);
 void	body_cleanup(struct kore_json *);
 struct kore_json_item	*body_member(struct kore_json_item *, const char *);
+const char	*body_string(struct kore_json *, const char *);
 int	body_get_string(struct kore_json_item *, const char *, int, size_t,
 	    size_t, const char **);
 int	body_get_int(struct kore_json_item *, const char *, int, int64_t,
@@ -23,7 +25,7 @@ int	body_get_int(struct kore_json_item *, const char *, int, int64_t,
 
 /* Pure checks, exposed for the resources and the tests. */
 int	body_is_json_type(const char *);
-int	body_utf8_chars(const char *, size_t *);
+ssize_t	body_utf8_chars(const char *);
 int	body_date_valid(const char *);
 int	body_rfc3339_valid(const char *);
 

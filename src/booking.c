@@ -21,10 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "assets.h"
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
+#include "password.h"
 #include "redis.h"
 
 void	kore_parent_configure(int, char **);
@@ -34,7 +36,9 @@ void	kore_seccomp_hook(void);
 /*
  * What the workers need beyond Kore's own filter: libpq and glibc stat and
  * list files when a connection is made; hiredis opens and tunes a TCP
- * socket; name resolution for REDIS_URL/DATABASE_URL host names.
+ * socket; name resolution for REDIS_URL/DATABASE_URL host names. Task
+ * threads (password hashing): glibc 2.36 creates threads with clone3 and
+ * registers rseq in each, which Kore's task filter (clone only) predates.
  */
 KORE_SECCOMP_FILTER("booking",
 	KORE_SYSCALL_ALLOW(newfstatat),
@@ -52,6 +56,8 @@ KORE_SECCOMP_FILTER("booking",
 	KORE_SYSCALL_ALLOW(uname),
 	KORE_SYSCALL_ALLOW(getrandom),
 	KORE_SYSCALL_ALLOW(madvise),
+	KORE_SYSCALL_ALLOW(clone3),
+	KORE_SYSCALL_ALLOW(rseq),
 );
 
 static void	booking_usage(void);
@@ -66,7 +72,11 @@ booking_usage(void)
 	    "environment)\n"
 	    "       booking migrate            apply pending migrations\n"
 	    "       booking rollback           roll back the last migration\n"
-	    "       booking migrations         list applied migrations\n");
+	    "       booking migrations         list applied migrations\n"
+	    "       booking admin EMAIL        make an existing user an "
+	    "admin\n"
+	    "       booking hash-password      hash a password read from "
+	    "stdin\n");
 	exit(1);
 }
 
@@ -79,6 +89,9 @@ booking_subcommand(int argc, char **argv)
 
 	if (argc < 2 || argv[1][0] == '-')
 		return (-1);
+
+	if (!strcmp(argv[1], "hash-password"))
+		exit(commands_hash_password() == 0 ? 0 : 1);
 
 	if ((url = getenv("DATABASE_URL")) == NULL || *url == '\0') {
 		fprintf(stderr, "booking: DATABASE_URL is not set\n");
@@ -93,6 +106,8 @@ booking_subcommand(int argc, char **argv)
 		ret = migrate_down(url, dir);
 	else if (!strcmp(argv[1], "migrations"))
 		ret = migrate_status(url, dir);
+	else if (!strcmp(argv[1], "admin") && argc == 3)
+		ret = commands_promote(url, argv[2]);
 	else
 		booking_usage();
 
@@ -127,6 +142,13 @@ kore_parent_configure(int argc, char **argv)
 	struct kore_domain	*dom;
 	const char		*err;
 
+	/*
+	 * In the foreground Kore logs with printf(): line-buffer stdout so
+	 * a log file (make run, the test harness) gets each line at once,
+	 * not a block at exit or nothing when a worker dies.
+	 */
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+
 	(void)booking_subcommand(argc, argv);
 	kore_default_getopt(argc, argv);
 
@@ -137,6 +159,11 @@ kore_parent_configure(int argc, char **argv)
 	if (redis_config(config.redis_url) != KORE_RESULT_OK) {
 		fprintf(stderr, "booking: REDIS_URL is not a valid redis:// "
 		    "URL\n");
+		exit(1);
+	}
+
+	if (password_init(config.password_cost) == -1) {
+		fprintf(stderr, "booking: cannot hash passwords (libcrypt)\n");
 		exit(1);
 	}
 

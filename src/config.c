@@ -84,6 +84,22 @@ config_load(void)
 	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
 	    &config.access_ttl))
 		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");
+	if (!config_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 86400, 60,
+	    365 * 86400, &config.refresh_ttl))
+		return ("REFRESH_TOKEN_TTL_SECONDS must be from 60 to "
+		    "31536000");
+	if (!config_int("LOGIN_MAX_FAILURES", 5, 1, 1000000,
+	    &config.login_max_failures))
+		return ("LOGIN_MAX_FAILURES must be from 1 to 1000000");
+	if (!config_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1, 1000000,
+	    &config.login_max_failures_address))
+		return ("LOGIN_MAX_FAILURES_PER_ADDRESS must be from 1 to "
+		    "1000000");
+	if (!config_int("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
+	    &config.login_window))
+		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
+		return ("PASSWORD_HASH_COST must be from 1 to 11");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 

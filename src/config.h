@@ -23,6 +23,11 @@ struct config {
 	int		workers;
 	int		hold_ttl;
 	int		access_ttl;
+	int		refresh_ttl;
+	int		login_max_failures;
+	int		login_max_failures_address;
+	int		login_window;
+	int		password_cost;
 	int		auto_migrate;
 };
 

@@ -582,7 +582,7 @@ movies_write_parse(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	if (!body_json(req, &m->json))
+	if (!body_json(req, &m->json, BODY_REQUIRED))
 		return (HTTP_STATE_COMPLETE);
 	if (!movies_input_parse(m->json.root, &m->in, &field, &message)) {
 		reply_invalid(req, field, message);

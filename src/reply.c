@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include <string.h>
+#include <strings.h>
 
 #include "reply.h"
 
@@ -21,6 +22,7 @@
 #define REPLY_JSON_TYPE		"application/json; charset=utf-8"
 
 static void	reply_headers(struct http_request *);
+static int	reply_has_header(struct http_request *, const char *);
 
 int
 reply_request_id_valid(const char *id)
@@ -64,6 +66,19 @@ reply_headers(struct http_request *req)
 
 	http_response_header(req, "cache-control", "no-store");
 	http_response_header(req, "x-content-type-options", "nosniff");
+}
+
+static int
+reply_has_header(struct http_request *req, const char *name)
+{
+	struct http_header	*hdr;
+
+	TAILQ_FOREACH(hdr, &req->resp_headers, list) {
+		if (!strcasecmp(hdr->header, name))
+			return (1);
+	}
+
+	return (0);
 }
 
 void
@@ -112,7 +127,9 @@ reply_error_details(struct http_request *req, int status, const char *code,
 		TAILQ_INSERT_TAIL(&err->data.items, details, list);
 	}
 
-	if (status == HTTP_STATUS_UNAUTHORIZED) {
+	/* auth_unauthorized() sets a more precise challenge itself. */
+	if (status == HTTP_STATUS_UNAUTHORIZED &&
+	    !reply_has_header(req, "www-authenticate")) {
 		http_response_header(req, "www-authenticate",
 		    "Bearer realm=\"booking\"");
 	}

@@ -625,7 +625,7 @@ shows_write_parse(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	if (!body_json(req, &s->json))
+	if (!body_json(req, &s->json, BODY_REQUIRED))
 		return (HTTP_STATE_COMPLETE);
 	if (!shows_input_parse(s->json.root, &s->in, &field, &message)) {
 		reply_invalid(req, field, message);

@@ -625,7 +625,7 @@ theatres_write_parse(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	if (!body_json(req, &t->json))
+	if (!body_json(req, &t->json, BODY_REQUIRED))
 		return (HTTP_STATE_COMPLETE);
 
 	if (req->method == HTTP_METHOD_POST && !collection) {

@@ -151,3 +151,35 @@ Test(token, garbage_is_malformed)
 	cr_assert_eq(token_verify(key, KEYLEN, NULL, NOW, &c),
 	    TOKEN_MALFORMED);
 }
+
+Test(token, wrong_audience_is_rejected)
+{
+	struct token_claims	c;
+	jwt_t			*jwt;
+	char			*t;
+
+	cr_assert_eq(jwt_new(&jwt), 0);
+	jwt_add_grant(jwt, "sub", "7");
+	jwt_add_grant(jwt, "role", "user");
+	jwt_add_grant(jwt, "jti", "0123456789abcdef0123456789abcdef");
+	jwt_add_grant(jwt, "iss", TOKEN_ISSUER);
+	jwt_add_grant(jwt, "aud", "another-api");
+	jwt_add_grant_int(jwt, "iat", NOW);
+	jwt_add_grant_int(jwt, "exp", NOW + 60);
+	cr_assert_eq(jwt_set_alg(jwt, JWT_ALG_HS256, key, (int)KEYLEN), 0);
+	t = jwt_encode_str(jwt);
+	jwt_free(jwt);
+
+	cr_assert_eq(token_verify(key, KEYLEN, t, NOW, &c), TOKEN_BAD_CLAIMS);
+	free(t);
+}
+
+Test(token, roles_round_trip_and_unknown_roles_are_refused)
+{
+	cr_assert_eq(token_role_parse(token_role_name(AUTH_ROLE_ADMIN)),
+	    AUTH_ROLE_ADMIN);
+	cr_assert_eq(token_role_parse(token_role_name(AUTH_ROLE_USER)),
+	    AUTH_ROLE_USER);
+	cr_assert_eq(token_role_parse("root"), 0);
+	cr_assert_eq(token_role_parse(NULL), 0);
+}
