@@ -40,13 +40,14 @@ body_parse(struct http_request *req, struct kore_json *json)
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (req->http_body == NULL || req->http_body->offset == 0) {
+	/* Kore keeps a complete body in memory (no disk offload here). */
+	if (req->http_body == NULL || req->content_length == 0) {
 		reply_invalid(req, "body", "A JSON object body is required.");
 		return (KORE_RESULT_ERROR);
 	}
 
 	json->data = req->http_body->data;
-	json->length = req->http_body->offset;
+	json->length = req->content_length;
 	if (!kore_json_parse(json) ||
 	    json->root->type != KORE_JSON_TYPE_OBJECT) {
 		reply_invalid(req, "body", "The body is not a JSON object.");
@@ -56,13 +57,15 @@ body_parse(struct http_request *req, struct kore_json *json)
 	return (KORE_RESULT_OK);
 }
 
+/* Kore types a non-negative integer INTEGER_U64, a negative one INTEGER. */
 static int
 body_item_id(const struct kore_json_item *item, int64_t *out)
 {
-	if (item->type != KORE_JSON_TYPE_INTEGER || item->data.s64 < 1)
+	if (item->type != KORE_JSON_TYPE_INTEGER_U64 || item->data.u64 < 1 ||
+	    item->data.u64 > INT64_MAX)
 		return (BODY_INVALID);
 
-	*out = item->data.s64;
+	*out = (int64_t)item->data.u64;
 	return (BODY_OK);
 }
 
