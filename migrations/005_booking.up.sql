@@ -407,14 +407,15 @@ $$;
 /*
  * POST /api/bookings/{id}/cancel by its owner: one row per seat with
  * outcome 'cancelled' (also when it already was), or one row with
- * 'not_found', 'cancellation_closed' (the show has started) or
- * 'not_cancellable' (expired). Seats are freed by the status trigger.
+ * 'booking_not_found', 'cancellation_closed' (the show has started) or
+ * 'booking_not_cancellable' (expired). Seats are freed by the status trigger.
  */
 CREATE FUNCTION booking_cancel(p_id bigint, p_user bigint)
-RETURNS TABLE (outcome text, booking_id bigint, show_id bigint, status text,
-    total_cents bigint, currency text, created_at text, payment_due_at text,
-    cancelled_at text, seat_id bigint, row_label text, seat_number integer,
-    tier text, price_cents integer, seat_status text)
+RETURNS TABLE (outcome text, blocked bigint[], booking_id bigint,
+    show_id bigint, status text, total_cents bigint, currency text,
+    created_at text, payment_due_at text, cancelled_at text, seat_id bigint,
+    row_label text, seat_number integer, tier text, price_cents integer,
+    seat_status text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -425,7 +426,7 @@ BEGIN
 	WHERE b.id = p_id AND b.user_id = p_user
 	FOR UPDATE OF b;
 	IF NOT FOUND THEN
-		outcome := 'not_found';
+		outcome := 'booking_not_found';
 		RETURN NEXT;
 		RETURN;
 	END IF;
@@ -439,12 +440,12 @@ BEGIN
 		UPDATE bookings SET status = 'cancelled', cancelled_at = now()
 		WHERE id = p_id;
 	ELSIF v_b.status <> 'cancelled' THEN
-		outcome := 'not_cancellable';
+		outcome := 'booking_not_cancellable';
 		RETURN NEXT;
 		RETURN;
 	END IF;
 
-	RETURN QUERY SELECT 'cancelled'::text, r.*
+	RETURN QUERY SELECT 'cancelled'::text, NULL::bigint[], r.*
 	FROM booking_rows(ARRAY[p_id]) r;
 END
 $$;

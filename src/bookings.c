@@ -396,7 +396,7 @@ bookings_create_claim(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	if (claim_created(&b->db)) {
+	if (claim_ok(&b->db)) {
 		row = 0;
 		root = bookings_json(NULL, &b->db, &row, 2);
 		bookings_keep(b, HTTP_STATUS_CREATED, root);
@@ -554,7 +554,7 @@ bookings_read_answer(struct http_request *req)
 		    bookings_json(NULL, &b->db, &row, 0));
 		return (HTTP_STATE_COMPLETE);
 	case BOOKINGS_READ_CANCEL:
-		if (!claim_created(&b->db)) {
+		if (!claim_ok(&b->db)) {
 			err = claim_error(&b->db, &status);
 			reply_json(req, status, err);
 			return (HTTP_STATE_COMPLETE);

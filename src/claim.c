@@ -3,9 +3,10 @@
  *
  * The claim itself happens in one SQL function call (hold_claim,
  * booking_claim in migrations/005_booking.up.sql, which say why it is
- * correct). Each answers rows whose first column is an outcome and whose
- * second the seat ids it concerns; claim_error() is the one place those
- * outcomes become HTTP statuses and error bodies. Deadlocks (40P01),
+ * correct; booking_cancel answers the same way). Each answers rows whose
+ * first column is an outcome and whose second the seat ids it concerns;
+ * claim_error() is the one place those outcomes become HTTP statuses and
+ * error bodies. Deadlocks (40P01),
  * serialization failures (40001) and unique violations (23505: a
  * concurrent claim with the same Idempotency-Key, or the live-seat index)
  * are retried by the caller, never shown as a 500.
@@ -53,6 +54,13 @@ static const struct claim_outcome claim_outcomes[] = {
 	{ "seat_limit", HTTP_STATUS_CONFLICT, "seat_limit",
 	    "At most 10 seats can be held or booked per user per show.",
 	    NULL },
+	{ "booking_not_found", HTTP_STATUS_NOT_FOUND, "not_found",
+	    "No booking with this id.", NULL },
+	{ "cancellation_closed", HTTP_STATUS_CONFLICT, "cancellation_closed",
+	    "The show has started; the booking can no longer be cancelled.",
+	    NULL },
+	{ "booking_not_cancellable", HTTP_STATUS_CONFLICT,
+	    "booking_not_cancellable", "This booking has expired.", NULL },
 	{ "idempotency_key_reused", 422, "idempotency_key_reused",
 	    "This Idempotency-Key was used for a different request.", NULL },
 };
@@ -228,9 +236,12 @@ claim_retryable(const struct db_call *call)
 	    db_sqlstate_is(call, DB_UNIQUE_VIOLATION));
 }
 
-/* The rows are the claimed object ('created' or 'existing'). */
+/*
+ * The rows are the object asked for: 'created', 'existing' (the original
+ * booking of an Idempotency-Key) or 'cancelled'.
+ */
 int
-claim_created(const struct db_call *call)
+claim_ok(const struct db_call *call)
 {
 	const char	*o;
 
@@ -238,7 +249,8 @@ claim_created(const struct db_call *call)
 		return (0);
 
 	o = db_value(call, 0, CLAIM_COL_OUTCOME);
-	return (!strcmp(o, "created") || !strcmp(o, "existing"));
+	return (!strcmp(o, "created") || !strcmp(o, "existing") ||
+	    !strcmp(o, "cancelled"));
 }
 
 /*

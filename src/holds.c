@@ -243,7 +243,7 @@ holds_create_answer(struct http_request *req)
 	struct kore_json_item	*err;
 	int			status;
 
-	if (!claim_created(&h->db)) {
+	if (!claim_ok(&h->db)) {
 		err = claim_error(&h->db, &status);
 		reply_json(req, status, err);
 		return (HTTP_STATE_COMPLETE);
