@@ -179,25 +179,34 @@ END
 $$;
 
 -- The requested seats that are not available to p_user (see the rule at
--- the top); call with the seats locked.
+-- the top); call with the seats locked. PL/pgSQL rather than SQL so its
+-- plans are cached per connection.
 CREATE FUNCTION seat_blockers(p_user bigint, p_seats bigint[])
 RETURNS bigint[]
-LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}')
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_blocked bigint[];
+BEGIN
+	SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') INTO v_blocked
 	FROM unnest(p_seats) AS r(id)
 	JOIN seat_states ss ON ss.seat_id = r.id
 	WHERE ss.status = 'booked'
 	OR (ss.status = 'held' AND EXISTS (
 		SELECT 1 FROM hold_seats hs JOIN holds ho ON ho.id = hs.hold_id
 		WHERE hs.seat_id = r.id AND ho.released_at IS NULL
-		AND ho.expires_at > now() AND ho.user_id <> p_user))
+		AND ho.expires_at > now() AND ho.user_id <> p_user));
+	RETURN v_blocked;
+END
 $$;
 
 -- How many distinct seats p_user would hold or book on p_show with p_seats.
 CREATE FUNCTION seat_claim_count(p_user bigint, p_show bigint,
     p_seats bigint[]) RETURNS integer
-LANGUAGE sql STABLE AS $$
-	SELECT count(DISTINCT id)::integer FROM (
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_count integer;
+BEGIN
+	SELECT count(DISTINCT id)::integer INTO v_count FROM (
 		SELECT unnest(p_seats) AS id
 		UNION ALL
 		SELECT bs.seat_id FROM booking_seats bs
@@ -207,7 +216,9 @@ LANGUAGE sql STABLE AS $$
 		SELECT hs.seat_id FROM hold_seats hs
 		JOIN holds h ON h.id = hs.hold_id
 		WHERE h.user_id = p_user AND h.show_id = p_show
-		AND h.released_at IS NULL AND h.expires_at > now()) c
+		AND h.released_at IS NULL AND h.expires_at > now()) c;
+	RETURN v_count;
+END
 $$;
 
 -- Why a claim cannot proceed, or NULL: the checks shared by holds and
