@@ -391,6 +391,14 @@ BEGIN
 		RETURN;
 	END IF;
 
+	-- A pending_payment booking past payment_due_at no longer counts
+	-- (the rule above) but its seat rows are still marked live: expire
+	-- it now, under the seat locks, so the live index lets ours in.
+	UPDATE bookings b SET status = 'expired'
+	WHERE b.status = 'pending_payment' AND b.payment_due_at <= now()
+	AND b.id IN (SELECT bs.booking_id FROM booking_seats bs
+	    WHERE bs.seat_id = ANY (v_seats) AND bs.live);
+
 	v_status := CASE WHEN p_payment_window IS NULL THEN 'confirmed'
 	    ELSE 'pending_payment' END;
 	INSERT INTO bookings (user_id, show_id, hold_id, status, total_cents,

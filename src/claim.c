@@ -157,13 +157,13 @@ claim_body_parse(struct http_request *req, struct claim_body *b, int forms)
 	field = NULL;
 	why = NULL;
 
-	if ((forms & CLAIM_BODY_HOLD) &&
+	if (body_id(&json, "show_id", &b->show_id) == BODY_INVALID) {
+		field = "show_id";
+		why = "show_id must be a positive integer.";
+	} else if ((forms & CLAIM_BODY_HOLD) &&
 	    body_id(&json, "hold_id", &b->hold_id) == BODY_INVALID) {
 		field = "hold_id";
 		why = "hold_id must be a positive integer.";
-	} else if (body_id(&json, "show_id", &b->show_id) == BODY_INVALID) {
-		field = "show_id";
-		why = "show_id must be a positive integer.";
 	}
 
 	seats_ret = body_ids(&json, "seat_ids", b->seats, CLAIM_SEATS_MAX, &n);

@@ -388,3 +388,49 @@ Test(bookings, bad_booking_requests_are_400)
 	assert_error(r, 404, "not_found");
 	api_free(r);
 }
+
+/*
+ * Ready for payments: a pending_payment booking keeps its seats until
+ * payment_due_at and then lapses by itself, like a hold.
+ */
+Test(bookings, lapsed_pending_payment_booking_frees_its_seats)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	long long		ua, ub, old;
+	char			*b, *id, *seat, *user, *body;
+
+	fixture_show(&s, 1, "1 day");
+	(void)test_user_token("user", &ua);
+	b = test_user_token("user", &ub);
+	id = api_format("%lld", s.id);
+	seat = api_format("%lld", s.seats[0]);
+	user = api_format("%lld", ua);
+
+	old = db_insert_id("INSERT INTO bookings (user_id, show_id, status,"
+	    " total_cents, currency, payment_due_at) VALUES ($1, $2,"
+	    " 'pending_payment', 1500, 'EUR', now() + interval '1 hour')"
+	    " RETURNING id", user, id, NULL);
+	db_exec("INSERT INTO booking_seats (booking_id, seat_id, price_cents,"
+	    " live) VALUES ($1, $2, 1500, true)", api_format("%lld", old),
+	    seat, NULL);
+
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[0]);
+	r = fixture_book(b, fixture_key(), body, NULL);
+	cr_assert_eq(r->status, 409, "%s", r->body);
+	api_free(r);
+
+	db_exec("UPDATE bookings SET payment_due_at = now() - interval '1 s'"
+	    " WHERE id = $1", api_format("%lld", old), NULL);
+	r = fixture_book(b, fixture_key(), body, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	api_free(r);
+
+	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE id = $1"
+	    " AND status = 'expired'", api_format("%lld", old), NULL), 1);
+	free(body);
+	free(id);
+	free(seat);
+	free(user);
+}
