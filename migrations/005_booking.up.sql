@@ -54,7 +54,7 @@ CREATE TABLE bookings (
 	CONSTRAINT bookings_user_idempotency_key
 	    UNIQUE (user_id, idempotency_key)
 );
-CREATE INDEX bookings_user ON bookings (user_id, id);
+CREATE INDEX bookings_user_show ON bookings (user_id, show_id);
 CREATE INDEX bookings_show ON bookings (show_id, id);
 
 CREATE TABLE booking_seats (
@@ -161,6 +161,11 @@ $$;
  * 5. booking_seats_live is the last line: if any of this were wrong the
  *    insert fails with 23505 instead of double-booking; the server then
  *    retries and answers 409 seat_unavailable.
+ *
+ * The entry points (hold_claim, booking_claim, booking_cancel) run with
+ * plan_cache_mode = force_generic_plan: their statements are all index
+ * lookups by id, and re-planning the seat_states view on every call
+ * (PL/pgSQL's custom plans) cost more than the rest of the work.
  */
 CREATE FUNCTION seat_claim_lock(p_user bigint, p_show bigint,
     p_seats bigint[]) RETURNS integer
@@ -269,7 +274,7 @@ CREATE FUNCTION hold_claim(p_user bigint, p_show bigint, p_seats bigint[],
     p_ttl_seconds integer, p_limit integer)
 RETURNS TABLE (outcome text, blocked bigint[], hold_id bigint,
     show_id bigint, expires_at text, seat_id bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
 	v_check record;
@@ -318,7 +323,7 @@ RETURNS TABLE (outcome text, blocked bigint[], booking_id bigint,
     created_at text, payment_due_at text, cancelled_at text, seat_id bigint,
     row_label text, seat_number integer, tier text, price_cents integer,
     seat_status text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
 	v_show bigint := p_show;
@@ -435,7 +440,7 @@ RETURNS TABLE (outcome text, blocked bigint[], booking_id bigint,
     created_at text, payment_due_at text, cancelled_at text, seat_id bigint,
     row_label text, seat_number integer, tier text, price_cents integer,
     seat_status text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
 	v_b record;
