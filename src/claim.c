@@ -231,9 +231,14 @@ claim_param(const char *value)
 int
 claim_retryable(const struct db_call *call)
 {
-	return (db_sqlstate_is(call, DB_DEADLOCK) ||
-	    db_sqlstate_is(call, DB_SERIALIZATION) ||
-	    db_sqlstate_is(call, DB_UNIQUE_VIOLATION));
+	if (!db_sqlstate_is(call, DB_DEADLOCK) &&
+	    !db_sqlstate_is(call, DB_SERIALIZATION) &&
+	    !db_sqlstate_is(call, DB_UNIQUE_VIOLATION))
+		return (0);
+
+	kore_log(LOG_NOTICE, "claim: SQLSTATE %s, trying again",
+	    call->sqlstate);
+	return (1);
 }
 
 /*

@@ -53,9 +53,7 @@ struct holds_req {
 };
 
 static int	holds_create(struct http_request *);
-static int	holds_get(struct http_request *);
-static int	holds_delete(struct http_request *);
-static int	holds_run(struct http_request *);
+static int	holds_read(struct http_request *);
 
 static int	holds_create_auth(struct http_request *);
 static int	holds_create_parse(struct http_request *);
@@ -97,8 +95,8 @@ static const struct route_method holds_collection_methods[] = {
 };
 
 static const struct route_method holds_item_methods[] = {
-	{ HTTP_METHOD_GET, holds_get },
-	{ HTTP_METHOD_DELETE, holds_delete },
+	{ HTTP_METHOD_GET, holds_read },
+	{ HTTP_METHOD_DELETE, holds_read },
 };
 
 int
@@ -120,20 +118,9 @@ holds_create(struct http_request *req)
 	    ROUTE_STATES(holds_create_states), req));
 }
 
+/* GET and DELETE: one statement each, chosen by method. */
 static int
-holds_get(struct http_request *req)
-{
-	return (holds_run(req));
-}
-
-static int
-holds_delete(struct http_request *req)
-{
-	return (holds_run(req));
-}
-
-static int
-holds_run(struct http_request *req)
+holds_read(struct http_request *req)
 {
 	return (http_state_run(holds_item_states,
 	    ROUTE_STATES(holds_item_states), req));
