@@ -219,6 +219,8 @@ Test(idempotency, concurrent_same_key_makes_one_booking, .timeout = 30)
 		}
 		json_decref(j);
 	}
+	cr_log_info("same key x8: created %d, replayed %d, in flight %d",
+	    created, replayed, inflight);
 	cr_assert_eq(created, 1, "created %d replayed %d in flight %d",
 	    created, replayed, inflight);
 	cr_assert_eq(bookings_of(ua), 1);
