@@ -105,6 +105,7 @@ static int	bookings_create_store(struct http_request *);
 static int	bookings_create_answer(struct http_request *);
 
 static int	bookings_read_auth(struct http_request *);
+static int	bookings_read_prepare(struct http_request *);
 static int	bookings_read_query(struct http_request *);
 static int	bookings_read_answer(struct http_request *);
 
@@ -135,11 +136,13 @@ static struct http_state bookings_create_states[] = {
 
 /* Every read (and cancel): one statement, then an answer. */
 #define BOOKINGS_READ_AUTH	0
-#define BOOKINGS_READ_QUERY	1
-#define BOOKINGS_READ_ANSWER	2
+#define BOOKINGS_READ_PREPARE	1
+#define BOOKINGS_READ_QUERY	2
+#define BOOKINGS_READ_ANSWER	3
 
 static struct http_state bookings_read_states[] = {
 	KORE_HTTP_STATE(bookings_read_auth),
+	KORE_HTTP_STATE(bookings_read_prepare),
 	KORE_HTTP_STATE(bookings_read_query),
 	KORE_HTTP_STATE(bookings_read_answer),
 };
@@ -454,13 +457,11 @@ bookings_page(struct http_request *req, struct bookings_req *b,
 	return (KORE_RESULT_OK);
 }
 
-/* Who is asking, and the statement that answers them. */
+/* Who is asking; the admins' view of a show needs the admin role. */
 static int
 bookings_read_auth(struct http_request *req)
 {
 	struct bookings_req	*b = http_state_get(req);
-	const char		*status;
-	int64_t			id;
 	int			role;
 
 	role = b->which == BOOKINGS_READ_SHOW ? AUTH_ROLE_ADMIN :
@@ -471,6 +472,18 @@ bookings_read_auth(struct http_request *req)
 	case AUTH_DENIED:
 		return (HTTP_STATE_COMPLETE);
 	}
+
+	req->fsm_state = BOOKINGS_READ_PREPARE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The path id and query string, bound to the statement that answers. */
+static int
+bookings_read_prepare(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+	const char		*status;
+	int64_t			id;
 
 	(void)snprintf(b->user, sizeof(b->user), "%lld",
 	    (long long)b->auth.user_id);
@@ -506,7 +519,7 @@ bookings_read_auth(struct http_request *req)
 		db_call_param(&b->db, b->user);
 		break;
 	default:
-		fatal("bookings_read_auth: unknown read %d", b->which);
+		fatal("bookings_read_prepare: unknown read %d", b->which);
 	}
 
 	req->fsm_state = BOOKINGS_READ_QUERY;

@@ -61,6 +61,7 @@ static int	holds_create_claim(struct http_request *);
 static int	holds_create_answer(struct http_request *);
 
 static int	holds_item_auth(struct http_request *);
+static int	holds_item_prepare(struct http_request *);
 static int	holds_item_query(struct http_request *);
 static int	holds_item_answer(struct http_request *);
 
@@ -81,11 +82,13 @@ static struct http_state holds_create_states[] = {
 };
 
 #define HOLDS_ITEM_AUTH		0
-#define HOLDS_ITEM_QUERY	1
-#define HOLDS_ITEM_ANSWER	2
+#define HOLDS_ITEM_PREPARE	1
+#define HOLDS_ITEM_QUERY	2
+#define HOLDS_ITEM_ANSWER	3
 
 static struct http_state holds_item_states[] = {
 	KORE_HTTP_STATE(holds_item_auth),
+	KORE_HTTP_STATE(holds_item_prepare),
 	KORE_HTTP_STATE(holds_item_query),
 	KORE_HTTP_STATE(holds_item_answer),
 };
@@ -240,12 +243,11 @@ holds_create_answer(struct http_request *req)
 	return (HTTP_STATE_COMPLETE);
 }
 
-/* Who is asking, and which hold. */
+/* Who is asking. */
 static int
 holds_item_auth(struct http_request *req)
 {
 	struct holds_req	*h = holds_state(req);
-	int64_t			id;
 
 	switch (auth_check(req, &h->auth, AUTH_ROLE_USER)) {
 	case AUTH_PENDING:
@@ -253,6 +255,17 @@ holds_item_auth(struct http_request *req)
 	case AUTH_DENIED:
 		return (HTTP_STATE_COMPLETE);
 	}
+
+	req->fsm_state = HOLDS_ITEM_PREPARE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Which hold: read it (GET) or release it (DELETE), for its owner only. */
+static int
+holds_item_prepare(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+	int64_t			id;
 
 	if (!route_id(req, 1, &id))
 		return (HTTP_STATE_COMPLETE);

@@ -114,7 +114,7 @@ idem_record_parse(const char *data, size_t len, struct idem_record *rec)
 		return (KORE_RESULT_ERROR);
 
 	end = data + len;
-	rec->type = data[0];
+	rec->type = (unsigned char)data[0];
 	rec->fingerprint = data + 2;
 
 	switch (rec->type) {
