@@ -299,8 +299,15 @@ Test(idempotency, redis_flushed_between_attempt_and_retry_still_one_booking)
 	free(key);
 }
 
+/* Redis must run again after the test, whatever happened in it. */
+static void
+redis_up_always(void)
+{
+	redis_up();
+}
+
 Test(idempotency, redis_down_booking_works_and_retry_is_one_booking,
-    .timeout = 60)
+    .timeout = 60, .fini = redis_up_always)
 {
 	struct fixture_show	s;
 	struct api_resp		*r1, *r2;
