@@ -114,6 +114,27 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 	return (AUTH_PENDING);
 }
 
+/*
+ * For public routes that personalise their answer: no Authorization
+ * header is an anonymous caller (user_id 0, AUTH_OK); a header is checked
+ * exactly like auth_check(), so a bad token is still a 401.
+ */
+int
+auth_optional(struct http_request *req, struct auth *a)
+{
+	const char	*header;
+
+	if (a->state == AUTH_STATE_NEW &&
+	    !http_request_header(req, "authorization", &header)) {
+		a->state = AUTH_STATE_DONE;
+		a->user_id = 0;
+		a->role = 0;
+		return (AUTH_OK);
+	}
+
+	return (auth_check(req, a, AUTH_ROLE_USER));
+}
+
 void
 auth_cleanup(struct auth *a)
 {

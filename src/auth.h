@@ -31,6 +31,7 @@ struct auth {
 };
 
 int	auth_check(struct http_request *, struct auth *, int);
+int	auth_optional(struct http_request *, struct auth *);
 void	auth_cleanup(struct auth *);
 void	auth_unauthorized(struct http_request *, const char *);
 

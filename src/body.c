@@ -26,6 +26,7 @@
 #define BODY_JSON_TYPE		"application/json"
 
 static int	body_digits(const char *, int, int *);
+static int	body_item_id(const struct kore_json_item *, int64_t *);
 static int	body_days_in_month(int, int);
 
 int
@@ -324,4 +325,57 @@ body_rfc3339_valid(const char *s)
 		return (0);
 
 	return (s[6] == '\0');
+}
+
+/* Kore types a non-negative integer INTEGER_U64, a negative one INTEGER. */
+static int
+body_item_id(const struct kore_json_item *item, int64_t *out)
+{
+	if (item->type != KORE_JSON_TYPE_INTEGER_U64 || item->data.u64 < 1 ||
+	    item->data.u64 > INT64_MAX)
+		return (BODY_INVALID);
+
+	*out = (int64_t)item->data.u64;
+	return (BODY_OK);
+}
+
+/* A top-level member that must be a positive integer id. */
+int
+body_id(struct kore_json *json, const char *name, int64_t *out)
+{
+	struct kore_json_item	*item;
+
+	if ((item = body_member(json->root, name)) == NULL)
+		return (BODY_ABSENT);
+
+	return (body_item_id(item, out));
+}
+
+/*
+ * A top-level member that must be an array of ids; *n gets the length,
+ * and an array longer than max is BODY_INVALID with *n = max + 1.
+ */
+int
+body_ids(struct kore_json *json, const char *name, int64_t *out, size_t max,
+    size_t *n)
+{
+	struct kore_json_item	*item, *elem;
+
+	*n = 0;
+	if ((item = body_member(json->root, name)) == NULL)
+		return (BODY_ABSENT);
+	if (item->type != KORE_JSON_TYPE_ARRAY)
+		return (BODY_INVALID);
+
+	TAILQ_FOREACH(elem, &item->data.items, list) {
+		if (*n == max) {
+			*n = max + 1;
+			return (BODY_INVALID);
+		}
+		if (body_item_id(elem, &out[*n]) != BODY_OK)
+			return (BODY_INVALID);
+		(*n)++;
+	}
+
+	return (BODY_OK);
 }

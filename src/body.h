@@ -10,6 +10,8 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <stdint.h>
+
 #define BODY_REQUIRED		1
 #define BODY_OPTIONAL		0
 
@@ -22,6 +24,15 @@ int	body_get_string(struct kore_json_item *, const char *, int, size_t,
 	    size_t, const char **);
 int	body_get_int(struct kore_json_item *, const char *, int, int64_t,
 	    int64_t, int64_t *);
+
+/* Ids: positive integers, alone or as an array of at most max. */
+#define BODY_ABSENT		0
+#define BODY_OK			1
+#define BODY_INVALID		2
+
+int	body_id(struct kore_json *, const char *, int64_t *);
+int	body_ids(struct kore_json *, const char *, int64_t *, size_t,
+	    size_t *);
 
 /* Pure checks, exposed for the resources and the tests. */
 int	body_is_json_type(const char *);

@@ -143,6 +143,15 @@ db_call_cleanup(struct db_call *call)
 	call->started = 0;
 }
 
+/* Ready to run the same statement again, e.g. after a deadlock. */
+void
+db_call_reset(struct db_call *call)
+{
+	db_call_cleanup(call);
+	kore_pgsql_init(&call->pgsql);
+	call->sqlstate[0] = '\0';
+}
+
 int
 db_rows(const struct db_call *call)
 {

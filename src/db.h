@@ -40,6 +40,7 @@ void	db_call_init(struct db_call *, const char *);
 void	db_call_param(struct db_call *, const char *);
 int	db_run(struct db_call *, struct http_request *);
 void	db_call_cleanup(struct db_call *);
+void	db_call_reset(struct db_call *);
 
 int	db_rows(const struct db_call *);
 const char	*db_value(const struct db_call *, int, int);

@@ -108,9 +108,13 @@ reply_empty(struct http_request *req, int status)
 	http_response(req, status, NULL, 0);
 }
 
-void
-reply_error_details(struct http_request *req, int status, const char *code,
-    const char *message, struct kore_json_item *details)
+/*
+ * The error envelope as a JSON item, for callers that keep the body (an
+ * idempotent replay); adopts details.
+ */
+struct kore_json_item *
+reply_error_json(const char *code, const char *message,
+    struct kore_json_item *details)
 {
 	struct kore_json_item	*root, *err;
 
@@ -127,6 +131,13 @@ reply_error_details(struct http_request *req, int status, const char *code,
 		TAILQ_INSERT_TAIL(&err->data.items, details, list);
 	}
 
+	return (root);
+}
+
+void
+reply_error_details(struct http_request *req, int status, const char *code,
+    const char *message, struct kore_json_item *details)
+{
 	/* auth_unauthorized() sets a more precise challenge itself. */
 	if (status == HTTP_STATUS_UNAUTHORIZED &&
 	    !reply_has_header(req, "www-authenticate")) {
@@ -134,7 +145,7 @@ reply_error_details(struct http_request *req, int status, const char *code,
 		    "Bearer realm=\"booking\"");
 	}
 
-	reply_json(req, status, root);
+	reply_json(req, status, reply_error_json(code, message, details));
 }
 
 void

@@ -15,6 +15,8 @@ void	reply_empty(struct http_request *, int);
 void	reply_error(struct http_request *, int, const char *, const char *);
 void	reply_error_details(struct http_request *, int, const char *,
 	    const char *, struct kore_json_item *);
+struct kore_json_item	*reply_error_json(const char *, const char *,
+			    struct kore_json_item *);
 void	reply_invalid(struct http_request *, const char *, const char *);
 void	reply_internal(struct http_request *);
 void	reply_unavailable(struct http_request *);

@@ -69,8 +69,8 @@ static const char *sql_get =
 
 /*
  * The show id, then one row per seat (seat columns NULL for a show
- * without seats). $2 is the caller's user id: a seat whose holder it is
- * is held_by_me. NULL until requests carry a user.
+ * without seats). $2 is the caller's user id (NULL when anonymous): a
+ * seat whose holder it is is held_by_me.
  */
 static const char *sql_seats =
     "SELECT s.id, x.id, x.row_label, x.number, x.tier, x.price_cents,"
@@ -170,8 +170,9 @@ struct shows_req {
 	char			id[24];
 	char			slimit[24];
 	char			soffset[24];
+	char			caller[24];
 
-	/* Writes only. */
+	/* Writes, and the seat map's optional caller. */
 	struct auth		auth;
 	struct kore_json	json;
 	struct shows_input	in;
@@ -187,6 +188,7 @@ static int	shows_list_answer(struct http_request *);
 static int	shows_get_start(struct http_request *);
 static int	shows_get_answer(struct http_request *);
 static int	shows_seats_start(struct http_request *);
+static int	shows_seats_caller(struct http_request *);
 static int	shows_seats_answer(struct http_request *);
 static int	shows_cache(struct http_request *);
 static int	shows_query(struct http_request *);
@@ -224,9 +226,12 @@ static struct http_state shows_get_states[] = {
 	KORE_HTTP_STATE(shows_get_answer),
 };
 
+/* The seat map is never cached: its second state learns who asks. */
+#define SHOWS_SEATS_CALLER	SHOWS_READ_CACHE
+
 static struct http_state shows_seats_states[] = {
 	KORE_HTTP_STATE(shows_seats_start),
-	KORE_HTTP_STATE(shows_cache),
+	KORE_HTTP_STATE(shows_seats_caller),
 	KORE_HTTP_STATE(shows_query),
 	KORE_HTTP_STATE(shows_seats_answer),
 };
@@ -458,8 +463,30 @@ shows_seats_start(struct http_request *req)
 	if (!shows_bind_id(req, s, sql_seats))
 		return (HTTP_STATE_COMPLETE);
 
-	/* The caller's user id, once seat maps know who is asking. */
-	db_call_param(&s->db, NULL);
+	req->fsm_state = SHOWS_SEATS_CALLER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Anonymous callers are welcome; a signed-in one sees held_by_me. */
+static int
+shows_seats_caller(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	switch (auth_optional(req, &s->auth)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	if (s->auth.user_id != 0) {
+		(void)snprintf(s->caller, sizeof(s->caller), "%lld",
+		    (long long)s->auth.user_id);
+		db_call_param(&s->db, s->caller);
+	} else {
+		db_call_param(&s->db, NULL);
+	}
 
 	req->fsm_state = SHOWS_READ_QUERY;
 	return (HTTP_STATE_CONTINUE);

@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "fixtures.h"
+#include "tokens.h"
 
 static void
 setup(void)
@@ -603,42 +604,43 @@ Test(catalog, reads_answer_with_redis_down)
 	}
 }
 
-static void
-restore_seat_states(void)
-{
-	db_exec("CREATE OR REPLACE VIEW seat_states AS SELECT id AS seat_id, "
-	    "'available'::text AS status, NULL::bigint AS holder_id FROM seats",
-	    NULL);
-}
-
 /*
- * The bookings work replaces seat_states; the seat map and
- * seats_available must follow whatever it says.
+ * The seat map and seats_available follow real holds and bookings (the
+ * seat_states view): a seat held by one user, one booked by another.
+ * Rows are made in SQL because the show is in the past for the API.
  */
-Test(catalog, seat_map_and_availability_follow_seat_states,
-    .fini = restore_seat_states)
+Test(catalog, seat_map_and_availability_follow_holds_and_bookings)
 {
 	struct api_resp	*r;
 	json_t		*j, *seats;
-	long long	m, t, sc, s;
-	char		*id;
+	long long	m, t, sc, s, holder, booker, hold, booking;
+	char		*sid, *hid, *bid, *token;
 
 	m = fx_movie("Seat States Movie", 100);
 	t = fx_theatre("Seat States T", "Seat States City", "UTC");
 	sc = fx_screen(t, "S");
 	s = fx_show(m, sc, "2026-09-09T19:00:00Z");
-	id = api_format("%lld", s);
+	sid = api_format("%lld", s);
 
-	/* Row A's first seat held by user 7, row B's first booked. */
-	db_exec(api_format("CREATE OR REPLACE VIEW seat_states AS "
-	    "SELECT x.id AS seat_id, CASE "
-	    " WHEN x.show_id = %lld AND x.row_label = 'A' AND x.number = 1"
-	    "  THEN 'held'"
-	    " WHEN x.show_id = %lld AND x.row_label = 'B' AND x.number = 1"
-	    "  THEN 'booked'"
-	    " ELSE 'available' END::text AS status,"
-	    " CASE WHEN x.show_id = %lld AND x.number = 1 THEN 7::bigint"
-	    " END AS holder_id FROM seats x", s, s, s), NULL);
+	token = test_user_token("user", &holder);
+	booker = test_user("user");
+	hid = api_format("%lld", holder);
+	bid = api_format("%lld", booker);
+
+	/* Row A's first seat held by `holder`, row B's first booked. */
+	hold = db_insert_id("INSERT INTO holds (user_id, show_id, expires_at)"
+	    " VALUES ($1, $2, now() + interval '5 minutes') RETURNING id",
+	    hid, sid, NULL);
+	db_exec("INSERT INTO hold_seats (hold_id, seat_id) SELECT $1, id"
+	    " FROM seats WHERE show_id = $2 AND row_label = 'A'"
+	    " AND number = 1", api_format("%lld", hold), sid, NULL);
+	booking = db_insert_id("INSERT INTO bookings (user_id, show_id,"
+	    " status, total_cents, currency) VALUES ($1, $2, 'confirmed', 0,"
+	    " 'EUR') RETURNING id", bid, sid, NULL);
+	db_exec("INSERT INTO booking_seats (booking_id, seat_id, price_cents,"
+	    " live) SELECT $1, id, price_cents, true FROM seats"
+	    " WHERE show_id = $2 AND row_label = 'B' AND number = 1",
+	    api_format("%lld", booking), sid, NULL);
 
 	j = get_ok(&r, "/api/shows/%lld/seats", s, 0);
 	seats = json_object_get(j, "seats");
@@ -651,8 +653,26 @@ Test(catalog, seat_map_and_availability_follow_seat_states,
 	    "held_by_me"));
 	api_free(r);
 
+	/* The holder sees its own hold; a bad token is refused. */
+	r = api_auth("GET", api_format("/api/shows/%lld/seats", s), token,
+	    NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	seats = json_object_get(r->json, "seats");
+	cr_assert(json_is_true(json_object_get(json_array_get(seats, 0),
+	    "held_by_me")), "%s", r->body);
+	cr_assert_null(json_object_get(json_array_get(seats, 3),
+	    "held_by_me"));
+	api_free(r);
+
+	r = api_auth("GET", api_format("/api/shows/%lld/seats", s),
+	    "not.a.token", NULL);
+	cr_assert_eq(r->status, 401, "%s", r->body);
+	api_free(r);
+
 	j = get_ok(&r, "/api/shows/%lld", s, 0);
 	cr_assert_eq(jint(j, "seats_available"), 3);
 	api_free(r);
-	free(id);
+	free(sid);
+	free(hid);
+	free(bid);
 }

@@ -1,0 +1,613 @@
+/*
+ * bookings: POST and GET /api/bookings, GET /api/bookings/{id},
+ * POST /api/bookings/{id}/cancel, and GET /api/shows/{id}/bookings for
+ * admins.
+ *
+ * Creating a booking is the state machine below: who is asking, what is
+ * asked, reserve the Idempotency-Key, claim the seats and insert the
+ * booking in one booking_claim() call (migrations/005_booking.up.sql
+ * says why that is correct), store the answer under the key, answer.
+ * Every answer after the key was reserved goes through the store state,
+ * errors included, so a 4xx is replayed and a 5xx releases the key.
+ *
+ * Reads return one row per seat in booking_rows() order (BOOKINGS_COLS);
+ * bookings_json() folds the rows of one booking into one object.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "claim.h"
+#include "db.h"
+#include "idem.h"
+#include "reply.h"
+#include "route.h"
+
+int	bookings_collection(struct http_request *);
+int	bookings_item(struct http_request *);
+int	bookings_cancel(struct http_request *);
+int	bookings_show(struct http_request *);
+
+/* The booking_rows() columns, from booking_id to seat_status. */
+#define BOOKINGS_COLS		14
+
+/* Rows: outcome, ids, then BOOKINGS_COLS. */
+static const char *sql_claim =
+    "SELECT * FROM booking_claim($1, $2, $3::bigint[], $4, $5, $6, $7,"
+    " NULL)";
+
+static const char *sql_cancel =
+    "SELECT * FROM booking_cancel($1, $2)";
+
+/* Rows: BOOKINGS_COLS. */
+static const char *sql_get =
+    "SELECT r.* FROM bookings b, booking_rows(ARRAY[b.id]) r"
+    " WHERE b.id = $1 AND (b.user_id = $2 OR $3::boolean)";
+
+/*
+ * Rows: total, then BOOKINGS_COLS; one row with NULLs for an empty page,
+ * so the total is always known.
+ */
+static const char *sql_list =
+    "WITH f AS (SELECT id FROM bookings WHERE user_id = $1"
+    "  AND ($2::text IS NULL OR status = $2)),"
+    " page AS (SELECT id FROM f ORDER BY id DESC LIMIT $3 OFFSET $4)"
+    " SELECT (SELECT count(*) FROM f), r.*"
+    " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
+    "  SELECT id FROM page ORDER BY id DESC)) r ON true";
+
+/* As sql_list, for a show, plus whether the show exists. */
+static const char *sql_show_list =
+    "WITH f AS (SELECT id FROM bookings WHERE show_id = $1"
+    "  AND ($2::text IS NULL OR status = $2)),"
+    " page AS (SELECT id FROM f ORDER BY id LIMIT $3 OFFSET $4)"
+    " SELECT (SELECT count(*) FROM f), r.*,"
+    "  EXISTS (SELECT 1 FROM shows WHERE id = $1)"
+    " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
+    "  SELECT id FROM page ORDER BY id)) r ON true";
+
+struct bookings_req {
+	struct auth		auth;
+	struct idem		idem;
+	struct db_call		db;
+	struct claim_body	body;
+	const char		*key;
+	int			attempts;
+	int			status;
+	struct kore_buf		*answer;
+	int64_t			limit;
+	int64_t			offset;
+	char			user[24];
+	char			id[24];
+	char			seat_limit[16];
+	char			slimit[24];
+	char			soffset[24];
+	int			which;
+};
+
+static int	bookings_create(struct http_request *);
+static int	bookings_list(struct http_request *);
+static int	bookings_get(struct http_request *);
+static int	bookings_cancel_post(struct http_request *);
+static int	bookings_show_list(struct http_request *);
+static int	bookings_read(struct http_request *, int);
+
+static int	bookings_create_auth(struct http_request *);
+static int	bookings_create_parse(struct http_request *);
+static int	bookings_create_reserve(struct http_request *);
+static int	bookings_create_claim(struct http_request *);
+static int	bookings_create_store(struct http_request *);
+static int	bookings_create_answer(struct http_request *);
+
+static int	bookings_read_auth(struct http_request *);
+static int	bookings_read_prepare(struct http_request *);
+static int	bookings_read_query(struct http_request *);
+static int	bookings_read_answer(struct http_request *);
+
+static struct kore_json_item	*bookings_json(struct kore_json_item *,
+		    const struct db_call *, int *, int);
+static void	bookings_keep(struct bookings_req *, int,
+		    struct kore_json_item *);
+static int	bookings_page(struct http_request *, struct bookings_req *,
+		    const char **);
+static struct bookings_req	*bookings_state(struct http_request *);
+static void	bookings_free(struct http_request *);
+
+#define BOOKINGS_CREATE_AUTH	0
+#define BOOKINGS_CREATE_PARSE	1
+#define BOOKINGS_CREATE_RESERVE	2
+#define BOOKINGS_CREATE_CLAIM	3
+#define BOOKINGS_CREATE_STORE	4
+#define BOOKINGS_CREATE_ANSWER	5
+
+static struct http_state bookings_create_states[] = {
+	KORE_HTTP_STATE(bookings_create_auth),
+	KORE_HTTP_STATE(bookings_create_parse),
+	KORE_HTTP_STATE(bookings_create_reserve),
+	KORE_HTTP_STATE(bookings_create_claim),
+	KORE_HTTP_STATE(bookings_create_store),
+	KORE_HTTP_STATE(bookings_create_answer),
+};
+
+/* Every read (and cancel): one statement, then an answer. */
+#define BOOKINGS_READ_AUTH	0
+#define BOOKINGS_READ_PREPARE	1
+#define BOOKINGS_READ_QUERY	2
+#define BOOKINGS_READ_ANSWER	3
+
+static struct http_state bookings_read_states[] = {
+	KORE_HTTP_STATE(bookings_read_auth),
+	KORE_HTTP_STATE(bookings_read_prepare),
+	KORE_HTTP_STATE(bookings_read_query),
+	KORE_HTTP_STATE(bookings_read_answer),
+};
+
+/* Which read a request is, by route. */
+#define BOOKINGS_READ_LIST	1
+#define BOOKINGS_READ_ITEM	2
+#define BOOKINGS_READ_CANCEL	3
+#define BOOKINGS_READ_SHOW	4
+
+static const struct route_method bookings_collection_methods[] = {
+	{ HTTP_METHOD_GET, bookings_list },
+	{ HTTP_METHOD_POST, bookings_create },
+};
+
+static const struct route_method bookings_item_methods[] = {
+	{ HTTP_METHOD_GET, bookings_get },
+};
+
+static const struct route_method bookings_cancel_methods[] = {
+	{ HTTP_METHOD_POST, bookings_cancel_post },
+};
+
+static const struct route_method bookings_show_methods[] = {
+	{ HTTP_METHOD_GET, bookings_show_list },
+};
+
+int
+bookings_collection(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, bookings_collection_methods));
+}
+
+int
+bookings_item(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, bookings_item_methods));
+}
+
+int
+bookings_cancel(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, bookings_cancel_methods));
+}
+
+int
+bookings_show(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, bookings_show_methods));
+}
+
+static int
+bookings_create(struct http_request *req)
+{
+	return (http_state_run(bookings_create_states,
+	    ROUTE_STATES(bookings_create_states), req));
+}
+
+static int
+bookings_list(struct http_request *req)
+{
+	return (bookings_read(req, BOOKINGS_READ_LIST));
+}
+
+static int
+bookings_get(struct http_request *req)
+{
+	return (bookings_read(req, BOOKINGS_READ_ITEM));
+}
+
+static int
+bookings_cancel_post(struct http_request *req)
+{
+	return (bookings_read(req, BOOKINGS_READ_CANCEL));
+}
+
+static int
+bookings_show_list(struct http_request *req)
+{
+	return (bookings_read(req, BOOKINGS_READ_SHOW));
+}
+
+static int
+bookings_read(struct http_request *req, int which)
+{
+	bookings_state(req)->which = which;
+	return (http_state_run(bookings_read_states,
+	    ROUTE_STATES(bookings_read_states), req));
+}
+
+static struct bookings_req *
+bookings_state(struct http_request *req)
+{
+	struct bookings_req	*b;
+
+	if ((b = http_state_get(req)) == NULL)
+		b = http_state_create(req, sizeof(*b), bookings_free);
+
+	return (b);
+}
+
+/*
+ * One booking object from the rows starting at *rowp, whose booking_rows()
+ * columns start at `col`; *rowp moves on to the next booking's first row.
+ */
+static struct kore_json_item *
+bookings_json(struct kore_json_item *parent, const struct db_call *c,
+    int *rowp, int col)
+{
+	struct kore_json_item	*b, *seats, *s;
+	int64_t			id;
+	int			i, row;
+	static const char	*times[] = {
+		"created_at", "payment_due_at", "cancelled_at"
+	};
+
+	row = *rowp;
+	id = db_int(c, row, col);
+	b = kore_json_create_object(parent, NULL);
+	kore_json_create_integer(b, "id", id);
+	kore_json_create_integer(b, "show_id", db_int(c, row, col + 1));
+
+	seats = kore_json_create_array(b, "seats");
+	for (; row < db_rows(c) && !db_isnull(c, row, col) &&
+	    db_int(c, row, col) == id; row++) {
+		s = kore_json_create_object(seats, NULL);
+		kore_json_create_integer(s, "id", db_int(c, row, col + 8));
+		kore_json_create_string(s, "row", db_value(c, row, col + 9));
+		kore_json_create_integer(s, "number",
+		    db_int(c, row, col + 10));
+		kore_json_create_string(s, "tier", db_value(c, row, col + 11));
+		kore_json_create_integer(s, "price_cents",
+		    db_int(c, row, col + 12));
+		kore_json_create_string(s, "status",
+		    db_value(c, row, col + 13));
+	}
+	row--;
+
+	kore_json_create_string(b, "status", db_value(c, row, col + 2));
+	kore_json_create_integer(b, "total_cents", db_int(c, row, col + 3));
+	kore_json_create_string(b, "currency", db_value(c, row, col + 4));
+	for (i = 0; i < 3; i++) {
+		if (db_isnull(c, row, col + 5 + i))
+			kore_json_create_literal(b, times[i], KORE_JSON_NULL);
+		else
+			kore_json_create_string(b, times[i],
+			    db_value(c, row, col + 5 + i));
+	}
+
+	*rowp = row + 1;
+	return (b);
+}
+
+/* The answer to send (and to store under the Idempotency-Key). */
+static void
+bookings_keep(struct bookings_req *b, int status, struct kore_json_item *root)
+{
+	b->status = status;
+	b->answer = kore_buf_alloc(1024);
+	kore_json_item_tobuf(root, b->answer);
+	kore_json_item_free(root);
+}
+
+/* Who is asking. */
+static int
+bookings_create_auth(struct http_request *req)
+{
+	struct bookings_req	*b = bookings_state(req);
+
+	switch (auth_check(req, &b->auth, AUTH_ROLE_USER)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = BOOKINGS_CREATE_PARSE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The Idempotency-Key and the body; 400/415 otherwise. */
+static int
+bookings_create_parse(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	if (!idem_header(req, &b->key))
+		return (HTTP_STATE_COMPLETE);
+	if (!claim_body_parse(req, &b->body,
+	    CLAIM_BODY_SEATS | CLAIM_BODY_HOLD))
+		return (HTTP_STATE_COMPLETE);
+
+	idem_init(&b->idem, req, b->auth.user_id, b->key);
+	(void)snprintf(b->user, sizeof(b->user), "%lld",
+	    (long long)b->auth.user_id);
+	(void)snprintf(b->seat_limit, sizeof(b->seat_limit), "%d",
+	    CLAIM_SEATS_MAX);
+
+	db_call_init(&b->db, sql_claim);
+	db_call_param(&b->db, b->user);
+	db_call_param(&b->db, claim_param(b->body.show));
+	db_call_param(&b->db, claim_param(b->body.seat_array));
+	db_call_param(&b->db, claim_param(b->body.hold));
+	db_call_param(&b->db, b->key);
+	db_call_param(&b->db, b->idem.fingerprint);
+	db_call_param(&b->db, b->seat_limit);
+
+	req->fsm_state = BOOKINGS_CREATE_RESERVE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Claim the key in Redis: a retry is replayed or refused here. */
+static int
+bookings_create_reserve(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	switch (idem_begin(req, &b->idem)) {
+	case IDEM_PENDING:
+		return (HTTP_STATE_RETRY);
+	case IDEM_ANSWERED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = BOOKINGS_CREATE_CLAIM;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * One booking_claim() call: the seats and the booking, or the original
+ * booking of this key, or why not. Retried on deadlock, serialization
+ * failure and unique violation; a database that stays unusable is 503.
+ */
+static int
+bookings_create_claim(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+	struct kore_json_item	*root;
+	int			status, row;
+
+	switch (db_run(&b->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		if (claim_retryable(&b->db) && ++b->attempts < CLAIM_ATTEMPTS) {
+			db_call_reset(&b->db);
+			return (HTTP_STATE_CONTINUE);
+		}
+		http_response_header(req, "retry-after", "1");
+		bookings_keep(b, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    reply_error_json("unavailable", "A backing service is "
+		    "unavailable; try again shortly.", NULL));
+		req->fsm_state = BOOKINGS_CREATE_STORE;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (claim_ok(&b->db)) {
+		row = 0;
+		root = bookings_json(NULL, &b->db, &row, 2);
+		bookings_keep(b, HTTP_STATUS_CREATED, root);
+	} else {
+		root = claim_error(&b->db, &status);
+		bookings_keep(b, status, root);
+	}
+
+	req->fsm_state = BOOKINGS_CREATE_STORE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Store the answer under the key (or release it after a 5xx). */
+static int
+bookings_create_store(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	if (idem_finish(req, &b->idem, b->status, b->answer) == IDEM_PENDING)
+		return (HTTP_STATE_RETRY);
+
+	req->fsm_state = BOOKINGS_CREATE_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+bookings_create_answer(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	reply_buf(req, b->status, b->answer);
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* limit, offset and status of a list; a 400 has been sent on error. */
+static int
+bookings_page(struct http_request *req, struct bookings_req *b,
+    const char **status)
+{
+	http_populate_get(req);
+	if (!route_page(req, &b->limit, &b->offset))
+		return (KORE_RESULT_ERROR);
+	if (route_param(req, "status", status) == ROUTE_PARAM_INVALID) {
+		reply_invalid(req, "status", "status must be one of "
+		    "pending_payment, confirmed, expired, cancelled, "
+		    "refunded.");
+		return (KORE_RESULT_ERROR);
+	}
+
+	(void)snprintf(b->slimit, sizeof(b->slimit), "%lld",
+	    (long long)b->limit);
+	(void)snprintf(b->soffset, sizeof(b->soffset), "%lld",
+	    (long long)b->offset);
+
+	return (KORE_RESULT_OK);
+}
+
+/* Who is asking; the admins' view of a show needs the admin role. */
+static int
+bookings_read_auth(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+	int			role;
+
+	role = b->which == BOOKINGS_READ_SHOW ? AUTH_ROLE_ADMIN :
+	    AUTH_ROLE_USER;
+	switch (auth_check(req, &b->auth, role)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = BOOKINGS_READ_PREPARE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The path id and query string, bound to the statement that answers. */
+static int
+bookings_read_prepare(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+	const char		*status;
+	int64_t			id;
+
+	(void)snprintf(b->user, sizeof(b->user), "%lld",
+	    (long long)b->auth.user_id);
+	if (b->which != BOOKINGS_READ_LIST) {
+		if (!route_id(req, 1, &id))
+			return (HTTP_STATE_COMPLETE);
+		(void)snprintf(b->id, sizeof(b->id), "%lld", (long long)id);
+	}
+
+	switch (b->which) {
+	case BOOKINGS_READ_LIST:
+	case BOOKINGS_READ_SHOW:
+		if (!bookings_page(req, b, &status))
+			return (HTTP_STATE_COMPLETE);
+		db_call_init(&b->db, b->which == BOOKINGS_READ_LIST ?
+		    sql_list : sql_show_list);
+		db_call_param(&b->db, b->which == BOOKINGS_READ_LIST ?
+		    b->user : b->id);
+		db_call_param(&b->db, status);
+		db_call_param(&b->db, b->slimit);
+		db_call_param(&b->db, b->soffset);
+		break;
+	case BOOKINGS_READ_ITEM:
+		db_call_init(&b->db, sql_get);
+		db_call_param(&b->db, b->id);
+		db_call_param(&b->db, b->user);
+		db_call_param(&b->db, b->auth.role == AUTH_ROLE_ADMIN ?
+		    "true" : "false");
+		break;
+	case BOOKINGS_READ_CANCEL:
+		db_call_init(&b->db, sql_cancel);
+		db_call_param(&b->db, b->id);
+		db_call_param(&b->db, b->user);
+		break;
+	default:
+		fatal("bookings_read_prepare: unknown read %d", b->which);
+	}
+
+	req->fsm_state = BOOKINGS_READ_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Cancelling is one statement too; a deadlock is retried like a claim. */
+static int
+bookings_read_query(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	switch (db_run(&b->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		if (claim_retryable(&b->db) && ++b->attempts < CLAIM_ATTEMPTS) {
+			db_call_reset(&b->db);
+			return (HTTP_STATE_CONTINUE);
+		}
+		reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = BOOKINGS_READ_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+bookings_read_answer(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+	struct kore_json_item	*root, *data, *err;
+	int			row, status;
+
+	switch (b->which) {
+	case BOOKINGS_READ_ITEM:
+		if (db_rows(&b->db) == 0) {
+			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+			    "No booking with this id.");
+			return (HTTP_STATE_COMPLETE);
+		}
+		row = 0;
+		reply_json(req, HTTP_STATUS_OK,
+		    bookings_json(NULL, &b->db, &row, 0));
+		return (HTTP_STATE_COMPLETE);
+	case BOOKINGS_READ_CANCEL:
+		if (!claim_ok(&b->db)) {
+			err = claim_error(&b->db, &status);
+			reply_json(req, status, err);
+			return (HTTP_STATE_COMPLETE);
+		}
+		row = 0;
+		reply_json(req, HTTP_STATUS_OK,
+		    bookings_json(NULL, &b->db, &row, 2));
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	if (b->which == BOOKINGS_READ_SHOW &&
+	    strcmp(db_value(&b->db, 0, 1 + BOOKINGS_COLS), "t")) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No show with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	root = reply_list_new(&data);
+	row = 0;
+	while (row < db_rows(&b->db) && !db_isnull(&b->db, row, 1))
+		(void)bookings_json(data, &b->db, &row, 1);
+
+	reply_list(req, root, b->limit, b->offset, db_int(&b->db, 0, 0));
+	return (HTTP_STATE_COMPLETE);
+}
+
+static void
+bookings_free(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	if (b == NULL)
+		return;
+
+	auth_cleanup(&b->auth);
+	idem_cleanup(&b->idem);
+	db_call_cleanup(&b->db);
+	if (b->answer != NULL) {
+		kore_buf_free(b->answer);
+		b->answer = NULL;
+	}
+	http_state_cleanup(req);
+}

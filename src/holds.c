@@ -1,0 +1,333 @@
+/*
+ * holds: POST /api/holds, GET and DELETE /api/holds/{id}.
+ *
+ * A hold keeps seats for its owner until expires_at (config.hold_ttl
+ * seconds) and then lapses by itself: the availability rule in
+ * migrations/005_booking.up.sql compares expires_at with now(), so no
+ * sweeper is needed. Deleting releases it at once; deleting twice is
+ * fine. Someone else's hold is 404.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdio.h>
+
+#include "auth.h"
+#include "claim.h"
+#include "config.h"
+#include "db.h"
+#include "reply.h"
+#include "route.h"
+
+int	holds_collection(struct http_request *);
+int	holds_item(struct http_request *);
+
+/* Rows: outcome, ids, hold id, show id, expires_at, seat id. */
+static const char *sql_claim =
+    "SELECT * FROM hold_claim($1, $2, $3::bigint[], $4, $5)";
+
+static const char *sql_get =
+    "SELECT 'created', NULL, h.id, h.show_id,"
+    " booking_rfc3339(h.expires_at), hs.seat_id"
+    " FROM holds h JOIN hold_seats hs ON hs.hold_id = h.id"
+    " WHERE h.id = $1 AND h.user_id = $2 AND h.released_at IS NULL"
+    " ORDER BY hs.seat_id";
+
+static const char *sql_release =
+    "UPDATE holds SET released_at = coalesce(released_at, now())"
+    " WHERE id = $1 AND user_id = $2 RETURNING id";
+
+#define HOLDS_COL_ID		2
+
+struct holds_req {
+	struct auth		auth;
+	struct db_call		db;
+	struct claim_body	body;
+	int			attempts;
+	char			user[24];
+	char			id[24];
+	char			ttl[16];
+	char			limit[16];
+};
+
+static int	holds_create(struct http_request *);
+static int	holds_read(struct http_request *);
+
+static int	holds_create_auth(struct http_request *);
+static int	holds_create_parse(struct http_request *);
+static int	holds_create_claim(struct http_request *);
+static int	holds_create_answer(struct http_request *);
+
+static int	holds_item_auth(struct http_request *);
+static int	holds_item_prepare(struct http_request *);
+static int	holds_item_query(struct http_request *);
+static int	holds_item_answer(struct http_request *);
+
+static struct kore_json_item	*holds_json(const struct db_call *);
+static struct holds_req		*holds_state(struct http_request *);
+static void	holds_free(struct http_request *);
+
+#define HOLDS_CREATE_AUTH	0
+#define HOLDS_CREATE_PARSE	1
+#define HOLDS_CREATE_CLAIM	2
+#define HOLDS_CREATE_ANSWER	3
+
+static struct http_state holds_create_states[] = {
+	KORE_HTTP_STATE(holds_create_auth),
+	KORE_HTTP_STATE(holds_create_parse),
+	KORE_HTTP_STATE(holds_create_claim),
+	KORE_HTTP_STATE(holds_create_answer),
+};
+
+#define HOLDS_ITEM_AUTH		0
+#define HOLDS_ITEM_PREPARE	1
+#define HOLDS_ITEM_QUERY	2
+#define HOLDS_ITEM_ANSWER	3
+
+static struct http_state holds_item_states[] = {
+	KORE_HTTP_STATE(holds_item_auth),
+	KORE_HTTP_STATE(holds_item_prepare),
+	KORE_HTTP_STATE(holds_item_query),
+	KORE_HTTP_STATE(holds_item_answer),
+};
+
+static const struct route_method holds_collection_methods[] = {
+	{ HTTP_METHOD_POST, holds_create },
+};
+
+static const struct route_method holds_item_methods[] = {
+	{ HTTP_METHOD_GET, holds_read },
+	{ HTTP_METHOD_DELETE, holds_read },
+};
+
+int
+holds_collection(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, holds_collection_methods));
+}
+
+int
+holds_item(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, holds_item_methods));
+}
+
+static int
+holds_create(struct http_request *req)
+{
+	return (http_state_run(holds_create_states,
+	    ROUTE_STATES(holds_create_states), req));
+}
+
+/* GET and DELETE: one statement each, chosen by method. */
+static int
+holds_read(struct http_request *req)
+{
+	return (http_state_run(holds_item_states,
+	    ROUTE_STATES(holds_item_states), req));
+}
+
+static struct holds_req *
+holds_state(struct http_request *req)
+{
+	struct holds_req	*h;
+
+	if ((h = http_state_get(req)) == NULL)
+		h = http_state_create(req, sizeof(*h), holds_free);
+
+	return (h);
+}
+
+/* { id, show_id, seat_ids, expires_at } from the rows of one hold. */
+static struct kore_json_item *
+holds_json(const struct db_call *call)
+{
+	struct kore_json_item	*hold, *seats;
+	int			i;
+
+	hold = kore_json_create_object(NULL, NULL);
+	kore_json_create_integer(hold, "id", db_int(call, 0, HOLDS_COL_ID));
+	kore_json_create_integer(hold, "show_id",
+	    db_int(call, 0, HOLDS_COL_ID + 1));
+	seats = kore_json_create_array(hold, "seat_ids");
+	for (i = 0; i < db_rows(call); i++) {
+		kore_json_create_integer(seats, NULL,
+		    db_int(call, i, HOLDS_COL_ID + 3));
+	}
+	kore_json_create_string(hold, "expires_at",
+	    db_value(call, 0, HOLDS_COL_ID + 2));
+
+	return (hold);
+}
+
+/* Who is asking. */
+static int
+holds_create_auth(struct http_request *req)
+{
+	struct holds_req	*h = holds_state(req);
+
+	switch (auth_check(req, &h->auth, AUTH_ROLE_USER)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = HOLDS_CREATE_PARSE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* {show_id, seat_ids}; 400/415 otherwise. */
+static int
+holds_create_parse(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	if (!claim_body_parse(req, &h->body, CLAIM_BODY_SEATS))
+		return (HTTP_STATE_COMPLETE);
+
+	(void)snprintf(h->user, sizeof(h->user), "%lld",
+	    (long long)h->auth.user_id);
+	(void)snprintf(h->ttl, sizeof(h->ttl), "%d", config.hold_ttl);
+	(void)snprintf(h->limit, sizeof(h->limit), "%d", CLAIM_SEATS_MAX);
+
+	db_call_init(&h->db, sql_claim);
+	db_call_param(&h->db, h->user);
+	db_call_param(&h->db, h->body.show);
+	db_call_param(&h->db, h->body.seat_array);
+	db_call_param(&h->db, h->ttl);
+	db_call_param(&h->db, h->limit);
+
+	req->fsm_state = HOLDS_CREATE_CLAIM;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* One hold_claim() call; retried on deadlock or serialization failure. */
+static int
+holds_create_claim(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	switch (db_run(&h->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		if (claim_retryable(&h->db) && ++h->attempts < CLAIM_ATTEMPTS) {
+			db_call_reset(&h->db);
+			return (HTTP_STATE_CONTINUE);
+		}
+		reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = HOLDS_CREATE_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+holds_create_answer(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+	struct kore_json_item	*err;
+	int			status;
+
+	if (!claim_ok(&h->db)) {
+		err = claim_error(&h->db, &status);
+		reply_json(req, status, err);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	reply_json(req, HTTP_STATUS_CREATED, holds_json(&h->db));
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* Who is asking. */
+static int
+holds_item_auth(struct http_request *req)
+{
+	struct holds_req	*h = holds_state(req);
+
+	switch (auth_check(req, &h->auth, AUTH_ROLE_USER)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = HOLDS_ITEM_PREPARE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Which hold: read it (GET) or release it (DELETE), for its owner only. */
+static int
+holds_item_prepare(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+	int64_t			id;
+
+	if (!route_id(req, 1, &id))
+		return (HTTP_STATE_COMPLETE);
+
+	(void)snprintf(h->id, sizeof(h->id), "%lld", (long long)id);
+	(void)snprintf(h->user, sizeof(h->user), "%lld",
+	    (long long)h->auth.user_id);
+	db_call_init(&h->db, req->method == HTTP_METHOD_DELETE ?
+	    sql_release : sql_get);
+	db_call_param(&h->db, h->id);
+	db_call_param(&h->db, h->user);
+
+	req->fsm_state = HOLDS_ITEM_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+holds_item_query(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	switch (db_run(&h->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = HOLDS_ITEM_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The owner's hold; anyone else's, or none, is 404. */
+static int
+holds_item_answer(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	if (db_rows(&h->db) == 0) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No hold with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	if (req->method == HTTP_METHOD_DELETE)
+		reply_empty(req, HTTP_STATUS_NO_CONTENT);
+	else
+		reply_json(req, HTTP_STATUS_OK, holds_json(&h->db));
+
+	return (HTTP_STATE_COMPLETE);
+}
+
+static void
+holds_free(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	if (h == NULL)
+		return;
+
+	auth_cleanup(&h->auth);
+	db_call_cleanup(&h->db);
+	http_state_cleanup(req);
+}

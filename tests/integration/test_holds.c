@@ -1,0 +1,380 @@
+/*
+ * Holds: created all-or-nothing, owner-only, lapsing by themselves after
+ * their TTL with no clean-up running, blocking other users, turned into a
+ * booking with {hold_id}, released by DELETE, and the 10-seat limit.
+ */
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "booking_fixtures.h"
+#include "client.h"
+#include "tokens.h"
+
+static struct api_resp *
+hold(const char *base, const char *token, const char *body)
+{
+	struct api_opts		o = { 0 };
+
+	o.base = base;
+	o.token = token;
+	return (api_with("POST", "/api/holds", body, &o));
+}
+
+static void
+assert_error(const struct api_resp *r, long status, const char *code)
+{
+	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
+	    r->body);
+	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
+}
+
+Test(holds, hold_is_created_and_only_its_owner_sees_it)
+{
+	struct fixture_show	s;
+	struct api_resp		*r, *g;
+	long long		uid, ids[4];
+	char			*a, *b, *body, *path;
+	const char		*exp;
+
+	fixture_show(&s, 4, "1 day");
+	a = test_user_token("user", &uid);
+	b = test_user_token("user", &uid);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
+	    s.id, s.seats[1], s.seats[0]);
+	r = hold(NULL, a, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	cr_assert_eq(json_integer_value(json_object_get(r->json, "show_id")),
+	    s.id);
+	cr_assert_eq(fixture_seat_ids(r, "seat_ids", ids, 4), 2);
+	cr_assert(ids[0] == s.seats[0] && ids[1] == s.seats[1]);
+	exp = json_string_value(json_object_get(r->json, "expires_at"));
+	cr_assert_not_null(exp);
+	cr_assert_eq(strlen(exp), 20, "%s", exp);
+	cr_assert_eq(exp[19], 'Z');
+
+	path = api_format("/api/holds/%lld", fixture_id(r));
+	g = api_auth("GET", path, a, NULL);
+	cr_assert_eq(g->status, 200, "%s", g->body);
+	cr_assert_str_eq(json_string_value(json_object_get(g->json,
+	    "expires_at")), exp);
+	api_free(g);
+
+	g = api_auth("GET", path, b, NULL);
+	assert_error(g, 404, "not_found");
+	api_free(g);
+	g = api_auth("DELETE", path, b, NULL);
+	assert_error(g, 404, "not_found");
+	api_free(g);
+
+	/* Seat map's view: held, by a. */
+	cr_assert_eq(db_scalar("SELECT count(*) FROM seat_states ss"
+	    " JOIN seats s ON s.id = ss.seat_id WHERE s.show_id = $1"
+	    " AND ss.status = 'held'", api_format("%lld", s.id), NULL), 2);
+
+	api_free(r);
+	free(path);
+	free(body);
+}
+
+Test(holds, another_users_hold_blocks_booking_with_the_blocked_seats)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	long long		ua, ub, ids[4];
+	char			*a, *b, *body;
+
+	fixture_show(&s, 4, "1 day");
+	a = test_user_token("user", &ua);
+	b = test_user_token("user", &ub);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
+	    s.id, s.seats[0], s.seats[1]);
+	r = hold(NULL, a, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
+	    s.id, s.seats[2], s.seats[1]);
+	r = fixture_book(b, fixture_key(), body, NULL);
+	assert_error(r, 409, "seat_unavailable");
+	cr_assert_eq(fixture_seat_ids(r, "details", ids, 4), 1);
+	cr_assert_eq(ids[0], s.seats[1]);
+	api_free(r);
+
+	/* All or nothing: the free seat was not taken either. */
+	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE"
+	    " user_id = $1", api_format("%lld", ub), NULL), 0);
+
+	/* And another hold on it is refused the same way. */
+	r = hold(NULL, b, body);
+	assert_error(r, 409, "seat_unavailable");
+	api_free(r);
+	free(body);
+}
+
+Test(holds, owner_books_held_seats_with_hold_id)
+{
+	struct fixture_show	s;
+	struct api_resp		*r, *bk;
+	long long		ua, ids[4];
+	char			*a, *body, *path;
+
+	fixture_show(&s, 4, "1 day");
+	a = test_user_token("user", &ua);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
+	    s.id, s.seats[2], s.seats[3]);
+	r = hold(NULL, a, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	free(body);
+
+	body = api_format("{\"hold_id\": %lld}", fixture_id(r));
+	bk = fixture_book(a, fixture_key(), body, NULL);
+	cr_assert_eq(bk->status, 201, "%s", bk->body);
+	cr_assert_eq(fixture_seat_ids(bk, "seats", ids, 4), 2);
+	cr_assert(ids[0] == s.seats[2] && ids[1] == s.seats[3]);
+	cr_assert_eq(json_integer_value(json_object_get(bk->json,
+	    "show_id")), s.id);
+	cr_assert_str_eq(json_string_value(json_object_get(bk->json,
+	    "status")), "confirmed");
+
+	/* The hold is used up. */
+	path = api_format("/api/holds/%lld", fixture_id(r));
+	api_free(bk);
+	bk = api_auth("GET", path, a, NULL);
+	assert_error(bk, 404, "not_found");
+	api_free(bk);
+	bk = fixture_book(a, fixture_key(), body, NULL);
+	assert_error(bk, 409, "hold_expired");
+	api_free(bk);
+
+	/* Someone else's hold id is unknown to them. */
+	{
+		long long	ub;
+		char		*b = test_user_token("user", &ub);
+
+		bk = fixture_book(b, fixture_key(), body, NULL);
+		assert_error(bk, 404, "not_found");
+		api_free(bk);
+	}
+
+	api_free(r);
+	free(path);
+	free(body);
+}
+
+Test(holds, hold_lapses_after_its_ttl_and_seats_are_bookable, .timeout = 60)
+{
+	struct test_server	srv;
+	const char		*env[] = { "HOLD_TTL_SECONDS=1", NULL };
+	struct fixture_show	s;
+	struct api_resp		*r, *bk;
+	long long		ua, ub;
+	char			*a, *b, *body, *hbody;
+
+	cr_assert(test_server_start(&srv, env), "second server did not start");
+	fixture_show(&s, 3, "1 day");
+	a = test_user_token("user", &ua);
+	b = test_user_token("user", &ub);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
+	    s.id, s.seats[0]);
+	r = hold(srv.url, a, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+
+	bk = fixture_book(b, fixture_key(), body, srv.url);
+	assert_error(bk, 409, "seat_unavailable");
+	api_free(bk);
+
+	/* No sweeper runs anywhere; the rule itself lets the hold go. */
+	usleep(1500 * 1000);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE id = $1"
+	    " AND released_at IS NULL", api_format("%lld", fixture_id(r)),
+	    NULL), 1);
+
+	hbody = api_format("{\"hold_id\": %lld}", fixture_id(r));
+	bk = fixture_book(a, fixture_key(), hbody, srv.url);
+	assert_error(bk, 409, "hold_expired");
+	api_free(bk);
+
+	bk = fixture_book(b, fixture_key(), body, NULL);
+	cr_assert_eq(bk->status, 201, "%s", bk->body);
+	api_free(bk);
+
+	test_server_stop(&srv);
+	api_free(r);
+	free(body);
+	free(hbody);
+}
+
+Test(holds, delete_releases_seats_and_is_repeatable)
+{
+	struct fixture_show	s;
+	struct api_resp		*r, *d;
+	long long		ua, ub;
+	char			*a, *b, *body, *path;
+
+	fixture_show(&s, 2, "1 day");
+	a = test_user_token("user", &ua);
+	b = test_user_token("user", &ub);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
+	    s.id, s.seats[0]);
+	r = hold(NULL, a, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	path = api_format("/api/holds/%lld", fixture_id(r));
+
+	d = api_auth("DELETE", path, a, NULL);
+	cr_assert_eq(d->status, 204, "%s", d->body);
+	api_free(d);
+	d = api_auth("DELETE", path, a, NULL);
+	cr_assert_eq(d->status, 204, "%s", d->body);
+	api_free(d);
+
+	d = fixture_book(b, fixture_key(), body, NULL);
+	cr_assert_eq(d->status, 201, "%s", d->body);
+	api_free(d);
+
+	api_free(r);
+	free(path);
+	free(body);
+}
+
+Test(holds, at_most_ten_seats_held_or_booked_per_user_per_show)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	long long		ua;
+	char			*a, *body;
+	int			i;
+
+	fixture_show(&s, 12, "1 day");
+	a = test_user_token("user", &ua);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld, "
+	    "%lld, %lld, %lld, %lld]}", s.id, s.seats[0], s.seats[1],
+	    s.seats[2], s.seats[3], s.seats[4], s.seats[5]);
+	r = hold(NULL, a, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld, "
+	    "%lld, %lld, %lld]}", s.id, s.seats[6], s.seats[7], s.seats[8],
+	    s.seats[9], s.seats[10]);
+	r = hold(NULL, a, body);
+	assert_error(r, 409, "seat_limit");
+	api_free(r);
+	r = fixture_book(a, fixture_key(), body, NULL);
+	assert_error(r, 409, "seat_limit");
+	api_free(r);
+	free(body);
+
+	/* Booking held seats does not count them twice. */
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld, "
+	    "%lld, %lld, %lld, %lld]}", s.id, s.seats[0], s.seats[1],
+	    s.seats[6], s.seats[7], s.seats[8], s.seats[9]);
+	r = fixture_book(a, fixture_key(), body, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[10]);
+	r = fixture_book(a, fixture_key(), body, NULL);
+	assert_error(r, 409, "seat_limit");
+	api_free(r);
+	free(body);
+
+	/* More than 10 in one request is a 400. */
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [", s.id);
+	for (i = 0; i < 11; i++) {
+		char *next = api_format("%s%s%lld", body, i ? "," : "",
+		    s.seats[i]);
+		free(body);
+		body = next;
+	}
+	{
+		char *next = api_format("%s]}", body);
+		free(body);
+		body = next;
+	}
+	r = hold(NULL, a, body);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	free(body);
+}
+
+Test(holds, bad_requests_are_refused)
+{
+	struct fixture_show	s, other, past;
+	struct api_resp		*r;
+	struct api_opts		o = { 0 };
+	long long		ua;
+	char			*a, *body;
+
+	fixture_show(&s, 2, "1 day");
+	fixture_show(&other, 1, "1 day");
+	fixture_show(&past, 1, "-1 hour");
+	a = test_user_token("user", &ua);
+
+	r = hold(NULL, NULL, "{}");
+	assert_error(r, 401, "unauthorized");
+	api_free(r);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": []}", s.id);
+	r = hold(NULL, a, body);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
+	    s.id, s.seats[0], s.seats[0]);
+	r = hold(NULL, a, body);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
+	    s.id, s.seats[0], other.seats[0]);
+	r = hold(NULL, a, body);
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"show_id\": 987654321, \"seat_ids\": [%lld]}",
+	    s.seats[0]);
+	r = hold(NULL, a, body);
+	assert_error(r, 404, "not_found");
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
+	    past.id, past.seats[0]);
+	r = hold(NULL, a, body);
+	assert_error(r, 409, "show_started");
+	api_free(r);
+	free(body);
+
+	r = hold(NULL, a, "{\"show_id\": \"1\", \"seat_ids\": [1]}");
+	assert_error(r, 400, "invalid_request");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r->json, "error"), "details"), "field")),
+	    "show_id");
+	api_free(r);
+
+	r = hold(NULL, a, "{not json");
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+
+	o.token = a;
+	o.content_type = "text/plain";
+	r = api_with("POST", "/api/holds", "{}", &o);
+	assert_error(r, 415, "unsupported_media_type");
+	api_free(r);
+}
