@@ -62,8 +62,13 @@ db_fail(struct db_call *call)
 	    PG_DIAG_SQLSTATE)) != NULL)
 		kore_strlcpy(call->sqlstate, state, sizeof(call->sqlstate));
 
-	/* Conflicts the caller handles are not worth a log line. */
-	if (strncmp(call->sqlstate, "23", 2) && strncmp(call->sqlstate, "40", 2))
+	/*
+	 * Conflicts (23, 40) and bad client data (22) are answered by the
+	 * caller and not worth a log line.
+	 */
+	if (strncmp(call->sqlstate, "23", 2) &&
+	    strncmp(call->sqlstate, "40", 2) &&
+	    strncmp(call->sqlstate, "22", 2))
 		kore_pgsql_logerror(&call->pgsql);
 
 	return (DB_FAILED);

@@ -147,6 +147,8 @@ Test(idempotency, same_key_with_a_different_body_is_422)
 
 	r = fixture_book(a, key, b2, NULL);
 	assert_error(r, 422, "idempotency_key_reused");
+	cr_assert_not_null(strstr(r->headers, "422 Unprocessable Content"),
+	    "%s", r->headers);
 	api_free(r);
 	cr_assert_eq(bookings_of(ua), 1);
 

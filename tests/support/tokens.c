@@ -32,13 +32,19 @@ test_token(long long user_id, const char *role, long ttl)
 	char		sub[24], jti[33], *tok, *out;
 	const char	*secret = getenv("JWT_SECRET");
 	time_t		now = time(NULL);
+	unsigned char	raw[16];
+	FILE		*fp;
 	int		i;
 
 	cr_assert_not_null(secret);
 	(void)snprintf(sub, sizeof(sub), "%lld", user_id);
-	for (i = 0; i < 32; i++)
-		jti[i] = "0123456789abcdef"[rand() % 16];
-	jti[32] = '\0';
+	/* Unique per token: Criterion forks every test from one state. */
+	fp = fopen("/dev/urandom", "r");
+	cr_assert_not_null(fp);
+	cr_assert_eq(fread(raw, 1, sizeof(raw), fp), sizeof(raw));
+	fclose(fp);
+	for (i = 0; i < 16; i++)
+		(void)snprintf(jti + i * 2, 3, "%02x", raw[i]);
 
 	cr_assert_eq(jwt_new(&jwt), 0);
 	jwt_add_grant(jwt, "sub", sub);
