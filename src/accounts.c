@@ -154,13 +154,11 @@ static void	accounts_reply_session(struct http_request *, int,
 static int	accounts_new_refresh(struct http_request *,
 		    struct accounts_req *);
 
-static int	accounts_register_run(struct http_request *);
 static int	accounts_register_start(struct http_request *);
 static int	accounts_register_hash(struct http_request *);
 static int	accounts_register_insert(struct http_request *);
 static int	accounts_register_answer(struct http_request *);
 
-static int	accounts_login_run(struct http_request *);
 static int	accounts_login_start(struct http_request *);
 static int	accounts_login_throttle(struct http_request *);
 static int	accounts_login_lookup(struct http_request *);
@@ -169,20 +167,17 @@ static int	accounts_login_failed(struct http_request *);
 static int	accounts_login_session(struct http_request *);
 static int	accounts_login_answer(struct http_request *);
 
-static int	accounts_refresh_run(struct http_request *);
 static int	accounts_refresh_start(struct http_request *);
 static int	accounts_refresh_rotate(struct http_request *);
 static int	accounts_refresh_reuse(struct http_request *);
 static int	accounts_refresh_answer(struct http_request *);
 
-static int	accounts_logout_run(struct http_request *);
 static int	accounts_logout_auth(struct http_request *);
 static int	accounts_logout_start(struct http_request *);
 static int	accounts_logout_revoke(struct http_request *);
 static int	accounts_logout_deny(struct http_request *);
 static int	accounts_logout_answer(struct http_request *);
 
-static int	accounts_me_run(struct http_request *);
 static int	accounts_me_auth(struct http_request *);
 static int	accounts_me_query(struct http_request *);
 static int	accounts_me_answer(struct http_request *);
@@ -254,23 +249,23 @@ static struct http_state me_states[] = {
 };
 
 static const struct route_method register_methods[] = {
-	{ HTTP_METHOD_POST, accounts_register_run },
+	ROUTE_METHOD(HTTP_METHOD_POST, register_states),
 };
 
 static const struct route_method login_methods[] = {
-	{ HTTP_METHOD_POST, accounts_login_run },
+	ROUTE_METHOD(HTTP_METHOD_POST, login_states),
 };
 
 static const struct route_method refresh_methods[] = {
-	{ HTTP_METHOD_POST, accounts_refresh_run },
+	ROUTE_METHOD(HTTP_METHOD_POST, refresh_states),
 };
 
 static const struct route_method logout_methods[] = {
-	{ HTTP_METHOD_POST, accounts_logout_run },
+	ROUTE_METHOD(HTTP_METHOD_POST, logout_states),
 };
 
 static const struct route_method me_methods[] = {
-	{ HTTP_METHOD_GET, accounts_me_run },
+	ROUTE_METHOD(HTTP_METHOD_GET, me_states),
 };
 
 int
@@ -301,39 +296,6 @@ int
 accounts_me(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, me_methods));
-}
-
-static int
-accounts_register_run(struct http_request *req)
-{
-	return (http_state_run(register_states,
-	    ROUTE_STATES(register_states), req));
-}
-
-static int
-accounts_login_run(struct http_request *req)
-{
-	return (http_state_run(login_states, ROUTE_STATES(login_states), req));
-}
-
-static int
-accounts_refresh_run(struct http_request *req)
-{
-	return (http_state_run(refresh_states, ROUTE_STATES(refresh_states),
-	    req));
-}
-
-static int
-accounts_logout_run(struct http_request *req)
-{
-	return (http_state_run(logout_states, ROUTE_STATES(logout_states),
-	    req));
-}
-
-static int
-accounts_me_run(struct http_request *req)
-{
-	return (http_state_run(me_states, ROUTE_STATES(me_states), req));
 }
 
 static struct accounts_req *

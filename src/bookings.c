@@ -90,7 +90,6 @@ struct bookings_req {
 	int			which;
 };
 
-static int	bookings_create(struct http_request *);
 static int	bookings_list(struct http_request *);
 static int	bookings_get(struct http_request *);
 static int	bookings_cancel_post(struct http_request *);
@@ -154,20 +153,20 @@ static struct http_state bookings_read_states[] = {
 #define BOOKINGS_READ_SHOW	4
 
 static const struct route_method bookings_collection_methods[] = {
-	{ HTTP_METHOD_GET, bookings_list },
-	{ HTTP_METHOD_POST, bookings_create },
+	ROUTE_HANDLER(HTTP_METHOD_GET, bookings_list),
+	ROUTE_METHOD(HTTP_METHOD_POST, bookings_create_states),
 };
 
 static const struct route_method bookings_item_methods[] = {
-	{ HTTP_METHOD_GET, bookings_get },
+	ROUTE_HANDLER(HTTP_METHOD_GET, bookings_get),
 };
 
 static const struct route_method bookings_cancel_methods[] = {
-	{ HTTP_METHOD_POST, bookings_cancel_post },
+	ROUTE_HANDLER(HTTP_METHOD_POST, bookings_cancel_post),
 };
 
 static const struct route_method bookings_show_methods[] = {
-	{ HTTP_METHOD_GET, bookings_show_list },
+	ROUTE_HANDLER(HTTP_METHOD_GET, bookings_show_list),
 };
 
 int
@@ -192,13 +191,6 @@ int
 bookings_show(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, bookings_show_methods));
-}
-
-static int
-bookings_create(struct http_request *req)
-{
-	return (http_state_run(bookings_create_states,
-	    ROUTE_STATES(bookings_create_states), req));
 }
 
 static int

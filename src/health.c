@@ -26,7 +26,6 @@ struct health {
 static int	health_start(struct http_request *);
 static int	health_wait(struct http_request *);
 static int	health_answer(struct http_request *);
-static int	health_check(struct http_request *);
 static void	health_free(struct http_request *);
 
 #define HEALTH_START	0
@@ -40,20 +39,13 @@ static struct http_state health_states[] = {
 };
 
 static const struct route_method health_methods[] = {
-	{ HTTP_METHOD_GET, health_check },
+	ROUTE_METHOD(HTTP_METHOD_GET, health_states),
 };
 
 int
 health_get(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, health_methods));
-}
-
-static int
-health_check(struct http_request *req)
-{
-	return (http_state_run(health_states, ROUTE_STATES(health_states),
-	    req));
 }
 
 /* Fire both checks; Redis may be down already, which is an answer too. */

@@ -52,9 +52,6 @@ struct holds_req {
 	char			limit[16];
 };
 
-static int	holds_create(struct http_request *);
-static int	holds_read(struct http_request *);
-
 static int	holds_create_auth(struct http_request *);
 static int	holds_create_parse(struct http_request *);
 static int	holds_create_claim(struct http_request *);
@@ -94,12 +91,12 @@ static struct http_state holds_item_states[] = {
 };
 
 static const struct route_method holds_collection_methods[] = {
-	{ HTTP_METHOD_POST, holds_create },
+	ROUTE_METHOD(HTTP_METHOD_POST, holds_create_states),
 };
 
 static const struct route_method holds_item_methods[] = {
-	{ HTTP_METHOD_GET, holds_read },
-	{ HTTP_METHOD_DELETE, holds_read },
+	ROUTE_METHOD(HTTP_METHOD_GET, holds_item_states),
+	ROUTE_METHOD(HTTP_METHOD_DELETE, holds_item_states),
 };
 
 int
@@ -114,20 +111,7 @@ holds_item(struct http_request *req)
 	return (ROUTE_DISPATCH(req, holds_item_methods));
 }
 
-static int
-holds_create(struct http_request *req)
-{
-	return (http_state_run(holds_create_states,
-	    ROUTE_STATES(holds_create_states), req));
-}
-
 /* GET and DELETE: one statement each, chosen by method. */
-static int
-holds_read(struct http_request *req)
-{
-	return (http_state_run(holds_item_states,
-	    ROUTE_STATES(holds_item_states), req));
-}
 
 static struct holds_req *
 holds_state(struct http_request *req)

@@ -124,9 +124,6 @@ struct movies_req {
 	char			duration[24];
 };
 
-static int	movies_list(struct http_request *);
-static int	movies_get(struct http_request *);
-static int	movies_shows_list(struct http_request *);
 static int	movies_list_start(struct http_request *);
 static int	movies_list_answer(struct http_request *);
 static int	movies_get_start(struct http_request *);
@@ -135,7 +132,6 @@ static int	movies_shows_start(struct http_request *);
 static int	movies_shows_answer(struct http_request *);
 static int	movies_cache(struct http_request *);
 static int	movies_query(struct http_request *);
-static int	movies_write(struct http_request *);
 static int	movies_write_auth(struct http_request *);
 static int	movies_write_parse(struct http_request *);
 static int	movies_write_query(struct http_request *);
@@ -189,18 +185,18 @@ static struct http_state movies_write_states[] = {
 };
 
 static const struct route_method movies_collection_methods[] = {
-	{ HTTP_METHOD_GET, movies_list },
-	{ HTTP_METHOD_POST, movies_write },
+	ROUTE_METHOD(HTTP_METHOD_GET, movies_list_states),
+	ROUTE_METHOD(HTTP_METHOD_POST, movies_write_states),
 };
 
 static const struct route_method movies_item_methods[] = {
-	{ HTTP_METHOD_GET, movies_get },
-	{ HTTP_METHOD_PUT, movies_write },
-	{ HTTP_METHOD_DELETE, movies_write },
+	ROUTE_METHOD(HTTP_METHOD_GET, movies_get_states),
+	ROUTE_METHOD(HTTP_METHOD_PUT, movies_write_states),
+	ROUTE_METHOD(HTTP_METHOD_DELETE, movies_write_states),
 };
 
 static const struct route_method movies_shows_methods[] = {
-	{ HTTP_METHOD_GET, movies_shows_list },
+	ROUTE_METHOD(HTTP_METHOD_GET, movies_shows_states),
 };
 
 struct kore_json_item *
@@ -303,34 +299,6 @@ int
 movies_shows(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, movies_shows_methods));
-}
-
-static int
-movies_list(struct http_request *req)
-{
-	return (http_state_run(movies_list_states,
-	    ROUTE_STATES(movies_list_states), req));
-}
-
-static int
-movies_get(struct http_request *req)
-{
-	return (http_state_run(movies_get_states,
-	    ROUTE_STATES(movies_get_states), req));
-}
-
-static int
-movies_write(struct http_request *req)
-{
-	return (http_state_run(movies_write_states,
-	    ROUTE_STATES(movies_write_states), req));
-}
-
-static int
-movies_shows_list(struct http_request *req)
-{
-	return (http_state_run(movies_shows_states,
-	    ROUTE_STATES(movies_shows_states), req));
 }
 
 /* Validate the query string and bind it to the statement. */

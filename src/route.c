@@ -49,11 +49,14 @@ route_dispatch(struct http_request *req, const struct route_method *table,
 	const char	*name;
 
 	for (i = 0; i < count; i++) {
-		if (table[i].method == req->method)
+		if (table[i].method != req->method &&
+		    (req->method != HTTP_METHOD_HEAD ||
+		    table[i].method != HTTP_METHOD_GET))
+			continue;
+		if (table[i].handler != NULL)
 			return (table[i].handler(req));
-		if (req->method == HTTP_METHOD_HEAD &&
-		    table[i].method == HTTP_METHOD_GET)
-			return (table[i].handler(req));
+		return (http_state_run(table[i].states, table[i].nstates,
+		    req));
 	}
 
 	kore_buf_init(&allow, 64);

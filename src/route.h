@@ -10,10 +10,19 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+/*
+ * One method of a route: usually a request state machine, run with
+ * http_state_run(); a plain handler where the flow needs set-up first.
+ */
 struct route_method {
-	int		method;
-	int		(*handler)(struct http_request *);
+	int			method;
+	struct http_state	*states;
+	u_int8_t		nstates;
+	int			(*handler)(struct http_request *);
 };
+
+#define ROUTE_METHOD(m, s)	{ m, s, ROUTE_STATES(s), NULL }
+#define ROUTE_HANDLER(m, h)	{ m, NULL, 0, h }
 
 #define ROUTE_PARAM_ABSENT	0
 #define ROUTE_PARAM_OK		1

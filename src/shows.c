@@ -180,9 +180,6 @@ struct shows_req {
 	char			screen_id[24];
 };
 
-static int	shows_list(struct http_request *);
-static int	shows_get(struct http_request *);
-static int	shows_seat_map(struct http_request *);
 static int	shows_list_start(struct http_request *);
 static int	shows_list_answer(struct http_request *);
 static int	shows_get_start(struct http_request *);
@@ -194,7 +191,6 @@ static int	shows_cache(struct http_request *);
 static int	shows_query(struct http_request *);
 static int	shows_bind_id(struct http_request *, struct shows_req *,
 		    const char *);
-static int	shows_write(struct http_request *);
 static int	shows_write_auth(struct http_request *);
 static int	shows_write_parse(struct http_request *);
 static int	shows_write_query(struct http_request *);
@@ -255,18 +251,18 @@ static struct http_state shows_write_states[] = {
 };
 
 static const struct route_method shows_collection_methods[] = {
-	{ HTTP_METHOD_GET, shows_list },
-	{ HTTP_METHOD_POST, shows_write },
+	ROUTE_METHOD(HTTP_METHOD_GET, shows_list_states),
+	ROUTE_METHOD(HTTP_METHOD_POST, shows_write_states),
 };
 
 static const struct route_method shows_item_methods[] = {
-	{ HTTP_METHOD_GET, shows_get },
-	{ HTTP_METHOD_PUT, shows_write },
-	{ HTTP_METHOD_DELETE, shows_write },
+	ROUTE_METHOD(HTTP_METHOD_GET, shows_get_states),
+	ROUTE_METHOD(HTTP_METHOD_PUT, shows_write_states),
+	ROUTE_METHOD(HTTP_METHOD_DELETE, shows_write_states),
 };
 
 static const struct route_method shows_seats_methods[] = {
-	{ HTTP_METHOD_GET, shows_seat_map },
+	ROUTE_METHOD(HTTP_METHOD_GET, shows_seats_states),
 };
 
 struct kore_json_item *
@@ -346,34 +342,6 @@ int
 shows_seats(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, shows_seats_methods));
-}
-
-static int
-shows_write(struct http_request *req)
-{
-	return (http_state_run(shows_write_states,
-	    ROUTE_STATES(shows_write_states), req));
-}
-
-static int
-shows_list(struct http_request *req)
-{
-	return (http_state_run(shows_list_states,
-	    ROUTE_STATES(shows_list_states), req));
-}
-
-static int
-shows_get(struct http_request *req)
-{
-	return (http_state_run(shows_get_states,
-	    ROUTE_STATES(shows_get_states), req));
-}
-
-static int
-shows_seat_map(struct http_request *req)
-{
-	return (http_state_run(shows_seats_states,
-	    ROUTE_STATES(shows_seats_states), req));
 }
 
 /* Validate the query string and bind it to the statement. */

@@ -128,15 +128,12 @@ struct theatres_req {
 	int64_t				theatre_id;
 };
 
-static int	theatres_list(struct http_request *);
-static int	theatres_get(struct http_request *);
 static int	theatres_list_start(struct http_request *);
 static int	theatres_list_answer(struct http_request *);
 static int	theatres_get_start(struct http_request *);
 static int	theatres_get_answer(struct http_request *);
 static int	theatres_cache(struct http_request *);
 static int	theatres_query(struct http_request *);
-static int	theatres_write(struct http_request *);
 static int	theatres_write_auth(struct http_request *);
 static int	theatres_write_parse(struct http_request *);
 static int	theatres_write_query(struct http_request *);
@@ -192,18 +189,18 @@ static struct http_state theatres_write_states[] = {
 };
 
 static const struct route_method theatres_collection_methods[] = {
-	{ HTTP_METHOD_GET, theatres_list },
-	{ HTTP_METHOD_POST, theatres_write },
+	ROUTE_METHOD(HTTP_METHOD_GET, theatres_list_states),
+	ROUTE_METHOD(HTTP_METHOD_POST, theatres_write_states),
 };
 
 static const struct route_method theatres_item_methods[] = {
-	{ HTTP_METHOD_GET, theatres_get },
-	{ HTTP_METHOD_PUT, theatres_write },
-	{ HTTP_METHOD_DELETE, theatres_write },
+	ROUTE_METHOD(HTTP_METHOD_GET, theatres_get_states),
+	ROUTE_METHOD(HTTP_METHOD_PUT, theatres_write_states),
+	ROUTE_METHOD(HTTP_METHOD_DELETE, theatres_write_states),
 };
 
 static const struct route_method theatres_screens_methods[] = {
-	{ HTTP_METHOD_POST, theatres_write },
+	ROUTE_METHOD(HTTP_METHOD_POST, theatres_write_states),
 };
 
 struct kore_json_item *
@@ -396,27 +393,6 @@ int
 theatres_screens(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, theatres_screens_methods));
-}
-
-static int
-theatres_write(struct http_request *req)
-{
-	return (http_state_run(theatres_write_states,
-	    ROUTE_STATES(theatres_write_states), req));
-}
-
-static int
-theatres_list(struct http_request *req)
-{
-	return (http_state_run(theatres_list_states,
-	    ROUTE_STATES(theatres_list_states), req));
-}
-
-static int
-theatres_get(struct http_request *req)
-{
-	return (http_state_run(theatres_get_states,
-	    ROUTE_STATES(theatres_get_states), req));
 }
 
 /* Validate the query string and bind it to the statement. */
