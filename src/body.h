@@ -18,7 +18,8 @@
 /* BODY_OPTIONAL accepts an empty body: json->root is then NULL. */
 int	body_json(struct http_request *, struct kore_json *, int);
 void	body_cleanup(struct kore_json *);
-struct kore_json_item	*body_member(struct kore_json_item *, const char *);
+struct kore_json_item	*body_member(struct kore_json_item *,
+			    const char *);
 const char	*body_string(struct kore_json *, const char *);
 int	body_get_string(struct kore_json_item *, const char *, int, size_t,
 	    size_t, const char **);

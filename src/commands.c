@@ -64,7 +64,8 @@ commands_promote(const char *url, const char *email)
 int
 commands_hash_password(void)
 {
-	char		line[PASSWORD_MAX_BYTES + 2], hash[PASSWORD_HASH_MAX];
+	char		line[PASSWORD_MAX_BYTES + 2];
+	char		hash[PASSWORD_HASH_MAX];
 	const char	*v;
 	size_t		len;
 	ssize_t		n;

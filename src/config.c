@@ -78,7 +78,7 @@ config_load(void)
 		return ("REDIS_URL must start with redis://");
 
 	if (!config_int("WORKERS", 0, 0, 64, &config.workers))
-		return ("WORKERS must be a number from 0 (Kore's default) to 64");
+		return ("WORKERS must be from 0 (Kore's default) to 64");
 	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))
 		return ("HOLD_TTL_SECONDS must be from 1 to 86400");
 	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
@@ -114,7 +114,7 @@ config_load(void)
 	} else if (config.dev_mode) {
 		/* Development only: a random secret, lost on restart. */
 		if (RAND_bytes((unsigned char *)config.jwt_secret, 48) != 1)
-			return ("BOOKING_DEV_MODE: no randomness for JWT_SECRET");
+			return ("BOOKING_DEV_MODE: no randomness for a secret");
 		config.jwt_secret_len = 48;
 		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
 		    "JWT secret; tokens will not survive a restart");

@@ -78,7 +78,8 @@ int
 db_run(struct db_call *call, struct http_request *req)
 {
 	struct kore_pgsql	*pg = &call->pgsql;
-	int			lengths[DB_PARAMS_MAX], formats[DB_PARAMS_MAX];
+	int			lengths[DB_PARAMS_MAX];
+	int			formats[DB_PARAMS_MAX];
 	int			i;
 
 	if (!call->bound) {
@@ -89,7 +90,8 @@ db_run(struct db_call *call, struct http_request *req)
 	if (!call->started) {
 		if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
 			/* Queued for a free connection: Kore wakes us. */
-			if (pg->state == KORE_PGSQL_STATE_INIT && pg->error == NULL)
+			if (pg->state == KORE_PGSQL_STATE_INIT &&
+			    pg->error == NULL)
 				return (DB_PENDING);
 			return (db_fail(call));
 		}

@@ -42,7 +42,8 @@
 
 static int	idem_claimed(struct http_request *, struct idem *,
 		    const struct redis_result *);
-static void	idem_replay(struct http_request *, const struct idem_record *);
+static void	idem_replay(struct http_request *,
+		    const struct idem_record *);
 static void	idem_bypass(struct idem *, const char *);
 
 /* 1 to IDEM_KEY_MAX visible ASCII characters. */

@@ -18,7 +18,8 @@
 
 #define IDEM_PENDING		1
 #define IDEM_PROCEED		2	/* run it, then idem_finish() */
-#define IDEM_ANSWERED		3	/* a replay or a conflict was sent */
+/* A replay or a conflict was sent. */
+#define IDEM_ANSWERED		3
 #define IDEM_DONE		4
 
 /* A stored record: in flight, or the final response. */
@@ -45,7 +46,8 @@ struct idem_record {
 };
 
 int	idem_header(struct http_request *, const char **);
-void	idem_init(struct idem *, struct http_request *, int64_t, const char *);
+void	idem_init(struct idem *, struct http_request *, int64_t,
+	    const char *);
 int	idem_begin(struct http_request *, struct idem *);
 int	idem_finish(struct http_request *, struct idem *, int,
 	    const struct kore_buf *);

@@ -56,7 +56,8 @@ static char	*migrate_read(const char *, const char *);
 static int	migrate_apply(PGconn *, const char *, const char *,
 		    const char *, int);
 static int	migrate_filter(const struct dirent *);
-static int	migrate_compare(const struct dirent **, const struct dirent **);
+static int	migrate_compare(const struct dirent **,
+		    const struct dirent **);
 
 int
 migrate_file_version(const char *file, const char *suffix, char *version,
@@ -67,7 +68,8 @@ migrate_file_version(const char *file, const char *suffix, char *version,
 	flen = strlen(file);
 	slen = strlen(suffix);
 
-	if (flen <= MIGRATE_VERSION_LEN + 1 + slen || len <= MIGRATE_VERSION_LEN)
+	if (flen <= MIGRATE_VERSION_LEN + 1 + slen ||
+	    len <= MIGRATE_VERSION_LEN)
 		return (-1);
 	for (i = 0; i < MIGRATE_VERSION_LEN; i++) {
 		if (file[i] < '0' || file[i] > '9')

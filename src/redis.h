@@ -23,7 +23,8 @@
 struct redis_result {
 	int		type;		/* REDIS_REPLY_* */
 	long long	integer;
-	char		*str;		/* STRING, STATUS, ERROR; NUL-ended */
+	/* STRING, STATUS and ERROR replies; NUL-terminated. */
+	char		*str;
 	size_t		len;
 };
 

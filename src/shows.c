@@ -196,7 +196,8 @@ static int	shows_write_parse(struct http_request *);
 static int	shows_write_query(struct http_request *);
 static int	shows_write_invalidate(struct http_request *);
 static int	shows_write_answer(struct http_request *);
-static int	shows_write_refused(struct http_request *, struct shows_req *);
+static int	shows_write_refused(struct http_request *,
+		    struct shows_req *);
 static void	shows_free(struct http_request *);
 
 /*

@@ -37,8 +37,8 @@ struct theatres_screen_input {
 	} rows[THEATRES_ROWS_MAX];
 };
 
-int	theatres_input_parse(struct kore_json_item *, struct theatres_input *,
-	    const char **, const char **);
+int	theatres_input_parse(struct kore_json_item *,
+	    struct theatres_input *, const char **, const char **);
 int	theatres_screen_input_parse(struct kore_json_item *,
 	    struct theatres_screen_input *, const char **, const char **);
 
