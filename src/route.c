@@ -3,8 +3,9 @@
  *
  * Kore 4.1.0 validates query parameters with the config's validators but
  * drops a value that fails instead of refusing the request; route_param()
- * tells "absent" from "present but invalid" by looking at the raw query
- * string, so a bad limit is a 400 rather than a silent default.
+ * tells "absent" from "present but invalid" (or given twice) by looking at
+ * the raw query string, so a bad limit is a 400 rather than a silent
+ * default.
  */
 #include <sys/types.h>
 
@@ -19,7 +20,7 @@
 #define ROUTE_SEGMENT_MAX	64
 
 static const char	*route_method_name(int);
-static int		route_qs_has(struct http_request *, const char *);
+static int		route_qs_count(struct http_request *, const char *);
 
 static const char *
 route_method_name(int method)
@@ -121,26 +122,29 @@ invalid:
 	return (KORE_RESULT_ERROR);
 }
 
+/* How often `name` appears in the raw query string. */
 static int
-route_qs_has(struct http_request *req, const char *name)
+route_qs_count(struct http_request *req, const char *name)
 {
 	const char	*p;
 	size_t		len;
+	int		n;
 
 	if (req->query_string == NULL)
 		return (0);
 
+	n = 0;
 	len = strlen(name);
 	p = req->query_string;
 	while (p != NULL && *p != '\0') {
 		if (!strncmp(p, name, len) &&
 		    (p[len] == '=' || p[len] == '&' || p[len] == '\0'))
-			return (1);
+			n++;
 		if ((p = strchr(p, '&')) != NULL)
 			p++;
 	}
 
-	return (0);
+	return (n);
 }
 
 /*
@@ -152,14 +156,22 @@ route_param(struct http_request *req, const char *name, const char **out)
 {
 	char	*value;
 
-	if (http_argument_get_string(req, name, &value)) {
-		*out = value;
-		return (ROUTE_PARAM_OK);
+	*out = NULL;
+	switch (route_qs_count(req, name)) {
+	case 0:
+		return (ROUTE_PARAM_ABSENT);
+	case 1:
+		break;
+	default:
+		/* A scalar given twice is ambiguous, not "the first one". */
+		return (ROUTE_PARAM_INVALID);
 	}
 
-	*out = NULL;
-	return (route_qs_has(req, name) ? ROUTE_PARAM_INVALID :
-	    ROUTE_PARAM_ABSENT);
+	if (!http_argument_get_string(req, name, &value))
+		return (ROUTE_PARAM_INVALID);
+
+	*out = value;
+	return (ROUTE_PARAM_OK);
 }
 
 /* limit (default 20, 1..100) and offset (>= 0); sends the 400 itself. */
