@@ -58,12 +58,9 @@ static const char *sql_list =
     " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
     " ORDER BY page.n";
 
-/* A seat is available when seat_states says so. */
+/* A seat is available when seat_states says so (migration 006). */
 static const char *sql_get =
-    "SELECT " SHOWS_COLUMNS ","
-    " (SELECT count(*) FROM seats x"
-    "  JOIN seat_states st ON st.seat_id = x.id"
-    "  WHERE x.show_id = s.id AND st.status = 'available')"
+    "SELECT " SHOWS_COLUMNS ", show_seats_available(s.id)"
     " FROM " SHOWS_FROM
     " WHERE s.id = $1";
 
@@ -73,14 +70,7 @@ static const char *sql_get =
  * seat whose holder it is is held_by_me.
  */
 static const char *sql_seats =
-    "SELECT s.id, x.id, x.row_label, x.number, x.tier, x.price_cents,"
-    " coalesce(st.status, 'available'),"
-    " coalesce(st.holder_id = $2::bigint, false)"
-    " FROM shows s"
-    " LEFT JOIN seats x ON x.show_id = s.id"
-    " LEFT JOIN seat_states st ON st.seat_id = x.id"
-    " WHERE s.id = $1"
-    " ORDER BY x.id";
+    "SELECT * FROM show_seat_map($1, $2::bigint)";
 
 /*
  * The new show with its seats in one statement. One row always: the show

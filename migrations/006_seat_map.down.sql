@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS show_seats_available(bigint);
+DROP FUNCTION IF EXISTS show_seat_map(bigint, bigint);
