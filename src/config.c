@@ -70,6 +70,15 @@ config_load(void)
 	config.auto_migrate =
 	    strcmp(config_env("AUTO_MIGRATE", "1"), "0") != 0;
 
+	/*
+	 * Kore's pgsql connects with a blocking PQconnectdb() inside the
+	 * worker: bound how long an unreachable database can stall it
+	 * (libpq's own default is to wait for ever). Inherited by workers.
+	 */
+	if (setenv("PGCONNECT_TIMEOUT", config_env("PGCONNECT_TIMEOUT", "2"),
+	    1) == -1)
+		return ("cannot set PGCONNECT_TIMEOUT");
+
 	if (config.database_url == NULL)
 		return ("DATABASE_URL is not set (e.g. postgresql:///booking)");
 	if (config.redis_url == NULL)
