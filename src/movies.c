@@ -387,21 +387,10 @@ static int
 movies_list_answer(struct http_request *req)
 {
 	struct movies_req	*m = http_state_get(req);
-	struct kore_json_item	*root, *data;
-	int			i, rows;
-	int64_t			total;
+	struct kore_json_item	*root;
 
-	root = reply_list_new(&data);
-	rows = db_rows(&m->db);
-	total = rows > 0 ? db_int(&m->db, 0, MOVIES_NCOLUMNS) : 0;
-
-	for (i = 0; i < rows; i++) {
-		if (db_isnull(&m->db, i, 0))
-			continue;
-		movies_json(data, NULL, &m->db, i, 0);
-	}
-
-	reply_list_end(root, m->limit, m->offset, total);
+	root = reply_list_rows(&m->db, movies_json, MOVIES_NCOLUMNS, m->limit,
+	    m->offset);
 	cache_reply(req, &m->cache, root);
 	return (HTTP_STATE_COMPLETE);
 }
@@ -485,8 +474,8 @@ static int
 movies_shows_answer(struct http_request *req)
 {
 	struct movies_req	*m = http_state_get(req);
-	struct kore_json_item	*root, *data;
-	int			i, rows;
+	struct kore_json_item	*root;
+	int			rows;
 
 	rows = db_rows(&m->db);
 	if (rows == 0 ||
@@ -496,15 +485,8 @@ movies_shows_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	root = reply_list_new(&data);
-	for (i = 0; i < rows; i++) {
-		if (db_isnull(&m->db, i, 0))
-			continue;
-		shows_json(data, NULL, &m->db, i, 0);
-	}
-
-	reply_list_end(root, m->limit, m->offset,
-	    db_int(&m->db, 0, MOVIES_SHOWS_TOTAL_COL));
+	root = reply_list_rows(&m->db, shows_json, MOVIES_SHOWS_TOTAL_COL,
+	    m->limit, m->offset);
 	cache_reply(req, &m->cache, root);
 	return (HTTP_STATE_COMPLETE);
 }

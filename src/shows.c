@@ -494,21 +494,10 @@ static int
 shows_list_answer(struct http_request *req)
 {
 	struct shows_req	*s = http_state_get(req);
-	struct kore_json_item	*root, *data;
-	int			i, rows;
-	int64_t			total;
+	struct kore_json_item	*root;
 
-	root = reply_list_new(&data);
-	rows = db_rows(&s->db);
-	total = rows > 0 ? db_int(&s->db, 0, SHOWS_LIST_TOTAL_COL) : 0;
-
-	for (i = 0; i < rows; i++) {
-		if (db_isnull(&s->db, i, 0))
-			continue;
-		shows_json(data, NULL, &s->db, i, 0);
-	}
-
-	reply_list_end(root, s->limit, s->offset, total);
+	root = reply_list_rows(&s->db, shows_json, SHOWS_LIST_TOTAL_COL, s->limit,
+	    s->offset);
 	cache_reply(req, &s->cache, root);
 	return (HTTP_STATE_COMPLETE);
 }

@@ -484,21 +484,10 @@ static int
 theatres_list_answer(struct http_request *req)
 {
 	struct theatres_req	*t = http_state_get(req);
-	struct kore_json_item	*root, *data;
-	int			i, rows;
-	int64_t			total;
+	struct kore_json_item	*root;
 
-	root = reply_list_new(&data);
-	rows = db_rows(&t->db);
-	total = rows > 0 ? db_int(&t->db, 0, THEATRES_NCOLUMNS) : 0;
-
-	for (i = 0; i < rows; i++) {
-		if (db_isnull(&t->db, i, 0))
-			continue;
-		theatres_json(data, NULL, &t->db, i, 0);
-	}
-
-	reply_list_end(root, t->limit, t->offset, total);
+	root = reply_list_rows(&t->db, theatres_json, THEATRES_NCOLUMNS, t->limit,
+	    t->offset);
 	cache_reply(req, &t->cache, root);
 	return (HTTP_STATE_COMPLETE);
 }
