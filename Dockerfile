@@ -12,9 +12,12 @@
 FROM debian:bookworm-slim AS build
 WORKDIR /src
 COPY scripts/deps.sh scripts/deps.sh
-RUN ./scripts/deps.sh build
+RUN ./scripts/deps.sh build && ./scripts/deps.sh docs
 COPY . .
-RUN rm -rf build var && ./scripts/build.sh
+# npm.sh docs: swagger-ui-dist and redoc from the npm registry, pinned by
+# package-lock.json, embedded by build.sh for /docs and /redoc. Without
+# them the image still builds and those pages answer 404 docs_not_built.
+RUN rm -rf build var node_modules && ./scripts/npm.sh docs && ./scripts/build.sh
 
 FROM debian:bookworm-slim
 COPY scripts/deps.sh /tmp/deps.sh

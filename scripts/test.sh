@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # make test: Criterion unit tests, then integration tests over HTTPS
-# against a throwaway PostgreSQL and Redis (tests/support/harness.sh).
-# `scripts/test.sh unit` or `integration` runs one half.
+# against a throwaway PostgreSQL and Redis (tests/support/harness.sh),
+# then the checks of the API description (tests/openapi/): lint, routes
+# against the description, every response the integration tests got
+# validated against it, a generated client's scenario and the docs pages
+# in a headless browser. `scripts/test.sh unit`, `integration` or
+# `openapi` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +53,27 @@ fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	build_integration
 	echo "== integration"
-	"$root/tests/support/harness.sh" "$out/integration" || status=1
+	rm -f "$out/responses.jsonl"
+	OPENAPI_RECORD="$out/responses.jsonl" \
+	    "$root/tests/support/harness.sh" "$out/integration" || status=1
+	echo "== openapi: responses of the integration tests"
+	node "$root/tests/openapi/validate.mjs" "$root/build/openapi.json" \
+	    "$out/responses.jsonl" || status=1
+fi
+if [ "$what" = all ] || [ "$what" = openapi ]; then
+	echo "== openapi: lint"
+	(cd "$root" && node_modules/.bin/redocly lint --format=summary \
+	    assets/openapi.yaml 2>&1 | grep -v '^npm warn') || status=1
+	echo "== openapi: routes"
+	node "$root/tests/openapi/check-routes.mjs" "$root" \
+	    "$root/build/openapi.json" || status=1
+	echo "== openapi: generated client and the docs in a browser"
+	rm -f "$out/client-responses.jsonl"
+	OPENAPI_RECORD="$out/client-responses.jsonl" \
+	    "$root/tests/support/harness.sh" "$root/tests/openapi/e2e.sh" ||
+	    status=1
+	echo "== openapi: responses of the generated client"
+	node "$root/tests/openapi/validate.mjs" "$root/build/openapi.json" \
+	    "$out/client-responses.jsonl" || status=1
 fi
 exit $status
