@@ -22,6 +22,7 @@ struct config	config;
 
 static const char	*config_env(const char *, const char *);
 static int		config_int(const char *, int, int, int, int *);
+static int		config_flag(const char *, int, int *);
 
 static const char *
 config_env(const char *name, const char *def)
@@ -47,6 +48,28 @@ config_int(const char *name, int def, int min, int max, int *out)
 
 	*out = kore_strtonum(v, 10, min, max, &err);
 	return (err);
+}
+
+/* on/off, 1/0, true/false, yes/no. */
+static int
+config_flag(const char *name, int def, int *out)
+{
+	const char	*v;
+
+	*out = def;
+	if ((v = config_env(name, NULL)) == NULL)
+		return (KORE_RESULT_OK);
+
+	if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true") ||
+	    !strcmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "off") || !strcmp(v, "0") ||
+	    !strcmp(v, "false") || !strcmp(v, "no"))
+		*out = 0;
+	else
+		return (KORE_RESULT_ERROR);
+
+	return (KORE_RESULT_OK);
 }
 
 const char *
@@ -109,6 +132,11 @@ config_load(void)
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
 	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
 		return ("PASSWORD_HASH_COST must be from 1 to 11");
+	if (!config_int("PAYMENT_WINDOW_SECONDS", 600, 1, 86400,
+	    &config.payment_window))
+		return ("PAYMENT_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_flag("PAYMENTS", 1, &config.payments))
+		return ("PAYMENTS must be on or off");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 

@@ -29,6 +29,8 @@ struct config {
 	int		login_window;
 	int		password_cost;
 	int		auto_migrate;
+	int		payments;
+	int		payment_window;
 };
 
 extern struct config	config;
