@@ -28,6 +28,7 @@
 #include "config.h"
 #include "db.h"
 #include "idem.h"
+#include "payments.h"
 #include "reply.h"
 #include "route.h"
 
@@ -38,6 +39,9 @@ int	bookings_show(struct http_request *);
 
 /* The booking_rows() columns, from booking_id to seat_status. */
 #define BOOKINGS_COLS		14
+/* booking_cancel(): the booking's total, and the payment it refunded. */
+#define BOOKINGS_COL_TOTAL	5
+#define BOOKINGS_COL_REFUND	(2 + BOOKINGS_COLS)
 
 /* Rows: outcome, ids, then BOOKINGS_COLS. */
 static const char *sql_claim =
@@ -577,6 +581,10 @@ bookings_read_answer(struct http_request *req)
 			reply_json(req, status, err);
 			return (HTTP_STATE_COMPLETE);
 		}
+		/* A paid booking's money goes back through the provider. */
+		if (!db_isnull(&b->db, 0, BOOKINGS_COL_REFUND))
+			payments_refund(db_int(&b->db, 0, BOOKINGS_COL_REFUND),
+			    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));

@@ -160,5 +160,28 @@ config_load(void)
 		    "BOOKING_DEV_MODE=1 to generate one for development)");
 	}
 
+	/* Gateway events are signed with it (gateway_mock.c). */
+	if ((secret = config_env("PAYMENT_WEBHOOK_SECRET", NULL)) != NULL) {
+		len = strlen(secret);
+		if (len < CONFIG_WEBHOOK_SECRET_MIN)
+			return ("PAYMENT_WEBHOOK_SECRET must be at least 32 "
+			    "bytes");
+		if (len >= sizeof(config.webhook_secret))
+			return ("PAYMENT_WEBHOOK_SECRET must be shorter than "
+			    "256 bytes");
+		memcpy(config.webhook_secret, secret, len);
+		config.webhook_secret_len = len;
+	} else if (config.dev_mode) {
+		if (RAND_bytes((unsigned char *)config.webhook_secret, 48) !=
+		    1)
+			return ("BOOKING_DEV_MODE: no randomness for a secret");
+		config.webhook_secret_len = 48;
+		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
+		    "payment webhook secret; gateway events cannot be signed");
+	} else {
+		return ("PAYMENT_WEBHOOK_SECRET is not set (at least 32 "
+		    "bytes; or set BOOKING_DEV_MODE=1 for development)");
+	}
+
 	return (NULL);
 }

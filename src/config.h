@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define CONFIG_JWT_SECRET_MIN	32
+#define CONFIG_WEBHOOK_SECRET_MIN	32
 
 struct config {
 	const char	*database_url;
@@ -19,6 +20,8 @@ struct config {
 	const char	*migrations_dir;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
+	char		webhook_secret[256];
+	size_t		webhook_secret_len;
 	int		dev_mode;
 	int		workers;
 	int		hold_ttl;
