@@ -65,6 +65,7 @@ config_load(void)
 	config.tls_cert = config_env("TLS_CERT", NULL);
 	config.tls_key = config_env("TLS_KEY", NULL);
 	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
+	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
 	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
 	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
 	config.auto_migrate =
@@ -109,6 +110,25 @@ config_load(void)
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
 	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
 		return ("PASSWORD_HASH_COST must be from 1 to 11");
+	if (!config_int("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400,
+	    &config.rate_limit_window))
+		return ("RATE_LIMIT_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_int("RATE_LIMIT_HOLDS", 120, 1, 1000000,
+	    &config.rate_limit_holds))
+		return ("RATE_LIMIT_HOLDS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_BOOKINGS", 120, 1, 1000000,
+	    &config.rate_limit_bookings))
+		return ("RATE_LIMIT_BOOKINGS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_PAYMENTS", 120, 1, 1000000,
+	    &config.rate_limit_payments))
+		return ("RATE_LIMIT_PAYMENTS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_REGISTRATIONS", 300, 1, 1000000,
+	    &config.rate_limit_registrations))
+		return ("RATE_LIMIT_REGISTRATIONS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS", 3600, 1,
+	    86400, &config.rate_limit_registrations_window))
+		return ("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS must be from "
+		    "1 to 86400");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 
