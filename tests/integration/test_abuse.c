@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
@@ -350,5 +352,104 @@ Test(abuse, trusted_proxy_forwarded_address_is_the_client)
 	/* Garbage is not an address: the proxy itself is the client. */
 	cr_assert_eq(abuse_register(a.srv.url, "not-an-address"), 201);
 	cr_assert_eq(abuse_register(a.srv.url, "also garbage"), 429);
+	abuse_stop(&a);
+}
+
+static long long
+abuse_redis_int(redisContext *rc, const char *cmd)
+{
+	redisReply	*r;
+	long long	n;
+
+	r = redisCommand(rc, cmd);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "%s", cmd);
+	n = r->integer;
+	freeReplyObject(r);
+
+	return (n);
+}
+
+static int
+abuse_cache_keys(redisContext *rc)
+{
+	redisReply	*r;
+	int		n;
+
+	r = redisCommand(rc, "KEYS cache:catalog:*");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	n = (int)r->elements;
+	freeReplyObject(r);
+
+	return (n);
+}
+
+static void
+abuse_get_cached(const char *base, const char *path, const char *want)
+{
+	struct api_opts		o = { 0 };
+	struct api_resp		*r;
+	char			xcache[16];
+
+	o.base = base;
+	r = api_with("GET", path, NULL, &o);
+	cr_assert_eq(r->status, 200, "%s: %s", path, r->body);
+	cr_assert_not_null(api_header(r, "x-cache", xcache, sizeof(xcache)));
+	if (want != NULL)
+		cr_assert_str_eq(xcache, want, "%s", path);
+	api_free(r);
+}
+
+/*
+ * Cache keys come from validated, normalized parameters: 50 requests
+ * with ?junk=N are hits on one key, and spellings of one request share
+ * it. The test Redis is bounded with an LRU policy, as make run's is.
+ */
+Test(abuse, junk_query_parameters_do_not_grow_the_cache)
+{
+	struct abuse_server	a;
+	redisContext		*rc;
+	redisReply		*r;
+	char			*path;
+	int			i, before;
+
+	abuse_start(&a, 7, NULL);
+	rc = redisConnect("127.0.0.1", atoi(getenv("TEST_REDIS_PORT")));
+	cr_assert(rc != NULL && rc->err == 0);
+	freeReplyObject(redisCommand(rc, "SELECT 7"));
+	freeReplyObject(redisCommand(rc, "FLUSHDB"));
+
+	r = redisCommand(rc, "CONFIG GET maxmemory-policy");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements == 2);
+	cr_assert_str_eq(r->element[1]->str, "allkeys-lru");
+	freeReplyObject(r);
+	r = redisCommand(rc, "CONFIG GET maxmemory");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements == 2);
+	cr_assert_gt(strtoll(r->element[1]->str, NULL, 10), 0);
+	freeReplyObject(r);
+
+	abuse_get_cached(a.srv.url, "/api/movies?limit=5", "miss");
+	abuse_get_cached(a.srv.url, "/api/movies?limit=5", "hit");
+	before = abuse_cache_keys(rc);
+	cr_assert_eq(before, 1);
+
+	for (i = 0; i < 50; i++) {
+		path = api_format("/api/movies?junk=%d&limit=5", i);
+		abuse_get_cached(a.srv.url, path, "hit");
+		free(path);
+	}
+	cr_assert_eq(abuse_cache_keys(rc), before,
+	    "50 junk parameters made new keys");
+
+	/* No limit and the default limit are one request. */
+	abuse_get_cached(a.srv.url, "/api/movies", "miss");
+	abuse_get_cached(a.srv.url, "/api/movies?limit=20&offset=0", "hit");
+	abuse_get_cached(a.srv.url, "/api/movies?offset=0&x=1", "hit");
+	cr_assert_eq(abuse_cache_keys(rc), before + 1);
+	cr_assert_eq(abuse_redis_int(rc, "DBSIZE"), before + 1);
+
+	redisFree(rc);
 	abuse_stop(&a);
 }
