@@ -31,6 +31,7 @@
 #include "payments.h"
 #include "reply.h"
 #include "route.h"
+#include "throttle.h"
 
 int	bookings_collection(struct http_request *);
 int	bookings_item(struct http_request *);
@@ -85,6 +86,7 @@ struct bookings_req {
 	struct idem		idem;
 	struct db_call		db;
 	struct claim_body	body;
+	struct throttle		limit_user;
 	const char		*key;
 	int			attempts;
 	int			status;
@@ -107,6 +109,7 @@ static int	bookings_show_list(struct http_request *);
 static int	bookings_read(struct http_request *, int);
 
 static int	bookings_create_auth(struct http_request *);
+static int	bookings_create_limit(struct http_request *);
 static int	bookings_create_parse(struct http_request *);
 static int	bookings_create_reserve(struct http_request *);
 static int	bookings_create_claim(struct http_request *);
@@ -128,14 +131,16 @@ static struct bookings_req	*bookings_state(struct http_request *);
 static void	bookings_free(struct http_request *);
 
 #define BOOKINGS_CREATE_AUTH	0
-#define BOOKINGS_CREATE_PARSE	1
-#define BOOKINGS_CREATE_RESERVE	2
-#define BOOKINGS_CREATE_CLAIM	3
-#define BOOKINGS_CREATE_STORE	4
-#define BOOKINGS_CREATE_ANSWER	5
+#define BOOKINGS_CREATE_LIMIT	1
+#define BOOKINGS_CREATE_PARSE	2
+#define BOOKINGS_CREATE_RESERVE	3
+#define BOOKINGS_CREATE_CLAIM	4
+#define BOOKINGS_CREATE_STORE	5
+#define BOOKINGS_CREATE_ANSWER	6
 
 static struct http_state bookings_create_states[] = {
 	KORE_HTTP_STATE(bookings_create_auth),
+	KORE_HTTP_STATE(bookings_create_limit),
 	KORE_HTTP_STATE(bookings_create_parse),
 	KORE_HTTP_STATE(bookings_create_reserve),
 	KORE_HTTP_STATE(bookings_create_claim),
@@ -318,6 +323,25 @@ bookings_create_auth(struct http_request *req)
 	case AUTH_PENDING:
 		return (HTTP_STATE_RETRY);
 	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	throttle_user(req, &b->limit_user, THROTTLE_BOOKINGS,
+	    b->auth.user_id);
+	req->fsm_state = BOOKINGS_CREATE_LIMIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* RATE_LIMIT_BOOKINGS per user, retries included: 429 past it. */
+static int
+bookings_create_limit(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	switch (throttle_limited(req, &b->limit_user)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -616,6 +640,7 @@ bookings_free(struct http_request *req)
 		return;
 
 	auth_cleanup(&b->auth);
+	throttle_cleanup(&b->limit_user);
 	idem_cleanup(&b->idem);
 	db_call_cleanup(&b->db);
 	if (b->answer != NULL) {

@@ -52,6 +52,9 @@ static const struct claim_outcome claim_outcomes[] = {
 	    "The hold has lapsed or was released.", NULL },
 	{ "seat_unavailable", HTTP_STATUS_CONFLICT, "seat_unavailable",
 	    "Some seats are not available.", NULL },
+	{ "hold_renewal_limit", HTTP_STATUS_CONFLICT, "hold_renewal_limit",
+	    "The hold was renewed as far as it can be: 3 lifetimes after it "
+	    "was made.", NULL },
 	{ "seat_limit", HTTP_STATUS_CONFLICT, "seat_limit",
 	    "At most 10 seats can be held or booked per user per show.",
 	    NULL },

@@ -88,6 +88,7 @@ config_load(void)
 	config.tls_cert = config_env("TLS_CERT", NULL);
 	config.tls_key = config_env("TLS_KEY", NULL);
 	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
+	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
 	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
 	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
 	config.auto_migrate =
@@ -137,6 +138,25 @@ config_load(void)
 		return ("PAYMENT_WINDOW_SECONDS must be from 1 to 86400");
 	if (!config_flag("PAYMENTS", 1, &config.payments))
 		return ("PAYMENTS must be on or off");
+	if (!config_int("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400,
+	    &config.rate_limit_window))
+		return ("RATE_LIMIT_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_int("RATE_LIMIT_HOLDS", 120, 1, 1000000,
+	    &config.rate_limit_holds))
+		return ("RATE_LIMIT_HOLDS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_BOOKINGS", 120, 1, 1000000,
+	    &config.rate_limit_bookings))
+		return ("RATE_LIMIT_BOOKINGS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_PAYMENTS", 120, 1, 1000000,
+	    &config.rate_limit_payments))
+		return ("RATE_LIMIT_PAYMENTS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_REGISTRATIONS", 300, 1, 1000000,
+	    &config.rate_limit_registrations))
+		return ("RATE_LIMIT_REGISTRATIONS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS", 3600, 1,
+	    86400, &config.rate_limit_registrations_window))
+		return ("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS must be from "
+		    "1 to 86400");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 

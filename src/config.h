@@ -18,6 +18,7 @@ struct config {
 	const char	*tls_cert;
 	const char	*tls_key;
 	const char	*migrations_dir;
+	const char	*trusted_proxies;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
 	char		webhook_secret[256];
@@ -31,6 +32,12 @@ struct config {
 	int		login_max_failures_address;
 	int		login_window;
 	int		password_cost;
+	int		rate_limit_window;
+	int		rate_limit_holds;
+	int		rate_limit_bookings;
+	int		rate_limit_payments;
+	int		rate_limit_registrations;
+	int		rate_limit_registrations_window;
 	int		auto_migrate;
 	int		payments;
 	int		payment_window;
