@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <libpq-fe.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +200,27 @@ static struct api_resp *
 gateway_event(const char *body, long long t, const char *secret)
 {
 	return (gateway_event_as(body, NULL, t, secret));
+}
+
+/* The X-Signature header line for body at time t. */
+static char *
+signature_line(const char *body, long long t)
+{
+	const char	*secret = getenv("PAYMENT_WEBHOOK_SECRET");
+	unsigned char	mac[32];
+	unsigned int	maclen;
+	char		hex[65], *msg, *line;
+	int		i;
+
+	msg = api_format("%lld.%s", t, body);
+	cr_assert_not_null(HMAC(EVP_sha256(), secret, strlen(secret),
+	    (unsigned char *)msg, strlen(msg), mac, &maclen));
+	for (i = 0; i < 32; i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	line = api_format("X-Signature: t=%lld,v1=%s", t, hex);
+	free(msg);
+
+	return (line);
 }
 
 static char *
@@ -859,4 +882,213 @@ Test(payments, a_paid_booking_is_not_payable_again)
 	api_free(r);
 	cr_assert_eq(db_scalar("SELECT count(*) FROM payments WHERE"
 	    " booking_id = $1", p.bid, NULL), 1);
+}
+
+Test(payments, payment_failed_and_refund_succeeded_events_apply)
+{
+	struct paying	p;
+	long long	first, second;
+	char		*id;
+
+	paying(&p, 1);
+	first = initiated(&p);
+	id = api_format("evt_failed_%lld", first);
+	send_event(id, "payment.failed", first);
+	free(id);
+	cr_assert_str_eq(payment_status(first), "failed:");
+	cr_assert_str_eq(booking_status(&p), "pending_payment");
+
+	second = initiated(&p);
+	id = api_format("evt_ok_%lld", second);
+	send_event(id, "payment.succeeded", second);
+	free(id);
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+
+	/* A refund made at the gateway frees the seats. */
+	id = api_format("evt_refund_%lld", second);
+	send_event(id, "refund.succeeded", second);
+	free(id);
+	cr_assert_str_eq(payment_status(second), "refunded:");
+	cr_assert_str_eq(booking_status(&p), "refunded");
+	cr_assert_eq(live_seats(&p), 0);
+
+	/* A late payment.failed changes nothing any more. */
+	id = api_format("evt_failed_late_%lld", second);
+	send_event(id, "payment.failed", second);
+	free(id);
+	cr_assert_str_eq(payment_status(second), "refunded:");
+}
+
+Test(payments, malformed_or_unknown_events)
+{
+	struct api_resp	*r;
+	char		*body, *id;
+	long long	now = (long long)time(NULL);
+
+	/* Signed but not an event we know: 400 naming the field. */
+	body = api_format("{\"id\": \"evt_x\", \"type\": \"charge.odd\","
+	    " \"data\": {\"payment_id\": 1}}");
+	r = gateway_event(body, now, getenv("PAYMENT_WEBHOOK_SECRET"));
+	assert_error(r, 400, "invalid_request");
+	cr_assert_str_eq(str(json_object_get(json_object_get(r->json,
+	    "error"), "details"), "field"), "type");
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"id\": \"evt_y\", \"type\":"
+	    " \"payment.succeeded\", \"data\": {\"payment_id\": -3}}");
+	r = gateway_event(body, now, getenv("PAYMENT_WEBHOOK_SECRET"));
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	free(body);
+
+	r = gateway_event("[1, 2", now, getenv("PAYMENT_WEBHOOK_SECRET"));
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events WHERE"
+	    " event_id IN ('evt_x', 'evt_y')", NULL), 0);
+
+	/* A payment we do not know: acknowledged, recorded, nothing else. */
+	id = api_format("evt_unknown_%lld_%d", now, rand());
+	send_event(id, "payment.succeeded", 999999999999LL);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events WHERE"
+	    " event_id = $1 AND payment_id IS NULL", id, NULL), 1);
+	free(id);
+}
+
+/* 12 deliveries of one event at once: one applies it, all get 200. */
+Test(payments, the_same_event_delivered_concurrently_is_applied_once,
+    .timeout = 60)
+{
+	struct paying		p;
+	struct multi_req	reqs[12];
+	long long		pay;
+	char			*id, *body, *line;
+	int			i;
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("evt_burst_%lld", pay);
+	body = event_body(id, "payment.succeeded", pay);
+	line = signature_line(body, (long long)time(NULL));
+
+	memset(reqs, 0, sizeof(reqs));
+	for (i = 0; i < 12; i++) {
+		reqs[i].base = getenv("BOOKING_URL");
+		reqs[i].path = "/api/payments/mock-callback";
+		reqs[i].body = body;
+		reqs[i].header = line;
+	}
+	fixture_multi(reqs, 12, 20000);
+	for (i = 0; i < 12; i++) {
+		cr_assert_eq(reqs[i].curl_error, 0);
+		cr_assert_eq(reqs[i].status, 200, "%ld %s", reqs[i].status,
+		    reqs[i].resp);
+		cr_assert_str_eq(reqs[i].resp, "{\"received\":true}");
+	}
+
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events WHERE"
+	    " event_id = $1", id, NULL), 1);
+	cr_assert_eq(events(pay, "succeeded"), 1);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+
+	fixture_multi_free(reqs, 12);
+	free(id);
+	free(body);
+	free(line);
+}
+
+/* Nothing is deleted or rewritten: the database refuses it. */
+Test(payments, payment_history_cannot_be_deleted_or_rewritten)
+{
+	struct paying	p;
+	PGconn		*conn;
+	PGresult	*res;
+	long long	pay;
+	char		*sql;
+	int		i;
+	const char	*stmts[] = {
+		"DELETE FROM payment_events WHERE payment_id = %lld",
+		"UPDATE payment_events SET type = 'x' WHERE payment_id = %lld",
+		"DELETE FROM payments WHERE id = %lld",
+	};
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	conn = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(conn), CONNECTION_OK);
+	for (i = 0; i < 3; i++) {
+		sql = api_format(stmts[i], pay);
+		res = PQexec(conn, sql);
+		cr_assert_eq(PQresultStatus(res), PGRES_FATAL_ERROR, "%s", sql);
+		cr_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE),
+		    "23001", "%s", sql);
+		PQclear(res);
+		free(sql);
+	}
+	PQfinish(conn);
+
+	cr_assert_eq(events(pay, "initiated"), 1);
+	cr_assert_str_eq(payment_status(pay), "requires_confirmation:");
+}
+
+/*
+ * 12 confirms of one payment at once, each with its own key: the card is
+ * charged once; the others are told it is in progress, or that it is paid.
+ */
+Test(payments, concurrent_confirms_charge_the_card_once, .timeout = 60)
+{
+	struct paying		p;
+	struct multi_req	reqs[12];
+	char			*keys[12], *body;
+	long long		pay;
+	int			i, ok, busy, round;
+
+	for (round = 0; round < 3; round++) {
+		paying(&p, 1);
+		pay = initiated(&p);
+		body = api_format("{\"payment_id\": %lld, \"card_token\":"
+		    " \"tok_visa\"}", pay);
+		memset(reqs, 0, sizeof(reqs));
+		for (i = 0; i < 12; i++) {
+			keys[i] = fixture_key();
+			reqs[i].base = getenv("BOOKING_URL");
+			reqs[i].path = "/api/payments/confirm";
+			reqs[i].token = p.token;
+			reqs[i].key = keys[i];
+			reqs[i].body = body;
+		}
+		fixture_multi(reqs, 12, 20000);
+
+		ok = busy = 0;
+		for (i = 0; i < 12; i++) {
+			cr_assert_eq(reqs[i].curl_error, 0);
+			if (reqs[i].status == 200) {
+				ok++;
+				cr_assert(strstr(reqs[i].resp,
+				    "\"status\":\"succeeded\"") != NULL, "%s",
+				    reqs[i].resp);
+			} else {
+				cr_assert_eq(reqs[i].status, 409, "%ld %s",
+				    reqs[i].status, reqs[i].resp);
+				cr_assert(strstr(reqs[i].resp,
+				    "payment_in_progress") != NULL, "%s",
+				    reqs[i].resp);
+				busy++;
+			}
+		}
+		cr_assert_geq(ok, 1);
+		cr_assert_eq(ok + busy, 12);
+		cr_assert_eq(events(pay, "charge_started"), 1,
+		    "the card was charged more than once");
+		cr_assert_eq(events(pay, "succeeded"), 1);
+		cr_assert_str_eq(payment_status(pay), "succeeded:");
+		cr_assert_str_eq(booking_status(&p), "confirmed");
+
+		fixture_multi_free(reqs, 12);
+		for (i = 0; i < 12; i++)
+			free(keys[i]);
+		free(body);
+	}
 }
