@@ -109,6 +109,9 @@ config_load(void)
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
 	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
 		return ("PASSWORD_HASH_COST must be from 1 to 11");
+	if (!config_int("DRAIN_TIMEOUT_SECONDS", 10, 0, 3600,
+	    &config.drain_timeout))
+		return ("DRAIN_TIMEOUT_SECONDS must be from 0 to 3600");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 

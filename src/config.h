@@ -29,6 +29,7 @@ struct config {
 	int		login_window;
 	int		password_cost;
 	int		auto_migrate;
+	int		drain_timeout;
 };
 
 extern struct config	config;
