@@ -157,6 +157,9 @@ config_load(void)
 	    86400, &config.rate_limit_registrations_window))
 		return ("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS must be from "
 		    "1 to 86400");
+	if (!config_int("DRAIN_TIMEOUT_SECONDS", 10, 0, 3600,
+	    &config.drain_timeout))
+		return ("DRAIN_TIMEOUT_SECONDS must be from 0 to 3600");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 

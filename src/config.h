@@ -41,6 +41,7 @@ struct config {
 	int		auto_migrate;
 	int		payments;
 	int		payment_window;
+	int		drain_timeout;
 };
 
 extern struct config	config;
