@@ -28,6 +28,7 @@
 #include "migrate.h"
 #include "password.h"
 #include "redis.h"
+#include "sweep.h"
 
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
@@ -213,4 +214,5 @@ void
 kore_worker_configure(void)
 {
 	redis_worker_init();
+	sweep_worker_init();
 }
