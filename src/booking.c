@@ -30,6 +30,7 @@
 #include "password.h"
 #include "peer.h"
 #include "redis.h"
+#include "sweep.h"
 
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
@@ -224,4 +225,5 @@ void
 kore_worker_configure(void)
 {
 	redis_worker_init();
+	sweep_worker_init();
 }

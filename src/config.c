@@ -114,6 +114,9 @@ config_load(void)
 		return ("WORKERS must be from 0 (Kore's default) to 64");
 	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))
 		return ("HOLD_TTL_SECONDS must be from 1 to 86400");
+	if (!config_int("HOLD_SWEEP_SECONDS", 30, 1, 86400,
+	    &config.hold_sweep))
+		return ("HOLD_SWEEP_SECONDS must be from 1 to 86400");
 	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
 	    &config.access_ttl))
 		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");

@@ -26,6 +26,7 @@ struct config {
 	int		dev_mode;
 	int		workers;
 	int		hold_ttl;
+	int		hold_sweep;	/* seconds between clean-ups */
 	int		access_ttl;
 	int		refresh_ttl;
 	int		login_max_failures;
