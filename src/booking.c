@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "assets.h"
 #include "config.h"
+#include "cors.h"
 #include "db.h"
 #include "migrate.h"
 #include "password.h"
@@ -166,6 +167,13 @@ kore_parent_configure(int argc, char **argv)
 	if (peer_config(config.trusted_proxies) != KORE_RESULT_OK) {
 		fprintf(stderr, "booking: TRUSTED_PROXIES must be "
 		    "comma-separated CIDRs (at most %d)\n", PEER_CIDRS_MAX);
+		exit(1);
+	}
+
+	if (cors_config(config.cors_origins) != KORE_RESULT_OK) {
+		fprintf(stderr, "booking: CORS_ORIGINS must be comma-separated "
+		    "origins like https://app.example.com (at most %d)\n",
+		    CORS_ORIGINS_MAX);
 		exit(1);
 	}
 

@@ -66,6 +66,7 @@ config_load(void)
 	config.tls_key = config_env("TLS_KEY", NULL);
 	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
 	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
+	config.cors_origins = config_env("CORS_ORIGINS", "");
 	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
 	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
 	config.auto_migrate =

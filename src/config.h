@@ -18,6 +18,7 @@ struct config {
 	const char	*tls_key;
 	const char	*migrations_dir;
 	const char	*trusted_proxies;
+	const char	*cors_origins;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
 	int		dev_mode;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cors.h"
 #include "db.h"
 #include "reply.h"
 
@@ -67,6 +68,7 @@ reply_headers(struct http_request *req)
 
 	http_response_header(req, "cache-control", "no-store");
 	http_response_header(req, "x-content-type-options", "nosniff");
+	cors_headers(req);
 }
 
 static int

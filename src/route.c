@@ -14,12 +14,15 @@
 
 #include <string.h>
 
+#include "cors.h"
 #include "reply.h"
 #include "route.h"
 
 #define ROUTE_SEGMENT_MAX	64
 
 static const char	*route_method_name(int);
+static void		route_allow(const struct route_method *, size_t,
+			    struct kore_buf *);
 static int		route_qs_count(struct http_request *, const char *);
 
 static const char *
@@ -41,13 +44,42 @@ route_method_name(int method)
 	}
 }
 
+/* "GET, POST, ...": the methods of a route, HEAD and OPTIONS implied. */
+static void
+route_allow(const struct route_method *table, size_t count,
+    struct kore_buf *allow)
+{
+	const char	*name;
+	size_t		i;
+
+	kore_buf_init(allow, 64);
+	for (i = 0; i < count; i++) {
+		if ((name = route_method_name(table[i].method)) == NULL)
+			continue;
+		kore_buf_appendf(allow, "%s%s", allow->offset ? ", " : "",
+		    name);
+	}
+}
+
+/*
+ * Runs the route's handler for the request's method (GET's for HEAD);
+ * OPTIONS is a CORS preflight (cors.c), anything else 405 with Allow.
+ */
 int
 route_dispatch(struct http_request *req, const struct route_method *table,
     size_t count)
 {
 	size_t		i;
 	struct kore_buf	allow;
-	const char	*name;
+
+	if (req->method == HTTP_METHOD_OPTIONS) {
+		route_allow(table, count, &allow);
+		kore_buf_appendf(&allow, ", OPTIONS");
+		cors_preflight(req, kore_buf_stringify(&allow, NULL));
+		kore_buf_cleanup(&allow);
+		reply_empty(req, HTTP_STATUS_NO_CONTENT);
+		return (KORE_RESULT_OK);
+	}
 
 	for (i = 0; i < count; i++) {
 		if (table[i].method != req->method &&
@@ -60,13 +92,7 @@ route_dispatch(struct http_request *req, const struct route_method *table,
 		    req));
 	}
 
-	kore_buf_init(&allow, 64);
-	for (i = 0; i < count; i++) {
-		if ((name = route_method_name(table[i].method)) == NULL)
-			continue;
-		kore_buf_appendf(&allow, "%s%s", allow.offset ? ", " : "",
-		    name);
-	}
+	route_allow(table, count, &allow);
 	http_response_header(req, "allow", kore_buf_stringify(&allow, NULL));
 	kore_buf_cleanup(&allow);
 
