@@ -19,6 +19,7 @@ struct config {
 	const char	*migrations_dir;
 	const char	*trusted_proxies;
 	const char	*cors_origins;
+	const char	*metrics_allow;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
 	int		dev_mode;

@@ -92,6 +92,16 @@ reply_buf(struct http_request *req, int status, struct kore_buf *buf)
 	http_response(req, status, buf->data, buf->offset);
 }
 
+/* A body that is not JSON (the metrics exposition). */
+void
+reply_text(struct http_request *req, int status, const char *type,
+    struct kore_buf *buf)
+{
+	reply_headers(req);
+	http_response_header(req, "content-type", type);
+	http_response(req, status, buf->data, buf->offset);
+}
+
 void
 reply_json(struct http_request *req, int status, struct kore_json_item *root)
 {
