@@ -2,7 +2,7 @@
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
 .PHONY: all deps build run stop test unit integration migrate rollback \
-	bench clean admin
+	bench clean admin fuzz
 
 all: build
 
@@ -34,6 +34,10 @@ integration: build
 
 bench: build
 	@./scripts/bench.sh
+
+# libFuzzer harnesses under ASan/UBSan, FUZZ_SECONDS (default 60) each.
+fuzz: build
+	@./scripts/fuzz.sh run
 
 clean:
 	rm -rf build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make test: Criterion unit tests, then integration tests over HTTPS
+# make test: Criterion unit tests, a short fuzzing smoke over the
+# committed corpus (scripts/fuzz.sh), then integration tests over HTTPS
 # against a throwaway PostgreSQL and Redis (tests/support/harness.sh).
-# `scripts/test.sh unit` or `integration` runs one half.
+# `scripts/test.sh unit`, `fuzz` or `integration` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +46,10 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		echo "== unit: $(basename "$t")"
 		"$t" --jobs 2 || status=1
 	done
+fi
+if [ "$what" = all ] || [ "$what" = fuzz ]; then
+	echo "== fuzz smoke"
+	"$root/scripts/fuzz.sh" smoke || status=1
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	build_integration
