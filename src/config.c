@@ -89,6 +89,9 @@ config_load(void)
 	config.tls_key = config_env("TLS_KEY", NULL);
 	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
 	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
+	config.cors_origins = config_env("CORS_ORIGINS", "");
+	config.metrics_allow = config_env("METRICS_ALLOW",
+	    "127.0.0.0/8,::1/128");
 	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
 	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
 	config.auto_migrate =

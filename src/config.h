@@ -19,6 +19,8 @@ struct config {
 	const char	*tls_key;
 	const char	*migrations_dir;
 	const char	*trusted_proxies;
+	const char	*cors_origins;
+	const char	*metrics_allow;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
 	char		webhook_secret[256];

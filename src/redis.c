@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "redis.h"
 
 #define REDIS_TIMEOUT_MS	1000
@@ -179,6 +180,7 @@ redis_connect(void)
 		return;
 
 	if (ac->err) {
+		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect: %s", ac->errstr);
 		redisAsyncFree(ac);
 		return;
@@ -208,6 +210,7 @@ static void
 redis_on_connect(const redisAsyncContext *ac, int status)
 {
 	if (status != REDIS_OK) {
+		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect failed: %s", ac->errstr);
 		if (redis.ac == ac)
 			redis.ac = NULL;
@@ -302,6 +305,10 @@ redis_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 	redis.outstanding--;
 	redis.last_progress = kore_time_ms();
+	if (reply == NULL)
+		metrics_redis_error(METRICS_REDIS_FAILED);
+	else if (reply->type == REDIS_REPLY_ERROR)
+		metrics_redis_error(METRICS_REDIS_REPLY);
 
 	if (t->req == NULL) {
 		redis_ticket_free(t);
