@@ -27,6 +27,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "password.h"
+#include "peer.h"
 #include "redis.h"
 
 void	kore_parent_configure(int, char **);
@@ -159,6 +160,12 @@ kore_parent_configure(int argc, char **argv)
 	if (redis_config(config.redis_url) != KORE_RESULT_OK) {
 		fprintf(stderr, "booking: REDIS_URL is not a valid redis:// "
 		    "URL\n");
+		exit(1);
+	}
+
+	if (peer_config(config.trusted_proxies) != KORE_RESULT_OK) {
+		fprintf(stderr, "booking: TRUSTED_PROXIES must be "
+		    "comma-separated CIDRs (at most %d)\n", PEER_CIDRS_MAX);
 		exit(1);
 	}
 

@@ -9,6 +9,8 @@
  * says why that is correct), store the answer under the key, answer.
  * Every answer after the key was reserved goes through the store state,
  * errors included, so a 4xx is replayed and a 5xx releases the key.
+ * With payments on (config.payments) a booking starts pending_payment and
+ * lapses after config.payment_window seconds (007_payments says how).
  *
  * Reads return one row per seat in booking_rows() order (BOOKINGS_COLS);
  * bookings_json() folds the rows of one booking into one object.
@@ -23,10 +25,12 @@
 
 #include "auth.h"
 #include "claim.h"
+#include "config.h"
 #include "db.h"
 #include "idem.h"
 #include "reply.h"
 #include "route.h"
+#include "throttle.h"
 
 int	bookings_collection(struct http_request *);
 int	bookings_item(struct http_request *);
@@ -39,7 +43,7 @@ int	bookings_show(struct http_request *);
 /* Rows: outcome, ids, then BOOKINGS_COLS. */
 static const char *sql_claim =
     "SELECT * FROM booking_claim($1, $2, $3::bigint[], $4, $5, $6, $7,"
-    " NULL)";
+    " make_interval(secs => $8::int))";
 
 static const char *sql_cancel =
     "SELECT * FROM booking_cancel($1, $2)";
@@ -55,7 +59,8 @@ static const char *sql_get =
  */
 static const char *sql_list =
     "WITH f AS (SELECT id FROM bookings WHERE user_id = $1"
-    "  AND ($2::text IS NULL OR status = $2)),"
+    "  AND ($2::text IS NULL"
+    "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id DESC LIMIT $3 OFFSET $4)"
     " SELECT (SELECT count(*) FROM f), r.*"
     " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
@@ -64,7 +69,8 @@ static const char *sql_list =
 /* As sql_list, for a show, plus whether the show exists. */
 static const char *sql_show_list =
     "WITH f AS (SELECT id FROM bookings WHERE show_id = $1"
-    "  AND ($2::text IS NULL OR status = $2)),"
+    "  AND ($2::text IS NULL"
+    "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id LIMIT $3 OFFSET $4)"
     " SELECT (SELECT count(*) FROM f), r.*,"
     "  EXISTS (SELECT 1 FROM shows WHERE id = $1)"
@@ -76,6 +82,7 @@ struct bookings_req {
 	struct idem		idem;
 	struct db_call		db;
 	struct claim_body	body;
+	struct throttle		limit_user;
 	const char		*key;
 	int			attempts;
 	int			status;
@@ -85,6 +92,7 @@ struct bookings_req {
 	char			user[24];
 	char			id[24];
 	char			seat_limit[16];
+	char			window[16];
 	char			slimit[24];
 	char			soffset[24];
 	int			which;
@@ -97,6 +105,7 @@ static int	bookings_show_list(struct http_request *);
 static int	bookings_read(struct http_request *, int);
 
 static int	bookings_create_auth(struct http_request *);
+static int	bookings_create_limit(struct http_request *);
 static int	bookings_create_parse(struct http_request *);
 static int	bookings_create_reserve(struct http_request *);
 static int	bookings_create_claim(struct http_request *);
@@ -118,14 +127,16 @@ static struct bookings_req	*bookings_state(struct http_request *);
 static void	bookings_free(struct http_request *);
 
 #define BOOKINGS_CREATE_AUTH	0
-#define BOOKINGS_CREATE_PARSE	1
-#define BOOKINGS_CREATE_RESERVE	2
-#define BOOKINGS_CREATE_CLAIM	3
-#define BOOKINGS_CREATE_STORE	4
-#define BOOKINGS_CREATE_ANSWER	5
+#define BOOKINGS_CREATE_LIMIT	1
+#define BOOKINGS_CREATE_PARSE	2
+#define BOOKINGS_CREATE_RESERVE	3
+#define BOOKINGS_CREATE_CLAIM	4
+#define BOOKINGS_CREATE_STORE	5
+#define BOOKINGS_CREATE_ANSWER	6
 
 static struct http_state bookings_create_states[] = {
 	KORE_HTTP_STATE(bookings_create_auth),
+	KORE_HTTP_STATE(bookings_create_limit),
 	KORE_HTTP_STATE(bookings_create_parse),
 	KORE_HTTP_STATE(bookings_create_reserve),
 	KORE_HTTP_STATE(bookings_create_claim),
@@ -311,6 +322,25 @@ bookings_create_auth(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	throttle_user(req, &b->limit_user, THROTTLE_BOOKINGS,
+	    b->auth.user_id);
+	req->fsm_state = BOOKINGS_CREATE_LIMIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* RATE_LIMIT_BOOKINGS per user, retries included: 429 past it. */
+static int
+bookings_create_limit(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	switch (throttle_limited(req, &b->limit_user)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	req->fsm_state = BOOKINGS_CREATE_PARSE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -341,6 +371,13 @@ bookings_create_parse(struct http_request *req)
 	db_call_param(&b->db, b->key);
 	db_call_param(&b->db, b->idem.fingerprint);
 	db_call_param(&b->db, b->seat_limit);
+	if (config.payments) {
+		(void)snprintf(b->window, sizeof(b->window), "%d",
+		    config.payment_window);
+		db_call_param(&b->db, b->window);
+	} else {
+		db_call_param(&b->db, NULL);
+	}
 
 	req->fsm_state = BOOKINGS_CREATE_RESERVE;
 	return (HTTP_STATE_CONTINUE);
@@ -595,6 +632,7 @@ bookings_free(struct http_request *req)
 		return;
 
 	auth_cleanup(&b->auth);
+	throttle_cleanup(&b->limit_user);
 	idem_cleanup(&b->idem);
 	db_call_cleanup(&b->db);
 	if (b->answer != NULL) {

@@ -17,6 +17,7 @@ struct config {
 	const char	*tls_cert;
 	const char	*tls_key;
 	const char	*migrations_dir;
+	const char	*trusted_proxies;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
 	int		dev_mode;
@@ -28,7 +29,15 @@ struct config {
 	int		login_max_failures_address;
 	int		login_window;
 	int		password_cost;
+	int		rate_limit_window;
+	int		rate_limit_holds;
+	int		rate_limit_bookings;
+	int		rate_limit_payments;
+	int		rate_limit_registrations;
+	int		rate_limit_registrations_window;
 	int		auto_migrate;
+	int		payments;
+	int		payment_window;
 };
 
 extern struct config	config;

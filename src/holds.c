@@ -26,6 +26,7 @@
 #include "db.h"
 #include "reply.h"
 #include "route.h"
+#include "throttle.h"
 
 int	holds_collection(struct http_request *);
 int	holds_item(struct http_request *);
@@ -60,6 +61,7 @@ struct holds_req {
 	struct auth		auth;
 	struct db_call		db;
 	struct claim_body	body;
+	struct throttle		limit_user;
 	int			attempts;
 	char			user[24];
 	char			id[24];
@@ -68,6 +70,7 @@ struct holds_req {
 };
 
 static int	holds_create_auth(struct http_request *);
+static int	holds_create_limit(struct http_request *);
 static int	holds_create_parse(struct http_request *);
 static int	holds_create_claim(struct http_request *);
 static int	holds_create_answer(struct http_request *);
@@ -82,12 +85,14 @@ static struct holds_req		*holds_state(struct http_request *);
 static void	holds_free(struct http_request *);
 
 #define HOLDS_CREATE_AUTH	0
-#define HOLDS_CREATE_PARSE	1
-#define HOLDS_CREATE_CLAIM	2
-#define HOLDS_CREATE_ANSWER	3
+#define HOLDS_CREATE_LIMIT	1
+#define HOLDS_CREATE_PARSE	2
+#define HOLDS_CREATE_CLAIM	3
+#define HOLDS_CREATE_ANSWER	4
 
 static struct http_state holds_create_states[] = {
 	KORE_HTTP_STATE(holds_create_auth),
+	KORE_HTTP_STATE(holds_create_limit),
 	KORE_HTTP_STATE(holds_create_parse),
 	KORE_HTTP_STATE(holds_create_claim),
 	KORE_HTTP_STATE(holds_create_answer),
@@ -182,6 +187,24 @@ holds_create_auth(struct http_request *req)
 	case AUTH_PENDING:
 		return (HTTP_STATE_RETRY);
 	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	throttle_user(req, &h->limit_user, THROTTLE_HOLDS, h->auth.user_id);
+	req->fsm_state = HOLDS_CREATE_LIMIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* RATE_LIMIT_HOLDS per user: 429 with Retry-After past it. */
+static int
+holds_create_limit(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	switch (throttle_limited(req, &h->limit_user)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -373,5 +396,6 @@ holds_free(struct http_request *req)
 
 	auth_cleanup(&h->auth);
 	db_call_cleanup(&h->db);
+	throttle_cleanup(&h->limit_user);
 	http_state_cleanup(req);
 }
