@@ -35,6 +35,7 @@ build_integration() {
 	    -I"$root/tests/support" -o "$out/integration" \
 	    "$root"/tests/integration/test_*.c "$root"/tests/support/*.c \
 	    -lcriterion $(pkg-config --libs jansson libcurl) -lpq -lhiredis -ljwt \
+	    -lssl -lcrypto \
 	    -lpthread
 }
 

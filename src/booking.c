@@ -25,6 +25,7 @@
 #include "assets.h"
 #include "config.h"
 #include "db.h"
+#include "live.h"
 #include "migrate.h"
 #include "password.h"
 #include "peer.h"
@@ -220,4 +221,5 @@ void
 kore_worker_configure(void)
 {
 	redis_worker_init();
+	live_worker_init();
 }

@@ -429,6 +429,7 @@ bookings_create_claim(struct http_request *req)
 	}
 
 	if (claim_ok(&b->db)) {
+		claim_publish(&b->db);
 		row = 0;
 		root = bookings_json(NULL, &b->db, &row, 2);
 		bookings_keep(b, HTTP_STATUS_CREATED, root);
@@ -601,6 +602,7 @@ bookings_read_answer(struct http_request *req)
 			reply_json(req, status, err);
 			return (HTTP_STATE_COMPLETE);
 		}
+		claim_publish(&b->db);
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));

@@ -24,6 +24,7 @@
 #include "claim.h"
 #include "config.h"
 #include "db.h"
+#include "live.h"
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"
@@ -49,7 +50,7 @@ static const char *sql_get =
 
 static const char *sql_release =
     "UPDATE holds SET released_at = coalesce(released_at, now())"
-    " WHERE id = $1 AND user_id = $2 RETURNING id";
+    " WHERE id = $1 AND user_id = $2 RETURNING id, show_id";
 
 /* Rows as sql_claim's. */
 static const char *sql_extend =
@@ -281,6 +282,7 @@ holds_create_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	claim_publish(&h->db);
 	reply_json(req, HTTP_STATUS_CREATED, holds_json(&h->db));
 	return (HTTP_STATE_COMPLETE);
 }
@@ -378,10 +380,12 @@ holds_item_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (req->method == HTTP_METHOD_DELETE)
+	if (req->method == HTTP_METHOD_DELETE) {
+		live_publish(db_int(&h->db, 0, 1));
 		reply_empty(req, HTTP_STATUS_NO_CONTENT);
-	else
+	} else {
 		reply_json(req, HTTP_STATUS_OK, holds_json(&h->db));
+	}
 
 	return (HTTP_STATE_COMPLETE);
 }
