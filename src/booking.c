@@ -29,6 +29,7 @@
 #include "cors.h"
 #include "db.h"
 #include "metrics.h"
+#include "live.h"
 #include "migrate.h"
 #include "password.h"
 #include "peer.h"
@@ -269,4 +270,5 @@ kore_worker_configure(void)
 	metrics_worker_init();
 	redis_worker_init();
 	sweep_worker_init();
+	live_worker_init();
 }

@@ -42,6 +42,9 @@ struct config {
 	int		rate_limit_registrations;
 	int		rate_limit_registrations_window;
 	int		auto_migrate;
+	int		live_max_sockets;
+	int		live_max_per_address;
+	int		live_ping;
 	int		payments;
 	int		payment_window;
 	int		drain_timeout;
