@@ -51,6 +51,7 @@ export PORT=$port WORKERS=2
 export BOOKING_URL="https://127.0.0.1:$port"
 export TEST_TMP="$tmp" TEST_ROOT="$root" TEST_BIN="$root/build/booking"
 export TEST_REDIS_DIR="$tmp/redis" TEST_REDIS_PORT=$redisport
+export TEST_PG_DIR="$tmp/pg" TEST_SERVER_LOG="$tmp/server.log"
 
 (cd "$tmp" && exec "$TEST_BIN" -f -n -r > "$tmp/server.log" 2>&1) &
 echo $! > "$tmp/server.pid"
