@@ -5,6 +5,8 @@
  * only, and Idempotency-Key on initiate and confirm. Each test asserts the
  * answer and the database.
  */
+#include <sys/wait.h>
+
 #include <criterion/criterion.h>
 
 #include <openssl/evp.h>
@@ -159,6 +161,29 @@ live_seats(const struct paying *p)
 	    " ON b.id = bs.booking_id WHERE s.show_id = $1 AND bs.live"
 	    " AND booking_status_live(booking_status_now(b.status,"
 	    " b.payment_due_at))", api_format("%lld", p->show.id), NULL));
+}
+
+/* The public seat map's status of the booking's first seat. */
+static char *
+seat_map_status(const struct paying *p)
+{
+	struct api_resp	*r;
+	json_t		*seat;
+	size_t		i;
+	char		*st;
+
+	r = api("GET", api_format("/api/shows/%lld/seats", p->show.id), NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	st = NULL;
+	json_array_foreach(json_object_get(r->json, "seats"), i, seat) {
+		if (json_integer_value(json_object_get(seat, "id")) ==
+		    p->show.seats[0])
+			st = strdup(str(seat, "status"));
+	}
+	cr_assert_not_null(st);
+	api_free(r);
+
+	return (st);
 }
 
 /*
@@ -904,13 +929,15 @@ Test(payments, payment_failed_and_refund_succeeded_events_apply)
 	free(id);
 	cr_assert_str_eq(booking_status(&p), "confirmed");
 
-	/* A refund made at the gateway frees the seats. */
+	/* A refund made at the gateway frees the seats, seat map included. */
+	cr_assert_str_eq(seat_map_status(&p), "booked");
 	id = api_format("evt_refund_%lld", second);
 	send_event(id, "refund.succeeded", second);
 	free(id);
 	cr_assert_str_eq(payment_status(second), "refunded:");
 	cr_assert_str_eq(booking_status(&p), "refunded");
 	cr_assert_eq(live_seats(&p), 0);
+	cr_assert_str_eq(seat_map_status(&p), "available");
 
 	/* A late payment.failed changes nothing any more. */
 	id = api_format("evt_failed_late_%lld", second);
@@ -1090,5 +1117,58 @@ Test(payments, concurrent_confirms_charge_the_card_once, .timeout = 60)
 		for (i = 0; i < 12; i++)
 			free(keys[i]);
 		free(body);
+	}
+}
+
+/* The server's one line on standard error when it refuses to start. */
+static char *
+refused_start(const char *unset, const char *set, int *status)
+{
+	FILE	*fp;
+	char	*cmd, *out;
+	size_t	n;
+
+	cmd = api_format("cd \"$TEST_TMP\" && env %s%s %s PORT=%d "
+	    "AUTO_MIGRATE=0 timeout 10 \"$TEST_BIN\" -f -n -r 2>&1 >/dev/null",
+	    unset ? "-u " : "", unset ? unset : "", set ? set : "",
+	    test_free_port());
+	fp = popen(cmd, "r");
+	cr_assert_not_null(fp);
+	out = calloc(1, 4096);
+	cr_assert_not_null(out);
+	n = fread(out, 1, 4095, fp);
+	out[n] = '\0';
+	*status = pclose(fp);
+	free(cmd);
+
+	return (out);
+}
+
+Test(payments, payment_settings_are_checked_at_startup)
+{
+	static const struct {
+		const char	*unset;
+		const char	*set;
+		const char	*says;
+	} cases[] = {
+		{ "PAYMENT_WEBHOOK_SECRET", NULL,
+		    "PAYMENT_WEBHOOK_SECRET is not set" },
+		{ NULL, "PAYMENT_WEBHOOK_SECRET=0123456789abcdef0123456789abcde",
+		    "PAYMENT_WEBHOOK_SECRET must be at least 32 bytes" },
+		{ NULL, "PAYMENTS=maybe", "PAYMENTS must be on or off" },
+		{ NULL, "PAYMENT_WINDOW_SECONDS=0",
+		    "PAYMENT_WINDOW_SECONDS must be from 1 to 86400" },
+	};
+	size_t	i;
+	int	status;
+	char	*out;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = refused_start(cases[i].unset, cases[i].set, &status);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		    "case %zu: status %d, output %s", i, status, out);
+		cr_assert_not_null(strstr(out, cases[i].says),
+		    "case %zu said: %s", i, out);
+		free(out);
 	}
 }
