@@ -1172,3 +1172,38 @@ Test(payments, payment_settings_are_checked_at_startup)
 		free(out);
 	}
 }
+
+/*
+ * A payment marked as being charged by a confirm that never finished (its
+ * server died): 409 payment_in_progress with Retry-After while the mark
+ * is fresh, taken over once it is a minute old.
+ */
+Test(payments, a_dead_servers_charge_mark_is_taken_over_after_a_minute)
+{
+	struct paying	p;
+	struct api_resp	*r;
+	long long	pay;
+	char		*id, hdr[16];
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("%lld", pay);
+	db_exec("UPDATE payments SET confirm_key = 'dead-server-key',"
+	    " confirm_fingerprint = 'x', confirm_started_at = now()"
+	    " WHERE id = $1", id, NULL);
+
+	r = confirm(&p, pay, "tok_visa", NULL);
+	assert_error(r, 409, "payment_in_progress");
+	cr_assert_not_null(api_header(r, "Retry-After", hdr, sizeof(hdr)));
+	api_free(r);
+	cr_assert_str_eq(payment_status(pay), "requires_confirmation:");
+
+	db_exec("UPDATE payments SET confirm_started_at = now() -"
+	    " interval '61 seconds' WHERE id = $1", id, NULL);
+	r = confirm(&p, pay, "tok_visa", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+	free(id);
+}
