@@ -2,11 +2,12 @@
 # make test: Criterion unit tests, then integration tests over HTTPS
 # against a throwaway PostgreSQL and Redis (tests/support/harness.sh), then
 # the cluster tests against three instances behind HAProxy
-# (tests/support/cluster-harness.sh), and the container image built and
-# run with podman when podman can run containers here (scripts/image.sh,
+# (tests/support/cluster-harness.sh), the compose.yaml check
+# (tests/compose/check.sh), and the container image built and run with
+# podman when podman can run containers here (scripts/image.sh,
 # scripts/image-test.sh; otherwise it says why it skipped).
-# `scripts/test.sh unit`, `integration`, `cluster` or `image` runs one
-# part.
+# `scripts/test.sh unit`, `integration`, `cluster`, `compose` or `image`
+# runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +62,10 @@ if [ "$what" = all ] || [ "$what" = cluster ]; then
 	build_http_tests cluster cluster
 	echo "== cluster: 3 instances behind HAProxy"
 	"$root/tests/support/cluster-harness.sh" "$out/cluster" || status=1
+fi
+if [ "$what" = all ] || [ "$what" = compose ]; then
+	echo "== compose.yaml"
+	"$root/tests/compose/check.sh" || status=1
 fi
 if [ "$what" = all ] || [ "$what" = image ]; then
 	echo "== image (podman)"
