@@ -3,7 +3,7 @@
 
 .PHONY: all deps build run stop test unit integration cluster-test \
 	migrate rollback bench clean admin cluster cluster-stop image \
-	image-test
+	image-test fuzz
 
 all: build
 
@@ -53,6 +53,10 @@ image-test:
 
 bench: build
 	@./scripts/bench.sh
+
+# libFuzzer harnesses under ASan/UBSan, FUZZ_SECONDS (default 60) each.
+fuzz: build
+	@./scripts/fuzz.sh run
 
 clean:
 	rm -rf build
