@@ -102,6 +102,7 @@ $PODMAN run -d --name "$name" --network host $LIMITS \
     -e DATABASE_URL="$db" \
     -e REDIS_URL="redis://127.0.0.1:$redisport/0" \
     -e JWT_SECRET="$secret" \
+    -e PAYMENT_WEBHOOK_SECRET="$(openssl rand -hex 32)" \
     -e BIND_ADDRESS=127.0.0.1 -e PORT="$port" -e WORKERS=1 \
     -v "$tmp/cert:/app/cert:ro" "$IMAGE" >/dev/null 2>>"$tmp/podman.err" ||
     fail "podman run"

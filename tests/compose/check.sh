@@ -41,7 +41,8 @@ fi
 echo "compose: validating with $($compose version 2>/dev/null | head -n 1)"
 
 secrets="POSTGRES_PASSWORD=pg-test-password REDIS_PASSWORD=redis-test-password
-JWT_SECRET=compose-test-secret-0123456789abcdef0123"
+JWT_SECRET=compose-test-secret-0123456789abcdef0123
+PAYMENT_WEBHOOK_SECRET=compose-test-webhook-0123456789abcdef0"
 
 valid() {
 	env $secrets $compose -f "$file" config -q
@@ -83,6 +84,9 @@ need(any(str(p.get("target", p) if isinstance(p, dict) else p).endswith("8443")
 env = s["app"]["environment"]
 need(env["JWT_SECRET"] == "compose-test-secret-0123456789abcdef0123",
      "JWT_SECRET comes from the environment")
+need(env["PAYMENT_WEBHOOK_SECRET"] ==
+     "compose-test-webhook-0123456789abcdef0",
+     "PAYMENT_WEBHOOK_SECRET comes from the environment")
 need("pg-test-password" in env["DATABASE_URL"] and
      "redis-test-password" in env["REDIS_URL"],
      "passwords come from the environment")
@@ -108,6 +112,8 @@ check "refuses to start without POSTGRES_PASSWORD" \
     refuses_without POSTGRES_PASSWORD
 check "refuses to start without REDIS_PASSWORD" refuses_without REDIS_PASSWORD
 check "refuses to start without JWT_SECRET" refuses_without JWT_SECRET
+check "refuses to start without PAYMENT_WEBHOOK_SECRET" \
+    refuses_without PAYMENT_WEBHOOK_SECRET
 check "no literal password or secret in compose.yaml" no_literal_secret
 check "deploy/haproxy-compose.cfg parses (haproxy -c)" haproxy_cfg
 
