@@ -6,7 +6,8 @@
  * the environment (config.c), migrates the database, creates the "tls"
  * server from BIND_ADDRESS and PORT, then has Kore parse the config and
  * applies the settings that the environment overrides (certificate, key,
- * worker count). kore_worker_configure() runs in every worker.
+ * worker count, drain timeout). kore_worker_configure() runs in every
+ * worker.
  */
 #include <sys/types.h>
 
@@ -27,6 +28,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "password.h"
+#include "peer.h"
 #include "redis.h"
 #include "sweep.h"
 
@@ -163,6 +165,12 @@ kore_parent_configure(int argc, char **argv)
 		exit(1);
 	}
 
+	if (peer_config(config.trusted_proxies) != KORE_RESULT_OK) {
+		fprintf(stderr, "booking: TRUSTED_PROXIES must be "
+		    "comma-separated CIDRs (at most %d)\n", PEER_CIDRS_MAX);
+		exit(1);
+	}
+
 	if (password_init(config.password_cost) == -1) {
 		fprintf(stderr, "booking: cannot hash passwords (libcrypt)\n");
 		exit(1);
@@ -206,6 +214,9 @@ kore_parent_configure(int argc, char **argv)
 		booking_load_dhparam();
 	if (config.workers > 0)
 		worker_count = config.workers;
+
+	/* SIGTERM drains (patches/kore-worker-drain.patch). */
+	worker_drain_timeout = (u_int64_t)config.drain_timeout * 1000;
 
 	db_register(config.database_url);
 }

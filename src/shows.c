@@ -409,6 +409,13 @@ shows_list_start(struct http_request *req)
 	db_call_param(&s->db, s->slimit);
 	db_call_param(&s->db, s->soffset);
 
+	cache_param(&s->cache, "movie_id", movie);
+	cache_param(&s->cache, "theatre_id", theatre);
+	cache_param(&s->cache, "city", city);
+	cache_param(&s->cache, "date", date);
+	cache_param(&s->cache, "limit", s->slimit);
+	cache_param(&s->cache, "offset", s->soffset);
+
 	req->fsm_state = SHOWS_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }

@@ -423,6 +423,10 @@ theatres_list_start(struct http_request *req)
 	db_call_param(&t->db, t->slimit);
 	db_call_param(&t->db, t->soffset);
 
+	cache_param(&t->cache, "city", city);
+	cache_param(&t->cache, "limit", t->slimit);
+	cache_param(&t->cache, "offset", t->soffset);
+
 	req->fsm_state = THEATRES_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }
