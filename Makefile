@@ -2,7 +2,7 @@
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
 .PHONY: all deps build run stop test unit integration cluster-test \
-	migrate rollback bench clean admin cluster cluster-stop
+	migrate rollback bench clean admin cluster cluster-stop fuzz
 
 all: build
 
@@ -44,6 +44,10 @@ cluster-stop:
 
 bench: build
 	@./scripts/bench.sh
+
+# libFuzzer harnesses under ASan/UBSan, FUZZ_SECONDS (default 60) each.
+fuzz: build
+	@./scripts/fuzz.sh run
 
 clean:
 	rm -rf build

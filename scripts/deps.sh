@@ -10,7 +10,7 @@ RUNTIME_PKGS="postgresql redis-server openssl ca-certificates"
 IMAGE_PKGS="libpq5 libhiredis0.14 libjwt0 libcrypt1 libssl3 ca-certificates
 curl"
 TEST_PKGS="libcriterion-dev libcurl4-openssl-dev libjansson-dev curl wrk
-postgresql-contrib"
+postgresql-contrib clang libclang-rt-14-dev"
 # make cluster and its tests: the load balancer.
 CLUSTER_PKGS="haproxy"
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make test: Criterion unit tests, then integration tests over HTTPS
+# make test: Criterion unit tests, a short fuzzing smoke over the
+# committed corpus (scripts/fuzz.sh), then integration tests over HTTPS
 # against a throwaway PostgreSQL and Redis (tests/support/harness.sh), then
 # the cluster tests against three instances behind HAProxy
-# (tests/support/cluster-harness.sh). `scripts/test.sh unit`,
+# (tests/support/cluster-harness.sh). `scripts/test.sh unit`, `fuzz`,
 # `integration` or `cluster` runs one part.
 set -euo pipefail
 
@@ -38,7 +39,7 @@ build_http_tests() {
 	    -I"$root/tests/support" -o "$out/$1" \
 	    "$root"/tests/"$2"/test_*.c "$root"/tests/support/*.c \
 	    -lcriterion $(pkg-config --libs jansson libcurl) -lpq -lhiredis -ljwt \
-	    -lcrypto -lpthread
+	    -lssl -lcrypto -lpthread
 }
 
 status=0
@@ -48,6 +49,10 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		echo "== unit: $(basename "$t")"
 		"$t" --jobs 2 || status=1
 	done
+fi
+if [ "$what" = all ] || [ "$what" = fuzz ]; then
+	echo "== fuzz smoke"
+	"$root/scripts/fuzz.sh" smoke || status=1
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	build_http_tests integration integration

@@ -89,6 +89,9 @@ config_load(void)
 	config.tls_key = config_env("TLS_KEY", NULL);
 	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
 	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
+	config.cors_origins = config_env("CORS_ORIGINS", "");
+	config.metrics_allow = config_env("METRICS_ALLOW",
+	    "127.0.0.0/8,::1/128");
 	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
 	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
 	config.auto_migrate =
@@ -134,6 +137,16 @@ config_load(void)
 	if (!config_int("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
 	    &config.login_window))
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_int("LIVE_MAX_SOCKETS", 1024, 1, 100000,
+	    &config.live_max_sockets))
+		return ("LIVE_MAX_SOCKETS must be from 1 to 100000");
+	if (!config_int("LIVE_MAX_SOCKETS_PER_ADDRESS", 32, 1, 100000,
+	    &config.live_max_per_address))
+		return ("LIVE_MAX_SOCKETS_PER_ADDRESS must be from 1 to "
+		    "100000");
+	/* Below the config's websocket_timeout (65 s), or pongs come late. */
+	if (!config_int("LIVE_PING_SECONDS", 20, 1, 60, &config.live_ping))
+		return ("LIVE_PING_SECONDS must be from 1 to 60");
 	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
 		return ("PASSWORD_HASH_COST must be from 1 to 11");
 	if (!config_int("PAYMENT_WINDOW_SECONDS", 600, 1, 86400,

@@ -19,6 +19,8 @@ struct config {
 	const char	*tls_key;
 	const char	*migrations_dir;
 	const char	*trusted_proxies;
+	const char	*cors_origins;
+	const char	*metrics_allow;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
 	char		webhook_secret[256];
@@ -40,6 +42,9 @@ struct config {
 	int		rate_limit_registrations;
 	int		rate_limit_registrations_window;
 	int		auto_migrate;
+	int		live_max_sockets;
+	int		live_max_per_address;
+	int		live_ping;
 	int		payments;
 	int		payment_window;
 	int		drain_timeout;

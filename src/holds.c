@@ -6,9 +6,12 @@
  * seconds) and then lapses by itself: the availability rule in
  * migrations/005_booking.up.sql compares expires_at with now(), so no
  * sweeper is needed. Deleting releases it at once; deleting twice is
- * fine. Someone else's hold is 404. Extending renews a live hold to now +
- * its lifetime, never past 3 lifetimes after it was made (hold_extend in
- * migrations/010_seat_selection.up.sql). Making or releasing a hold calls
+ * fine. Someone else's hold is 404. {show_id, count, tier} holds the best
+ * count adjacent seats (hold_claim_best in
+ * migrations/010_seat_selection.up.sql, which says how they are chosen and
+ * why two parties asking at once get disjoint blocks). Extending renews
+ * a live hold to now + its lifetime, never past 3 lifetimes after it was
+ * made (hold_extend, same file). Making or releasing a hold calls
  * seatmap_changed() after the commit, before the answer.
  */
 #include <sys/types.h>
@@ -22,6 +25,7 @@
 #include "claim.h"
 #include "config.h"
 #include "db.h"
+#include "live.h"
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"
@@ -34,6 +38,10 @@ int	holds_extend(struct http_request *);
 /* Rows: outcome, ids, hold id, show id, expires_at, seat id. */
 static const char *sql_claim =
     "SELECT * FROM hold_claim($1, $2, $3::bigint[], $4, $5)";
+
+/* As sql_claim: the best count adjacent seats ($3) of tier $4. */
+static const char *sql_claim_best =
+    "SELECT * FROM hold_claim_best($1, $2, $3, $4, $5, $6)";
 
 static const char *sql_get =
     "SELECT 'created', NULL, h.id, h.show_id,"
@@ -214,13 +222,14 @@ holds_create_limit(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* {show_id, seat_ids}; 400/415 otherwise. */
+/* {show_id, seat_ids} or {show_id, count, tier?}; 400/415 otherwise. */
 static int
 holds_create_parse(struct http_request *req)
 {
 	struct holds_req	*h = http_state_get(req);
 
-	if (!claim_body_parse(req, &h->body, CLAIM_BODY_SEATS))
+	if (!claim_body_parse(req, &h->body,
+	    CLAIM_BODY_SEATS | CLAIM_BODY_COUNT))
 		return (HTTP_STATE_COMPLETE);
 
 	(void)snprintf(h->user, sizeof(h->user), "%lld",
@@ -228,10 +237,18 @@ holds_create_parse(struct http_request *req)
 	(void)snprintf(h->ttl, sizeof(h->ttl), "%d", config.hold_ttl);
 	(void)snprintf(h->limit, sizeof(h->limit), "%d", CLAIM_SEATS_MAX);
 
-	db_call_init(&h->db, sql_claim);
-	db_call_param(&h->db, h->user);
-	db_call_param(&h->db, h->body.show);
-	db_call_param(&h->db, h->body.seat_array);
+	if (h->body.count > 0) {
+		db_call_init(&h->db, sql_claim_best);
+		db_call_param(&h->db, h->user);
+		db_call_param(&h->db, h->body.show);
+		db_call_param(&h->db, h->body.count_text);
+		db_call_param(&h->db, claim_param(h->body.tier));
+	} else {
+		db_call_init(&h->db, sql_claim);
+		db_call_param(&h->db, h->user);
+		db_call_param(&h->db, h->body.show);
+		db_call_param(&h->db, h->body.seat_array);
+	}
 	db_call_param(&h->db, h->ttl);
 	db_call_param(&h->db, h->limit);
 
@@ -288,6 +305,7 @@ holds_create_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	claim_publish(&h->db);
 	reply_json(req, HTTP_STATUS_CREATED, holds_json(&h->db));
 	return (HTTP_STATE_COMPLETE);
 }
@@ -410,10 +428,12 @@ holds_item_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (req->method == HTTP_METHOD_DELETE)
+	if (req->method == HTTP_METHOD_DELETE) {
+		live_publish(db_int(&h->db, 0, 1));
 		reply_empty(req, HTTP_STATUS_NO_CONTENT);
-	else
+	} else {
 		reply_json(req, HTTP_STATUS_OK, holds_json(&h->db));
+	}
 
 	return (HTTP_STATE_COMPLETE);
 }

@@ -17,6 +17,7 @@
 #include <kore/http.h>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/async.h>
 
 #define REDIS_PENDING		1
 #define REDIS_READY		2
@@ -41,6 +42,10 @@ int	redis_commandargv(struct http_request *, struct redis_ticket **,
 int	redis_wait(struct redis_ticket *);
 const struct redis_result	*redis_result(const struct redis_ticket *);
 void	redis_ticket_release(struct redis_ticket **);
+
+/* For modules that are not request-bound (live.c). */
+redisAsyncContext	*redis_open(void);
+int	redis_publish(const char *, const char *);
 
 /* Exposed for tests. */
 int	redis_url_parse(const char *, char *, size_t, int *, int *, char *,
