@@ -33,8 +33,10 @@
  * logged (the body it should have retired lapses within
  * SEATMAP_TTL_MAX_MS).
  *
- * seatmap_changed() may be called with a NULL request (a timer, a
- * callback): the bump is then fired and not waited for.
+ * seatmap_changed() is the one call after a seat-changing commit: it
+ * also tells the live seat map's watchers (live_publish(), live.c). It
+ * may be called with a NULL request (a timer, a callback): the bump is
+ * then fired and not waited for.
  */
 #include <sys/types.h>
 
@@ -45,6 +47,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "live.h"
 #include "redis.h"
 #include "reply.h"
 #include "seatmap.h"
@@ -97,6 +100,7 @@ seatmap_changed(struct http_request *req, struct seatmap_entry *e,
 	int			i;
 
 	if (e->state == 0) {
+		live_publish(show);
 		(void)snprintf(key, sizeof(key), SEATMAP_VERSION_PREFIX "%lld",
 		    (long long)show);
 		argv[0] = "EVAL";
