@@ -537,6 +537,7 @@ accounts_reply_session(struct http_request *req, int status,
 	struct kore_json_item	*root;
 	char			*jwt;
 
+	req->user_id = a->user.id;	/* for the access log */
 	if (token_issue((const unsigned char *)config.jwt_secret,
 	    config.jwt_secret_len, a->user.id, a->user.role,
 	    config.access_ttl, time(NULL), &claims, &jwt) == -1) {

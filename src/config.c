@@ -89,6 +89,9 @@ config_load(void)
 	config.tls_key = config_env("TLS_KEY", NULL);
 	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
 	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
+	config.cors_origins = config_env("CORS_ORIGINS", "");
+	config.metrics_allow = config_env("METRICS_ALLOW",
+	    "127.0.0.0/8,::1/128");
 	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
 	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
 	config.auto_migrate =
@@ -114,6 +117,9 @@ config_load(void)
 		return ("WORKERS must be from 0 (Kore's default) to 64");
 	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))
 		return ("HOLD_TTL_SECONDS must be from 1 to 86400");
+	if (!config_int("HOLD_SWEEP_SECONDS", 30, 1, 86400,
+	    &config.hold_sweep))
+		return ("HOLD_SWEEP_SECONDS must be from 1 to 86400");
 	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
 	    &config.access_ttl))
 		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");
@@ -170,6 +176,9 @@ config_load(void)
 	    86400, &config.rate_limit_registrations_window))
 		return ("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS must be from "
 		    "1 to 86400");
+	if (!config_int("DRAIN_TIMEOUT_SECONDS", 10, 0, 3600,
+	    &config.drain_timeout))
+		return ("DRAIN_TIMEOUT_SECONDS must be from 0 to 3600");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 
@@ -191,6 +200,29 @@ config_load(void)
 	} else {
 		return ("JWT_SECRET is not set (at least 32 bytes; or set "
 		    "BOOKING_DEV_MODE=1 to generate one for development)");
+	}
+
+	/* Gateway events are signed with it (gateway_mock.c). */
+	if ((secret = config_env("PAYMENT_WEBHOOK_SECRET", NULL)) != NULL) {
+		len = strlen(secret);
+		if (len < CONFIG_WEBHOOK_SECRET_MIN)
+			return ("PAYMENT_WEBHOOK_SECRET must be at least 32 "
+			    "bytes");
+		if (len >= sizeof(config.webhook_secret))
+			return ("PAYMENT_WEBHOOK_SECRET must be shorter than "
+			    "256 bytes");
+		memcpy(config.webhook_secret, secret, len);
+		config.webhook_secret_len = len;
+	} else if (config.dev_mode) {
+		if (RAND_bytes((unsigned char *)config.webhook_secret, 48) !=
+		    1)
+			return ("BOOKING_DEV_MODE: no randomness for a secret");
+		config.webhook_secret_len = 48;
+		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
+		    "payment webhook secret; gateway events cannot be signed");
+	} else {
+		return ("PAYMENT_WEBHOOK_SECRET is not set (at least 32 "
+		    "bytes; or set BOOKING_DEV_MODE=1 for development)");
 	}
 
 	return (NULL);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define CONFIG_JWT_SECRET_MIN	32
+#define CONFIG_WEBHOOK_SECRET_MIN	32
 
 struct config {
 	const char	*database_url;
@@ -18,11 +19,16 @@ struct config {
 	const char	*tls_key;
 	const char	*migrations_dir;
 	const char	*trusted_proxies;
+	const char	*cors_origins;
+	const char	*metrics_allow;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
+	char		webhook_secret[256];
+	size_t		webhook_secret_len;
 	int		dev_mode;
 	int		workers;
 	int		hold_ttl;
+	int		hold_sweep;	/* seconds between clean-ups */
 	int		access_ttl;
 	int		refresh_ttl;
 	int		login_max_failures;
@@ -42,6 +48,7 @@ struct config {
 	int		live_queue_max;
 	int		payments;
 	int		payment_window;
+	int		drain_timeout;
 };
 
 extern struct config	config;

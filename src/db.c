@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "metrics.h"
 
 void
 db_register(const char *url)
@@ -67,6 +68,8 @@ db_fail(struct db_call *call)
 	 * Conflicts (23, 40) and bad client data (22) are answered by the
 	 * caller and not worth a log line.
 	 */
+	metrics_pgsql_error(call->sqlstate[0] != '\0' ? call->sqlstate :
+	    NULL);
 	if (strncmp(call->sqlstate, "23", 2) &&
 	    strncmp(call->sqlstate, "40", 2) &&
 	    strncmp(call->sqlstate, "22", 2))

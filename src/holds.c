@@ -11,7 +11,8 @@
  * migrations/010_seat_selection.up.sql, which says how they are chosen and
  * why two parties asking at once get disjoint blocks). Extending renews
  * a live hold to now + its lifetime, never past 3 lifetimes after it was
- * made (hold_extend, same file).
+ * made (hold_extend, same file). Making or releasing a hold calls
+ * seatmap_changed() after the commit, before the answer.
  */
 #include <sys/types.h>
 
@@ -28,6 +29,7 @@
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"
+#include "seatmap.h"
 
 int	holds_collection(struct http_request *);
 int	holds_item(struct http_request *);
@@ -63,6 +65,7 @@ struct holds_req {
 	struct db_call		db;
 	struct claim_body	body;
 	struct throttle		limit_user;
+	struct seatmap_entry	seatmap;
 	int			attempts;
 	char			user[24];
 	char			id[24];
@@ -74,11 +77,13 @@ static int	holds_create_auth(struct http_request *);
 static int	holds_create_limit(struct http_request *);
 static int	holds_create_parse(struct http_request *);
 static int	holds_create_claim(struct http_request *);
+static int	holds_create_changed(struct http_request *);
 static int	holds_create_answer(struct http_request *);
 
 static int	holds_item_auth(struct http_request *);
 static int	holds_item_prepare(struct http_request *);
 static int	holds_item_query(struct http_request *);
+static int	holds_item_changed(struct http_request *);
 static int	holds_item_answer(struct http_request *);
 
 static struct kore_json_item	*holds_json(const struct db_call *);
@@ -89,25 +94,29 @@ static void	holds_free(struct http_request *);
 #define HOLDS_CREATE_LIMIT	1
 #define HOLDS_CREATE_PARSE	2
 #define HOLDS_CREATE_CLAIM	3
-#define HOLDS_CREATE_ANSWER	4
+#define HOLDS_CREATE_CHANGED	4
+#define HOLDS_CREATE_ANSWER	5
 
 static struct http_state holds_create_states[] = {
 	KORE_HTTP_STATE(holds_create_auth),
 	KORE_HTTP_STATE(holds_create_limit),
 	KORE_HTTP_STATE(holds_create_parse),
 	KORE_HTTP_STATE(holds_create_claim),
+	KORE_HTTP_STATE(holds_create_changed),
 	KORE_HTTP_STATE(holds_create_answer),
 };
 
 #define HOLDS_ITEM_AUTH		0
 #define HOLDS_ITEM_PREPARE	1
 #define HOLDS_ITEM_QUERY	2
-#define HOLDS_ITEM_ANSWER	3
+#define HOLDS_ITEM_CHANGED	3
+#define HOLDS_ITEM_ANSWER	4
 
 static struct http_state holds_item_states[] = {
 	KORE_HTTP_STATE(holds_item_auth),
 	KORE_HTTP_STATE(holds_item_prepare),
 	KORE_HTTP_STATE(holds_item_query),
+	KORE_HTTP_STATE(holds_item_changed),
 	KORE_HTTP_STATE(holds_item_answer),
 };
 
@@ -265,6 +274,20 @@ holds_create_claim(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	req->fsm_state = HOLDS_CREATE_CHANGED;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A hold was made: cached seat maps of its show are stale. */
+static int
+holds_create_changed(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	if (claim_ok(&h->db) && seatmap_changed(req, &h->seatmap,
+	    h->body.show_id) == SEATMAP_PENDING)
+		return (HTTP_STATE_RETRY);
+
 	req->fsm_state = HOLDS_CREATE_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -356,6 +379,21 @@ holds_item_query(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	req->fsm_state = HOLDS_ITEM_CHANGED;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A hold was released: cached seat maps of its show are stale. */
+static int
+holds_item_changed(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	if (req->method == HTTP_METHOD_DELETE && db_rows(&h->db) > 0 &&
+	    seatmap_changed(req, &h->seatmap, db_int(&h->db, 0, 1)) ==
+	    SEATMAP_PENDING)
+		return (HTTP_STATE_RETRY);
+
 	req->fsm_state = HOLDS_ITEM_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -401,5 +439,6 @@ holds_free(struct http_request *req)
 	auth_cleanup(&h->auth);
 	db_call_cleanup(&h->db);
 	throttle_cleanup(&h->limit_user);
+	seatmap_cleanup(&h->seatmap);
 	http_state_cleanup(req);
 }

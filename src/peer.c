@@ -31,7 +31,7 @@
 static struct peer_cidrs	peer_trusted;
 
 static int	peer_cidr_parse(const char *, size_t, struct peer_cidr *);
-static void	peer_tcp(struct http_request *, struct peer_ip *);
+static void	peer_tcp(struct connection *, struct peer_ip *);
 
 int
 peer_config(const char *trusted)
@@ -193,10 +193,8 @@ peer_resolve(const struct peer_cidrs *trusted, const struct peer_ip *tcp,
 }
 
 static void
-peer_tcp(struct http_request *req, struct peer_ip *ip)
+peer_tcp(struct connection *c, struct peer_ip *ip)
 {
-	struct connection	*c = req->owner;
-
 	memset(ip, 0, sizeof(*ip));
 	if (c == NULL)
 		return;
@@ -225,7 +223,7 @@ peer_ip(struct http_request *req, struct peer_ip *ip)
 	struct peer_ip		tcp;
 	struct kore_buf		xff;
 
-	peer_tcp(req, &tcp);
+	peer_tcp(req->owner, &tcp);
 	if (peer_trusted.count == 0 || !peer_cidrs_match(&peer_trusted, &tcp)) {
 		*ip = tcp;
 		return;
@@ -250,5 +248,15 @@ peer_address(struct http_request *req, char *out, size_t len)
 	struct peer_ip	ip;
 
 	peer_ip(req, &ip);
+	peer_ip_format(&ip, out, len);
+}
+
+/* The TCP peer of a connection, for answers given before any request. */
+void
+peer_connection_address(struct connection *c, char *out, size_t len)
+{
+	struct peer_ip	ip;
+
+	peer_tcp(c, &ip);
 	peer_ip_format(&ip, out, len);
 }

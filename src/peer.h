@@ -33,6 +33,7 @@ struct peer_cidrs {
 int	peer_config(const char *);
 void	peer_address(struct http_request *, char *, size_t);
 void	peer_ip(struct http_request *, struct peer_ip *);
+void	peer_connection_address(struct connection *, char *, size_t);
 
 int	peer_cidrs_parse(const char *, struct peer_cidrs *);
 int	peer_cidrs_match(const struct peer_cidrs *, const struct peer_ip *);

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "redis.h"
 
 #define REDIS_TIMEOUT_MS	1000
@@ -180,6 +181,7 @@ redis_connect(void)
 		return;
 
 	if (ac->err) {
+		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect: %s", ac->errstr);
 		redisAsyncFree(ac);
 		return;
@@ -275,6 +277,7 @@ static void
 redis_on_connect(const redisAsyncContext *ac, int status)
 {
 	if (status != REDIS_OK) {
+		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect failed: %s", ac->errstr);
 		if (redis.ac == ac)
 			redis.ac = NULL;
@@ -369,6 +372,10 @@ redis_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 	redis.outstanding--;
 	redis.last_progress = kore_time_ms();
+	if (reply == NULL)
+		metrics_redis_error(METRICS_REDIS_FAILED);
+	else if (reply->type == REDIS_REPLY_ERROR)
+		metrics_redis_error(METRICS_REDIS_REPLY);
 
 	if (t->req == NULL) {
 		redis_ticket_free(t);
@@ -411,7 +418,8 @@ redis_commandargv(struct http_request *req, struct redis_ticket **out,
 	}
 
 	*out = t;
-	http_request_sleep(req);
+	if (req != NULL)
+		http_request_sleep(req);
 
 	return (KORE_RESULT_OK);
 }

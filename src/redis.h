@@ -7,6 +7,8 @@
  * wakes the request; the state reads it with redis_wait(). The request's
  * onfree must call redis_ticket_release(), which orphans a ticket still in
  * flight so the late callback frees it instead of touching the request.
+ * redis_commandargv() also takes a NULL request (a timer's command): the
+ * caller then releases the ticket at once and the reply frees it.
  */
 #ifndef __H_REDIS_H
 #define __H_REDIS_H

@@ -233,6 +233,15 @@ db_run_params(const char *sql, va_list args)
 	}
 
 	res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQstatus(db) != CONNECTION_OK) {
+		/* Cut by a fault test (a restart, pg_terminate_backend). */
+		PQclear(res);
+		PQfinish(db);
+		db = PQconnectdb(getenv("DATABASE_URL"));
+		cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s",
+		    PQerrorMessage(db));
+		res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	}
 	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||
 	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
 	    PQerrorMessage(db));
