@@ -43,8 +43,9 @@ bin="$root/build/booking"
 cluster_env() {
 	export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking"
 	export REDIS_URL="redis://127.0.0.1:$redis_port/0"
-	export JWT_SECRET
+	export JWT_SECRET PAYMENT_WEBHOOK_SECRET
 	JWT_SECRET=$(cat "$dir/jwt_secret")
+	PAYMENT_WEBHOOK_SECRET=$(cat "$dir/payment_webhook_secret")
 	export TLS_CERT="$dir/cert/server.pem" TLS_KEY="$dir/cert/key.pem"
 	export MIGRATIONS_DIR="$root/migrations" AUTO_MIGRATE=1
 	export WORKERS=${CLUSTER_WORKERS:-1}
@@ -163,6 +164,8 @@ cmd_start() {
 	chmod 600 "$dir/cert/haproxy.pem"
 	[ -s "$dir/jwt_secret" ] || (umask 077;
 	    openssl rand -hex 32 > "$dir/jwt_secret")
+	[ -s "$dir/payment_webhook_secret" ] || (umask 077;
+	    openssl rand -hex 32 > "$dir/payment_webhook_secret")
 	cluster_env
 
 	# All instances at once: each migrates at start-up, and the advisory

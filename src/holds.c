@@ -25,7 +25,6 @@
 #include "claim.h"
 #include "config.h"
 #include "db.h"
-#include "live.h"
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"
@@ -305,7 +304,6 @@ holds_create_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	claim_publish(&h->db);
 	reply_json(req, HTTP_STATUS_CREATED, holds_json(&h->db));
 	return (HTTP_STATE_COMPLETE);
 }
@@ -418,12 +416,10 @@ holds_item_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (req->method == HTTP_METHOD_DELETE) {
-		live_publish(db_int(&h->db, 0, 1));
+	if (req->method == HTTP_METHOD_DELETE)
 		reply_empty(req, HTTP_STATUS_NO_CONTENT);
-	} else {
+	else
 		reply_json(req, HTTP_STATUS_OK, holds_json(&h->db));
-	}
 
 	return (HTTP_STATE_COMPLETE);
 }

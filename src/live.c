@@ -5,8 +5,9 @@
  * After the upgrade a socket gets {"type": "snapshot", "show_id", "seats":
  * [{"id", "status"}]} and then {"type": "update", ...} with the seats whose
  * status changed. Where changes come from:
- * - every commit that changes seats calls live_publish(show), which
- *   PUBLISHes on the Redis channel "booking:seats:<show>"; each worker
+ * - every commit that changes seats calls seatmap_changed(show) (seatmap.c)
+ *   and that calls live_publish(show), which PUBLISHes on the Redis
+ *   channel "booking:seats:<show>"; each worker
  *   keeps one subscriber connection of its own (hiredis async on Kore's
  *   loop, the adapter of redis.c) subscribed to the channels of the shows
  *   its sockets watch, so a change made by any worker of any instance
