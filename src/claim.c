@@ -28,9 +28,6 @@
 
 #define CLAIM_COL_OUTCOME	0
 #define CLAIM_COL_IDS		1
-/* hold_claim*, booking_claim and booking_cancel rows: then the object's
- * id and its show_id. */
-#define CLAIM_COL_SHOW		3
 
 struct claim_outcome {
 	const char	*outcome;
