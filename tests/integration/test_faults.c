@@ -112,8 +112,13 @@ read_load(const char *path, int *ok, int *unavailable, int *other)
 				(*ok)++;
 			else if (reqs[i].status == 503)
 				(*unavailable)++;
-			else
+			else {
 				(*other)++;
+				cr_log_warn("%s: status %ld, curl error %d,"
+				    " body %.200s", path, reqs[i].status,
+				    reqs[i].curl_error, reqs[i].resp != NULL ?
+				    reqs[i].resp : "");
+			}
 		}
 		fixture_multi_free(reqs, FAULT_CONCURRENCY);
 		usleep(50 * 1000);
@@ -221,5 +226,85 @@ Test(faults, terminated_backends_are_replaced_not_kept)
 
 	cr_assert_eq(log_count("exited"), exited, "a worker exited");
 	free(cmd);
+	free(path);
+}
+
+/* The pids of the main server's workers (not its key manager). */
+static int
+worker_pids(pid_t *pids, int max)
+{
+	FILE	*fp;
+	char	*path, cmd[256];
+	int	n, pid;
+	size_t	len;
+
+	path = api_format("/proc/%s/task/%s/children",
+	    getenv("TEST_SERVER_PID"), getenv("TEST_SERVER_PID"));
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "cannot read %s", path);
+	free(path);
+
+	n = 0;
+	while (n < max && fscanf(fp, "%d", &pid) == 1) {
+		FILE	*c;
+
+		path = api_format("/proc/%d/cmdline", pid);
+		c = fopen(path, "r");
+		free(path);
+		if (c == NULL)
+			continue;
+		len = fread(cmd, 1, sizeof(cmd) - 1, c);
+		fclose(c);
+		cmd[len] = '\0';
+		while (len-- > 0) {
+			if (cmd[len] == '\0')
+				cmd[len] = ' ';
+		}
+		if (strstr(cmd, "[wrk") != NULL)
+			pids[n++] = pid;
+	}
+	fclose(fp);
+
+	return (n);
+}
+
+Test(faults, respawned_worker_completes_tls_handshakes_at_once)
+{
+	struct api_resp	*r;
+	pid_t		pids[8];
+	char		*path;
+	int		kill_round, i, n, incomplete, failed;
+	int		ok, unavailable, other;
+
+	incomplete = log_count("not yet complete");
+	failed = 0;
+	for (kill_round = 0; kill_round < 4; kill_round++) {
+		n = worker_pids(pids, 8);
+		cr_assert_geq(n, 1, "no workers found");
+		cr_assert_eq(kill(pids[kill_round % n], SIGKILL), 0);
+		/* Requests right after the kill, each a new handshake. */
+		for (i = 0; i < 15; i++) {
+			r = api("GET", "/api/health", NULL);
+			if (r->status != 200)
+				failed++;
+			api_free(r);
+		}
+		usleep(300 * 1000);
+	}
+
+	cr_assert_eq(failed, 0, "%d requests failed after worker kills",
+	    failed);
+	cr_assert_eq(log_count("not yet complete"), incomplete,
+	    "a worker accepted TLS before it had its certificate");
+
+	/*
+	 * Concurrent handshakes on the respawned workers: each needs its own
+	 * signature from the key manager, routed back to it alone.
+	 */
+	path = show_path();
+	ok = unavailable = other = 0;
+	read_load(path, &ok, &unavailable, &other);
+	cr_assert_eq(unavailable + other, 0, "%d of %d failed after respawns",
+	    unavailable + other, ok + unavailable + other);
 	free(path);
 }
