@@ -344,7 +344,8 @@ redis_commandargv(struct http_request *req, struct redis_ticket **out,
 	}
 
 	*out = t;
-	http_request_sleep(req);
+	if (req != NULL)
+		http_request_sleep(req);
 
 	return (KORE_RESULT_OK);
 }
