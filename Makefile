@@ -1,8 +1,9 @@
 # The single entry point. `make run` serves the API with a private
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
-.PHONY: all deps build run stop test unit integration migrate rollback \
-	bench clean admin
+.PHONY: all deps build run stop test unit integration cluster-test \
+	migrate rollback bench clean admin cluster cluster-stop image \
+	image-test fuzz
 
 all: build
 
@@ -34,8 +35,30 @@ unit: build
 integration: build
 	@./scripts/test.sh integration
 
+cluster-test: build
+	@./scripts/test.sh cluster
+
+# Three instances behind HAProxy on https://127.0.0.1:8443 (README, Deploy).
+cluster: build
+	@./scripts/cluster.sh start
+
+cluster-stop:
+	@./scripts/cluster.sh stop
+
+# The container image, built from the Dockerfile with podman (no registry
+# needed), and run against a private PostgreSQL and Redis.
+image:
+	@./scripts/image.sh build
+
+image-test:
+	@./scripts/image-test.sh
+
 bench: build
 	@./scripts/bench.sh
+
+# libFuzzer harnesses under ASan/UBSan, FUZZ_SECONDS (default 60) each.
+fuzz: build
+	@./scripts/fuzz.sh run
 
 clean:
 	rm -rf build

@@ -61,6 +61,7 @@ db="postgresql://postgres@127.0.0.1:$pgport/booking_bench"
 secret=$(openssl rand -hex 32)
 export DATABASE_URL="$db" REDIS_URL="redis://127.0.0.1:$redisport/0"
 export JWT_SECRET="$secret" PORT=$port MIGRATIONS_DIR="$root/migrations"
+export PAYMENT_WEBHOOK_SECRET=$(openssl rand -hex 32)
 export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
 
 (cd "$tmp" && exec "$bin" -f -n -r > "$tmp/server.log" 2>&1) &
@@ -136,7 +137,8 @@ pgbench_tps() {
 }
 
 echo "== booking benchmark: ${secs}s per run, $(nproc) cores," \
-    "server WORKERS=${WORKERS:-default}, fsync=${PG_FSYNC:-on}"
+    "server WORKERS=${WORKERS:-default}, fsync=${PG_FSYNC:-on}," \
+    "PAYMENTS=${PAYMENTS:-on} (PAYMENTS=off make bench: confirmed at once)"
 run a32 spread 32 0 "$shows" >/dev/null || exit 1
 run a128 spread 128 "$shows" "$shows" >/dev/null || exit 1
 run b32 contended 32 $((2 * shows)) 5 >/dev/null || exit 1

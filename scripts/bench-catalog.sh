@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Catalog read throughput over HTTPS with wrk: GET /api/movies (served
 # from the Redis cache after the first request) and GET
-# /api/shows/{id}/seats (never cached: one PostgreSQL query each), at 32
+# /api/shows/{id}/seats (anonymous: served by src/seatmap.c), at 32
 # and 128 connections, BENCH_SECONDS (5) each. Runs against a throwaway
 # PostgreSQL, Redis and server on free loopback ports, seeded with
 # migrations/seed.sql, and stops all of it by PID on exit.
@@ -42,6 +42,7 @@ make_cert "$tmp/cert"
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking_bench"
 export REDIS_URL="redis://127.0.0.1:$redisport/0"
 export JWT_SECRET="bench-secret-0123456789abcdef0123456789"
+export PAYMENT_WEBHOOK_SECRET="bench-webhook-secret-0123456789abcdef01"
 export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
 export MIGRATIONS_DIR="$root/migrations" PORT=$port
 

@@ -10,7 +10,9 @@ RUNTIME_PKGS="postgresql redis-server openssl ca-certificates"
 IMAGE_PKGS="libpq5 libhiredis0.14 libjwt0 libcrypt1 libssl3 ca-certificates
 curl"
 TEST_PKGS="libcriterion-dev libcurl4-openssl-dev libjansson-dev curl wrk
-postgresql-contrib"
+postgresql-contrib clang libclang-rt-14-dev"
+# make cluster and its tests: the load balancer.
+CLUSTER_PKGS="haproxy"
 # npm installs the docs pages' files the build embeds (package.json,
 # scripts/npm.sh): "docs" is what the image's build stage needs; the
 # tests add the browser that renders them.
@@ -23,7 +25,7 @@ image)	pkgs="$IMAGE_PKGS" ;;
 runtime) pkgs="$RUNTIME_PKGS" ;;
 docs)	pkgs="$DOCS_PKGS" ;;
 node)	pkgs="$NODE_PKGS" ;;
-*)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $NODE_PKGS" ;;
+*)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $CLUSTER_PKGS $NODE_PKGS" ;;
 esac
 
 missing=()

@@ -13,14 +13,17 @@ pg_bindir() {
 	echo "$d"
 }
 
-# Runs a command as the cluster's owner.
+# Runs a command as the cluster's owner. As root it runs from /: the
+# caller's directory (a checkout under /root) may be closed to that user,
+# and PostgreSQL's tools then complain that they cannot change into it.
+# Every path given to them is absolute.
 as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then
 		if ! id "$PG_USER_NAME" >/dev/null 2>&1; then
 			useradd --system --no-create-home --shell /usr/sbin/nologin \
 			    "$PG_USER_NAME"
 		fi
-		runuser -u "$PG_USER_NAME" -- "$@"
+		(cd / && runuser -u "$PG_USER_NAME" -- "$@")
 	else
 		"$@"
 	fi
@@ -71,6 +74,17 @@ pg_stop() {
 	as_pg "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# pg_restart DATADIR: a fast restart (every connection is cut), with the
+# options it was started with.
+pg_restart() {
+	local dir bin
+	bin=$(pg_bindir) || return 1
+	dir=$1
+	[ -L "$dir" ] && dir=$(readlink "$dir")/data
+	as_pg "$bin/pg_ctl" -D "$dir" -m fast -w -t 60 -l "$dir/server.log" \
+	    restart >/dev/null 2>&1
+}
+
 # pg_createdb PORT NAME: creates the database unless it exists.
 pg_createdb() {
 	local port=$1 name=$2
@@ -82,7 +96,9 @@ pg_createdb() {
 	fi
 }
 
-# redis_start DIR PORT: a Redis without persistence on 127.0.0.1.
+# redis_start DIR PORT: a Redis without persistence on 127.0.0.1, bounded
+# in memory (REDIS_MAXMEMORY, default 64mb) and evicting the least
+# recently used keys when full, so no client can make it grow without end.
 redis_start() {
 	local dir port=$2 i
 	mkdir -p "$1"
@@ -93,7 +109,8 @@ redis_start() {
 	fi
 	redis-server --bind 127.0.0.1 --port "$port" --daemonize yes \
 	    --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
-	    --save "" --appendonly no >/dev/null || return 1
+	    --save "" --appendonly no --maxmemory "${REDIS_MAXMEMORY:-64mb}" \
+	    --maxmemory-policy allkeys-lru >/dev/null || return 1
 	for i in $(seq 1 50); do
 		redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && return 0
 		sleep 0.1

@@ -11,6 +11,8 @@
 
 void	reply_json(struct http_request *, int, struct kore_json_item *);
 void	reply_buf(struct http_request *, int, struct kore_buf *);
+void	reply_text(struct http_request *, int, const char *,
+	    struct kore_buf *);
 void	reply_empty(struct http_request *, int);
 void	reply_file(struct http_request *, const char *, const void *, size_t,
 	    const char *);

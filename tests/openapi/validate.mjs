@@ -15,6 +15,10 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { deref, loadDescription, matchPath, pathMatchers } from './describe.mjs';
 
+// Paths that answer 404 rather than 405 to other methods, so as not to
+// show they exist (GET /metrics outside METRICS_ALLOW).
+const HIDDEN = ['/metrics'];
+
 const [descFile, ...records] = process.argv.slice(2);
 const doc = loadDescription(descFile);
 const matchers = pathMatchers(doc);
@@ -38,9 +42,22 @@ function validatorFor(key, schema) {
 }
 const envelope = { $ref: '#/components/schemas/Error' };
 
+// Allow must name exactly the described methods (HEAD and OPTIONS aside).
+function allowMismatch(template, allow) {
+  if (!allow) return 'no Allow header';
+  const got = allow.split(',').map((m) => m.trim().toLowerCase())
+    .filter((m) => m !== 'head' && m !== 'options').sort().join(',');
+  const want = Object.keys(doc.paths[template])
+    .filter((k) => k !== 'parameters').sort().join(',');
+  return got === want ? null : `Allow "${allow}" but described: ${want}`;
+}
+
 let total = 0;
 const failures = [];
 const seen = new Map();
+const covered = new Set();
+const described = Object.values(doc.paths).flatMap((item) =>
+  Object.keys(item).filter((k) => k !== 'parameters')).length;
 
 function check(rec) {
   const method = rec.method === 'HEAD' ? 'get' : rec.method.toLowerCase();
@@ -50,21 +67,34 @@ function check(rec) {
   let headers = {};
   let content = null;
 
+  if (m !== null && rec.method === 'OPTIONS') {
+    // Stated in info.description: 204, Allow naming the described methods.
+    if (rec.status !== 204) return `OPTIONS answered ${rec.status}`;
+    if (rec.body) return 'OPTIONS with a body';
+    return allowMismatch(m.template, rec.headers.allow);
+  }
   if (m === null) {
     if (rec.status !== 404) return `path not described (status ${rec.status})`;
     key = '404 on an undescribed path';
     schema = envelope;
     content = true;
   } else if (!doc.paths[m.template][method]) {
-    if (rec.status !== 405) {
+    if (rec.status === 404 && HIDDEN.includes(m.template)) {
+      key = `404 ${m.template} (hidden)`;
+      schema = envelope;
+      content = true;
+    } else if (rec.status !== 405) {
       return `${rec.method} not described on ${m.template} (status ${rec.status})`;
+    } else {
+      const bad = allowMismatch(m.template, rec.headers.allow);
+      if (bad) return bad;
+      key = `405 ${m.template}`;
+      schema = envelope;
+      content = true;
     }
-    if (!rec.headers.allow) return '405 without Allow';
-    key = `405 ${m.template}`;
-    schema = envelope;
-    content = true;
   } else {
     const op = doc.paths[m.template][method];
+    covered.add(`${method} ${m.template}`);
     const resp = deref(doc, op.responses[String(rec.status)]);
     key = `${rec.method === 'HEAD' ? 'GET' : rec.method} ${m.template} ${rec.status}`;
     if (!resp) return `status ${rec.status} not described for ${key}`;
@@ -125,5 +155,6 @@ for (const f of failures) {
 }
 for (const f of shown.values()) console.log(`FAIL ${f}`);
 console.log(`responses: ${total} validated against ${descFile}, ` +
-  `${failures.length} failed; ${seen.size} distinct (operation, status) seen`);
+  `${failures.length} failed; ${seen.size} distinct (operation, status) seen, ` +
+  `${covered.size} of ${described} operations answered`);
 process.exit(failures.length > 0 || total === 0 ? 1 : 0);

@@ -164,6 +164,25 @@ async function main(): Promise<void> {
   const mine = await api.GET('/api/shows/{id}/seats', { params: { path: { id: showId } } });
   check(mine.data!.seats.filter((s) => s.held_by_me).length === 2, 'held_by_me');
 
+  // The best two adjacent premium seats, kept a little longer, then let go.
+  const best = await api.POST('/api/holds', {
+    body: { show_id: showId, count: 2, tier: 'premium' },
+  });
+  check(best.response.status === 201 && best.data !== undefined,
+    `best-available hold: ${best.response.status} ${JSON.stringify(best.error)}`);
+  const extended = await api.POST('/api/holds/{id}/extend', {
+    params: { path: { id: best.data.id } },
+  });
+  check(extended.data !== undefined && extended.data.expires_at >= best.data.expires_at,
+    `extend: ${extended.response.status} ${JSON.stringify(extended.error)}`);
+  const released = await api.DELETE('/api/holds/{id}', {
+    params: { path: { id: best.data.id } },
+  });
+  check(released.response.status === 204, `release: ${released.response.status}`);
+  step(`best 2 premium: 201, hold ${best.data.id} of seats ` +
+    `${best.data.seat_ids.join(',')}; extend 200 until ` +
+    `${extended.data.expires_at}; release 204`);
+
   // Book with an Idempotency-Key, then replay it.
   const key = randomUUID();
   const book = await api.POST('/api/bookings', {
@@ -202,6 +221,10 @@ async function main(): Promise<void> {
     check(conf.data?.status === 'succeeded',
       `confirm: ${conf.response.status} ${JSON.stringify(conf.error)}`);
     step(`pay: confirm ${conf.response.status}, payment ${conf.data.status}`);
+    const payment = await api.GET('/api/payments/{id}', {
+      params: { path: { id: init.data.id } },
+    });
+    check(payment.data?.status === 'succeeded', 'payment by id');
     const paid = await api.GET('/api/bookings/{id}', { params: { path: { id: booking.id } } });
     check(paid.data?.status === 'confirmed', `paid booking: ${paid.data?.status}`);
     booking = paid.data;

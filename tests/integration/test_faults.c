@@ -1,0 +1,446 @@
+/*
+ * Faults of the backing services and of the server's own processes,
+ * injected for real into the stack the harness runs: PostgreSQL is
+ * restarted or has the server's backends terminated under load, a worker
+ * is killed. Workers must survive (no "exited" in the server log), no
+ * dead connection may stay in a pool, and requests must succeed again
+ * within seconds. Every load is bounded in count and time.
+ */
+#include <criterion/criterion.h>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "booking_fixtures.h"
+#include "client.h"
+#include "tokens.h"
+
+/* Generous bounds: the machine is shared and timings are noisy. */
+#define FAULT_RECOVERY_SECONDS	10.0
+#define FAULT_ROUNDS		30
+#define FAULT_CONCURRENCY	12
+
+static double
+now_seconds(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* Lines of the main server's log that contain `what`. */
+static int
+log_count(const char *what)
+{
+	FILE	*fp;
+	char	line[4096];
+	int	n;
+
+	fp = fopen(getenv("TEST_SERVER_LOG"), "r");
+	cr_assert_not_null(fp, "cannot read the server log");
+	n = 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strstr(line, what) != NULL)
+			n++;
+	}
+	fclose(fp);
+
+	return (n);
+}
+
+/* Runs a shell command with the test services' functions after delay. */
+static pid_t
+fault_later(int delay_ms, const char *cmd)
+{
+	char	*script;
+	pid_t	pid;
+
+	script = api_format(". '%s/scripts/services.sh' && %s",
+	    getenv("TEST_ROOT"), cmd);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		usleep(delay_ms * 1000);
+		execl("/bin/bash", "bash", "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	free(script);
+
+	return (pid);
+}
+
+static void
+fault_wait(pid_t pid)
+{
+	int	status;
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the fault command failed");
+}
+
+/*
+ * Rounds of concurrent reads that need PostgreSQL; every answer is 200
+ * or a 503 with Retry-After, never a 500 or a dropped connection after
+ * the fault (curl errors are counted, not asserted: a worker may be
+ * killed on purpose).
+ */
+static void
+read_load(const char *path, int *ok, int *unavailable, int *other)
+{
+	struct multi_req	reqs[FAULT_CONCURRENCY];
+	int			round, i;
+
+	for (round = 0; round < FAULT_ROUNDS; round++) {
+		memset(reqs, 0, sizeof(reqs));
+		for (i = 0; i < FAULT_CONCURRENCY; i++) {
+			reqs[i].base = getenv("BOOKING_URL");
+			reqs[i].method = "GET";
+			reqs[i].path = path;
+		}
+		fixture_multi(reqs, FAULT_CONCURRENCY, 10000);
+		for (i = 0; i < FAULT_CONCURRENCY; i++) {
+			if (reqs[i].status == 200)
+				(*ok)++;
+			else if (reqs[i].status == 503)
+				(*unavailable)++;
+			else {
+				(*other)++;
+				cr_log_warn("%s: status %ld, curl error %d,"
+				    " body %.200s", path, reqs[i].status,
+				    reqs[i].curl_error, reqs[i].resp != NULL ?
+				    reqs[i].resp : "");
+			}
+		}
+		fixture_multi_free(reqs, FAULT_CONCURRENCY);
+		usleep(50 * 1000);
+	}
+}
+
+/*
+ * Seconds until `path` answers 200 `streak` times in a row (one request
+ * at a time, each on a new connection, so both workers take part);
+ * fails past FAULT_RECOVERY_SECONDS.
+ */
+static double
+recovery(const char *path, int streak)
+{
+	struct api_resp	*r;
+	double		start, first_ok;
+	int		run;
+
+	start = now_seconds();
+	first_ok = 0;
+	run = 0;
+	while (run < streak) {
+		cr_assert_lt(now_seconds() - start, FAULT_RECOVERY_SECONDS,
+		    "%s did not recover (%d in a row)", path, run);
+		r = api("GET", path, NULL);
+		if (r->status == 200) {
+			if (run++ == 0)
+				first_ok = now_seconds();
+		} else {
+			run = 0;
+			usleep(50 * 1000);
+		}
+		api_free(r);
+	}
+
+	return (first_ok - start);
+}
+
+static char *
+show_path(void)
+{
+	struct fixture_show	s;
+
+	fixture_show(&s, 2, "1 day");
+	return (api_format("/api/shows/%lld", s.id));
+}
+
+Test(faults, postgres_restart_under_load_keeps_every_worker)
+{
+	char	*path, *cmd;
+	int	exited, badfd, ok, unavailable, other;
+	pid_t	fault;
+
+	path = show_path();
+	exited = log_count("exited");
+	badfd = log_count("Bad file descriptor");
+	ok = unavailable = other = 0;
+
+	cmd = api_format("pg_restart '%s'", getenv("TEST_PG_DIR"));
+	fault = fault_later(300, cmd);
+	read_load(path, &ok, &unavailable, &other);
+	fault_wait(fault);
+	cr_log_info("restart: %d ok, %d 503, %d other; recovered in %.2f s",
+	    ok, unavailable, other, recovery(path, 40));
+
+	cr_assert_eq(other, 0, "%d answers neither 200 nor 503", other);
+	cr_assert_eq(log_count("exited"), exited, "a worker exited");
+	cr_assert_eq(log_count("Bad file descriptor"), badfd);
+	free(cmd);
+	free(path);
+}
+
+Test(faults, terminated_backends_are_replaced_not_kept)
+{
+	char	*path, *cmd;
+	int	exited, ok, unavailable, other, i;
+	pid_t	fault;
+
+	path = show_path();
+	exited = log_count("exited");
+
+	cmd = api_format("for i in 1 2 3; do psql -qAt '%s' -c "
+	    "\"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	    " WHERE datname = 'booking_test' AND pid <> pg_backend_pid()\""
+	    " >/dev/null || exit 1; sleep 0.4; done",
+	    getenv("TEST_PG_ADMIN_URL"));
+	for (i = 0; i < 2; i++) {
+		ok = unavailable = other = 0;
+		fault = fault_later(200, cmd);
+		read_load(path, &ok, &unavailable, &other);
+		fault_wait(fault);
+		cr_assert_eq(other, 0, "%d answers neither 200 nor 503", other);
+		cr_log_info("terminate: %d ok, %d 503; recovered in %.2f s",
+		    ok, unavailable, recovery(path, 40));
+	}
+
+	/* Idle pooled connections were cut as well: none is handed out. */
+	ok = unavailable = other = 0;
+	fault = fault_later(0, cmd);
+	fault_wait(fault);
+	usleep(200 * 1000);
+	read_load(path, &ok, &unavailable, &other);
+	cr_assert_eq(unavailable + other, 0, "%d failed after idle cuts",
+	    unavailable + other);
+
+	cr_assert_eq(log_count("exited"), exited, "a worker exited");
+	free(cmd);
+	free(path);
+}
+
+/* The pids of the main server's workers (not its key manager). */
+static int
+worker_pids(pid_t *pids, int max)
+{
+	FILE	*fp;
+	char	*path, cmd[256];
+	int	n, pid;
+	size_t	len;
+
+	path = api_format("/proc/%s/task/%s/children",
+	    getenv("TEST_SERVER_PID"), getenv("TEST_SERVER_PID"));
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "cannot read %s", path);
+	free(path);
+
+	n = 0;
+	while (n < max && fscanf(fp, "%d", &pid) == 1) {
+		FILE	*c;
+
+		path = api_format("/proc/%d/cmdline", pid);
+		c = fopen(path, "r");
+		free(path);
+		if (c == NULL)
+			continue;
+		len = fread(cmd, 1, sizeof(cmd) - 1, c);
+		fclose(c);
+		cmd[len] = '\0';
+		while (len-- > 0) {
+			if (cmd[len] == '\0')
+				cmd[len] = ' ';
+		}
+		if (strstr(cmd, "[wrk") != NULL)
+			pids[n++] = pid;
+	}
+	fclose(fp);
+
+	return (n);
+}
+
+Test(faults, respawned_worker_completes_tls_handshakes_at_once)
+{
+	struct api_resp	*r;
+	pid_t		pids[8];
+	char		*path;
+	int		kill_round, i, n, incomplete, failed;
+	int		ok, unavailable, other;
+
+	incomplete = log_count("not yet complete");
+	failed = 0;
+	for (kill_round = 0; kill_round < 4; kill_round++) {
+		n = worker_pids(pids, 8);
+		cr_assert_geq(n, 1, "no workers found");
+		cr_assert_eq(kill(pids[kill_round % n], SIGKILL), 0);
+		/* Requests right after the kill, each a new handshake. */
+		for (i = 0; i < 15; i++) {
+			r = api("GET", "/api/health", NULL);
+			if (r->status != 200)
+				failed++;
+			api_free(r);
+		}
+		usleep(300 * 1000);
+	}
+
+	cr_assert_eq(failed, 0, "%d requests failed after worker kills",
+	    failed);
+	cr_assert_eq(log_count("not yet complete"), incomplete,
+	    "a worker accepted TLS before it had its certificate");
+
+	/*
+	 * Concurrent handshakes on the respawned workers: each needs its own
+	 * signature from the key manager, routed back to it alone.
+	 */
+	path = show_path();
+	ok = unavailable = other = 0;
+	read_load(path, &ok, &unavailable, &other);
+	cr_assert_eq(unavailable + other, 0, "%d of %d failed after respawns",
+	    unavailable + other, ok + unavailable + other);
+	free(path);
+}
+
+static void
+kill_workers(void)
+{
+	pid_t	pids[8];
+	int	i, n;
+
+	n = worker_pids(pids, 8);
+	cr_assert_geq(n, 1, "no workers found");
+	for (i = 0; i < n; i++)
+		cr_assert_eq(kill(pids[i], SIGKILL), 0);
+}
+
+static long long
+bookings_with_key(const char *key)
+{
+	return (db_scalar("SELECT count(*) FROM bookings"
+	    " WHERE idempotency_key = $1", key, NULL));
+}
+
+Test(faults, replay_from_the_database_says_idempotent_replayed)
+{
+	struct fixture_show	s;
+	struct api_resp		*r1, *r2;
+	char			*token, *key, *body, h[16];
+	long long		uid;
+
+	fixture_show(&s, 2, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
+	    s.seats[0]);
+
+	r1 = fixture_book(token, key, body, NULL);
+	cr_assert_eq(r1->status, 201, "%ld %s", r1->status, r1->body);
+	cr_assert_null(api_header(r1, "idempotent-replayed", h, sizeof(h)));
+
+	/* Redis forgets every record; only the database knows the key. */
+	redis_flush();
+	r2 = fixture_book(token, key, body, NULL);
+	cr_assert_eq(r2->status, 201, "%ld %s", r2->status, r2->body);
+	cr_assert_eq(fixture_id(r2), fixture_id(r1));
+	cr_assert_not_null(api_header(r2, "idempotent-replayed", h,
+	    sizeof(h)), "a replay from the database lacks the header");
+	cr_assert_str_eq(h, "true");
+	cr_assert_eq(bookings_with_key(key), 1);
+
+	api_free(r1);
+	api_free(r2);
+	free(body);
+	free(key);
+	free(token);
+}
+
+/*
+ * A booking request is held inside PostgreSQL (its seat row locked by
+ * this test) while every worker is killed: its in-flight record must not
+ * keep the key for long. The retry gets the one booking.
+ */
+Test(faults, killed_requests_key_is_usable_again_within_seconds)
+{
+	struct fixture_show	s;
+	struct multi_req	req;
+	struct api_resp		*r;
+	PGconn			*lock;
+	PGresult		*res;
+	char			*token, *key, *body, *sql;
+	long long		uid;
+	double			start, waited;
+	pid_t			child;
+	int			status, busy;
+
+	fixture_show(&s, 2, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
+	    s.seats[0]);
+
+	lock = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
+	PQclear(PQexec(lock, "BEGIN"));
+	sql = api_format("SELECT id FROM seats WHERE id = %lld FOR UPDATE",
+	    s.seats[0]);
+	res = PQexec(lock, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		memset(&req, 0, sizeof(req));
+		req.base = getenv("BOOKING_URL");
+		req.path = "/api/bookings";
+		req.token = token;
+		req.key = key;
+		req.body = body;
+		fixture_multi(&req, 1, 3000);
+		_exit(0);
+	}
+
+	/* The request is in the database, holding its key in flight. */
+	usleep(800 * 1000);
+	r = fixture_book(token, key, body, NULL);
+	busy = r->status;
+	api_free(r);
+	kill_workers();
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	PQclear(PQexec(lock, "ROLLBACK"));
+	PQfinish(lock);
+	cr_assert_eq(busy, 409, "the first request was not in flight (%d)",
+	    busy);
+
+	start = now_seconds();
+	for (;;) {
+		r = fixture_book(token, key, body, NULL);
+		if (r->status != 409)
+			break;
+		api_free(r);
+		cr_assert_lt(now_seconds() - start, 20.0,
+		    "the key stayed in flight");
+		usleep(200 * 1000);
+	}
+	waited = now_seconds() - start;
+	cr_log_info("key usable again after %.1f s", waited);
+	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
+	cr_assert_lt(waited, 10.0, "the key stayed in flight %.1f s", waited);
+	cr_assert_eq(bookings_with_key(key), 1);
+
+	api_free(r);
+	free(sql);
+	free(body);
+	free(key);
+	free(token);
+}
