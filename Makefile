@@ -1,8 +1,8 @@
 # The single entry point. `make run` serves the API with a private
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
-.PHONY: all deps build run stop test unit integration migrate rollback \
-	bench clean admin fuzz
+.PHONY: all deps build run stop test unit integration cluster-test \
+	migrate rollback bench clean admin cluster cluster-stop fuzz
 
 all: build
 
@@ -31,6 +31,16 @@ unit: build
 
 integration: build
 	@./scripts/test.sh integration
+
+cluster-test: build
+	@./scripts/test.sh cluster
+
+# Three instances behind HAProxy on https://127.0.0.1:8443 (README, Deploy).
+cluster: build
+	@./scripts/cluster.sh start
+
+cluster-stop:
+	@./scripts/cluster.sh stop
 
 bench: build
 	@./scripts/bench.sh

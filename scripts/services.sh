@@ -71,6 +71,17 @@ pg_stop() {
 	as_pg "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# pg_restart DATADIR: a fast restart (every connection is cut), with the
+# options it was started with.
+pg_restart() {
+	local dir bin
+	bin=$(pg_bindir) || return 1
+	dir=$1
+	[ -L "$dir" ] && dir=$(readlink "$dir")/data
+	as_pg "$bin/pg_ctl" -D "$dir" -m fast -w -t 60 -l "$dir/server.log" \
+	    restart >/dev/null 2>&1
+}
+
 # pg_createdb PORT NAME: creates the database unless it exists.
 pg_createdb() {
 	local port=$1 name=$2

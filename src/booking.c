@@ -6,7 +6,8 @@
  * the environment (config.c), migrates the database, creates the "tls"
  * server from BIND_ADDRESS and PORT, then has Kore parse the config and
  * applies the settings that the environment overrides (certificate, key,
- * worker count). kore_worker_configure() runs in every worker.
+ * worker count, drain timeout). kore_worker_configure() runs in every
+ * worker.
  */
 #include <sys/types.h>
 
@@ -254,6 +255,9 @@ kore_parent_configure(int argc, char **argv)
 		booking_load_dhparam();
 	if (config.workers > 0)
 		worker_count = config.workers;
+
+	/* SIGTERM drains (patches/kore-worker-drain.patch). */
+	worker_drain_timeout = (u_int64_t)config.drain_timeout * 1000;
 
 	db_register(config.database_url);
 }

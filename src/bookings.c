@@ -9,6 +9,8 @@
  * says why that is correct), store the answer under the key, answer.
  * Every answer after the key was reserved goes through the store state,
  * errors included, so a 4xx is replayed and a 5xx releases the key.
+ * With payments on (config.payments) a booking starts pending_payment and
+ * lapses after config.payment_window seconds (007_payments says how).
  *
  * Reads return one row per seat in booking_rows() order (BOOKINGS_COLS);
  * bookings_json() folds the rows of one booking into one object.
@@ -23,8 +25,10 @@
 
 #include "auth.h"
 #include "claim.h"
+#include "config.h"
 #include "db.h"
 #include "idem.h"
+#include "payments.h"
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"
@@ -36,11 +40,14 @@ int	bookings_show(struct http_request *);
 
 /* The booking_rows() columns, from booking_id to seat_status. */
 #define BOOKINGS_COLS		14
+/* booking_cancel(): the booking's total, and the payment it refunded. */
+#define BOOKINGS_COL_TOTAL	5
+#define BOOKINGS_COL_REFUND	(2 + BOOKINGS_COLS)
 
 /* Rows: outcome, ids, then BOOKINGS_COLS. */
 static const char *sql_claim =
     "SELECT * FROM booking_claim($1, $2, $3::bigint[], $4, $5, $6, $7,"
-    " NULL)";
+    " make_interval(secs => $8::int))";
 
 static const char *sql_cancel =
     "SELECT * FROM booking_cancel($1, $2)";
@@ -56,7 +63,8 @@ static const char *sql_get =
  */
 static const char *sql_list =
     "WITH f AS (SELECT id FROM bookings WHERE user_id = $1"
-    "  AND ($2::text IS NULL OR status = $2)),"
+    "  AND ($2::text IS NULL"
+    "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id DESC LIMIT $3 OFFSET $4)"
     " SELECT (SELECT count(*) FROM f), r.*"
     " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
@@ -65,7 +73,8 @@ static const char *sql_list =
 /* As sql_list, for a show, plus whether the show exists. */
 static const char *sql_show_list =
     "WITH f AS (SELECT id FROM bookings WHERE show_id = $1"
-    "  AND ($2::text IS NULL OR status = $2)),"
+    "  AND ($2::text IS NULL"
+    "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id LIMIT $3 OFFSET $4)"
     " SELECT (SELECT count(*) FROM f), r.*,"
     "  EXISTS (SELECT 1 FROM shows WHERE id = $1)"
@@ -87,6 +96,7 @@ struct bookings_req {
 	char			user[24];
 	char			id[24];
 	char			seat_limit[16];
+	char			window[16];
 	char			slimit[24];
 	char			soffset[24];
 	int			which;
@@ -365,6 +375,13 @@ bookings_create_parse(struct http_request *req)
 	db_call_param(&b->db, b->key);
 	db_call_param(&b->db, b->idem.fingerprint);
 	db_call_param(&b->db, b->seat_limit);
+	if (config.payments) {
+		(void)snprintf(b->window, sizeof(b->window), "%d",
+		    config.payment_window);
+		db_call_param(&b->db, b->window);
+	} else {
+		db_call_param(&b->db, NULL);
+	}
 
 	req->fsm_state = BOOKINGS_CREATE_RESERVE;
 	return (HTTP_STATE_CONTINUE);
@@ -588,6 +605,10 @@ bookings_read_answer(struct http_request *req)
 			reply_json(req, status, err);
 			return (HTTP_STATE_COMPLETE);
 		}
+		/* A paid booking's money goes back through the provider. */
+		if (!db_isnull(&b->db, 0, BOOKINGS_COL_REFUND))
+			payments_refund(db_int(&b->db, 0, BOOKINGS_COL_REFUND),
+			    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));

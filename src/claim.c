@@ -1,5 +1,6 @@
 /*
- * claim: seat claims, shared by holds.c and bookings.c.
+ * claim: seat claims, shared by holds.c and bookings.c, and the one table
+ * of SQL function outcomes to HTTP answers (payments.c uses it too).
  *
  * The claim itself happens in one SQL function call (hold_claim,
  * booking_claim in migrations/005_booking.up.sql, which say why it is
@@ -51,6 +52,9 @@ static const struct claim_outcome claim_outcomes[] = {
 	    "The hold has lapsed or was released.", NULL },
 	{ "seat_unavailable", HTTP_STATUS_CONFLICT, "seat_unavailable",
 	    "Some seats are not available.", NULL },
+	{ "hold_renewal_limit", HTTP_STATUS_CONFLICT, "hold_renewal_limit",
+	    "The hold was renewed as far as it can be: 3 lifetimes after it "
+	    "was made.", NULL },
 	{ "seat_limit", HTTP_STATUS_CONFLICT, "seat_limit",
 	    "At most 10 seats can be held or booked per user per show.",
 	    NULL },
@@ -63,6 +67,25 @@ static const struct claim_outcome claim_outcomes[] = {
 	    "booking_not_cancellable", "This booking has expired.", NULL },
 	{ "idempotency_key_reused", 422, "idempotency_key_reused",
 	    "This Idempotency-Key was used for a different request.", NULL },
+	/* Payments (migrations/007_payments.up.sql). */
+	{ "payment_not_found", HTTP_STATUS_NOT_FOUND, "not_found",
+	    "No payment with this id.", NULL },
+	{ "booking_not_payable", HTTP_STATUS_CONFLICT, "booking_not_payable",
+	    "The booking is not awaiting payment (it was paid, has expired "
+	    "or was cancelled); no money was taken.", NULL },
+	{ "payment_declined", HTTP_STATUS_PAYMENT_REQUIRED,
+	    "payment_declined", "The card was declined; the booking still "
+	    "awaits payment and a new payment may be initiated.", NULL },
+	{ "card_token_invalid", HTTP_STATUS_BAD_REQUEST, "invalid_request",
+	    "card_token is not a card token the gateway accepts.",
+	    "card_token" },
+	{ "payment_not_confirmable", HTTP_STATUS_CONFLICT,
+	    "payment_not_confirmable", "This payment has failed; initiate a "
+	    "new one.", NULL },
+	{ "payment_in_progress", HTTP_STATUS_CONFLICT, "payment_in_progress",
+	    "Another confirmation of this payment is running.", NULL },
+	{ "confirm_in_flight", HTTP_STATUS_CONFLICT, "idempotency_in_flight",
+	    "A request with this Idempotency-Key is still running.", NULL },
 };
 
 /* Unique, and between 1 and CLAIM_SEATS_MAX of them. */

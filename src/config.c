@@ -22,6 +22,7 @@ struct config	config;
 
 static const char	*config_env(const char *, const char *);
 static int		config_int(const char *, int, int, int, int *);
+static int		config_flag(const char *, int, int *);
 
 static const char *
 config_env(const char *name, const char *def)
@@ -47,6 +48,28 @@ config_int(const char *name, int def, int min, int max, int *out)
 
 	*out = kore_strtonum(v, 10, min, max, &err);
 	return (err);
+}
+
+/* on/off, 1/0, true/false, yes/no. */
+static int
+config_flag(const char *name, int def, int *out)
+{
+	const char	*v;
+
+	*out = def;
+	if ((v = config_env(name, NULL)) == NULL)
+		return (KORE_RESULT_OK);
+
+	if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true") ||
+	    !strcmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "off") || !strcmp(v, "0") ||
+	    !strcmp(v, "false") || !strcmp(v, "no"))
+		*out = 0;
+	else
+		return (KORE_RESULT_ERROR);
+
+	return (KORE_RESULT_OK);
 }
 
 const char *
@@ -113,6 +136,11 @@ config_load(void)
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
 	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
 		return ("PASSWORD_HASH_COST must be from 1 to 11");
+	if (!config_int("PAYMENT_WINDOW_SECONDS", 600, 1, 86400,
+	    &config.payment_window))
+		return ("PAYMENT_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_flag("PAYMENTS", 1, &config.payments))
+		return ("PAYMENTS must be on or off");
 	if (!config_int("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400,
 	    &config.rate_limit_window))
 		return ("RATE_LIMIT_WINDOW_SECONDS must be from 1 to 86400");
@@ -132,6 +160,9 @@ config_load(void)
 	    86400, &config.rate_limit_registrations_window))
 		return ("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS must be from "
 		    "1 to 86400");
+	if (!config_int("DRAIN_TIMEOUT_SECONDS", 10, 0, 3600,
+	    &config.drain_timeout))
+		return ("DRAIN_TIMEOUT_SECONDS must be from 0 to 3600");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 
@@ -153,6 +184,29 @@ config_load(void)
 	} else {
 		return ("JWT_SECRET is not set (at least 32 bytes; or set "
 		    "BOOKING_DEV_MODE=1 to generate one for development)");
+	}
+
+	/* Gateway events are signed with it (gateway_mock.c). */
+	if ((secret = config_env("PAYMENT_WEBHOOK_SECRET", NULL)) != NULL) {
+		len = strlen(secret);
+		if (len < CONFIG_WEBHOOK_SECRET_MIN)
+			return ("PAYMENT_WEBHOOK_SECRET must be at least 32 "
+			    "bytes");
+		if (len >= sizeof(config.webhook_secret))
+			return ("PAYMENT_WEBHOOK_SECRET must be shorter than "
+			    "256 bytes");
+		memcpy(config.webhook_secret, secret, len);
+		config.webhook_secret_len = len;
+	} else if (config.dev_mode) {
+		if (RAND_bytes((unsigned char *)config.webhook_secret, 48) !=
+		    1)
+			return ("BOOKING_DEV_MODE: no randomness for a secret");
+		config.webhook_secret_len = 48;
+		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
+		    "payment webhook secret; gateway events cannot be signed");
+	} else {
+		return ("PAYMENT_WEBHOOK_SECRET is not set (at least 32 "
+		    "bytes; or set BOOKING_DEV_MODE=1 for development)");
 	}
 
 	return (NULL);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define CONFIG_JWT_SECRET_MIN	32
+#define CONFIG_WEBHOOK_SECRET_MIN	32
 
 struct config {
 	const char	*database_url;
@@ -22,6 +23,8 @@ struct config {
 	const char	*metrics_allow;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
+	char		webhook_secret[256];
+	size_t		webhook_secret_len;
 	int		dev_mode;
 	int		workers;
 	int		hold_ttl;
@@ -38,6 +41,9 @@ struct config {
 	int		rate_limit_registrations;
 	int		rate_limit_registrations_window;
 	int		auto_migrate;
+	int		payments;
+	int		payment_window;
+	int		drain_timeout;
 };
 
 extern struct config	config;

@@ -1,11 +1,14 @@
 /*
- * holds: POST /api/holds, GET and DELETE /api/holds/{id}.
+ * holds: POST /api/holds, GET and DELETE /api/holds/{id}, and
+ * POST /api/holds/{id}/extend.
  *
  * A hold keeps seats for its owner until expires_at (config.hold_ttl
  * seconds) and then lapses by itself: the availability rule in
  * migrations/005_booking.up.sql compares expires_at with now(), so no
  * sweeper is needed. Deleting releases it at once; deleting twice is
- * fine. Someone else's hold is 404.
+ * fine. Someone else's hold is 404. Extending renews a live hold to now +
+ * its lifetime, never past 3 lifetimes after it was made (hold_extend in
+ * migrations/010_seat_selection.up.sql).
  */
 #include <sys/types.h>
 
@@ -24,6 +27,7 @@
 
 int	holds_collection(struct http_request *);
 int	holds_item(struct http_request *);
+int	holds_extend(struct http_request *);
 
 /* Rows: outcome, ids, hold id, show id, expires_at, seat id. */
 static const char *sql_claim =
@@ -39,6 +43,10 @@ static const char *sql_get =
 static const char *sql_release =
     "UPDATE holds SET released_at = coalesce(released_at, now())"
     " WHERE id = $1 AND user_id = $2 RETURNING id";
+
+/* Rows as sql_claim's. */
+static const char *sql_extend =
+    "SELECT * FROM hold_extend($1, $2)";
 
 #define HOLDS_COL_ID		2
 
@@ -104,6 +112,11 @@ static const struct route_method holds_item_methods[] = {
 	ROUTE_METHOD(HTTP_METHOD_DELETE, holds_item_states),
 };
 
+/* POST /api/holds/{id}/extend runs the item flow with sql_extend. */
+static const struct route_method holds_extend_methods[] = {
+	ROUTE_METHOD(HTTP_METHOD_POST, holds_item_states),
+};
+
 int
 holds_collection(struct http_request *req)
 {
@@ -114,6 +127,12 @@ int
 holds_item(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, holds_item_methods));
+}
+
+int
+holds_extend(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, holds_extend_methods));
 }
 
 /* GET and DELETE: one statement each, chosen by method. */
@@ -267,7 +286,10 @@ holds_item_auth(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* Which hold: read it (GET) or release it (DELETE), for its owner only. */
+/*
+ * Which hold: read it (GET), release it (DELETE) or extend it (POST), for
+ * its owner only.
+ */
 static int
 holds_item_prepare(struct http_request *req)
 {
@@ -280,8 +302,17 @@ holds_item_prepare(struct http_request *req)
 	(void)snprintf(h->id, sizeof(h->id), "%lld", (long long)id);
 	(void)snprintf(h->user, sizeof(h->user), "%lld",
 	    (long long)h->auth.user_id);
-	db_call_init(&h->db, req->method == HTTP_METHOD_DELETE ?
-	    sql_release : sql_get);
+	switch (req->method) {
+	case HTTP_METHOD_DELETE:
+		db_call_init(&h->db, sql_release);
+		break;
+	case HTTP_METHOD_POST:
+		db_call_init(&h->db, sql_extend);
+		break;
+	default:
+		db_call_init(&h->db, sql_get);
+		break;
+	}
 	db_call_param(&h->db, h->id);
 	db_call_param(&h->db, h->user);
 
@@ -298,6 +329,11 @@ holds_item_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
+		if (req->method == HTTP_METHOD_POST &&
+		    claim_retryable(&h->db) && ++h->attempts < CLAIM_ATTEMPTS) {
+			db_call_reset(&h->db);
+			return (HTTP_STATE_CONTINUE);
+		}
 		reply_unavailable(req);
 		return (HTTP_STATE_COMPLETE);
 	}
@@ -311,6 +347,14 @@ static int
 holds_item_answer(struct http_request *req)
 {
 	struct holds_req	*h = http_state_get(req);
+	struct kore_json_item	*err;
+	int			status;
+
+	if (req->method == HTTP_METHOD_POST && !claim_ok(&h->db)) {
+		err = claim_error(&h->db, &status);
+		reply_json(req, status, err);
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	if (db_rows(&h->db) == 0) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",

@@ -141,7 +141,7 @@ Test(holds, owner_books_held_seats_with_hold_id)
 	cr_assert_eq(json_integer_value(json_object_get(bk->json,
 	    "show_id")), s.id);
 	cr_assert_str_eq(json_string_value(json_object_get(bk->json,
-	    "status")), "confirmed");
+	    "status")), "pending_payment");
 
 	/* The hold is used up. */
 	path = api_format("/api/holds/%lld", fixture_id(r));

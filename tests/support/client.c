@@ -233,6 +233,15 @@ db_run_params(const char *sql, va_list args)
 	}
 
 	res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQstatus(db) != CONNECTION_OK) {
+		/* Cut by a fault test (a restart, pg_terminate_backend). */
+		PQclear(res);
+		PQfinish(db);
+		db = PQconnectdb(getenv("DATABASE_URL"));
+		cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s",
+		    PQerrorMessage(db));
+		res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	}
 	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK ||
 	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
 	    PQerrorMessage(db));
@@ -426,6 +435,15 @@ test_wait_health(const char *base, int seconds)
 int
 test_server_start(struct test_server *srv, const char **env)
 {
+	test_server_spawn(srv, env);
+
+	return (test_wait_health(srv->url, 20));
+}
+
+/* Like test_server_start() but returns at once, without waiting. */
+void
+test_server_spawn(struct test_server *srv, const char **env)
+{
 	char		*pidfile, *log, port[16];
 	pid_t		pid;
 	int		fd, i;
@@ -463,8 +481,6 @@ test_server_start(struct test_server *srv, const char **env)
 	}
 	free(pidfile);
 	free(log);
-
-	return (test_wait_health(srv->url, 20));
 }
 
 void
