@@ -39,7 +39,7 @@ build_http_tests() {
 	    -I"$root/tests/support" -o "$out/$1" \
 	    "$root"/tests/"$2"/test_*.c "$root"/tests/support/*.c \
 	    -lcriterion $(pkg-config --libs jansson libcurl) -lpq -lhiredis -ljwt \
-	    -lcrypto -lpthread
+	    -lssl -lcrypto -lpthread
 }
 
 status=0

@@ -29,10 +29,12 @@
 #include "cors.h"
 #include "db.h"
 #include "metrics.h"
+#include "live.h"
 #include "migrate.h"
 #include "password.h"
 #include "peer.h"
 #include "redis.h"
+#include "sweep.h"
 #include "route.h"
 
 void	kore_parent_configure(int, char **);
@@ -267,4 +269,6 @@ kore_worker_configure(void)
 {
 	metrics_worker_init();
 	redis_worker_init();
+	sweep_worker_init();
+	live_worker_init();
 }

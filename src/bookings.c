@@ -8,7 +8,10 @@
  * booking in one booking_claim() call (migrations/005_booking.up.sql
  * says why that is correct), store the answer under the key, answer.
  * Every answer after the key was reserved goes through the store state,
- * errors included, so a 4xx is replayed and a 5xx releases the key.
+ * errors included, so a 4xx is replayed and a 5xx releases the key. The
+ * store state also tells seatmap.c that the show's seats changed (a
+ * booking made or cancelled), pipelined with the key's record, before
+ * the answer goes out.
  * With payments on (config.payments) a booking starts pending_payment and
  * lapses after config.payment_window seconds (007_payments says how).
  *
@@ -32,6 +35,7 @@
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"
+#include "seatmap.h"
 
 int	bookings_collection(struct http_request *);
 int	bookings_item(struct http_request *);
@@ -87,6 +91,8 @@ struct bookings_req {
 	struct db_call		db;
 	struct claim_body	body;
 	struct throttle		limit_user;
+	struct seatmap_entry	seatmap;
+	int64_t			changed_show;	/* 0: no seat changed */
 	const char		*key;
 	int			attempts;
 	int			status;
@@ -119,6 +125,7 @@ static int	bookings_create_answer(struct http_request *);
 static int	bookings_read_auth(struct http_request *);
 static int	bookings_read_prepare(struct http_request *);
 static int	bookings_read_query(struct http_request *);
+static int	bookings_read_changed(struct http_request *);
 static int	bookings_read_answer(struct http_request *);
 
 static struct kore_json_item	*bookings_json(struct kore_json_item *,
@@ -148,16 +155,21 @@ static struct http_state bookings_create_states[] = {
 	KORE_HTTP_STATE(bookings_create_answer),
 };
 
-/* Every read (and cancel): one statement, then an answer. */
+/*
+ * Every read (and cancel): one statement, then an answer; a cancel tells
+ * seatmap.c before it answers.
+ */
 #define BOOKINGS_READ_AUTH	0
 #define BOOKINGS_READ_PREPARE	1
 #define BOOKINGS_READ_QUERY	2
-#define BOOKINGS_READ_ANSWER	3
+#define BOOKINGS_READ_CHANGED	3
+#define BOOKINGS_READ_ANSWER	4
 
 static struct http_state bookings_read_states[] = {
 	KORE_HTTP_STATE(bookings_read_auth),
 	KORE_HTTP_STATE(bookings_read_prepare),
 	KORE_HTTP_STATE(bookings_read_query),
+	KORE_HTTP_STATE(bookings_read_changed),
 	KORE_HTTP_STATE(bookings_read_answer),
 };
 
@@ -433,6 +445,8 @@ bookings_create_claim(struct http_request *req)
 	}
 
 	if (claim_ok(&b->db)) {
+		b->changed_show = db_int(&b->db, 0, 3);
+		claim_publish(&b->db);
 		row = 0;
 		root = bookings_json(NULL, &b->db, &row, 2);
 		bookings_keep(b, HTTP_STATUS_CREATED, root);
@@ -445,13 +459,21 @@ bookings_create_claim(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* Store the answer under the key (or release it after a 5xx). */
+/*
+ * Store the answer under the key (or release it after a 5xx) and, after
+ * a booking, bump the show's seat version: two commands in flight at
+ * once, both awaited.
+ */
 static int
 bookings_create_store(struct http_request *req)
 {
 	struct bookings_req	*b = http_state_get(req);
+	int			idem, seats;
 
-	if (idem_finish(req, &b->idem, b->status, b->answer) == IDEM_PENDING)
+	idem = idem_finish(req, &b->idem, b->status, b->answer);
+	seats = b->changed_show == 0 ? SEATMAP_DONE :
+	    seatmap_changed(req, &b->seatmap, b->changed_show);
+	if (idem == IDEM_PENDING || seats == SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
 	req->fsm_state = BOOKINGS_CREATE_ANSWER;
@@ -577,6 +599,21 @@ bookings_read_query(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	req->fsm_state = BOOKINGS_READ_CHANGED;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A cancellation freed seats: cached seat maps of the show are stale. */
+static int
+bookings_read_changed(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	if (b->which == BOOKINGS_READ_CANCEL && claim_ok(&b->db) &&
+	    seatmap_changed(req, &b->seatmap, db_int(&b->db, 0, 3)) ==
+	    SEATMAP_PENDING)
+		return (HTTP_STATE_RETRY);
+
 	req->fsm_state = BOOKINGS_READ_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -609,6 +646,7 @@ bookings_read_answer(struct http_request *req)
 		if (!db_isnull(&b->db, 0, BOOKINGS_COL_REFUND))
 			payments_refund(db_int(&b->db, 0, BOOKINGS_COL_REFUND),
 			    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
+		claim_publish(&b->db);
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));
@@ -643,6 +681,7 @@ bookings_free(struct http_request *req)
 	throttle_cleanup(&b->limit_user);
 	idem_cleanup(&b->idem);
 	db_call_cleanup(&b->db);
+	seatmap_cleanup(&b->seatmap);
 	if (b->answer != NULL) {
 		kore_buf_free(b->answer);
 		b->answer = NULL;

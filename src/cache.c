@@ -32,7 +32,6 @@
 #include "redis.h"
 #include "reply.h"
 
-#define CACHE_GEN_KEY		"cache:gen:catalog"
 #define CACHE_PREFIX		"cache:catalog:"
 
 static const char *cache_lookup_script =

@@ -14,6 +14,9 @@
 
 #define CACHE_TTL_SECONDS	60
 
+/* The catalog generation (seatmap.c keys its bodies by it too). */
+#define CACHE_GEN_KEY		"cache:gen:catalog"
+
 #define CACHE_PENDING		1
 #define CACHE_HIT		2
 #define CACHE_MISS		3

@@ -117,6 +117,9 @@ config_load(void)
 		return ("WORKERS must be from 0 (Kore's default) to 64");
 	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))
 		return ("HOLD_TTL_SECONDS must be from 1 to 86400");
+	if (!config_int("HOLD_SWEEP_SECONDS", 30, 1, 86400,
+	    &config.hold_sweep))
+		return ("HOLD_SWEEP_SECONDS must be from 1 to 86400");
 	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
 	    &config.access_ttl))
 		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");
@@ -134,6 +137,16 @@ config_load(void)
 	if (!config_int("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
 	    &config.login_window))
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_int("LIVE_MAX_SOCKETS", 1024, 1, 100000,
+	    &config.live_max_sockets))
+		return ("LIVE_MAX_SOCKETS must be from 1 to 100000");
+	if (!config_int("LIVE_MAX_SOCKETS_PER_ADDRESS", 32, 1, 100000,
+	    &config.live_max_per_address))
+		return ("LIVE_MAX_SOCKETS_PER_ADDRESS must be from 1 to "
+		    "100000");
+	/* Below the config's websocket_timeout (65 s), or pongs come late. */
+	if (!config_int("LIVE_PING_SECONDS", 20, 1, 60, &config.live_ping))
+		return ("LIVE_PING_SECONDS must be from 1 to 60");
 	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
 		return ("PASSWORD_HASH_COST must be from 1 to 11");
 	if (!config_int("PAYMENT_WINDOW_SECONDS", 600, 1, 86400,

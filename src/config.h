@@ -28,6 +28,7 @@ struct config {
 	int		dev_mode;
 	int		workers;
 	int		hold_ttl;
+	int		hold_sweep;	/* seconds between clean-ups */
 	int		access_ttl;
 	int		refresh_ttl;
 	int		login_max_failures;
@@ -41,6 +42,9 @@ struct config {
 	int		rate_limit_registrations;
 	int		rate_limit_registrations_window;
 	int		auto_migrate;
+	int		live_max_sockets;
+	int		live_max_per_address;
+	int		live_ping;
 	int		payments;
 	int		payment_window;
 	int		drain_timeout;

@@ -75,6 +75,7 @@ static void	redis_on_connect(const redisAsyncContext *, int);
 static void	redis_on_disconnect(const redisAsyncContext *, int);
 static void	redis_on_reply(redisAsyncContext *, void *, void *);
 static void	redis_on_setup_reply(redisAsyncContext *, void *, void *);
+static void	redis_on_publish(redisAsyncContext *, void *, void *);
 static int	redis_ready_context(void);
 static struct redis_ticket	*redis_ticket_new(struct http_request *);
 static void	redis_ticket_free(struct redis_ticket *);
@@ -204,6 +205,72 @@ redis_connect(void)
 		(void)redisAsyncCommand(ac, redis_on_setup_reply, NULL,
 		    "SELECT %d", redis.db);
 	}
+}
+
+/*
+ * Another connection on the same loop and adapter, for a module that
+ * needs one of its own (a pub/sub subscriber cannot send other commands).
+ * AUTH is queued first; the caller owns the context and sets its connect
+ * and disconnect callbacks. NULL when it cannot even start connecting.
+ */
+redisAsyncContext *
+redis_open(void)
+{
+	redisAsyncContext	*ac;
+
+	if ((ac = redisAsyncConnect(redis.host, redis.port)) == NULL)
+		return (NULL);
+
+	if (ac->err) {
+		kore_log(LOG_NOTICE, "redis: connect: %s", ac->errstr);
+		redisAsyncFree(ac);
+		return (NULL);
+	}
+
+	if (!adapter_attach(ac)) {
+		redisAsyncFree(ac);
+		return (NULL);
+	}
+
+	if (redis.password[0] != '\0') {
+		(void)redisAsyncCommand(ac, redis_on_setup_reply, NULL,
+		    "AUTH %s", redis.password);
+	}
+
+	return (ac);
+}
+
+/*
+ * PUBLISH channel message on the worker's connection, without waiting for
+ * the answer: for notices after a commit, where the request has already
+ * been answered for. Fails when Redis is not reachable right now.
+ */
+int
+redis_publish(const char *channel, const char *message)
+{
+	if (!redis_ready_context())
+		return (KORE_RESULT_ERROR);
+
+	if (redisAsyncCommand(redis.ac, redis_on_publish, NULL,
+	    "PUBLISH %s %s", channel, message) != REDIS_OK)
+		return (KORE_RESULT_ERROR);
+
+	if (redis.outstanding++ == 0)
+		redis.last_progress = kore_time_ms();
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+redis_on_publish(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	redis.outstanding--;
+	redis.last_progress = kore_time_ms();
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		kore_log(LOG_NOTICE, "redis: publish: %s", reply->str);
 }
 
 static void
@@ -351,7 +418,8 @@ redis_commandargv(struct http_request *req, struct redis_ticket **out,
 	}
 
 	*out = t;
-	http_request_sleep(req);
+	if (req != NULL)
+		http_request_sleep(req);
 
 	return (KORE_RESULT_OK);
 }
