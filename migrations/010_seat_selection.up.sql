@@ -21,8 +21,9 @@ FOR EACH ROW EXECUTE FUNCTION holds_set_lifetime();
 
 ALTER TABLE holds ALTER COLUMN lifetime SET NOT NULL;
 
--- The live seat map looks for the next hold of a show to lapse.
-CREATE INDEX holds_show_live ON holds (show_id, expires_at)
+-- The live seat map looks for the next hold of a show to lapse (the same
+-- index 009_seat_freshness makes; it stays that migration's).
+CREATE INDEX IF NOT EXISTS holds_show_live ON holds (show_id, expires_at)
     WHERE released_at IS NULL;
 
 -- Seats n and n + 1 of a row are side by side unless n is listed here.

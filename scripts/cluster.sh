@@ -45,6 +45,9 @@ cluster_env() {
 	export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 	export JWT_SECRET
 	JWT_SECRET=$(cat "$dir/jwt_secret")
+	export PAYMENT_WEBHOOK_SECRET
+	PAYMENT_WEBHOOK_SECRET=$(cat "$dir/payment_webhook_secret" \
+	    2>/dev/null || true)
 	export TLS_CERT="$dir/cert/server.pem" TLS_KEY="$dir/cert/key.pem"
 	export MIGRATIONS_DIR="$root/migrations" AUTO_MIGRATE=1
 	export WORKERS=${CLUSTER_WORKERS:-1}
@@ -163,6 +166,8 @@ cmd_start() {
 	chmod 600 "$dir/cert/haproxy.pem"
 	[ -s "$dir/jwt_secret" ] || (umask 077;
 	    openssl rand -hex 32 > "$dir/jwt_secret")
+	[ -s "$dir/payment_webhook_secret" ] || (umask 077;
+	    openssl rand -hex 32 > "$dir/payment_webhook_secret")
 	cluster_env
 
 	# All instances at once: each migrates at start-up, and the advisory
