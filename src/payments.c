@@ -8,6 +8,7 @@
  * three writes share one state machine:
  *
  *   auth     Bearer token, or for a gateway event its signature
+ *   limit    RATE_LIMIT_PAYMENTS per user (throttle.c); not for events
  *   parse    the body (and the Idempotency-Key) into struct payments_req
  *   reserve  the key in Redis (idem.c): a retry is replayed here
  *   query    one transition: payment_initiate, payment_confirm_begin,
@@ -46,6 +47,7 @@
 #include "reply.h"
 #include "route.h"
 #include "seatmap.h"
+#include "throttle.h"
 
 int	payments_initiate(struct http_request *);
 int	payments_confirm(struct http_request *);
@@ -104,6 +106,7 @@ static const char *sql_list =
 struct payments_req {
 	int			which;
 	struct auth		auth;
+	struct throttle		limit_user;
 	struct idem		idem;
 	struct db_call		db;
 	int			attempts;
@@ -132,6 +135,7 @@ struct payments_req {
 };
 
 static int	payments_auth(struct http_request *);
+static int	payments_limit(struct http_request *);
 static int	payments_parse(struct http_request *);
 static int	payments_reserve(struct http_request *);
 static int	payments_query(struct http_request *);
@@ -165,17 +169,19 @@ static void	payments_free(struct http_request *);
 static const struct payment_provider	*payments_provider(void);
 
 #define PAYMENTS_AUTH		0
-#define PAYMENTS_PARSE		1
-#define PAYMENTS_RESERVE	2
-#define PAYMENTS_QUERY		3
-#define PAYMENTS_CHARGE		4
-#define PAYMENTS_REFUND		5
-#define PAYMENTS_CHANGED	6
-#define PAYMENTS_STORE		7
-#define PAYMENTS_ANSWER		8
+#define PAYMENTS_LIMIT		1
+#define PAYMENTS_PARSE		2
+#define PAYMENTS_RESERVE	3
+#define PAYMENTS_QUERY		4
+#define PAYMENTS_CHARGE		5
+#define PAYMENTS_REFUND		6
+#define PAYMENTS_CHANGED	7
+#define PAYMENTS_STORE		8
+#define PAYMENTS_ANSWER		9
 
 static struct http_state payments_write_states[] = {
 	KORE_HTTP_STATE(payments_auth),
+	KORE_HTTP_STATE(payments_limit),
 	KORE_HTTP_STATE(payments_parse),
 	KORE_HTTP_STATE(payments_reserve),
 	KORE_HTTP_STATE(payments_query),
@@ -399,6 +405,25 @@ payments_auth(struct http_request *req)
 
 	(void)snprintf(p->user, sizeof(p->user), "%lld",
 	    (long long)p->auth.user_id);
+	throttle_user(req, &p->limit_user, THROTTLE_PAYMENTS,
+	    p->auth.user_id);
+	req->fsm_state = PAYMENTS_LIMIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* RATE_LIMIT_PAYMENTS per user (initiate and confirm): 429 past it. */
+static int
+payments_limit(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	switch (throttle_limited(req, &p->limit_user)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	req->fsm_state = PAYMENTS_PARSE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -896,6 +921,7 @@ payments_free(struct http_request *req)
 		return;
 
 	auth_cleanup(&p->auth);
+	throttle_cleanup(&p->limit_user);
 	idem_cleanup(&p->idem);
 	seatmap_cleanup(&p->seatmap);
 	db_call_cleanup(&p->db);
