@@ -117,11 +117,13 @@ backend booking
 	option httpchk GET /api/health HTTP/1.1
 	http-check send hdr Host localhost
 	http-check expect status 200
-	default-server ssl verify required ca-file $dir/cert/server.pem check inter 1s fastinter 250ms downinter 1s fall 2 rise 2
+	default-server ssl verify required ca-file $dir/cert/server.pem
+	default-server check inter 1s fastinter 250ms downinter 1s fall 2 rise 2
 CFG
 	for p in $app_ports; do
 		i=$((i + 1))
-		echo "	server app$i 127.0.0.1:$p" >> "$dir/haproxy.cfg.new"
+		printf '\tserver app%d 127.0.0.1:%s\n' "$i" "$p" \
+		    >> "$dir/haproxy.cfg.new"
 	done
 	cat >> "$dir/haproxy.cfg.new" <<CFG
 
@@ -224,10 +226,12 @@ cmd_start() {
 		pids="$pids $(cat "$dir/app$i.pid")"
 	done
 	cat <<MSG
-cluster: https://127.0.0.1:$port via HAProxy (pid $(cat "$dir/haproxy.pid")) to $n instances on ports $app_ports (pids$pids)
+cluster: https://127.0.0.1:$port via HAProxy (pid $(cat "$dir/haproxy.pid"))
+  to $n instances on ports $app_ports (pids$pids)
   curl -sk https://127.0.0.1:$port/api/health
-  scripts/cluster.sh status       # HAProxy's view, also http://127.0.0.1:$stats_port/stats
-  scripts/cluster.sh drain 2      # stop instance 2 gracefully; make cluster brings it back
+  scripts/cluster.sh status   # HAProxy's view (http://127.0.0.1:$stats_port/stats)
+  scripts/cluster.sh drain 2  # stop instance 2 gracefully; make cluster
+                              # brings it back
 logs: $dir/log/; stop everything with: make cluster-stop
 MSG
 }
@@ -265,6 +269,7 @@ start)	cmd_start ;;
 stop)	cmd_stop ;;
 status)	haproxy_states ;;
 drain)	cmd_drain "${2:?usage: cluster.sh drain N}" ;;
-env)	cluster_env; env | grep -E '^(DATABASE_URL|REDIS_URL|TLS_|MIGRATIONS_DIR|AUTO_MIGRATE|WORKERS|DRAIN_|TRUSTED_)' ;;
+env)	cluster_env; env | grep -E '^(DATABASE_URL|REDIS_URL|TLS_|MIGRATIONS_DIR'\
+'|AUTO_MIGRATE|WORKERS|DRAIN_|TRUSTED_)' ;;
 *)	echo "usage: cluster.sh start|stop|status|drain N|env" >&2; exit 2 ;;
 esac

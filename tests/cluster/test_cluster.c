@@ -142,8 +142,8 @@ bookings_of_show(long long show)
 Test(cluster, booking_race_across_three_instances, .timeout = 120)
 {
 	struct multi_req	*reqs;
-	char			*tokens[RACE_REQUESTS], *keys[RACE_REQUESTS];
-	char			*bodies[RACE_REQUESTS];
+	char			*tokens[RACE_REQUESTS];
+	char			*keys[RACE_REQUESTS], *bodies[RACE_REQUESTS];
 	long long		seats[RACE_SEATS], show, uid, won[RACE_SEATS];
 	int			i, k, s, created, refused, seat_total;
 	int			per_app[CLUSTER_APPS], app;
@@ -362,7 +362,7 @@ struct wave_req {
 	struct multi_req	*req;
 	CURL			*easy;
 	struct curl_slist	*hdrs;
-	int			after_kill;	/* answered after the SIGTERM */
+	int			after_kill;	/* answered after SIGTERM */
 };
 
 static size_t
@@ -518,8 +518,8 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	struct timespec		gone_at;
 	long long		show, uid, inflight;
 	char			*pidfile, *cmd, *root;
-	int			i, app, per_app[CLUSTER_APPS], after_kill_app;
-	int			after_kill, secs, down;
+	int			i, app, per_app[CLUSTER_APPS];
+	int			after_kill, after_kill_app, secs, down;
 	FILE			*fp;
 	double			drain_secs;
 
