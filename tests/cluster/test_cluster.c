@@ -545,6 +545,12 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	fclose(fp);
 
 	wave_run(w, DRAIN_TOTAL, DRAIN_FIRST, DRAIN_AFTER, drain_kill);
+	{
+		/* HAProxy's counters, for the record (and for a failure). */
+		const char *argv[] = { "bash", "-c", "\"$TEST_ROOT/scripts/"
+		    "cluster.sh\" stats | sed 's/^/haproxy: /' >&2", NULL };
+		(void)test_run(argv, NULL);
+	}
 
 	/* The stopped instance exits once drained. */
 	secs = atoi(getenv("DRAIN_TIMEOUT_SECONDS")) + 10;
@@ -581,7 +587,7 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	root = getenv("TEST_ROOT");
 	cmd = api_format("'%s/scripts/cluster.sh' status | grep -c "
 	    "'^app%d DOWN$'", root, DRAIN_APP + 1);
-	for (i = 0; i < 100 && !down; i++) {
+	for (i = 0; i < 200 && !down; i++) {
 		down = shell_number(cmd) == 1;
 		if (!down)
 			usleep(100 * 1000);
