@@ -198,6 +198,10 @@ done
 printf '%-34s %10s   (the ratio column of bookings is to this)\n' \
     "pgbench -N, $clients clients (tps)" "$pg"
 for n in 100 1000 10000; do
+	echo "map$n: $(result map$n non2xx) non-2xx, $(result map$n errors)" \
+	    "socket errors"
+done
+for n in 100 1000 10000; do
 	echo "book$n: $(result book$n created) made, $(result book$n conflict)" \
 	    "409, $(result book$n other4xx) other 4xx, $(result book$n 5xx) 5xx"
 done
