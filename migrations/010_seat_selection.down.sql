@@ -4,7 +4,6 @@ DROP FUNCTION IF EXISTS hold_claim_best(bigint, bigint, integer, text,
 DROP FUNCTION IF EXISTS seat_best_block(bigint, integer, text);
 DROP FUNCTION IF EXISTS hold_extend(bigint, bigint);
 ALTER TABLE screen_rows DROP COLUMN IF EXISTS aisles_after;
-DROP INDEX IF EXISTS holds_show_live;
 DROP TRIGGER IF EXISTS holds_lifetime ON holds;
 DROP FUNCTION IF EXISTS holds_set_lifetime();
 ALTER TABLE holds DROP COLUMN IF EXISTS lifetime;

@@ -28,9 +28,6 @@
 
 #define CLAIM_COL_OUTCOME	0
 #define CLAIM_COL_IDS		1
-/* hold_claim*, booking_claim and booking_cancel rows: then the object's
- * id and its show_id. */
-#define CLAIM_COL_SHOW		3
 
 struct claim_outcome {
 	const char	*outcome;
@@ -310,6 +307,14 @@ claim_ok(const struct db_call *call)
 	o = db_value(call, 0, CLAIM_COL_OUTCOME);
 	return (!strcmp(o, "created") || !strcmp(o, "existing") ||
 	    !strcmp(o, "cancelled"));
+}
+
+/* The rows are an earlier request's booking under the same key. */
+int
+claim_existing(const struct db_call *call)
+{
+	return (db_rows(call) > 0 &&
+	    !strcmp(db_value(call, 0, CLAIM_COL_OUTCOME), "existing"));
 }
 
 /*

@@ -33,10 +33,9 @@
  * logged (the body it should have retired lapses within
  * SEATMAP_TTL_MAX_MS).
  *
- * seatmap_changed() is the one call after a seat-changing commit: it
- * also tells the live seat map's watchers (live_publish(), live.c). It
- * may be called with a NULL request (a timer, a callback): the bump is
- * then fired and not waited for.
+ * seatmap_changed() may be called with a NULL request (a timer, a
+ * callback): the bump is then fired and not waited for. It also tells the
+ * live seat map (live_publish()), so one call after a commit serves both.
  */
 #include <sys/types.h>
 
@@ -100,6 +99,7 @@ seatmap_changed(struct http_request *req, struct seatmap_entry *e,
 	int			i;
 
 	if (e->state == 0) {
+		/* The same news for the live seat map's watchers (live.c). */
 		live_publish(show);
 		(void)snprintf(key, sizeof(key), SEATMAP_VERSION_PREFIX "%lld",
 		    (long long)show);
