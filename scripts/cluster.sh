@@ -38,8 +38,8 @@ pgport=${CLUSTER_PGPORT:-55442}
 redis_port=${CLUSTER_REDIS_PORT:-56389}
 bin="$root/build/booking"
 
-# The environment every instance gets: one database, one Redis, one JWT
-# secret, one certificate; only PORT differs.
+# The environment every instance gets: one database, one Redis, the same
+# secrets, one certificate; only PORT differs.
 cluster_env() {
 	export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking"
 	export REDIS_URL="redis://127.0.0.1:$redis_port/0"

@@ -24,10 +24,11 @@
  * if a notice is ever lost.
  *
  * Bounds: at most config.live_max_sockets per worker (503 beyond) and
- * config.live_max_per_address per client address per worker (429); the
- * kernel keeps at most LIVE_SNDBUF of a socket's unsent data and a socket
- * whose queue in Kore passes config.live_queue_max is dropped (a slow
- * reader never grows the worker); every socket is pinged every config.live_ping
+ * config.live_max_per_address per client address (peer.c: behind a
+ * trusted proxy, the forwarded one) per worker (429); the kernel keeps at
+ * most LIVE_SNDBUF of a socket's unsent data and a socket whose queue in
+ * Kore passes config.live_queue_max is dropped (a slow reader never grows
+ * the worker); every socket is pinged every config.live_ping
  * seconds and Kore drops one that sends nothing, not even a pong, for
  * websocket_timeout.
  *
@@ -64,6 +65,7 @@
 #include "config.h"
 #include "db.h"
 #include "live.h"
+#include "peer.h"
 #include "redis.h"
 #include "reply.h"
 #include "route.h"
@@ -97,6 +99,7 @@ struct live_show;
 
 struct live_sock {
 	struct connection	*c;
+	struct peer_ip		client;		/* peer.c: behind a proxy too */
 	struct live_show	*show;
 	int			want_snapshot;
 	TAILQ_ENTRY(live_sock)	list;
@@ -160,8 +163,9 @@ static void	live_req_free(struct http_request *);
 static struct live_show	*live_show_find(int64_t);
 static struct live_show	*live_show_get(int64_t);
 static void	live_show_drop(struct live_show *);
-static void	live_attach(struct connection *, int64_t);
-static int	live_address_count(const struct connection *);
+static void	live_attach(struct connection *, int64_t,
+		    const struct peer_ip *);
+static int	live_address_count(const struct peer_ip *);
 static void	live_arm(struct live_show *, u_int64_t);
 static void	live_timer(void *, u_int64_t);
 static void	live_refresh(struct live_show *);
@@ -316,14 +320,16 @@ static int
 live_req_upgrade(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
+	struct peer_ip		client;
 
+	peer_ip(req, &client);
 	if (live.nsocks >= (u_int32_t)config.live_max_sockets) {
 		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
 		reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
 		    "Too many live seat maps on this server; try again later.");
 		return (HTTP_STATE_COMPLETE);
 	}
-	if (live_address_count(req->owner) >= config.live_max_per_address) {
+	if (live_address_count(&client) >= config.live_max_per_address) {
 		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
 		reply_error(req, 429, "rate_limited",
 		    "Too many live seat maps from this address.");
@@ -332,7 +338,7 @@ live_req_upgrade(struct http_request *req)
 
 	kore_websocket_handshake(req, NULL, NULL, "live_ws_disconnect");
 	if (req->owner->proto == CONN_PROTO_WEBSOCKET)
-		live_attach(req->owner, l->show_id);
+		live_attach(req->owner, l->show_id, &client);
 
 	return (HTTP_STATE_COMPLETE);
 }
@@ -350,9 +356,9 @@ live_req_free(struct http_request *req)
 	http_state_cleanup(req);
 }
 
-/* Sockets of this worker from the connection's client address. */
+/* Sockets of this worker from a client address (peer.c). */
 static int
-live_address_count(const struct connection *c)
+live_address_count(const struct peer_ip *ip)
 {
 	struct live_show	*s;
 	struct live_sock	*k;
@@ -361,16 +367,9 @@ live_address_count(const struct connection *c)
 	n = 0;
 	TAILQ_FOREACH(s, &live.shows, list) {
 		TAILQ_FOREACH(k, &s->socks, list) {
-			if (k->c->family != c->family)
-				continue;
-			if (c->family == AF_INET &&
-			    k->c->addr.ipv4.sin_addr.s_addr ==
-			    c->addr.ipv4.sin_addr.s_addr)
-				n++;
-			else if (c->family == AF_INET6 &&
-			    !memcmp(&k->c->addr.ipv6.sin6_addr,
-			    &c->addr.ipv6.sin6_addr,
-			    sizeof(c->addr.ipv6.sin6_addr)))
+			if (k->client.family == ip->family &&
+			    !memcmp(k->client.bytes, ip->bytes,
+			    sizeof(ip->bytes)))
 				n++;
 		}
 	}
@@ -379,7 +378,8 @@ live_address_count(const struct connection *c)
 }
 
 static void
-live_attach(struct connection *c, int64_t show_id)
+live_attach(struct connection *c, int64_t show_id,
+    const struct peer_ip *client)
 {
 	struct live_show	*s;
 	struct live_sock	*k;
@@ -394,6 +394,7 @@ live_attach(struct connection *c, int64_t show_id)
 	s = live_show_get(show_id);
 	k = kore_calloc(1, sizeof(*k));
 	k->c = c;
+	k->client = *client;
 	k->show = s;
 	c->hdlr_extra = k;
 	TAILQ_INSERT_TAIL(&s->socks, k, list);
