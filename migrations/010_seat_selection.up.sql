@@ -21,10 +21,8 @@ FOR EACH ROW EXECUTE FUNCTION holds_set_lifetime();
 
 ALTER TABLE holds ALTER COLUMN lifetime SET NOT NULL;
 
--- The live seat map looks for the next hold of a show to lapse (the same
--- index 009_seat_freshness makes; it stays that migration's).
-CREATE INDEX IF NOT EXISTS holds_show_live ON holds (show_id, expires_at)
-    WHERE released_at IS NULL;
+-- The live seat map looks for the next hold of a show to lapse through
+-- holds_show_live (009_seat_freshness).
 
 -- Seats n and n + 1 of a row are side by side unless n is listed here.
 ALTER TABLE screen_rows ADD COLUMN aisles_after integer[] NOT NULL

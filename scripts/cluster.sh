@@ -38,16 +38,15 @@ pgport=${CLUSTER_PGPORT:-55442}
 redis_port=${CLUSTER_REDIS_PORT:-56389}
 bin="$root/build/booking"
 
-# The environment every instance gets: one database, one Redis, one JWT
-# secret, one certificate; only PORT differs.
+# The environment every instance gets: one database, one Redis, the same
+# secrets, one certificate; only PORT differs.
 cluster_env() {
 	export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking"
 	export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 	export JWT_SECRET
 	JWT_SECRET=$(cat "$dir/jwt_secret")
 	export PAYMENT_WEBHOOK_SECRET
-	PAYMENT_WEBHOOK_SECRET=$(cat "$dir/payment_webhook_secret" \
-	    2>/dev/null || true)
+	PAYMENT_WEBHOOK_SECRET=$(cat "$dir/payment_webhook_secret")
 	export TLS_CERT="$dir/cert/server.pem" TLS_KEY="$dir/cert/key.pem"
 	export MIGRATIONS_DIR="$root/migrations" AUTO_MIGRATE=1
 	export WORKERS=${CLUSTER_WORKERS:-1}
@@ -95,7 +94,7 @@ defaults
 	timeout http-request 10s
 	timeout http-keep-alive 10s
 	timeout queue 10s
-	timeout check 2s
+	timeout check 5s
 	# A request that reached no instance (refused, reset before any
 	# answer: a stopping instance) is sent to another one.
 	retries 3
@@ -118,7 +117,7 @@ backend booking
 	option httpchk GET /api/health HTTP/1.1
 	http-check send hdr Host localhost
 	http-check expect status 200
-	default-server ssl verify required ca-file $dir/cert/server.pem check inter 1s fastinter 250ms downinter 1s fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
+	default-server ssl verify required ca-file $dir/cert/server.pem check inter 1s fastinter 250ms downinter 1s fall 2 rise 2
 CFG
 	for p in $app_ports; do
 		i=$((i + 1))
