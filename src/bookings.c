@@ -446,6 +446,10 @@ bookings_create_claim(struct http_request *req)
 
 	if (claim_ok(&b->db)) {
 		b->changed_show = db_int(&b->db, 0, 3);
+		/* Redis had lost the answer; the database replays it. */
+		if (claim_existing(&b->db))
+			http_response_header(req, "idempotent-replayed",
+			    "true");
 		row = 0;
 		root = bookings_json(NULL, &b->db, &row, 2);
 		bookings_keep(b, HTTP_STATUS_CREATED, root);

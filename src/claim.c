@@ -309,6 +309,14 @@ claim_ok(const struct db_call *call)
 	    !strcmp(o, "cancelled"));
 }
 
+/* The rows are an earlier request's booking under the same key. */
+int
+claim_existing(const struct db_call *call)
+{
+	return (db_rows(call) > 0 &&
+	    !strcmp(db_value(call, 0, CLAIM_COL_OUTCOME), "existing"));
+}
+
 /*
  * The error answer for a refused claim: its status in *status and its
  * body. Every outcome the SQL functions can give is in claim_outcomes;

@@ -2,16 +2,22 @@
  * idem: Idempotency-Key (IETF draft semantics) for unsafe requests.
  *
  * Keys are scoped to the user: the Redis key is idem:<user id>:<key>.
- * Its value is a record, "I <fingerprint>" while the first request runs
- * and "D <fingerprint>\n<status>\n<body>" once it has answered; the
- * fingerprint is "<method> <path> <sha256 of the body>".
+ * Its value is a record, "I <fingerprint>\n<owner>" while the first
+ * request runs and "D <fingerprint>\n<status>\n<body>" once it has
+ * answered. The fingerprint is "<method> <path> <sha256>" where the hash
+ * covers the whole request: method, path, query string, Content-Type and
+ * the body's SHA-256. The owner is 128 random bits per request.
  *
- * - The first request claims the key with one SET NX GET EX, so exactly
- *   one request wins; the in-flight record lapses by itself
- *   (IDEM_INFLIGHT_SECONDS) if its server dies.
+ * - The first request claims the key with one SET NX GET PX, so exactly
+ *   one request wins. The in-flight record is a lease: it lives
+ *   IDEM_LEASE_MS and a timer renews it every IDEM_RENEW_MS while its
+ *   request runs, so when the worker dies (or the request is dropped)
+ *   the key is usable again within seconds, not a minute.
  * - A 2xx or 4xx answer replaces it for IDEM_TTL_SECONDS and is replayed
  *   byte for byte with Idempotent-Replayed: true; a 5xx deletes it so a
- *   retry runs again.
+ *   retry runs again. Both are compare-and-set (a Lua script): they act
+ *   only while the key still holds this request's own in-flight record,
+ *   never over a newer owner that took the key after the lease lapsed.
  * - Another request under the same key is 422; the same one while the
  *   first runs is 409 with Retry-After.
  * - When Redis cannot be reached the request simply proceeds: Redis is an
@@ -23,6 +29,9 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -31,7 +40,8 @@
 #include "reply.h"
 
 #define IDEM_TTL_SECONDS	"86400"
-#define IDEM_INFLIGHT_SECONDS	"60"
+#define IDEM_LEASE_MS		"5000"
+#define IDEM_RENEW_MS		1500
 #define IDEM_STATUS_REUSED	422
 
 #define IDEM_STATE_NEW		0
@@ -45,6 +55,23 @@ static int	idem_claimed(struct http_request *, struct idem *,
 static void	idem_replay(struct http_request *,
 		    const struct idem_record *);
 static void	idem_bypass(struct idem *, const char *);
+static void	idem_renew(void *, u_int64_t);
+static void	idem_store_logged(struct idem *);
+static void	idem_lease_end(struct idem *);
+static void	idem_fingerprint(struct http_request *, const char *,
+		    char *, size_t);
+
+/* KEYS[1] the key, ARGV[1] our in-flight record; the rest per script. */
+static const char *idem_lua_store =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then"
+    " redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end"
+    " return 0";
+static const char *idem_lua_release =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then"
+    " return redis.call('DEL', KEYS[1]) end return 0";
+static const char *idem_lua_renew =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then"
+    " return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 /* 1 to IDEM_KEY_MAX visible ASCII characters. */
 int
@@ -96,11 +123,41 @@ idem_init(struct idem *id, struct http_request *req, int64_t user,
 	if (len < 0 || (size_t)len >= sizeof(id->key))
 		fatal("idem_init: key too long");
 
-	len = snprintf(id->fingerprint, sizeof(id->fingerprint), "%s %s %s",
-	    http_method_text(req->method), req->path, digest);
-	if (len < 0 || (size_t)len >= sizeof(id->fingerprint)) {
-		/* A long path: the fingerprint stays unique by its prefix. */
-		id->fingerprint[sizeof(id->fingerprint) - 1] = '\0';
+	idem_fingerprint(req, digest, id->fingerprint,
+	    sizeof(id->fingerprint));
+}
+
+/* "<method> <path> <sha256 of the whole request>" (see the top). */
+static void
+idem_fingerprint(struct http_request *req, const char *body_digest,
+    char *out, size_t outlen)
+{
+	struct kore_buf		buf;
+	const char		*ctype;
+	u_int8_t		md[SHA256_DIGEST_LENGTH];
+	char			hex[SHA256_DIGEST_LENGTH * 2 + 1];
+	size_t			i;
+	int			len;
+
+	if (!http_request_header(req, "content-type", &ctype))
+		ctype = "";
+
+	kore_buf_init(&buf, 256);
+	kore_buf_appendf(&buf, "%s\n%s\n%s\n%s\n%s",
+	    http_method_text(req->method), req->path,
+	    req->query_string != NULL ? req->query_string : "", ctype,
+	    body_digest);
+	(void)SHA256(buf.data, buf.offset, md);
+	kore_buf_cleanup(&buf);
+
+	for (i = 0; i < sizeof(md); i++)
+		(void)snprintf(hex + i * 2, 3, "%02x", md[i]);
+
+	len = snprintf(out, outlen, "%s %s %s",
+	    http_method_text(req->method), req->path, hex);
+	if (len < 0 || (size_t)len >= outlen) {
+		/* A long path: the hash still covers all of it. */
+		out[outlen - 1] = '\0';
 	}
 }
 
@@ -120,7 +177,10 @@ idem_record_parse(const char *data, size_t len, struct idem_record *rec)
 
 	switch (rec->type) {
 	case IDEM_RECORD_INFLIGHT:
-		rec->fingerprint_len = len - 2;
+		/* "I <fingerprint>\n<owner>"; older records had no owner. */
+		nl = memchr(rec->fingerprint, '\n', end - rec->fingerprint);
+		rec->fingerprint_len = (nl != NULL ? nl : end) -
+		    rec->fingerprint;
 		return (KORE_RESULT_OK);
 	case IDEM_RECORD_DONE:
 		break;
@@ -207,7 +267,7 @@ idem_begin(struct http_request *req, struct idem *id)
 	const struct redis_result	*r;
 	const char			*argv[7];
 	size_t				argvlen[7];
-	char				value[IDEM_FINGERPRINT_MAX + 2];
+	u_int8_t			owner[IDEM_OWNER_BYTES];
 	int				i, len;
 
 	switch (id->state) {
@@ -227,6 +287,8 @@ idem_begin(struct http_request *req, struct idem *id)
 		if (r->type == REDIS_REPLY_NIL) {
 			id->reserved = 1;
 			id->state = IDEM_STATE_RUNNING;
+			id->renew = kore_timer_add(idem_renew, IDEM_RENEW_MS,
+			    id, 0);
 			return (IDEM_PROCEED);
 		}
 		if (r->type != REDIS_REPLY_STRING) {
@@ -238,18 +300,23 @@ idem_begin(struct http_request *req, struct idem *id)
 		fatal("idem_begin: called in state %d", id->state);
 	}
 
-	len = snprintf(value, sizeof(value), "%c %s", IDEM_RECORD_INFLIGHT,
-	    id->fingerprint);
-	if (len < 0 || (size_t)len >= sizeof(value))
+	if (RAND_bytes(owner, sizeof(owner)) != 1)
+		fatal("idem_begin: RAND_bytes failed");
+	len = snprintf(id->inflight, sizeof(id->inflight), "%c %s\n",
+	    IDEM_RECORD_INFLIGHT, id->fingerprint);
+	for (i = 0; i < (int)sizeof(owner) && len > 0 &&
+	    (size_t)len + 3 <= sizeof(id->inflight); i++)
+		len += snprintf(id->inflight + len, 3, "%02x", owner[i]);
+	if (len < 0 || (size_t)len + 1 >= sizeof(id->inflight))
 		fatal("idem_begin: record too long");
 
 	argv[0] = "SET";
 	argv[1] = id->key;
-	argv[2] = value;
+	argv[2] = id->inflight;
 	argv[3] = "NX";
 	argv[4] = "GET";
-	argv[5] = "EX";
-	argv[6] = IDEM_INFLIGHT_SECONDS;
+	argv[5] = "PX";
+	argv[6] = IDEM_LEASE_MS;
 	for (i = 0; i < 7; i++)
 		argvlen[i] = strlen(argv[i]);
 
@@ -273,8 +340,8 @@ idem_finish(struct http_request *req, struct idem *id, int status,
     const struct kore_buf *body)
 {
 	struct kore_buf		value;
-	const char		*argv[5];
-	size_t			argvlen[5];
+	const char		*argv[7];
+	size_t			argvlen[7];
 	int			argc, i, ret;
 
 	switch (id->state) {
@@ -283,9 +350,7 @@ idem_finish(struct http_request *req, struct idem *id, int status,
 	case IDEM_STATE_STORING:
 		if (redis_wait(id->ticket) == REDIS_PENDING)
 			return (IDEM_PENDING);
-		if (redis_result(id->ticket) == NULL)
-			kore_log(LOG_NOTICE, "idem: could not store %s",
-			    id->key);
+		idem_store_logged(id);
 		id->state = IDEM_STATE_DONE;
 		return (IDEM_DONE);
 	case IDEM_STATE_DONE:
@@ -294,6 +359,7 @@ idem_finish(struct http_request *req, struct idem *id, int status,
 		fatal("idem_finish: called in state %d", id->state);
 	}
 
+	idem_lease_end(id);
 	if (!id->reserved) {
 		id->state = IDEM_STATE_DONE;
 		return (IDEM_DONE);
@@ -301,25 +367,26 @@ idem_finish(struct http_request *req, struct idem *id, int status,
 
 	redis_ticket_release(&id->ticket);
 	kore_buf_init(&value, body->offset + 512);
+	argv[0] = "EVAL";
+	argv[2] = "1";
+	argv[3] = id->key;
+	argv[4] = id->inflight;
 	if (status >= 500) {
-		argc = 2;
-		argv[0] = "DEL";
+		argc = 5;
+		argv[1] = idem_lua_release;
 	} else {
 		kore_buf_appendf(&value, "%c %s\n%d\n", IDEM_RECORD_DONE,
 		    id->fingerprint, status);
 		kore_buf_append(&value, body->data, body->offset);
-		argc = 5;
-		argv[0] = "SET";
-		argv[2] = (const char *)value.data;
-		argvlen[2] = value.offset;
-		argv[3] = "EX";
-		argv[4] = IDEM_TTL_SECONDS;
+		argc = 7;
+		argv[1] = idem_lua_store;
+		argv[5] = (const char *)value.data;
+		argv[6] = IDEM_TTL_SECONDS;
 	}
-	argv[1] = id->key;
-	for (i = 0; i < argc; i++) {
-		if (i != 2 || argc == 2)
-			argvlen[i] = strlen(argv[i]);
-	}
+	for (i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+	if (argc == 7)
+		argvlen[5] = value.offset;
 
 	/* hiredis copies the arguments into its output buffer. */
 	ret = redis_commandargv(req, &id->ticket, argc, argv, argvlen);
@@ -334,8 +401,62 @@ idem_finish(struct http_request *req, struct idem *id, int status,
 	return (IDEM_PENDING);
 }
 
+/* How the compare-and-set store went; only logged. */
+static void
+idem_store_logged(struct idem *id)
+{
+	const struct redis_result	*r;
+
+	r = redis_result(id->ticket);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		kore_log(LOG_NOTICE, "idem: could not store %s%s%s", id->key,
+		    r != NULL ? ": " : "", r != NULL ? r->str : "");
+	else if (r->type != REDIS_REPLY_INTEGER)
+		kore_log(LOG_NOTICE, "idem: unexpected reply storing %s",
+		    id->key);
+	else if (r->integer == 0)
+		kore_log(LOG_NOTICE, "idem: %s has a newer owner; not stored",
+		    id->key);
+}
+
+/*
+ * Timer: the request still runs, so its lease is extended, if the key is
+ * still its own. Fire and forget: a lost renewal only shortens the lease.
+ */
+static void
+idem_renew(void *arg, u_int64_t now)
+{
+	struct idem		*id = arg;
+	struct redis_ticket	*t;
+	const char		*argv[6];
+	size_t			argvlen[6];
+	int			i;
+
+	argv[0] = "EVAL";
+	argv[1] = idem_lua_renew;
+	argv[2] = "1";
+	argv[3] = id->key;
+	argv[4] = id->inflight;
+	argv[5] = IDEM_LEASE_MS;
+	for (i = 0; i < 6; i++)
+		argvlen[i] = strlen(argv[i]);
+
+	if (redis_commandargv(NULL, &t, 6, argv, argvlen) == KORE_RESULT_OK)
+		redis_ticket_release(&t);
+}
+
+static void
+idem_lease_end(struct idem *id)
+{
+	if (id->renew != NULL) {
+		kore_timer_remove(id->renew);
+		id->renew = NULL;
+	}
+}
+
 void
 idem_cleanup(struct idem *id)
 {
+	idem_lease_end(id);
 	redis_ticket_release(&id->ticket);
 }

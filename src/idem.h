@@ -26,14 +26,22 @@
 #define IDEM_RECORD_INFLIGHT	'I'
 #define IDEM_RECORD_DONE	'D'
 
+/* Random bytes naming the request that holds a key in flight. */
+#define IDEM_OWNER_BYTES	16
+
 struct redis_ticket;
+struct kore_timer;
 
 struct idem {
 	char			key[32 + IDEM_KEY_MAX];
 	char			fingerprint[IDEM_FINGERPRINT_MAX];
+	/* Our in-flight record, exactly as stored. */
+	char			inflight[IDEM_FINGERPRINT_MAX +
+				    IDEM_OWNER_BYTES * 2 + 4];
 	int			state;
 	int			reserved;
 	struct redis_ticket	*ticket;
+	struct kore_timer	*renew;
 };
 
 struct idem_record {

@@ -25,10 +25,10 @@
  *
  * Bounds: at most config.live_max_sockets per worker (503 beyond) and
  * config.live_max_per_address per client address (peer.c: behind a
- * trusted proxy, the forwarded one) per worker (429); the
- * kernel keeps at most LIVE_SNDBUF of a socket's unsent data and a socket
- * whose queue in Kore passes config.live_queue_max is dropped (a slow
- * reader never grows the worker); every socket is pinged every config.live_ping
+ * trusted proxy, the forwarded one) per worker (429); the kernel keeps at
+ * most LIVE_SNDBUF of a socket's unsent data and a socket whose queue in
+ * Kore passes config.live_queue_max is dropped (a slow reader never grows
+ * the worker); every socket is pinged every config.live_ping
  * seconds and Kore drops one that sends nothing, not even a pong, for
  * websocket_timeout.
  *

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
@@ -112,8 +114,13 @@ read_load(const char *path, int *ok, int *unavailable, int *other)
 				(*ok)++;
 			else if (reqs[i].status == 503)
 				(*unavailable)++;
-			else
+			else {
 				(*other)++;
+				cr_log_warn("%s: status %ld, curl error %d,"
+				    " body %.200s", path, reqs[i].status,
+				    reqs[i].curl_error, reqs[i].resp != NULL ?
+				    reqs[i].resp : "");
+			}
 		}
 		fixture_multi_free(reqs, FAULT_CONCURRENCY);
 		usleep(50 * 1000);
@@ -222,4 +229,218 @@ Test(faults, terminated_backends_are_replaced_not_kept)
 	cr_assert_eq(log_count("exited"), exited, "a worker exited");
 	free(cmd);
 	free(path);
+}
+
+/* The pids of the main server's workers (not its key manager). */
+static int
+worker_pids(pid_t *pids, int max)
+{
+	FILE	*fp;
+	char	*path, cmd[256];
+	int	n, pid;
+	size_t	len;
+
+	path = api_format("/proc/%s/task/%s/children",
+	    getenv("TEST_SERVER_PID"), getenv("TEST_SERVER_PID"));
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "cannot read %s", path);
+	free(path);
+
+	n = 0;
+	while (n < max && fscanf(fp, "%d", &pid) == 1) {
+		FILE	*c;
+
+		path = api_format("/proc/%d/cmdline", pid);
+		c = fopen(path, "r");
+		free(path);
+		if (c == NULL)
+			continue;
+		len = fread(cmd, 1, sizeof(cmd) - 1, c);
+		fclose(c);
+		cmd[len] = '\0';
+		while (len-- > 0) {
+			if (cmd[len] == '\0')
+				cmd[len] = ' ';
+		}
+		if (strstr(cmd, "[wrk") != NULL)
+			pids[n++] = pid;
+	}
+	fclose(fp);
+
+	return (n);
+}
+
+Test(faults, respawned_worker_completes_tls_handshakes_at_once)
+{
+	struct api_resp	*r;
+	pid_t		pids[8];
+	char		*path;
+	int		kill_round, i, n, incomplete, failed;
+	int		ok, unavailable, other;
+
+	incomplete = log_count("not yet complete");
+	failed = 0;
+	for (kill_round = 0; kill_round < 4; kill_round++) {
+		n = worker_pids(pids, 8);
+		cr_assert_geq(n, 1, "no workers found");
+		cr_assert_eq(kill(pids[kill_round % n], SIGKILL), 0);
+		/* Requests right after the kill, each a new handshake. */
+		for (i = 0; i < 15; i++) {
+			r = api("GET", "/api/health", NULL);
+			if (r->status != 200)
+				failed++;
+			api_free(r);
+		}
+		usleep(300 * 1000);
+	}
+
+	cr_assert_eq(failed, 0, "%d requests failed after worker kills",
+	    failed);
+	cr_assert_eq(log_count("not yet complete"), incomplete,
+	    "a worker accepted TLS before it had its certificate");
+
+	/*
+	 * Concurrent handshakes on the respawned workers: each needs its own
+	 * signature from the key manager, routed back to it alone.
+	 */
+	path = show_path();
+	ok = unavailable = other = 0;
+	read_load(path, &ok, &unavailable, &other);
+	cr_assert_eq(unavailable + other, 0, "%d of %d failed after respawns",
+	    unavailable + other, ok + unavailable + other);
+	free(path);
+}
+
+static void
+kill_workers(void)
+{
+	pid_t	pids[8];
+	int	i, n;
+
+	n = worker_pids(pids, 8);
+	cr_assert_geq(n, 1, "no workers found");
+	for (i = 0; i < n; i++)
+		cr_assert_eq(kill(pids[i], SIGKILL), 0);
+}
+
+static long long
+bookings_with_key(const char *key)
+{
+	return (db_scalar("SELECT count(*) FROM bookings"
+	    " WHERE idempotency_key = $1", key, NULL));
+}
+
+Test(faults, replay_from_the_database_says_idempotent_replayed)
+{
+	struct fixture_show	s;
+	struct api_resp		*r1, *r2;
+	char			*token, *key, *body, h[16];
+	long long		uid;
+
+	fixture_show(&s, 2, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
+	    s.seats[0]);
+
+	r1 = fixture_book(token, key, body, NULL);
+	cr_assert_eq(r1->status, 201, "%ld %s", r1->status, r1->body);
+	cr_assert_null(api_header(r1, "idempotent-replayed", h, sizeof(h)));
+
+	/* Redis forgets every record; only the database knows the key. */
+	redis_flush();
+	r2 = fixture_book(token, key, body, NULL);
+	cr_assert_eq(r2->status, 201, "%ld %s", r2->status, r2->body);
+	cr_assert_eq(fixture_id(r2), fixture_id(r1));
+	cr_assert_not_null(api_header(r2, "idempotent-replayed", h,
+	    sizeof(h)), "a replay from the database lacks the header");
+	cr_assert_str_eq(h, "true");
+	cr_assert_eq(bookings_with_key(key), 1);
+
+	api_free(r1);
+	api_free(r2);
+	free(body);
+	free(key);
+	free(token);
+}
+
+/*
+ * A booking request is held inside PostgreSQL (its seat row locked by
+ * this test) while every worker is killed: its in-flight record must not
+ * keep the key for long. The retry gets the one booking.
+ */
+Test(faults, killed_requests_key_is_usable_again_within_seconds)
+{
+	struct fixture_show	s;
+	struct multi_req	req;
+	struct api_resp		*r;
+	PGconn			*lock;
+	PGresult		*res;
+	char			*token, *key, *body, *sql;
+	long long		uid;
+	double			start, waited;
+	pid_t			child;
+	int			status, busy;
+
+	fixture_show(&s, 2, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
+	    s.seats[0]);
+
+	lock = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
+	PQclear(PQexec(lock, "BEGIN"));
+	sql = api_format("SELECT id FROM seats WHERE id = %lld FOR UPDATE",
+	    s.seats[0]);
+	res = PQexec(lock, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		memset(&req, 0, sizeof(req));
+		req.base = getenv("BOOKING_URL");
+		req.path = "/api/bookings";
+		req.token = token;
+		req.key = key;
+		req.body = body;
+		fixture_multi(&req, 1, 3000);
+		_exit(0);
+	}
+
+	/* The request is in the database, holding its key in flight. */
+	usleep(800 * 1000);
+	r = fixture_book(token, key, body, NULL);
+	busy = r->status;
+	api_free(r);
+	kill_workers();
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	PQclear(PQexec(lock, "ROLLBACK"));
+	PQfinish(lock);
+	cr_assert_eq(busy, 409, "the first request was not in flight (%d)",
+	    busy);
+
+	start = now_seconds();
+	for (;;) {
+		r = fixture_book(token, key, body, NULL);
+		if (r->status != 409)
+			break;
+		api_free(r);
+		cr_assert_lt(now_seconds() - start, 20.0,
+		    "the key stayed in flight");
+		usleep(200 * 1000);
+	}
+	waited = now_seconds() - start;
+	cr_log_info("key usable again after %.1f s", waited);
+	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
+	cr_assert_lt(waited, 10.0, "the key stayed in flight %.1f s", waited);
+	cr_assert_eq(bookings_with_key(key), 1);
+
+	api_free(r);
+	free(sql);
+	free(body);
+	free(key);
+	free(token);
 }

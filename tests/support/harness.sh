@@ -55,6 +55,7 @@ export TEST_PG_DIR="$tmp/pg" TEST_SERVER_LOG="$tmp/server.log"
 
 (cd "$tmp" && exec "$TEST_BIN" -f -n -r > "$tmp/server.log" 2>&1) &
 echo $! > "$tmp/server.pid"
+export TEST_SERVER_PID=$(cat "$tmp/server.pid")
 
 if ! wait_health "$BOOKING_URL/api/health" 30; then
 	echo "server did not start:"

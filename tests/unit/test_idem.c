@@ -46,6 +46,16 @@ Test(idem, idempotency_record_in_flight)
 	    rec.fingerprint_len));
 }
 
+Test(idem, idempotency_record_in_flight_names_its_owner)
+{
+	struct idem_record	rec;
+	const char		*v = "I POST /api/bookings abc\n0123abcd";
+
+	cr_assert(idem_record_parse(v, strlen(v), &rec));
+	cr_assert_eq(rec.type, IDEM_RECORD_INFLIGHT);
+	cr_assert_eq(rec.fingerprint_len, strlen("POST /api/bookings abc"));
+}
+
 Test(idem, idempotency_record_done_keeps_binary_body)
 {
 	struct idem_record	rec;
