@@ -90,7 +90,8 @@ esac
 
 # Without its secret it refuses to start, with one line.
 out=$(timeout 60 $PODMAN run --rm --name "$name-nosecret" --network host \
-    $LIMITS $ONEOFF -e DATABASE_URL="$db" -e REDIS_URL="redis://127.0.0.1:$redisport/0" \
+    $LIMITS $ONEOFF -e DATABASE_URL="$db" \
+    -e REDIS_URL="redis://127.0.0.1:$redisport/0" \
     -e PORT="$(free_port)" "$IMAGE" 2>&1)
 rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q "JWT_SECRET is not set" ||
@@ -127,8 +128,8 @@ ok "it migrated the empty database ($applied migrations)"
 for v in 1.2 1.3; do
 	if [ $v = 1.2 ]; then opt="--tlsv1.2 --tls-max 1.2"; else
 		opt="--tlsv1.3"; fi
-	got=$(curl -s $ca $opt -o /dev/null -w '%{http_code} %{ssl_verify_result}' \
-	    "$base/api/health")
+	got=$(curl -s $ca $opt -o /dev/null \
+	    -w '%{http_code} %{ssl_verify_result}' "$base/api/health")
 	[ "$got" = "200 0" ] || fail "TLS $v: $got"
 done
 ok "TLS 1.2 and 1.3 with the mounted certificate"
@@ -145,8 +146,9 @@ ok "podman healthcheck run: healthy"
 
 # A booking, as a client would make it.
 email="image-$$@example.com"
-resp=$(curl -s $ca "$base/api/auth/register" -H 'Content-Type: application/json' \
-    -d "{\"name\": \"Image\", \"email\": \"$email\", \"password\": \"correct horse\"}")
+resp=$(curl -s $ca "$base/api/auth/register" \
+    -H 'Content-Type: application/json' -d "{\"name\": \"Image\", \
+\"email\": \"$email\", \"password\": \"correct horse\"}")
 token=$(echo "$resp" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
 [ -n "$token" ] || fail "register: $resp"
 show=$(psql "$db" -tAq -v ON_ERROR_STOP=1 -c "

@@ -74,7 +74,8 @@ deb $DEBIAN_MIRROR bookworm main
 deb $DEBIAN_MIRROR bookworm-updates main
 deb ${DEBIAN_MIRROR%/debian}/debian-security bookworm-security main
 SRC
-		rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
+		rm -rf "$rootfs"/var/lib/apt/lists/* \
+		    "$rootfs"/var/cache/apt/*.bin \
 		    "$rootfs"/var/cache/apt/archives/*.deb
 		chmod 755 "$rootfs"	# it becomes the image's /
 		tar -C "$rootfs" --numeric-owner -cf "$tar.new" .
@@ -121,7 +122,8 @@ image_build() {
 	    -t "$IMAGE" -f "$root/Dockerfile" "$root" \
 	    > "$IMAGE_CACHE/build.log" 2>&1 || {
 		tail -n 40 "$IMAGE_CACHE/build.log" >&2
-		echo "image: podman build failed (log: $IMAGE_CACHE/build.log)" >&2
+		echo "image: podman build failed" \
+		    "(log: $IMAGE_CACHE/build.log)" >&2
 		return 1
 	}
 	echo "built $IMAGE in $((SECONDS - started)) s" \

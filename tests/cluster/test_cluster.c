@@ -142,8 +142,8 @@ bookings_of_show(long long show)
 Test(cluster, booking_race_across_three_instances, .timeout = 120)
 {
 	struct multi_req	*reqs;
-	char			*tokens[RACE_REQUESTS], *keys[RACE_REQUESTS];
-	char			*bodies[RACE_REQUESTS];
+	char			*tokens[RACE_REQUESTS];
+	char			*keys[RACE_REQUESTS], *bodies[RACE_REQUESTS];
 	long long		seats[RACE_SEATS], show, uid, won[RACE_SEATS];
 	int			i, k, s, created, refused, seat_total;
 	int			per_app[CLUSTER_APPS], app;
@@ -362,7 +362,7 @@ struct wave_req {
 	struct multi_req	*req;
 	CURL			*easy;
 	struct curl_slist	*hdrs;
-	int			after_kill;	/* answered after the SIGTERM */
+	int			after_kill;	/* answered after SIGTERM */
 };
 
 static size_t
@@ -518,8 +518,8 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	struct timespec		gone_at;
 	long long		show, uid, inflight;
 	char			*pidfile, *cmd, *root;
-	int			i, app, per_app[CLUSTER_APPS], after_kill_app;
-	int			after_kill, secs, down;
+	int			i, app, per_app[CLUSTER_APPS];
+	int			after_kill, after_kill_app, secs, down;
 	FILE			*fp;
 	double			drain_secs;
 
@@ -545,6 +545,12 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	fclose(fp);
 
 	wave_run(w, DRAIN_TOTAL, DRAIN_FIRST, DRAIN_AFTER, drain_kill);
+	{
+		/* HAProxy's counters, for the record (and for a failure). */
+		const char *argv[] = { "bash", "-c", "\"$TEST_ROOT/scripts/"
+		    "cluster.sh\" stats | sed 's/^/haproxy: /' >&2", NULL };
+		(void)test_run(argv, NULL);
+	}
 
 	/* The stopped instance exits once drained. */
 	secs = atoi(getenv("DRAIN_TIMEOUT_SECONDS")) + 10;
@@ -581,7 +587,7 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	root = getenv("TEST_ROOT");
 	cmd = api_format("'%s/scripts/cluster.sh' status | grep -c "
 	    "'^app%d DOWN$'", root, DRAIN_APP + 1);
-	for (i = 0; i < 100 && !down; i++) {
+	for (i = 0; i < 200 && !down; i++) {
 		down = shell_number(cmd) == 1;
 		if (!down)
 			usleep(100 * 1000);

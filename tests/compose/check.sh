@@ -34,7 +34,8 @@ if docker compose version >/dev/null 2>&1; then
 elif command -v docker-compose >/dev/null; then
 	compose=docker-compose
 else
-	echo "compose: no compose tool (scripts/deps.sh installs docker-compose)"
+	echo "compose: no compose tool" \
+	    "(scripts/deps.sh installs docker-compose)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
@@ -100,8 +101,8 @@ no_literal_secret() {
 haproxy_cfg() {
 	make_cert "$tmp/cert" || return 1
 	cat "$tmp/cert/server.pem" "$tmp/cert/key.pem" > "$tmp/cert/haproxy.pem"
-	sed "s|/etc/haproxy/cert|$tmp/cert|g" "$root/deploy/haproxy-compose.cfg" \
-	    > "$tmp/haproxy.cfg"
+	sed "s|/etc/haproxy/cert|$tmp/cert|g" \
+	    "$root/deploy/haproxy-compose.cfg" > "$tmp/haproxy.cfg"
 	haproxy -c -q -f "$tmp/haproxy.cfg"
 }
 
