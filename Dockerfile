@@ -7,7 +7,7 @@
 #   docker build -t booking .
 #   docker run -p 8443:8443 -v $PWD/cert:/app/cert:ro \
 #     -e DATABASE_URL=postgresql://... -e REDIS_URL=redis://... \
-#     -e JWT_SECRET=... booking
+#     -e JWT_SECRET=... -e PAYMENT_WEBHOOK_SECRET=... booking
 
 FROM debian:bookworm-slim AS build
 WORKDIR /src

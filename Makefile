@@ -1,8 +1,8 @@
 # The single entry point. `make run` serves the API with a private
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
-.PHONY: all deps build run stop test unit integration migrate rollback \
-	bench clean admin
+.PHONY: all deps build run stop test unit integration cluster-test \
+	migrate rollback bench clean admin cluster cluster-stop fuzz
 
 all: build
 
@@ -32,8 +32,22 @@ unit: build
 integration: build
 	@./scripts/test.sh integration
 
+cluster-test: build
+	@./scripts/test.sh cluster
+
+# Three instances behind HAProxy on https://127.0.0.1:8443 (README, Deploy).
+cluster: build
+	@./scripts/cluster.sh start
+
+cluster-stop:
+	@./scripts/cluster.sh stop
+
 bench: build
 	@./scripts/bench.sh
+
+# libFuzzer harnesses under ASan/UBSan, FUZZ_SECONDS (default 60) each.
+fuzz: build
+	@./scripts/fuzz.sh run
 
 clean:
 	rm -rf build

@@ -61,6 +61,7 @@ db="postgresql://postgres@127.0.0.1:$pgport/booking_bench"
 secret=$(openssl rand -hex 32)
 export DATABASE_URL="$db" REDIS_URL="redis://127.0.0.1:$redisport/0"
 export JWT_SECRET="$secret" PORT=$port MIGRATIONS_DIR="$root/migrations"
+export PAYMENT_WEBHOOK_SECRET=$(openssl rand -hex 32)
 export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
 
 (cd "$tmp" && exec "$bin" -f -n -r > "$tmp/server.log" 2>&1) &

@@ -42,6 +42,7 @@ make_cert "$tmp/cert"
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking_bench"
 export REDIS_URL="redis://127.0.0.1:$redisport/0"
 export JWT_SECRET="bench-secret-0123456789abcdef0123456789"
+export PAYMENT_WEBHOOK_SECRET="bench-webhook-secret-0123456789abcdef01"
 export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
 export MIGRATIONS_DIR="$root/migrations" PORT=$port
 

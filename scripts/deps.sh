@@ -10,13 +10,15 @@ RUNTIME_PKGS="postgresql redis-server openssl ca-certificates"
 IMAGE_PKGS="libpq5 libhiredis0.14 libjwt0 libcrypt1 libssl3 ca-certificates
 curl"
 TEST_PKGS="libcriterion-dev libcurl4-openssl-dev libjansson-dev curl wrk
-postgresql-contrib"
+postgresql-contrib clang libclang-rt-14-dev"
+# make cluster and its tests: the load balancer.
+CLUSTER_PKGS="haproxy"
 
 case "${1:-all}" in
 build)	pkgs="$BUILD_PKGS" ;;
 image)	pkgs="$IMAGE_PKGS" ;;
 runtime) pkgs="$RUNTIME_PKGS" ;;
-*)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS" ;;
+*)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $CLUSTER_PKGS" ;;
 esac
 
 missing=()

@@ -19,10 +19,14 @@ redis_start "$var/redis" "$REDIS_PORT"
 make_cert "$var/cert"
 [ -f "$var/jwt_secret" ] || { openssl rand -hex 32 > "$var/jwt_secret";
     chmod 600 "$var/jwt_secret"; }
+[ -f "$var/payment_webhook_secret" ] || {
+    openssl rand -hex 32 > "$var/payment_webhook_secret";
+    chmod 600 "$var/payment_webhook_secret"; }
 
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/booking"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export JWT_SECRET=$(cat "$var/jwt_secret")
+export PAYMENT_WEBHOOK_SECRET=$(cat "$var/payment_webhook_secret")
 export TLS_CERT="$var/cert/server.pem" TLS_KEY="$var/cert/key.pem"
 export MIGRATIONS_DIR="$root/migrations" PORT
 

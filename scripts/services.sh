@@ -93,7 +93,9 @@ pg_createdb() {
 	fi
 }
 
-# redis_start DIR PORT: a Redis without persistence on 127.0.0.1.
+# redis_start DIR PORT: a Redis without persistence on 127.0.0.1, bounded
+# in memory (REDIS_MAXMEMORY, default 64mb) and evicting the least
+# recently used keys when full, so no client can make it grow without end.
 redis_start() {
 	local dir port=$2 i
 	mkdir -p "$1"
@@ -104,7 +106,8 @@ redis_start() {
 	fi
 	redis-server --bind 127.0.0.1 --port "$port" --daemonize yes \
 	    --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
-	    --save "" --appendonly no >/dev/null || return 1
+	    --save "" --appendonly no --maxmemory "${REDIS_MAXMEMORY:-64mb}" \
+	    --maxmemory-policy allkeys-lru >/dev/null || return 1
 	for i in $(seq 1 50); do
 		redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && return 0
 		sleep 0.1

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# make test: Criterion unit tests, then integration tests over HTTPS
-# against a throwaway PostgreSQL and Redis (tests/support/harness.sh).
-# `scripts/test.sh unit` or `integration` runs one half.
+# make test: Criterion unit tests, a short fuzzing smoke over the
+# committed corpus (scripts/fuzz.sh), then integration tests over HTTPS
+# against a throwaway PostgreSQL and Redis (tests/support/harness.sh), then
+# the cluster tests against three instances behind HAProxy
+# (tests/support/cluster-harness.sh). `scripts/test.sh unit`, `fuzz`,
+# `integration` or `cluster` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,12 +33,13 @@ build_unit() {
 	done
 }
 
-build_integration() {
+# build_http_tests NAME DIR: tests/DIR/test_*.c with the support code.
+build_http_tests() {
 	cc $CFLAGS $(pkg-config --cflags jansson libcurl) \
-	    -I"$root/tests/support" -o "$out/integration" \
-	    "$root"/tests/integration/test_*.c "$root"/tests/support/*.c \
+	    -I"$root/tests/support" -o "$out/$1" \
+	    "$root"/tests/"$2"/test_*.c "$root"/tests/support/*.c \
 	    -lcriterion $(pkg-config --libs jansson libcurl) -lpq -lhiredis -ljwt \
-	    -lpthread
+	    -lssl -lcrypto -lpthread
 }
 
 status=0
@@ -46,9 +50,18 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		"$t" --jobs 2 || status=1
 	done
 fi
+if [ "$what" = all ] || [ "$what" = fuzz ]; then
+	echo "== fuzz smoke"
+	"$root/scripts/fuzz.sh" smoke || status=1
+fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
-	build_integration
+	build_http_tests integration integration
 	echo "== integration"
 	"$root/tests/support/harness.sh" "$out/integration" || status=1
+fi
+if [ "$what" = all ] || [ "$what" = cluster ]; then
+	build_http_tests cluster cluster
+	echo "== cluster: 3 instances behind HAProxy"
+	"$root/tests/support/cluster-harness.sh" "$out/cluster" || status=1
 fi
 exit $status

@@ -14,8 +14,9 @@
  *
  * Passwords are hashed and verified in a Kore task (password.c); a login
  * for an unknown email verifies against a dummy hash, so it costs the
- * same. Failed logins are counted per address and per email
- * (throttle.c).
+ * same. Every login attempt is charged, before its password is verified,
+ * to a counter per client address and one per email, and refunded when it
+ * succeeds; registrations are charged per address (throttle.c).
  */
 #include <sys/types.h>
 
@@ -46,8 +47,6 @@ int	accounts_login(struct http_request *);
 int	accounts_refresh(struct http_request *);
 int	accounts_logout(struct http_request *);
 int	accounts_me(struct http_request *);
-
-#define ACCOUNTS_STATUS_TOO_MANY	429
 
 /* The select list accounts_user_read() reads, in this order. */
 #define ACCOUNTS_USER_COLUMNS						\
@@ -155,6 +154,7 @@ static int	accounts_new_refresh(struct http_request *,
 		    struct accounts_req *);
 
 static int	accounts_register_start(struct http_request *);
+static int	accounts_register_throttle(struct http_request *);
 static int	accounts_register_hash(struct http_request *);
 static int	accounts_register_insert(struct http_request *);
 static int	accounts_register_answer(struct http_request *);
@@ -163,7 +163,6 @@ static int	accounts_login_start(struct http_request *);
 static int	accounts_login_throttle(struct http_request *);
 static int	accounts_login_lookup(struct http_request *);
 static int	accounts_login_verify(struct http_request *);
-static int	accounts_login_failed(struct http_request *);
 static int	accounts_login_session(struct http_request *);
 static int	accounts_login_answer(struct http_request *);
 
@@ -183,12 +182,14 @@ static int	accounts_me_query(struct http_request *);
 static int	accounts_me_answer(struct http_request *);
 
 #define REGISTER_START		0
-#define REGISTER_HASH		1
-#define REGISTER_INSERT		2
-#define REGISTER_ANSWER		3
+#define REGISTER_THROTTLE	1
+#define REGISTER_HASH		2
+#define REGISTER_INSERT		3
+#define REGISTER_ANSWER		4
 
 static struct http_state register_states[] = {
 	KORE_HTTP_STATE(accounts_register_start),
+	KORE_HTTP_STATE(accounts_register_throttle),
 	KORE_HTTP_STATE(accounts_register_hash),
 	KORE_HTTP_STATE(accounts_register_insert),
 	KORE_HTTP_STATE(accounts_register_answer),
@@ -198,16 +199,14 @@ static struct http_state register_states[] = {
 #define LOGIN_THROTTLE		1
 #define LOGIN_LOOKUP		2
 #define LOGIN_VERIFY		3
-#define LOGIN_FAILED		4
-#define LOGIN_SESSION		5
-#define LOGIN_ANSWER		6
+#define LOGIN_SESSION		4
+#define LOGIN_ANSWER		5
 
 static struct http_state login_states[] = {
 	KORE_HTTP_STATE(accounts_login_start),
 	KORE_HTTP_STATE(accounts_login_throttle),
 	KORE_HTTP_STATE(accounts_login_lookup),
 	KORE_HTTP_STATE(accounts_login_verify),
-	KORE_HTTP_STATE(accounts_login_failed),
 	KORE_HTTP_STATE(accounts_login_session),
 	KORE_HTTP_STATE(accounts_login_answer),
 };
@@ -538,6 +537,7 @@ accounts_reply_session(struct http_request *req, int status,
 	struct kore_json_item	*root;
 	char			*jwt;
 
+	req->user_id = a->user.id;	/* for the access log */
 	if (token_issue((const unsigned char *)config.jwt_secret,
 	    config.jwt_secret_len, a->user.id, a->user.role,
 	    config.access_ttl, time(NULL), &claims, &jwt) == -1) {
@@ -575,7 +575,7 @@ accounts_new_refresh(struct http_request *req, struct accounts_req *a)
 	return (KORE_RESULT_OK);
 }
 
-/* Validate the body, then hash the password in a task. */
+/* Validate the body, then charge the registration to the address. */
 static int
 accounts_register_start(struct http_request *req)
 {
@@ -584,6 +584,24 @@ accounts_register_start(struct http_request *req)
 	if (!accounts_body(req, BODY_REQUIRED, accounts_input_register,
 	    &a->in))
 		return (HTTP_STATE_COMPLETE);
+
+	throttle_register(req, &a->throttle);
+	req->fsm_state = REGISTER_THROTTLE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Past the limit: 429 with Retry-After. Otherwise hash in a task. */
+static int
+accounts_register_throttle(struct http_request *req)
+{
+	struct accounts_req	*a = http_state_get(req);
+
+	switch (throttle_limited(req, &a->throttle)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	password_hash(req, &a->pw, a->in.password);
 	OPENSSL_cleanse(a->in.password, sizeof(a->in.password));
@@ -657,7 +675,7 @@ accounts_register_answer(struct http_request *req)
 	return (HTTP_STATE_COMPLETE);
 }
 
-/* Validate the body, then ask Redis whether this login is throttled. */
+/* Validate the body, then charge the attempt before any hashing. */
 static int
 accounts_login_start(struct http_request *req)
 {
@@ -666,8 +684,7 @@ accounts_login_start(struct http_request *req)
 	if (!accounts_body(req, BODY_REQUIRED, accounts_input_login, &a->in))
 		return (HTTP_STATE_COMPLETE);
 
-	throttle_login_init(req, &a->throttle, a->in.email);
-	(void)throttle_login_check(req, &a->throttle);
+	throttle_login(req, &a->throttle, a->in.email);
 
 	req->fsm_state = LOGIN_THROTTLE;
 	return (HTTP_STATE_CONTINUE);
@@ -678,17 +695,11 @@ static int
 accounts_login_throttle(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
-	int64_t			wait;
-	char			secs[24];
 
-	if (throttle_wait(&a->throttle, &wait) == REDIS_PENDING)
+	switch (throttle_limited(req, &a->throttle)) {
+	case THROTTLE_PENDING:
 		return (HTTP_STATE_RETRY);
-
-	if (wait > 0) {
-		(void)snprintf(secs, sizeof(secs), "%lld", (long long)wait);
-		http_response_header(req, "retry-after", secs);
-		reply_error(req, ACCOUNTS_STATUS_TOO_MANY, "rate_limited",
-		    "Too many failed logins; try again later.");
+	case THROTTLE_LIMITED:
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -744,11 +755,14 @@ accounts_login_verify(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	/* One answer for every kind of failure; the charge stays. */
 	if (!a->known || !a->pw.match) {
-		(void)throttle_login_failed(req, &a->throttle);
-		req->fsm_state = LOGIN_FAILED;
-		return (HTTP_STATE_CONTINUE);
+		reply_error(req, HTTP_STATUS_UNAUTHORIZED,
+		    "invalid_credentials", "The email or password is wrong.");
+		return (HTTP_STATE_COMPLETE);
 	}
+
+	throttle_refund(req, &a->throttle);
 
 	if (!accounts_new_refresh(req, a))
 		return (HTTP_STATE_COMPLETE);
@@ -761,21 +775,6 @@ accounts_login_verify(struct http_request *req)
 
 	req->fsm_state = LOGIN_SESSION;
 	return (HTTP_STATE_CONTINUE);
-}
-
-/* Once the failure is counted: one answer for every kind of failure. */
-static int
-accounts_login_failed(struct http_request *req)
-{
-	struct accounts_req	*a = http_state_get(req);
-	int64_t			wait;
-
-	if (throttle_wait(&a->throttle, &wait) == REDIS_PENDING)
-		return (HTTP_STATE_RETRY);
-
-	reply_error(req, HTTP_STATUS_UNAUTHORIZED, "invalid_credentials",
-	    "The email or password is wrong.");
-	return (HTTP_STATE_COMPLETE);
 }
 
 static int

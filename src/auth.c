@@ -41,6 +41,7 @@ static int
 auth_finish(struct http_request *req, struct auth *a, int min_role)
 {
 	a->state = AUTH_STATE_DONE;
+	req->user_id = a->user_id;	/* for the access log */
 	if (a->role < min_role) {
 		reply_error(req, HTTP_STATUS_FORBIDDEN, "forbidden",
 		    "This needs a role you do not have.");

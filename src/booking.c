@@ -6,7 +6,8 @@
  * the environment (config.c), migrates the database, creates the "tls"
  * server from BIND_ADDRESS and PORT, then has Kore parse the config and
  * applies the settings that the environment overrides (certificate, key,
- * worker count). kore_worker_configure() runs in every worker.
+ * worker count, drain timeout). kore_worker_configure() runs in every
+ * worker.
  */
 #include <sys/types.h>
 
@@ -21,13 +22,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "commands.h"
 #include "assets.h"
 #include "config.h"
+#include "cors.h"
 #include "db.h"
+#include "metrics.h"
+#include "live.h"
 #include "migrate.h"
 #include "password.h"
+#include "peer.h"
 #include "redis.h"
+#include "sweep.h"
+#include "route.h"
 
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
@@ -63,6 +71,27 @@ KORE_SECCOMP_FILTER("booking",
 static void	booking_usage(void);
 static int	booking_subcommand(int, char **);
 static void	booking_load_dhparam(void);
+static void	booking_request_done(struct http_request *);
+static void	booking_kore_error(struct connection *, int, const char *);
+
+/* Every answered request: its metrics and its access log line. */
+static void
+booking_request_done(struct http_request *req)
+{
+	int	route;
+
+	route = route_index(req);
+	metrics_request(req, route);
+	accesslog_request(req, route_label(route));
+}
+
+/* An error Kore answered before any handler (413, 408, a bad line). */
+static void
+booking_kore_error(struct connection *c, int status, const char *id)
+{
+	metrics_kore_error(status);
+	accesslog_kore_error(c, status, id);
+}
 
 static void
 booking_usage(void)
@@ -162,6 +191,25 @@ kore_parent_configure(int argc, char **argv)
 		exit(1);
 	}
 
+	if (peer_config(config.trusted_proxies) != KORE_RESULT_OK) {
+		fprintf(stderr, "booking: TRUSTED_PROXIES must be "
+		    "comma-separated CIDRs (at most %d)\n", PEER_CIDRS_MAX);
+		exit(1);
+	}
+
+	if (metrics_config(config.metrics_allow) != KORE_RESULT_OK) {
+		fprintf(stderr, "booking: METRICS_ALLOW must be "
+		    "comma-separated CIDRs (at most %d)\n", PEER_CIDRS_MAX);
+		exit(1);
+	}
+
+	if (cors_config(config.cors_origins) != KORE_RESULT_OK) {
+		fprintf(stderr, "booking: CORS_ORIGINS must be comma-separated "
+		    "origins like https://app.example.com (at most %d)\n",
+		    CORS_ORIGINS_MAX);
+		exit(1);
+	}
+
 	if (password_init(config.password_cost) == -1) {
 		fprintf(stderr, "booking: cannot hash passwords (libcrypt)\n");
 		exit(1);
@@ -185,6 +233,10 @@ kore_parent_configure(int argc, char **argv)
 
 	if ((dom = kore_domain_lookup(srv, "*")) == NULL)
 		fatal("config has no domain '*'");
+	route_table_init(dom);
+	metrics_init();
+	http_request_done_hook = booking_request_done;
+	http_error_hook = booking_kore_error;
 	if (config.tls_cert != NULL) {
 		kore_free(dom->certfile);
 		dom->certfile = kore_strdup(config.tls_cert);
@@ -206,11 +258,17 @@ kore_parent_configure(int argc, char **argv)
 	if (config.workers > 0)
 		worker_count = config.workers;
 
+	/* SIGTERM drains (patches/kore-worker-drain.patch). */
+	worker_drain_timeout = (u_int64_t)config.drain_timeout * 1000;
+
 	db_register(config.database_url);
 }
 
 void
 kore_worker_configure(void)
 {
+	metrics_worker_init();
 	redis_worker_init();
+	sweep_worker_init();
+	live_worker_init();
 }

@@ -8,7 +8,12 @@
  * booking in one booking_claim() call (migrations/005_booking.up.sql
  * says why that is correct), store the answer under the key, answer.
  * Every answer after the key was reserved goes through the store state,
- * errors included, so a 4xx is replayed and a 5xx releases the key.
+ * errors included, so a 4xx is replayed and a 5xx releases the key. The
+ * store state also tells seatmap.c that the show's seats changed (a
+ * booking made or cancelled), pipelined with the key's record, before
+ * the answer goes out.
+ * With payments on (config.payments) a booking starts pending_payment and
+ * lapses after config.payment_window seconds (007_payments says how).
  *
  * Reads return one row per seat in booking_rows() order (BOOKINGS_COLS);
  * bookings_json() folds the rows of one booking into one object.
@@ -23,10 +28,14 @@
 
 #include "auth.h"
 #include "claim.h"
+#include "config.h"
 #include "db.h"
 #include "idem.h"
+#include "payments.h"
 #include "reply.h"
 #include "route.h"
+#include "throttle.h"
+#include "seatmap.h"
 
 int	bookings_collection(struct http_request *);
 int	bookings_item(struct http_request *);
@@ -35,11 +44,14 @@ int	bookings_show(struct http_request *);
 
 /* The booking_rows() columns, from booking_id to seat_status. */
 #define BOOKINGS_COLS		14
+/* booking_cancel(): the booking's total, and the payment it refunded. */
+#define BOOKINGS_COL_TOTAL	5
+#define BOOKINGS_COL_REFUND	(2 + BOOKINGS_COLS)
 
 /* Rows: outcome, ids, then BOOKINGS_COLS. */
 static const char *sql_claim =
     "SELECT * FROM booking_claim($1, $2, $3::bigint[], $4, $5, $6, $7,"
-    " NULL)";
+    " make_interval(secs => $8::int))";
 
 static const char *sql_cancel =
     "SELECT * FROM booking_cancel($1, $2)";
@@ -55,7 +67,8 @@ static const char *sql_get =
  */
 static const char *sql_list =
     "WITH f AS (SELECT id FROM bookings WHERE user_id = $1"
-    "  AND ($2::text IS NULL OR status = $2)),"
+    "  AND ($2::text IS NULL"
+    "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id DESC LIMIT $3 OFFSET $4)"
     " SELECT (SELECT count(*) FROM f), r.*"
     " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
@@ -64,7 +77,8 @@ static const char *sql_list =
 /* As sql_list, for a show, plus whether the show exists. */
 static const char *sql_show_list =
     "WITH f AS (SELECT id FROM bookings WHERE show_id = $1"
-    "  AND ($2::text IS NULL OR status = $2)),"
+    "  AND ($2::text IS NULL"
+    "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id LIMIT $3 OFFSET $4)"
     " SELECT (SELECT count(*) FROM f), r.*,"
     "  EXISTS (SELECT 1 FROM shows WHERE id = $1)"
@@ -76,6 +90,9 @@ struct bookings_req {
 	struct idem		idem;
 	struct db_call		db;
 	struct claim_body	body;
+	struct throttle		limit_user;
+	struct seatmap_entry	seatmap;
+	int64_t			changed_show;	/* 0: no seat changed */
 	const char		*key;
 	int			attempts;
 	int			status;
@@ -85,6 +102,7 @@ struct bookings_req {
 	char			user[24];
 	char			id[24];
 	char			seat_limit[16];
+	char			window[16];
 	char			slimit[24];
 	char			soffset[24];
 	int			which;
@@ -97,6 +115,7 @@ static int	bookings_show_list(struct http_request *);
 static int	bookings_read(struct http_request *, int);
 
 static int	bookings_create_auth(struct http_request *);
+static int	bookings_create_limit(struct http_request *);
 static int	bookings_create_parse(struct http_request *);
 static int	bookings_create_reserve(struct http_request *);
 static int	bookings_create_claim(struct http_request *);
@@ -106,6 +125,7 @@ static int	bookings_create_answer(struct http_request *);
 static int	bookings_read_auth(struct http_request *);
 static int	bookings_read_prepare(struct http_request *);
 static int	bookings_read_query(struct http_request *);
+static int	bookings_read_changed(struct http_request *);
 static int	bookings_read_answer(struct http_request *);
 
 static struct kore_json_item	*bookings_json(struct kore_json_item *,
@@ -118,14 +138,16 @@ static struct bookings_req	*bookings_state(struct http_request *);
 static void	bookings_free(struct http_request *);
 
 #define BOOKINGS_CREATE_AUTH	0
-#define BOOKINGS_CREATE_PARSE	1
-#define BOOKINGS_CREATE_RESERVE	2
-#define BOOKINGS_CREATE_CLAIM	3
-#define BOOKINGS_CREATE_STORE	4
-#define BOOKINGS_CREATE_ANSWER	5
+#define BOOKINGS_CREATE_LIMIT	1
+#define BOOKINGS_CREATE_PARSE	2
+#define BOOKINGS_CREATE_RESERVE	3
+#define BOOKINGS_CREATE_CLAIM	4
+#define BOOKINGS_CREATE_STORE	5
+#define BOOKINGS_CREATE_ANSWER	6
 
 static struct http_state bookings_create_states[] = {
 	KORE_HTTP_STATE(bookings_create_auth),
+	KORE_HTTP_STATE(bookings_create_limit),
 	KORE_HTTP_STATE(bookings_create_parse),
 	KORE_HTTP_STATE(bookings_create_reserve),
 	KORE_HTTP_STATE(bookings_create_claim),
@@ -133,16 +155,21 @@ static struct http_state bookings_create_states[] = {
 	KORE_HTTP_STATE(bookings_create_answer),
 };
 
-/* Every read (and cancel): one statement, then an answer. */
+/*
+ * Every read (and cancel): one statement, then an answer; a cancel tells
+ * seatmap.c before it answers.
+ */
 #define BOOKINGS_READ_AUTH	0
 #define BOOKINGS_READ_PREPARE	1
 #define BOOKINGS_READ_QUERY	2
-#define BOOKINGS_READ_ANSWER	3
+#define BOOKINGS_READ_CHANGED	3
+#define BOOKINGS_READ_ANSWER	4
 
 static struct http_state bookings_read_states[] = {
 	KORE_HTTP_STATE(bookings_read_auth),
 	KORE_HTTP_STATE(bookings_read_prepare),
 	KORE_HTTP_STATE(bookings_read_query),
+	KORE_HTTP_STATE(bookings_read_changed),
 	KORE_HTTP_STATE(bookings_read_answer),
 };
 
@@ -311,6 +338,25 @@ bookings_create_auth(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	throttle_user(req, &b->limit_user, THROTTLE_BOOKINGS,
+	    b->auth.user_id);
+	req->fsm_state = BOOKINGS_CREATE_LIMIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* RATE_LIMIT_BOOKINGS per user, retries included: 429 past it. */
+static int
+bookings_create_limit(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	switch (throttle_limited(req, &b->limit_user)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	req->fsm_state = BOOKINGS_CREATE_PARSE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -341,6 +387,13 @@ bookings_create_parse(struct http_request *req)
 	db_call_param(&b->db, b->key);
 	db_call_param(&b->db, b->idem.fingerprint);
 	db_call_param(&b->db, b->seat_limit);
+	if (config.payments) {
+		(void)snprintf(b->window, sizeof(b->window), "%d",
+		    config.payment_window);
+		db_call_param(&b->db, b->window);
+	} else {
+		db_call_param(&b->db, NULL);
+	}
 
 	req->fsm_state = BOOKINGS_CREATE_RESERVE;
 	return (HTTP_STATE_CONTINUE);
@@ -396,6 +449,8 @@ bookings_create_claim(struct http_request *req)
 		if (claim_existing(&b->db))
 			http_response_header(req, "idempotent-replayed",
 			    "true");
+		b->changed_show = db_int(&b->db, 0, 3);
+		claim_publish(&b->db);
 		row = 0;
 		root = bookings_json(NULL, &b->db, &row, 2);
 		bookings_keep(b, HTTP_STATUS_CREATED, root);
@@ -408,13 +463,21 @@ bookings_create_claim(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* Store the answer under the key (or release it after a 5xx). */
+/*
+ * Store the answer under the key (or release it after a 5xx) and, after
+ * a booking, bump the show's seat version: two commands in flight at
+ * once, both awaited.
+ */
 static int
 bookings_create_store(struct http_request *req)
 {
 	struct bookings_req	*b = http_state_get(req);
+	int			idem, seats;
 
-	if (idem_finish(req, &b->idem, b->status, b->answer) == IDEM_PENDING)
+	idem = idem_finish(req, &b->idem, b->status, b->answer);
+	seats = b->changed_show == 0 ? SEATMAP_DONE :
+	    seatmap_changed(req, &b->seatmap, b->changed_show);
+	if (idem == IDEM_PENDING || seats == SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
 	req->fsm_state = BOOKINGS_CREATE_ANSWER;
@@ -540,6 +603,21 @@ bookings_read_query(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	req->fsm_state = BOOKINGS_READ_CHANGED;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A cancellation freed seats: cached seat maps of the show are stale. */
+static int
+bookings_read_changed(struct http_request *req)
+{
+	struct bookings_req	*b = http_state_get(req);
+
+	if (b->which == BOOKINGS_READ_CANCEL && claim_ok(&b->db) &&
+	    seatmap_changed(req, &b->seatmap, db_int(&b->db, 0, 3)) ==
+	    SEATMAP_PENDING)
+		return (HTTP_STATE_RETRY);
+
 	req->fsm_state = BOOKINGS_READ_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -568,6 +646,11 @@ bookings_read_answer(struct http_request *req)
 			reply_json(req, status, err);
 			return (HTTP_STATE_COMPLETE);
 		}
+		/* A paid booking's money goes back through the provider. */
+		if (!db_isnull(&b->db, 0, BOOKINGS_COL_REFUND))
+			payments_refund(db_int(&b->db, 0, BOOKINGS_COL_REFUND),
+			    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
+		claim_publish(&b->db);
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));
@@ -599,8 +682,10 @@ bookings_free(struct http_request *req)
 		return;
 
 	auth_cleanup(&b->auth);
+	throttle_cleanup(&b->limit_user);
 	idem_cleanup(&b->idem);
 	db_call_cleanup(&b->db);
+	seatmap_cleanup(&b->seatmap);
 	if (b->answer != NULL) {
 		kore_buf_free(b->answer);
 		b->answer = NULL;

@@ -1,8 +1,15 @@
 /*
  * cache: Redis-backed bodies of public catalog reads.
  *
- * The key of a body is "cache:catalog:<gen>:<path>?<query>", where <gen>
- * is the integer in CACHE_GEN_KEY (absent means 0). A catalog write
+ * The key of a body is "cache:catalog:<gen>:<path>?<params>", where <gen>
+ * is the integer in CACHE_GEN_KEY (absent means 0), <path> was validated
+ * by its handler (ids through v_id) and <params> is what the handler
+ * declared with cache_param(), in its own fixed order: validated values,
+ * defaults filled in, percent-escaped. The raw query string never reaches
+ * a key, so parameters the route ignores (?junk=N) or spellings of the
+ * same request (?limit=20 or none) share one entry: the number of keys is
+ * bounded by the number of distinct valid requests, and Redis's maxmemory
+ * with an LRU policy bounds their bytes. A catalog write
  * commits first and then INCRs CACHE_GEN_KEY, so a reader that sees the
  * new generation started its query after the commit; bodies of older
  * generations are never read again and expire after CACHE_TTL_SECONDS.
@@ -25,7 +32,6 @@
 #include "redis.h"
 #include "reply.h"
 
-#define CACHE_GEN_KEY		"cache:gen:catalog"
 #define CACHE_PREFIX		"cache:catalog:"
 
 static const char *cache_lookup_script =
@@ -38,8 +44,46 @@ static const char *cache_lookup_script =
 #define CACHE_XSTR(x)		CACHE_STR(x)
 
 static char	*cache_suffix(const char *, const char *);
+static const char	*cache_params(const struct cache_entry *);
 
-/* "<path>?<query>", or the path alone; the caller frees it. */
+/*
+ * Declares one parameter of the request's key, after validation. A NULL
+ * value (absent) still takes its place, so "a absent, b=x" and "a=x, b
+ * absent" differ.
+ */
+void
+cache_param(struct cache_entry *c, const char *name, const char *value)
+{
+	const unsigned char	*p;
+
+	if (c->params == NULL)
+		c->params = kore_buf_alloc(64);
+	if (c->params->offset > 0)
+		kore_buf_append(c->params, "&", 1);
+	kore_buf_appendf(c->params, "%s", name);
+	if (value == NULL)
+		return;
+
+	kore_buf_append(c->params, "=", 1);
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
+			kore_buf_append(c->params, p, 1);
+		else
+			kore_buf_appendf(c->params, "%%%02X", *p);
+	}
+}
+
+static const char *
+cache_params(const struct cache_entry *c)
+{
+	if (c->params == NULL)
+		return (NULL);
+
+	return (kore_buf_stringify(c->params, NULL));
+}
+
+/* "<path>?<params>", or the path alone; the caller frees it. */
 static char *
 cache_suffix(const char *path, const char *query)
 {
@@ -84,7 +128,7 @@ cache_lookup(struct http_request *req, struct cache_entry *c)
 
 	if (c->state == 0) {
 		c->gen = -1;
-		path = cache_suffix(req->path, req->query_string);
+		path = cache_suffix(req->path, cache_params(c));
 		argv[0] = "EVAL";
 		argv[1] = cache_lookup_script;
 		argv[2] = "1";
@@ -156,7 +200,7 @@ cache_reply(struct http_request *req, struct cache_entry *c,
 	kore_json_item_free(root);
 
 	if (c->gen >= 0) {
-		key = cache_key(c->gen, req->path, req->query_string);
+		key = cache_key(c->gen, req->path, cache_params(c));
 		argv[0] = "SET";
 		argv[1] = key;
 		argv[2] = (const char *)buf.data;
@@ -205,6 +249,10 @@ void
 cache_cleanup(struct cache_entry *c)
 {
 	redis_ticket_release(&c->ticket);
+	if (c->params != NULL) {
+		kore_buf_free(c->params);
+		c->params = NULL;
+	}
 	c->state = 0;
 	c->gen = -1;
 }

@@ -14,6 +14,9 @@
 
 #define CACHE_TTL_SECONDS	60
 
+/* The catalog generation (seatmap.c keys its bodies by it too). */
+#define CACHE_GEN_KEY		"cache:gen:catalog"
+
 #define CACHE_PENDING		1
 #define CACHE_HIT		2
 #define CACHE_MISS		3
@@ -23,7 +26,10 @@ struct cache_entry {
 	struct redis_ticket	*ticket;
 	long long		gen;	/* -1: unknown, do not store */
 	int			state;
+	struct kore_buf		*params;	/* see cache_param() */
 };
+
+void	cache_param(struct cache_entry *, const char *, const char *);
 
 int	cache_lookup(struct http_request *, struct cache_entry *);
 void	cache_reply_hit(struct http_request *, struct cache_entry *);

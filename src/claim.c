@@ -1,5 +1,6 @@
 /*
- * claim: seat claims, shared by holds.c and bookings.c.
+ * claim: seat claims, shared by holds.c and bookings.c, and the one table
+ * of SQL function outcomes to HTTP answers (payments.c uses it too).
  *
  * The claim itself happens in one SQL function call (hold_claim,
  * booking_claim in migrations/005_booking.up.sql, which say why it is
@@ -23,10 +24,14 @@
 #include "body.h"
 #include "claim.h"
 #include "db.h"
+#include "live.h"
 #include "reply.h"
 
 #define CLAIM_COL_OUTCOME	0
 #define CLAIM_COL_IDS		1
+/* hold_claim*, booking_claim and booking_cancel rows: then the object's
+ * id and its show_id. */
+#define CLAIM_COL_SHOW		3
 
 struct claim_outcome {
 	const char	*outcome;
@@ -51,6 +56,13 @@ static const struct claim_outcome claim_outcomes[] = {
 	    "The hold has lapsed or was released.", NULL },
 	{ "seat_unavailable", HTTP_STATUS_CONFLICT, "seat_unavailable",
 	    "Some seats are not available.", NULL },
+	{ "hold_renewal_limit", HTTP_STATUS_CONFLICT, "hold_renewal_limit",
+	    "The hold was renewed as far as it can be: 3 lifetimes after it "
+	    "was made.", NULL },
+	{ "tier_not_in_show", HTTP_STATUS_BAD_REQUEST, "invalid_request",
+	    "No seat of this show has this tier.", "tier" },
+	{ "no_adjacent_seats", HTTP_STATUS_CONFLICT, "no_adjacent_seats",
+	    "No block of that many adjacent seats is available.", NULL },
 	{ "seat_limit", HTTP_STATUS_CONFLICT, "seat_limit",
 	    "At most 10 seats can be held or booked per user per show.",
 	    NULL },
@@ -63,6 +75,25 @@ static const struct claim_outcome claim_outcomes[] = {
 	    "booking_not_cancellable", "This booking has expired.", NULL },
 	{ "idempotency_key_reused", 422, "idempotency_key_reused",
 	    "This Idempotency-Key was used for a different request.", NULL },
+	/* Payments (migrations/007_payments.up.sql). */
+	{ "payment_not_found", HTTP_STATUS_NOT_FOUND, "not_found",
+	    "No payment with this id.", NULL },
+	{ "booking_not_payable", HTTP_STATUS_CONFLICT, "booking_not_payable",
+	    "The booking is not awaiting payment (it was paid, has expired "
+	    "or was cancelled); no money was taken.", NULL },
+	{ "payment_declined", HTTP_STATUS_PAYMENT_REQUIRED,
+	    "payment_declined", "The card was declined; the booking still "
+	    "awaits payment and a new payment may be initiated.", NULL },
+	{ "card_token_invalid", HTTP_STATUS_BAD_REQUEST, "invalid_request",
+	    "card_token is not a card token the gateway accepts.",
+	    "card_token" },
+	{ "payment_not_confirmable", HTTP_STATUS_CONFLICT,
+	    "payment_not_confirmable", "This payment has failed; initiate a "
+	    "new one.", NULL },
+	{ "payment_in_progress", HTTP_STATUS_CONFLICT, "payment_in_progress",
+	    "Another confirmation of this payment is running.", NULL },
+	{ "confirm_in_flight", HTTP_STATUS_CONFLICT, "idempotency_in_flight",
+	    "A request with this Idempotency-Key is still running.", NULL },
 };
 
 /* Unique, and between 1 and CLAIM_SEATS_MAX of them. */
@@ -136,15 +167,17 @@ claim_parse_ids(const char *text, int64_t *out, size_t max)
 }
 
 /*
- * The body of POST /api/holds (CLAIM_BODY_SEATS) or POST /api/bookings
- * (also CLAIM_BODY_HOLD). On failure the 4xx has been sent.
+ * The body of POST /api/holds (CLAIM_BODY_SEATS, CLAIM_BODY_COUNT) or
+ * POST /api/bookings (CLAIM_BODY_SEATS, CLAIM_BODY_HOLD). A body with
+ * "count" asks for the best count adjacent seats (of "tier"), and then
+ * names no seats. On failure the 4xx has been sent.
  */
 int
 claim_body_parse(struct http_request *req, struct claim_body *b, int forms)
 {
 	struct kore_json	json;
-	const char		*field, *why;
-	int			seats_ret, seat_ret;
+	const char		*field, *why, *tier;
+	int			seats_ret, seat_ret, best;
 	int64_t			one;
 	size_t			n;
 
@@ -166,9 +199,30 @@ claim_body_parse(struct http_request *req, struct claim_body *b, int forms)
 
 	seats_ret = body_ids(&json, "seat_ids", b->seats, CLAIM_SEATS_MAX, &n);
 	seat_ret = body_id(&json, "seat_id", &one);
+	best = (forms & CLAIM_BODY_COUNT) && (body_member(json.root,
+	    "count") != NULL || body_member(json.root, "tier") != NULL);
 
 	if (field != NULL) {
 		/* Reported below. */
+	} else if (best) {
+		if (b->show_id == 0) {
+			field = "show_id";
+			why = "show_id is required.";
+		} else if (seats_ret != BODY_ABSENT ||
+		    seat_ret != BODY_ABSENT) {
+			field = "count";
+			why = "Give either count or seat_ids, not both.";
+		} else if (!body_get_int(json.root, "count", BODY_REQUIRED, 1,
+		    CLAIM_SEATS_MAX, &b->count)) {
+			field = "count";
+			why = "count must be an integer from 1 to 10.";
+		} else if (!body_get_string(json.root, "tier", BODY_OPTIONAL,
+		    1, CLAIM_TIER_MAX, &tier)) {
+			field = "tier";
+			why = "tier must be a string of 1 to 32 characters.";
+		} else if (tier != NULL) {
+			kore_strlcpy(b->tier, tier, sizeof(b->tier));
+		}
 	} else if (b->hold_id != 0) {
 		if (seats_ret != BODY_ABSENT || seat_ret != BODY_ABSENT) {
 			field = "hold_id";
@@ -215,6 +269,9 @@ claim_body_parse(struct http_request *req, struct claim_body *b, int forms)
 	if (b->nseats > 0)
 		claim_seat_array(b->seats, b->nseats, b->seat_array,
 		    sizeof(b->seat_array));
+	if (b->count > 0)
+		(void)snprintf(b->count_text, sizeof(b->count_text), "%lld",
+		    (long long)b->count);
 
 	return (KORE_RESULT_OK);
 }
@@ -262,6 +319,24 @@ claim_existing(const struct db_call *call)
 {
 	return (db_rows(call) > 0 &&
 	    !strcmp(db_value(call, 0, CLAIM_COL_OUTCOME), "existing"));
+}
+
+/*
+ * Called once the claim's statement has committed: a claim that took or
+ * freed seats ('created', 'cancelled') tells the show's live watchers.
+ * An 'existing' answer (an Idempotency-Key replay) changed nothing.
+ */
+void
+claim_publish(const struct db_call *call)
+{
+	const char	*o;
+
+	if (db_rows(call) == 0)
+		return;
+
+	o = db_value(call, 0, CLAIM_COL_OUTCOME);
+	if (!strcmp(o, "created") || !strcmp(o, "cancelled"))
+		live_publish(db_int(call, 0, CLAIM_COL_SHOW));
 }
 
 /*

@@ -22,6 +22,7 @@ struct config	config;
 
 static const char	*config_env(const char *, const char *);
 static int		config_int(const char *, int, int, int, int *);
+static int		config_flag(const char *, int, int *);
 
 static const char *
 config_env(const char *name, const char *def)
@@ -49,6 +50,28 @@ config_int(const char *name, int def, int min, int max, int *out)
 	return (err);
 }
 
+/* on/off, 1/0, true/false, yes/no. */
+static int
+config_flag(const char *name, int def, int *out)
+{
+	const char	*v;
+
+	*out = def;
+	if ((v = config_env(name, NULL)) == NULL)
+		return (KORE_RESULT_OK);
+
+	if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true") ||
+	    !strcmp(v, "yes"))
+		*out = 1;
+	else if (!strcmp(v, "off") || !strcmp(v, "0") ||
+	    !strcmp(v, "false") || !strcmp(v, "no"))
+		*out = 0;
+	else
+		return (KORE_RESULT_ERROR);
+
+	return (KORE_RESULT_OK);
+}
+
 const char *
 config_load(void)
 {
@@ -65,6 +88,10 @@ config_load(void)
 	config.tls_cert = config_env("TLS_CERT", NULL);
 	config.tls_key = config_env("TLS_KEY", NULL);
 	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
+	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
+	config.cors_origins = config_env("CORS_ORIGINS", "");
+	config.metrics_allow = config_env("METRICS_ALLOW",
+	    "127.0.0.0/8,::1/128");
 	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
 	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
 	config.auto_migrate =
@@ -90,6 +117,9 @@ config_load(void)
 		return ("WORKERS must be from 0 (Kore's default) to 64");
 	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))
 		return ("HOLD_TTL_SECONDS must be from 1 to 86400");
+	if (!config_int("HOLD_SWEEP_SECONDS", 30, 1, 86400,
+	    &config.hold_sweep))
+		return ("HOLD_SWEEP_SECONDS must be from 1 to 86400");
 	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
 	    &config.access_ttl))
 		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");
@@ -107,8 +137,45 @@ config_load(void)
 	if (!config_int("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
 	    &config.login_window))
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_int("LIVE_MAX_SOCKETS", 1024, 1, 100000,
+	    &config.live_max_sockets))
+		return ("LIVE_MAX_SOCKETS must be from 1 to 100000");
+	if (!config_int("LIVE_MAX_SOCKETS_PER_ADDRESS", 32, 1, 100000,
+	    &config.live_max_per_address))
+		return ("LIVE_MAX_SOCKETS_PER_ADDRESS must be from 1 to "
+		    "100000");
+	/* Below the config's websocket_timeout (65 s), or pongs come late. */
+	if (!config_int("LIVE_PING_SECONDS", 20, 1, 60, &config.live_ping))
+		return ("LIVE_PING_SECONDS must be from 1 to 60");
 	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
 		return ("PASSWORD_HASH_COST must be from 1 to 11");
+	if (!config_int("PAYMENT_WINDOW_SECONDS", 600, 1, 86400,
+	    &config.payment_window))
+		return ("PAYMENT_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_flag("PAYMENTS", 1, &config.payments))
+		return ("PAYMENTS must be on or off");
+	if (!config_int("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400,
+	    &config.rate_limit_window))
+		return ("RATE_LIMIT_WINDOW_SECONDS must be from 1 to 86400");
+	if (!config_int("RATE_LIMIT_HOLDS", 120, 1, 1000000,
+	    &config.rate_limit_holds))
+		return ("RATE_LIMIT_HOLDS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_BOOKINGS", 120, 1, 1000000,
+	    &config.rate_limit_bookings))
+		return ("RATE_LIMIT_BOOKINGS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_PAYMENTS", 120, 1, 1000000,
+	    &config.rate_limit_payments))
+		return ("RATE_LIMIT_PAYMENTS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_REGISTRATIONS", 300, 1, 1000000,
+	    &config.rate_limit_registrations))
+		return ("RATE_LIMIT_REGISTRATIONS must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS", 3600, 1,
+	    86400, &config.rate_limit_registrations_window))
+		return ("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS must be from "
+		    "1 to 86400");
+	if (!config_int("DRAIN_TIMEOUT_SECONDS", 10, 0, 3600,
+	    &config.drain_timeout))
+		return ("DRAIN_TIMEOUT_SECONDS must be from 0 to 3600");
 	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
 		return ("PORT must be a number from 1 to 65535");
 
@@ -130,6 +197,29 @@ config_load(void)
 	} else {
 		return ("JWT_SECRET is not set (at least 32 bytes; or set "
 		    "BOOKING_DEV_MODE=1 to generate one for development)");
+	}
+
+	/* Gateway events are signed with it (gateway_mock.c). */
+	if ((secret = config_env("PAYMENT_WEBHOOK_SECRET", NULL)) != NULL) {
+		len = strlen(secret);
+		if (len < CONFIG_WEBHOOK_SECRET_MIN)
+			return ("PAYMENT_WEBHOOK_SECRET must be at least 32 "
+			    "bytes");
+		if (len >= sizeof(config.webhook_secret))
+			return ("PAYMENT_WEBHOOK_SECRET must be shorter than "
+			    "256 bytes");
+		memcpy(config.webhook_secret, secret, len);
+		config.webhook_secret_len = len;
+	} else if (config.dev_mode) {
+		if (RAND_bytes((unsigned char *)config.webhook_secret, 48) !=
+		    1)
+			return ("BOOKING_DEV_MODE: no randomness for a secret");
+		config.webhook_secret_len = 48;
+		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
+		    "payment webhook secret; gateway events cannot be signed");
+	} else {
+		return ("PAYMENT_WEBHOOK_SECRET is not set (at least 32 "
+		    "bytes; or set BOOKING_DEV_MODE=1 for development)");
 	}
 
 	return (NULL);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define CONFIG_JWT_SECRET_MIN	32
+#define CONFIG_WEBHOOK_SECRET_MIN	32
 
 struct config {
 	const char	*database_url;
@@ -17,18 +18,36 @@ struct config {
 	const char	*tls_cert;
 	const char	*tls_key;
 	const char	*migrations_dir;
+	const char	*trusted_proxies;
+	const char	*cors_origins;
+	const char	*metrics_allow;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
+	char		webhook_secret[256];
+	size_t		webhook_secret_len;
 	int		dev_mode;
 	int		workers;
 	int		hold_ttl;
+	int		hold_sweep;	/* seconds between clean-ups */
 	int		access_ttl;
 	int		refresh_ttl;
 	int		login_max_failures;
 	int		login_max_failures_address;
 	int		login_window;
 	int		password_cost;
+	int		rate_limit_window;
+	int		rate_limit_holds;
+	int		rate_limit_bookings;
+	int		rate_limit_payments;
+	int		rate_limit_registrations;
+	int		rate_limit_registrations_window;
 	int		auto_migrate;
+	int		live_max_sockets;
+	int		live_max_per_address;
+	int		live_ping;
+	int		payments;
+	int		payment_window;
+	int		drain_timeout;
 };
 
 extern struct config	config;

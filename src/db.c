@@ -22,9 +22,11 @@
 #include <kore/http.h>
 #include <kore/pgsql.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "metrics.h"
 
 void
 db_register(const char *url)
@@ -66,6 +68,8 @@ db_fail(struct db_call *call)
 	 * Conflicts (23, 40) and bad client data (22) are answered by the
 	 * caller and not worth a log line.
 	 */
+	metrics_pgsql_error(call->sqlstate[0] != '\0' ? call->sqlstate :
+	    NULL);
 	if (strncmp(call->sqlstate, "23", 2) &&
 	    strncmp(call->sqlstate, "40", 2) &&
 	    strncmp(call->sqlstate, "22", 2))
@@ -187,6 +191,33 @@ db_int(const struct db_call *call, int row, int col)
 
 	return (kore_strtonum(PQgetvalue(call->result, row, col), 10,
 	    INT64_MIN, INT64_MAX, &err));
+}
+
+/*
+ * An integer[] or bigint[] column as PostgreSQL prints it ({1,2,3}); at
+ * most max values, how many in the return value. NULL is empty.
+ */
+size_t
+db_int_array(const struct db_call *call, int row, int col, int64_t *out,
+    size_t max)
+{
+	const char	*p;
+	char		*end;
+	size_t		n;
+
+	n = 0;
+	if (PQgetisnull(call->result, row, col))
+		return (0);
+
+	for (p = PQgetvalue(call->result, row, col); *p != '\0' && n < max;
+	    p++) {
+		if (*p != '-' && (*p < '0' || *p > '9'))
+			continue;
+		out[n++] = strtoll(p, &end, 10);
+		p = end - 1;
+	}
+
+	return (n);
 }
 
 int

@@ -46,6 +46,7 @@ int	db_rows(const struct db_call *);
 const char	*db_value(const struct db_call *, int, int);
 int	db_isnull(const struct db_call *, int, int);
 int64_t	db_int(const struct db_call *, int, int);
+size_t	db_int_array(const struct db_call *, int, int, int64_t *, size_t);
 int	db_sqlstate_is(const struct db_call *, const char *);
 
 void	db_register(const char *);

@@ -1,11 +1,18 @@
 /*
- * holds: POST /api/holds, GET and DELETE /api/holds/{id}.
+ * holds: POST /api/holds, GET and DELETE /api/holds/{id}, and
+ * POST /api/holds/{id}/extend.
  *
  * A hold keeps seats for its owner until expires_at (config.hold_ttl
  * seconds) and then lapses by itself: the availability rule in
  * migrations/005_booking.up.sql compares expires_at with now(), so no
  * sweeper is needed. Deleting releases it at once; deleting twice is
- * fine. Someone else's hold is 404.
+ * fine. Someone else's hold is 404. {show_id, count, tier} holds the best
+ * count adjacent seats (hold_claim_best in
+ * migrations/010_seat_selection.up.sql, which says how they are chosen and
+ * why two parties asking at once get disjoint blocks). Extending renews
+ * a live hold to now + its lifetime, never past 3 lifetimes after it was
+ * made (hold_extend, same file). Making or releasing a hold calls
+ * seatmap_changed() after the commit, before the answer.
  */
 #include <sys/types.h>
 
@@ -18,15 +25,23 @@
 #include "claim.h"
 #include "config.h"
 #include "db.h"
+#include "live.h"
 #include "reply.h"
 #include "route.h"
+#include "throttle.h"
+#include "seatmap.h"
 
 int	holds_collection(struct http_request *);
 int	holds_item(struct http_request *);
+int	holds_extend(struct http_request *);
 
 /* Rows: outcome, ids, hold id, show id, expires_at, seat id. */
 static const char *sql_claim =
     "SELECT * FROM hold_claim($1, $2, $3::bigint[], $4, $5)";
+
+/* As sql_claim: the best count adjacent seats ($3) of tier $4. */
+static const char *sql_claim_best =
+    "SELECT * FROM hold_claim_best($1, $2, $3, $4, $5, $6)";
 
 static const char *sql_get =
     "SELECT 'created', NULL, h.id, h.show_id,"
@@ -37,7 +52,11 @@ static const char *sql_get =
 
 static const char *sql_release =
     "UPDATE holds SET released_at = coalesce(released_at, now())"
-    " WHERE id = $1 AND user_id = $2 RETURNING id";
+    " WHERE id = $1 AND user_id = $2 RETURNING id, show_id";
+
+/* Rows as sql_claim's. */
+static const char *sql_extend =
+    "SELECT * FROM hold_extend($1, $2)";
 
 #define HOLDS_COL_ID		2
 
@@ -45,6 +64,8 @@ struct holds_req {
 	struct auth		auth;
 	struct db_call		db;
 	struct claim_body	body;
+	struct throttle		limit_user;
+	struct seatmap_entry	seatmap;
 	int			attempts;
 	char			user[24];
 	char			id[24];
@@ -53,13 +74,16 @@ struct holds_req {
 };
 
 static int	holds_create_auth(struct http_request *);
+static int	holds_create_limit(struct http_request *);
 static int	holds_create_parse(struct http_request *);
 static int	holds_create_claim(struct http_request *);
+static int	holds_create_changed(struct http_request *);
 static int	holds_create_answer(struct http_request *);
 
 static int	holds_item_auth(struct http_request *);
 static int	holds_item_prepare(struct http_request *);
 static int	holds_item_query(struct http_request *);
+static int	holds_item_changed(struct http_request *);
 static int	holds_item_answer(struct http_request *);
 
 static struct kore_json_item	*holds_json(const struct db_call *);
@@ -67,26 +91,32 @@ static struct holds_req		*holds_state(struct http_request *);
 static void	holds_free(struct http_request *);
 
 #define HOLDS_CREATE_AUTH	0
-#define HOLDS_CREATE_PARSE	1
-#define HOLDS_CREATE_CLAIM	2
-#define HOLDS_CREATE_ANSWER	3
+#define HOLDS_CREATE_LIMIT	1
+#define HOLDS_CREATE_PARSE	2
+#define HOLDS_CREATE_CLAIM	3
+#define HOLDS_CREATE_CHANGED	4
+#define HOLDS_CREATE_ANSWER	5
 
 static struct http_state holds_create_states[] = {
 	KORE_HTTP_STATE(holds_create_auth),
+	KORE_HTTP_STATE(holds_create_limit),
 	KORE_HTTP_STATE(holds_create_parse),
 	KORE_HTTP_STATE(holds_create_claim),
+	KORE_HTTP_STATE(holds_create_changed),
 	KORE_HTTP_STATE(holds_create_answer),
 };
 
 #define HOLDS_ITEM_AUTH		0
 #define HOLDS_ITEM_PREPARE	1
 #define HOLDS_ITEM_QUERY	2
-#define HOLDS_ITEM_ANSWER	3
+#define HOLDS_ITEM_CHANGED	3
+#define HOLDS_ITEM_ANSWER	4
 
 static struct http_state holds_item_states[] = {
 	KORE_HTTP_STATE(holds_item_auth),
 	KORE_HTTP_STATE(holds_item_prepare),
 	KORE_HTTP_STATE(holds_item_query),
+	KORE_HTTP_STATE(holds_item_changed),
 	KORE_HTTP_STATE(holds_item_answer),
 };
 
@@ -99,6 +129,11 @@ static const struct route_method holds_item_methods[] = {
 	ROUTE_METHOD(HTTP_METHOD_DELETE, holds_item_states),
 };
 
+/* POST /api/holds/{id}/extend runs the item flow with sql_extend. */
+static const struct route_method holds_extend_methods[] = {
+	ROUTE_METHOD(HTTP_METHOD_POST, holds_item_states),
+};
+
 int
 holds_collection(struct http_request *req)
 {
@@ -109,6 +144,12 @@ int
 holds_item(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, holds_item_methods));
+}
+
+int
+holds_extend(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, holds_extend_methods));
 }
 
 /* GET and DELETE: one statement each, chosen by method. */
@@ -159,17 +200,36 @@ holds_create_auth(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	throttle_user(req, &h->limit_user, THROTTLE_HOLDS, h->auth.user_id);
+	req->fsm_state = HOLDS_CREATE_LIMIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* RATE_LIMIT_HOLDS per user: 429 with Retry-After past it. */
+static int
+holds_create_limit(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	switch (throttle_limited(req, &h->limit_user)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	req->fsm_state = HOLDS_CREATE_PARSE;
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* {show_id, seat_ids}; 400/415 otherwise. */
+/* {show_id, seat_ids} or {show_id, count, tier?}; 400/415 otherwise. */
 static int
 holds_create_parse(struct http_request *req)
 {
 	struct holds_req	*h = http_state_get(req);
 
-	if (!claim_body_parse(req, &h->body, CLAIM_BODY_SEATS))
+	if (!claim_body_parse(req, &h->body,
+	    CLAIM_BODY_SEATS | CLAIM_BODY_COUNT))
 		return (HTTP_STATE_COMPLETE);
 
 	(void)snprintf(h->user, sizeof(h->user), "%lld",
@@ -177,10 +237,18 @@ holds_create_parse(struct http_request *req)
 	(void)snprintf(h->ttl, sizeof(h->ttl), "%d", config.hold_ttl);
 	(void)snprintf(h->limit, sizeof(h->limit), "%d", CLAIM_SEATS_MAX);
 
-	db_call_init(&h->db, sql_claim);
-	db_call_param(&h->db, h->user);
-	db_call_param(&h->db, h->body.show);
-	db_call_param(&h->db, h->body.seat_array);
+	if (h->body.count > 0) {
+		db_call_init(&h->db, sql_claim_best);
+		db_call_param(&h->db, h->user);
+		db_call_param(&h->db, h->body.show);
+		db_call_param(&h->db, h->body.count_text);
+		db_call_param(&h->db, claim_param(h->body.tier));
+	} else {
+		db_call_init(&h->db, sql_claim);
+		db_call_param(&h->db, h->user);
+		db_call_param(&h->db, h->body.show);
+		db_call_param(&h->db, h->body.seat_array);
+	}
 	db_call_param(&h->db, h->ttl);
 	db_call_param(&h->db, h->limit);
 
@@ -206,6 +274,20 @@ holds_create_claim(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	req->fsm_state = HOLDS_CREATE_CHANGED;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A hold was made: cached seat maps of its show are stale. */
+static int
+holds_create_changed(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	if (claim_ok(&h->db) && seatmap_changed(req, &h->seatmap,
+	    h->body.show_id) == SEATMAP_PENDING)
+		return (HTTP_STATE_RETRY);
+
 	req->fsm_state = HOLDS_CREATE_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -223,6 +305,7 @@ holds_create_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	claim_publish(&h->db);
 	reply_json(req, HTTP_STATUS_CREATED, holds_json(&h->db));
 	return (HTTP_STATE_COMPLETE);
 }
@@ -244,7 +327,10 @@ holds_item_auth(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* Which hold: read it (GET) or release it (DELETE), for its owner only. */
+/*
+ * Which hold: read it (GET), release it (DELETE) or extend it (POST), for
+ * its owner only.
+ */
 static int
 holds_item_prepare(struct http_request *req)
 {
@@ -257,8 +343,17 @@ holds_item_prepare(struct http_request *req)
 	(void)snprintf(h->id, sizeof(h->id), "%lld", (long long)id);
 	(void)snprintf(h->user, sizeof(h->user), "%lld",
 	    (long long)h->auth.user_id);
-	db_call_init(&h->db, req->method == HTTP_METHOD_DELETE ?
-	    sql_release : sql_get);
+	switch (req->method) {
+	case HTTP_METHOD_DELETE:
+		db_call_init(&h->db, sql_release);
+		break;
+	case HTTP_METHOD_POST:
+		db_call_init(&h->db, sql_extend);
+		break;
+	default:
+		db_call_init(&h->db, sql_get);
+		break;
+	}
 	db_call_param(&h->db, h->id);
 	db_call_param(&h->db, h->user);
 
@@ -275,9 +370,29 @@ holds_item_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
+		if (req->method == HTTP_METHOD_POST &&
+		    claim_retryable(&h->db) && ++h->attempts < CLAIM_ATTEMPTS) {
+			db_call_reset(&h->db);
+			return (HTTP_STATE_CONTINUE);
+		}
 		reply_unavailable(req);
 		return (HTTP_STATE_COMPLETE);
 	}
+
+	req->fsm_state = HOLDS_ITEM_CHANGED;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* A hold was released: cached seat maps of its show are stale. */
+static int
+holds_item_changed(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
+
+	if (req->method == HTTP_METHOD_DELETE && db_rows(&h->db) > 0 &&
+	    seatmap_changed(req, &h->seatmap, db_int(&h->db, 0, 1)) ==
+	    SEATMAP_PENDING)
+		return (HTTP_STATE_RETRY);
 
 	req->fsm_state = HOLDS_ITEM_ANSWER;
 	return (HTTP_STATE_CONTINUE);
@@ -288,6 +403,14 @@ static int
 holds_item_answer(struct http_request *req)
 {
 	struct holds_req	*h = http_state_get(req);
+	struct kore_json_item	*err;
+	int			status;
+
+	if (req->method == HTTP_METHOD_POST && !claim_ok(&h->db)) {
+		err = claim_error(&h->db, &status);
+		reply_json(req, status, err);
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	if (db_rows(&h->db) == 0) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
@@ -295,10 +418,12 @@ holds_item_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (req->method == HTTP_METHOD_DELETE)
+	if (req->method == HTTP_METHOD_DELETE) {
+		live_publish(db_int(&h->db, 0, 1));
 		reply_empty(req, HTTP_STATUS_NO_CONTENT);
-	else
+	} else {
 		reply_json(req, HTTP_STATUS_OK, holds_json(&h->db));
+	}
 
 	return (HTTP_STATE_COMPLETE);
 }
@@ -313,5 +438,7 @@ holds_free(struct http_request *req)
 
 	auth_cleanup(&h->auth);
 	db_call_cleanup(&h->db);
+	throttle_cleanup(&h->limit_user);
+	seatmap_cleanup(&h->seatmap);
 	http_state_cleanup(req);
 }

@@ -340,6 +340,12 @@ movies_list_start(struct http_request *req)
 	db_call_param(&m->db, m->slimit);
 	db_call_param(&m->db, m->soffset);
 
+	cache_param(&m->cache, "q", q);
+	cache_param(&m->cache, "city", city);
+	cache_param(&m->cache, "date", date);
+	cache_param(&m->cache, "limit", m->slimit);
+	cache_param(&m->cache, "offset", m->soffset);
+
 	req->fsm_state = MOVIES_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -465,6 +471,11 @@ movies_shows_start(struct http_request *req)
 	db_call_param(&m->db, date);
 	db_call_param(&m->db, m->slimit);
 	db_call_param(&m->db, m->soffset);
+
+	cache_param(&m->cache, "city", city);
+	cache_param(&m->cache, "date", date);
+	cache_param(&m->cache, "limit", m->slimit);
+	cache_param(&m->cache, "offset", m->soffset);
 
 	req->fsm_state = MOVIES_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);

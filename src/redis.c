@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "redis.h"
 
 #define REDIS_TIMEOUT_MS	1000
@@ -74,6 +75,7 @@ static void	redis_on_connect(const redisAsyncContext *, int);
 static void	redis_on_disconnect(const redisAsyncContext *, int);
 static void	redis_on_reply(redisAsyncContext *, void *, void *);
 static void	redis_on_setup_reply(redisAsyncContext *, void *, void *);
+static void	redis_on_publish(redisAsyncContext *, void *, void *);
 static int	redis_ready_context(void);
 static struct redis_ticket	*redis_ticket_new(struct http_request *);
 static void	redis_ticket_free(struct redis_ticket *);
@@ -179,6 +181,7 @@ redis_connect(void)
 		return;
 
 	if (ac->err) {
+		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect: %s", ac->errstr);
 		redisAsyncFree(ac);
 		return;
@@ -204,10 +207,77 @@ redis_connect(void)
 	}
 }
 
+/*
+ * Another connection on the same loop and adapter, for a module that
+ * needs one of its own (a pub/sub subscriber cannot send other commands).
+ * AUTH is queued first; the caller owns the context and sets its connect
+ * and disconnect callbacks. NULL when it cannot even start connecting.
+ */
+redisAsyncContext *
+redis_open(void)
+{
+	redisAsyncContext	*ac;
+
+	if ((ac = redisAsyncConnect(redis.host, redis.port)) == NULL)
+		return (NULL);
+
+	if (ac->err) {
+		kore_log(LOG_NOTICE, "redis: connect: %s", ac->errstr);
+		redisAsyncFree(ac);
+		return (NULL);
+	}
+
+	if (!adapter_attach(ac)) {
+		redisAsyncFree(ac);
+		return (NULL);
+	}
+
+	if (redis.password[0] != '\0') {
+		(void)redisAsyncCommand(ac, redis_on_setup_reply, NULL,
+		    "AUTH %s", redis.password);
+	}
+
+	return (ac);
+}
+
+/*
+ * PUBLISH channel message on the worker's connection, without waiting for
+ * the answer: for notices after a commit, where the request has already
+ * been answered for. Fails when Redis is not reachable right now.
+ */
+int
+redis_publish(const char *channel, const char *message)
+{
+	if (!redis_ready_context())
+		return (KORE_RESULT_ERROR);
+
+	if (redisAsyncCommand(redis.ac, redis_on_publish, NULL,
+	    "PUBLISH %s %s", channel, message) != REDIS_OK)
+		return (KORE_RESULT_ERROR);
+
+	if (redis.outstanding++ == 0)
+		redis.last_progress = kore_time_ms();
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+redis_on_publish(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply	*reply = r;
+
+	redis.outstanding--;
+	redis.last_progress = kore_time_ms();
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		kore_log(LOG_NOTICE, "redis: publish: %s", reply->str);
+}
+
 static void
 redis_on_connect(const redisAsyncContext *ac, int status)
 {
 	if (status != REDIS_OK) {
+		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect failed: %s", ac->errstr);
 		if (redis.ac == ac)
 			redis.ac = NULL;
@@ -302,6 +372,10 @@ redis_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 	redis.outstanding--;
 	redis.last_progress = kore_time_ms();
+	if (reply == NULL)
+		metrics_redis_error(METRICS_REDIS_FAILED);
+	else if (reply->type == REDIS_REPLY_ERROR)
+		metrics_redis_error(METRICS_REDIS_REPLY);
 
 	if (t->req == NULL) {
 		redis_ticket_free(t);

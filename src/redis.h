@@ -7,6 +7,8 @@
  * wakes the request; the state reads it with redis_wait(). The request's
  * onfree must call redis_ticket_release(), which orphans a ticket still in
  * flight so the late callback frees it instead of touching the request.
+ * redis_commandargv() also takes a NULL request (a timer's command): the
+ * caller then releases the ticket at once and the reply frees it.
  */
 #ifndef __H_REDIS_H
 #define __H_REDIS_H
@@ -15,6 +17,7 @@
 #include <kore/http.h>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/async.h>
 
 #define REDIS_PENDING		1
 #define REDIS_READY		2
@@ -39,6 +42,10 @@ int	redis_commandargv(struct http_request *, struct redis_ticket **,
 int	redis_wait(struct redis_ticket *);
 const struct redis_result	*redis_result(const struct redis_ticket *);
 void	redis_ticket_release(struct redis_ticket **);
+
+/* For modules that are not request-bound (live.c). */
+redisAsyncContext	*redis_open(void);
+int	redis_publish(const char *, const char *);
 
 /* Exposed for tests. */
 int	redis_url_parse(const char *, char *, size_t, int *, int *, char *,

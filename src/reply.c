@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cors.h"
 #include "db.h"
 #include "reply.h"
 
@@ -67,6 +68,7 @@ reply_headers(struct http_request *req)
 
 	http_response_header(req, "cache-control", "no-store");
 	http_response_header(req, "x-content-type-options", "nosniff");
+	cors_headers(req);
 }
 
 static int
@@ -87,6 +89,16 @@ reply_buf(struct http_request *req, int status, struct kore_buf *buf)
 {
 	reply_headers(req);
 	http_response_header(req, "content-type", REPLY_JSON_TYPE);
+	http_response(req, status, buf->data, buf->offset);
+}
+
+/* A body that is not JSON (the metrics exposition). */
+void
+reply_text(struct http_request *req, int status, const char *type,
+    struct kore_buf *buf)
+{
+	reply_headers(req);
+	http_response_header(req, "content-type", type);
 	http_response(req, status, buf->data, buf->offset);
 }
 

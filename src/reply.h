@@ -11,6 +11,8 @@
 
 void	reply_json(struct http_request *, int, struct kore_json_item *);
 void	reply_buf(struct http_request *, int, struct kore_buf *);
+void	reply_text(struct http_request *, int, const char *,
+	    struct kore_buf *);
 void	reply_empty(struct http_request *, int);
 void	reply_error(struct http_request *, int, const char *, const char *);
 void	reply_error_details(struct http_request *, int, const char *,

@@ -14,12 +14,30 @@
 
 #include <string.h>
 
+#include "cors.h"
 #include "reply.h"
 #include "route.h"
 
 #define ROUTE_SEGMENT_MAX	64
+#define ROUTE_LABEL_MAX		64
+
+/*
+ * The config's routes in config order, with a label fit for logs and
+ * metrics ("/api/movies/{id}/shows" for ^/api/movies/[^/]+/shows$). Made
+ * in the parent after the config is parsed; workers inherit it, so every
+ * worker numbers routes alike.
+ */
+static struct {
+	const struct kore_module_handle	*hdlr;
+	char				label[ROUTE_LABEL_MAX];
+} route_table[ROUTE_TABLE_MAX];
+static int	route_count;
+
+static void	route_label_make(const char *, char *, size_t);
 
 static const char	*route_method_name(int);
+static void		route_allow(const struct route_method *, size_t,
+			    struct kore_buf *);
 static int		route_qs_count(struct http_request *, const char *);
 
 static const char *
@@ -41,13 +59,42 @@ route_method_name(int method)
 	}
 }
 
+/* "GET, POST, ...": the methods of a route, HEAD and OPTIONS implied. */
+static void
+route_allow(const struct route_method *table, size_t count,
+    struct kore_buf *allow)
+{
+	const char	*name;
+	size_t		i;
+
+	kore_buf_init(allow, 64);
+	for (i = 0; i < count; i++) {
+		if ((name = route_method_name(table[i].method)) == NULL)
+			continue;
+		kore_buf_appendf(allow, "%s%s", allow->offset ? ", " : "",
+		    name);
+	}
+}
+
+/*
+ * Runs the route's handler for the request's method (GET's for HEAD);
+ * OPTIONS is a CORS preflight (cors.c), anything else 405 with Allow.
+ */
 int
 route_dispatch(struct http_request *req, const struct route_method *table,
     size_t count)
 {
 	size_t		i;
 	struct kore_buf	allow;
-	const char	*name;
+
+	if (req->method == HTTP_METHOD_OPTIONS) {
+		route_allow(table, count, &allow);
+		kore_buf_appendf(&allow, ", OPTIONS");
+		cors_preflight(req, kore_buf_stringify(&allow, NULL));
+		kore_buf_cleanup(&allow);
+		reply_empty(req, HTTP_STATUS_NO_CONTENT);
+		return (KORE_RESULT_OK);
+	}
 
 	for (i = 0; i < count; i++) {
 		if (table[i].method != req->method &&
@@ -60,13 +107,7 @@ route_dispatch(struct http_request *req, const struct route_method *table,
 		    req));
 	}
 
-	kore_buf_init(&allow, 64);
-	for (i = 0; i < count; i++) {
-		if ((name = route_method_name(table[i].method)) == NULL)
-			continue;
-		kore_buf_appendf(&allow, "%s%s", allow.offset ? ", " : "",
-		    name);
-	}
+	route_allow(table, count, &allow);
 	http_response_header(req, "allow", kore_buf_stringify(&allow, NULL));
 	kore_buf_cleanup(&allow);
 
@@ -203,6 +244,78 @@ route_page(struct http_request *req, int64_t *limit, int64_t *offset)
 	}
 
 	return (KORE_RESULT_OK);
+}
+
+static void
+route_label_make(const char *path, char *out, size_t len)
+{
+	struct kore_buf	buf;
+	const char	*p;
+
+	if (!strcmp(path, "^/")) {
+		kore_strlcpy(out, "other", len);
+		return;
+	}
+
+	kore_buf_init(&buf, 64);
+	for (p = path; *p != '\0'; p++) {
+		if (*p == '^' || (*p == '$' && p[1] == '\0'))
+			continue;
+		if (!strncmp(p, "[^/]+", 5)) {
+			kore_buf_appendf(&buf, "{id}");
+			p += 4;
+			continue;
+		}
+		kore_buf_append(&buf, p, 1);
+	}
+	kore_strlcpy(out, kore_buf_stringify(&buf, NULL), len);
+	kore_buf_cleanup(&buf);
+}
+
+/* Call once in the parent, after the config was parsed. */
+void
+route_table_init(const struct kore_domain *dom)
+{
+	const struct kore_module_handle	*hdlr;
+
+	route_count = 0;
+	TAILQ_FOREACH(hdlr, &dom->handlers, list) {
+		if (route_count == ROUTE_TABLE_MAX)
+			fatal("more than %d routes", ROUTE_TABLE_MAX);
+		route_table[route_count].hdlr = hdlr;
+		route_label_make(hdlr->path, route_table[route_count].label,
+		    sizeof(route_table[0].label));
+		route_count++;
+	}
+}
+
+int
+route_table_count(void)
+{
+	return (route_count);
+}
+
+/* The route index of a request (-1: none, e.g. Kore's own errors). */
+int
+route_index(const struct http_request *req)
+{
+	int	i;
+
+	for (i = 0; i < route_count; i++) {
+		if (route_table[i].hdlr == req->hdlr)
+			return (i);
+	}
+
+	return (-1);
+}
+
+const char *
+route_label(int index)
+{
+	if (index < 0 || index >= route_count)
+		return ("none");
+
+	return (route_table[index].label);
 }
 
 int

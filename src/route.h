@@ -35,6 +35,14 @@ int	route_param(struct http_request *, const char *, const char **);
 int	route_page(struct http_request *, int64_t *, int64_t *);
 int	route_not_found(struct http_request *);
 
+/* Routes by number and label, for the access log and metrics. */
+#define ROUTE_TABLE_MAX		64
+
+void		route_table_init(const struct kore_domain *);
+int		route_table_count(void);
+int		route_index(const struct http_request *);
+const char	*route_label(int);
+
 /* Entries of a handler's struct http_state table. */
 #define ROUTE_STATES(states)	(sizeof(states) / sizeof(states[0]))
 

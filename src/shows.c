@@ -3,9 +3,13 @@
  * limit, offset), GET /api/shows/{id} with seats_available, and the seat
  * map GET /api/shows/{id}/seats.
  *
- * Only the list is cached: a show's seats_available and its seat map
- * change with every hold and booking. A seat's status comes from the
- * seat_states view, the one place that knows about holds and bookings.
+ * The list is cached with the catalog (cache.c). A show's
+ * seats_available and its anonymous seat map are cached by seatmap.c,
+ * which keeps them fresh after every seat-changing commit and lets them
+ * lapse by the earliest hold or payment deadline they show; a signed-in
+ * caller's seat map (held_by_me) is always computed. A seat's status
+ * comes from the seat_states view, the one place that knows about holds
+ * and bookings.
  *
  * Admin writes: POST /api/shows makes the show and its seats (one per
  * seat of the screen's rows, prices copied) in one statement, its end
@@ -27,6 +31,7 @@
 #include "db.h"
 #include "reply.h"
 #include "route.h"
+#include "seatmap.h"
 #include "shows.h"
 
 int	shows_collection(struct http_request *);
@@ -58,19 +63,28 @@ static const char *sql_list =
     " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
     " ORDER BY page.n";
 
-/* A seat is available when seat_states says so (migration 006). */
+/*
+ * A seat is available when seat_states says so (migration 006); the last
+ * column is how long the answer may be cached (migration 009).
+ */
 static const char *sql_get =
-    "SELECT " SHOWS_COLUMNS ", show_seats_available(s.id)"
+    "SELECT " SHOWS_COLUMNS ", show_seats_available(s.id),"
+    " show_seat_ttl_ms(s.id, $2)"
     " FROM " SHOWS_FROM
     " WHERE s.id = $1";
 
 /*
  * The show id, then one row per seat (seat columns NULL for a show
- * without seats). $2 is the caller's user id (NULL when anonymous): a
- * seat whose holder it is is held_by_me.
+ * without seats), each with how long the map may be cached. $2 is the
+ * caller's user id (NULL when anonymous): a seat whose holder it is is
+ * held_by_me.
  */
 static const char *sql_seats =
-    "SELECT * FROM show_seat_map($1, $2::bigint)";
+    "SELECT m.*, t.ttl FROM show_seat_map($1, $2::bigint) m,"
+    " (SELECT show_seat_ttl_ms($1, $3)) t(ttl)";
+
+#define SHOWS_TTL_MAX		SEATMAP_XSTR(SEATMAP_TTL_MAX_MS)
+#define SHOWS_SEATS_TTL_COL	8
 
 /*
  * The new show with its seats in one statement. One row always: the show
@@ -151,10 +165,14 @@ static const char *sql_delete =
 /* Result columns after SHOWS_COLUMNS. */
 #define SHOWS_LIST_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
 #define SHOWS_AVAILABLE_COL	SHOWS_NCOLUMNS
+#define SHOWS_GET_TTL_COL	(SHOWS_NCOLUMNS + 1)
 
 struct shows_req {
 	struct db_call		db;
 	struct cache_entry	cache;
+	struct seatmap_entry	seatmap;
+	int			seatmap_kind;
+	int64_t			show_id;
 	int64_t			limit;
 	int64_t			offset;
 	char			id[24];
@@ -178,6 +196,7 @@ static int	shows_seats_start(struct http_request *);
 static int	shows_seats_caller(struct http_request *);
 static int	shows_seats_answer(struct http_request *);
 static int	shows_cache(struct http_request *);
+static int	shows_seat_cache(struct http_request *);
 static int	shows_query(struct http_request *);
 static int	shows_bind_id(struct http_request *, struct shows_req *,
 		    const char *);
@@ -206,19 +225,29 @@ static struct http_state shows_list_states[] = {
 	KORE_HTTP_STATE(shows_list_answer),
 };
 
+/* A show's details depend on seat states: seatmap.c caches them. */
 static struct http_state shows_get_states[] = {
 	KORE_HTTP_STATE(shows_get_start),
-	KORE_HTTP_STATE(shows_cache),
+	KORE_HTTP_STATE(shows_seat_cache),
 	KORE_HTTP_STATE(shows_query),
 	KORE_HTTP_STATE(shows_get_answer),
 };
 
-/* The seat map is never cached: its second state learns who asks. */
-#define SHOWS_SEATS_CALLER	SHOWS_READ_CACHE
+/*
+ * The seat map learns who asks first: an anonymous caller's map comes
+ * from seatmap.c's cache, a signed-in caller's (held_by_me) from the
+ * database.
+ */
+#define SHOWS_SEATS_START	0
+#define SHOWS_SEATS_CALLER	1
+#define SHOWS_SEATS_CACHE	2
+#define SHOWS_SEATS_QUERY	3
+#define SHOWS_SEATS_ANSWER	4
 
 static struct http_state shows_seats_states[] = {
 	KORE_HTTP_STATE(shows_seats_start),
 	KORE_HTTP_STATE(shows_seats_caller),
+	KORE_HTTP_STATE(shows_seat_cache),
 	KORE_HTTP_STATE(shows_query),
 	KORE_HTTP_STATE(shows_seats_answer),
 };
@@ -380,6 +409,13 @@ shows_list_start(struct http_request *req)
 	db_call_param(&s->db, s->slimit);
 	db_call_param(&s->db, s->soffset);
 
+	cache_param(&s->cache, "movie_id", movie);
+	cache_param(&s->cache, "theatre_id", theatre);
+	cache_param(&s->cache, "city", city);
+	cache_param(&s->cache, "date", date);
+	cache_param(&s->cache, "limit", s->slimit);
+	cache_param(&s->cache, "offset", s->soffset);
+
 	req->fsm_state = SHOWS_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -393,6 +429,7 @@ shows_bind_id(struct http_request *req, struct shows_req *s, const char *sql)
 	if (!route_id(req, 1, &id))
 		return (KORE_RESULT_ERROR);
 
+	s->show_id = id;
 	(void)snprintf(s->id, sizeof(s->id), "%lld", (long long)id);
 	db_call_init(&s->db, sql);
 	db_call_param(&s->db, s->id);
@@ -408,8 +445,10 @@ shows_get_start(struct http_request *req)
 	s = http_state_create(req, sizeof(*s), shows_free);
 	if (!shows_bind_id(req, s, sql_get))
 		return (HTTP_STATE_COMPLETE);
+	db_call_param(&s->db, SHOWS_TTL_MAX);
+	s->seatmap_kind = SEATMAP_BODY_SHOW;
 
-	req->fsm_state = SHOWS_READ_QUERY;
+	req->fsm_state = SHOWS_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -421,6 +460,7 @@ shows_seats_start(struct http_request *req)
 	s = http_state_create(req, sizeof(*s), shows_free);
 	if (!shows_bind_id(req, s, sql_seats))
 		return (HTTP_STATE_COMPLETE);
+	s->seatmap_kind = SEATMAP_BODY_SEATS;
 
 	req->fsm_state = SHOWS_SEATS_CALLER;
 	return (HTTP_STATE_CONTINUE);
@@ -443,11 +483,37 @@ shows_seats_caller(struct http_request *req)
 		(void)snprintf(s->caller, sizeof(s->caller), "%lld",
 		    (long long)s->auth.user_id);
 		db_call_param(&s->db, s->caller);
-	} else {
-		db_call_param(&s->db, NULL);
+		db_call_param(&s->db, SHOWS_TTL_MAX);
+		req->fsm_state = SHOWS_SEATS_QUERY;
+		return (HTTP_STATE_CONTINUE);
 	}
 
-	req->fsm_state = SHOWS_READ_QUERY;
+	db_call_param(&s->db, NULL);
+	db_call_param(&s->db, SHOWS_TTL_MAX);
+	req->fsm_state = SHOWS_SEATS_CACHE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * A body seatmap.c has answers at once; a miss goes to PostgreSQL. The
+ * seat map and the show's details share this state (and its successor,
+ * the query) at the same position in their tables.
+ */
+static int
+shows_seat_cache(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	switch (seatmap_lookup(req, &s->seatmap, s->seatmap_kind,
+	    s->show_id)) {
+	case SEATMAP_PENDING:
+		return (HTTP_STATE_RETRY);
+	case SEATMAP_HIT:
+		seatmap_reply_hit(req, &s->seatmap);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state++;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -486,7 +552,8 @@ shows_query(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = SHOWS_READ_ANSWER;
+	/* In every table the answer follows the query. */
+	req->fsm_state++;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -517,7 +584,8 @@ shows_get_answer(struct http_request *req)
 	root = shows_json(NULL, NULL, &s->db, 0, 0);
 	kore_json_create_integer(root, "seats_available",
 	    db_int(&s->db, 0, SHOWS_AVAILABLE_COL));
-	reply_json(req, HTTP_STATUS_OK, root);
+	seatmap_reply(req, &s->seatmap, root,
+	    db_int(&s->db, 0, SHOWS_GET_TTL_COL));
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -555,7 +623,12 @@ shows_seats_answer(struct http_request *req)
 		}
 	}
 
-	reply_json(req, HTTP_STATUS_OK, root);
+	if (s->auth.user_id != 0) {
+		reply_json(req, HTTP_STATUS_OK, root);
+	} else {
+		seatmap_reply(req, &s->seatmap, root,
+		    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL));
+	}
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -741,6 +814,7 @@ shows_free(struct http_request *req)
 
 	db_call_cleanup(&s->db);
 	cache_cleanup(&s->cache);
+	seatmap_cleanup(&s->seatmap);
 	auth_cleanup(&s->auth);
 	body_cleanup(&s->json);
 	http_state_cleanup(req);

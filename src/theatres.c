@@ -45,7 +45,7 @@ static const char *sql_list =
 /* One row per seat row of each screen; screen columns NULL without any. */
 static const char *sql_get =
     "SELECT " THEATRES_COLUMNS ", sc.id, sc.name, r.label, r.seats,"
-    " r.tier, r.price_cents"
+    " r.tier, r.price_cents, r.aisles_after"
     " FROM theatres t"
     " LEFT JOIN screens sc ON sc.theatre_id = t.id"
     " LEFT JOIN screen_rows r ON r.screen_id = sc.id"
@@ -96,14 +96,18 @@ static const char *sql_screen_create =
     "  RETURNING id, name"
     "), r AS ("
     "  INSERT INTO screen_rows (screen_id, position, label, seats, tier,"
-    "    price_cents)"
+    "    price_cents, aisles_after)"
     "  SELECT sc.id, e.ord - 1, e.v->>'label', (e.v->>'seats')::integer,"
-    "    e.v->>'tier', (e.v->>'price_cents')::integer"
+    "    e.v->>'tier', (e.v->>'price_cents')::integer,"
+    "    ARRAY(SELECT jsonb_array_elements_text(e.v->'aisles_after')"
+    "      ::integer)"
     "  FROM sc CROSS JOIN jsonb_array_elements($3::jsonb)"
     "    WITH ORDINALITY AS e(v, ord)"
-    "  RETURNING screen_id, position, label, seats, tier, price_cents"
+    "  RETURNING screen_id, position, label, seats, tier, price_cents,"
+    "    aisles_after"
     ")"
-    " SELECT sc.id, sc.name, r.label, r.seats, r.tier, r.price_cents"
+    " SELECT sc.id, sc.name, r.label, r.seats, r.tier, r.price_cents,"
+    "  r.aisles_after"
     " FROM sc JOIN r ON r.screen_id = sc.id"
     " ORDER BY r.position";
 
@@ -237,7 +241,8 @@ theatres_screen_json(struct kore_json_item *parent, const char *name,
 
 /*
  * Screens from rows sorted by screen: (screen id, screen name, label,
- * seats, tier, price_cents) at col, NULL label for a screen without rows.
+ * seats, tier, price_cents, aisles_after) at col, NULL label for a screen
+ * without rows.
  */
 static void
 theatres_screens_json(struct kore_json_item *screens,
@@ -266,18 +271,65 @@ theatres_screens_json(struct kore_json_item *screens,
 	}
 }
 
-/* {label, seats, tier, price_cents} from the four columns at col. */
+/*
+ * {label, seats, tier, price_cents, aisles_after} from the five columns at
+ * col; aisles_after is [] for a row without aisles.
+ */
 static void
 theatres_row_json(struct kore_json_item *rows, const struct db_call *call,
     int row, int col)
 {
-	struct kore_json_item	*r;
+	struct kore_json_item	*r, *aisles;
+	int64_t			after[THEATRES_SEATS_MAX];
+	size_t			i, n;
 
 	r = kore_json_create_object(rows, NULL);
 	kore_json_create_string(r, "label", db_value(call, row, col));
 	kore_json_create_integer(r, "seats", db_int(call, row, col + 1));
 	kore_json_create_string(r, "tier", db_value(call, row, col + 2));
 	kore_json_create_integer(r, "price_cents", db_int(call, row, col + 3));
+	aisles = kore_json_create_array(r, "aisles_after");
+	n = db_int_array(call, row, col + 4, after, THEATRES_SEATS_MAX);
+	for (i = 0; i < n; i++)
+		kore_json_create_integer(aisles, NULL, after[i]);
+}
+
+/*
+ * A row's optional aisles_after: ascending seat numbers n (1 <= n < seats)
+ * after which the row has an aisle, so seats n and n + 1 are not side by
+ * side. Absent or null is no aisle.
+ */
+static int
+theatres_aisles_parse(struct kore_json_item *row, int64_t seats,
+    struct kore_json_item **out)
+{
+	struct kore_json_item	*item, *elem;
+	int64_t			last, v;
+
+	*out = NULL;
+	if ((item = body_member(row, "aisles_after")) == NULL ||
+	    (item->type == KORE_JSON_TYPE_LITERAL &&
+	    item->data.literal == KORE_JSON_NULL))
+		return (KORE_RESULT_OK);
+	if (item->type != KORE_JSON_TYPE_ARRAY)
+		return (KORE_RESULT_ERROR);
+
+	last = 0;
+	TAILQ_FOREACH(elem, &item->data.items, list) {
+		if (elem->type == KORE_JSON_TYPE_INTEGER)
+			v = elem->data.s64;
+		else if (elem->type == KORE_JSON_TYPE_INTEGER_U64 &&
+		    elem->data.u64 < THEATRES_SEATS_MAX)
+			v = (int64_t)elem->data.u64;
+		else
+			return (KORE_RESULT_ERROR);
+		if (v <= last || v >= seats)
+			return (KORE_RESULT_ERROR);
+		last = v;
+	}
+
+	*out = item;
+	return (KORE_RESULT_OK);
 }
 
 /*
@@ -340,7 +392,8 @@ theatres_screen_input_parse(struct kore_json_item *root,
 	*field = "rows";
 	*message = "rows must be 1 to 50 objects {label (1 to 8 characters, "
 	    "distinct), seats (1 to 200), tier (1 to 32 characters), "
-	    "price_cents (0 to 100000000)}.";
+	    "price_cents (0 to 100000000), aisles_after (optional: ascending "
+	    "seat numbers from 1 to seats - 1)}.";
 
 	rows = body_member(root, "rows");
 	if (rows == NULL || rows->type != KORE_JSON_TYPE_ARRAY)
@@ -359,7 +412,9 @@ theatres_screen_input_parse(struct kore_json_item *root,
 		    !body_get_string(row, "tier", BODY_REQUIRED, 1, 32,
 		    &in->rows[n].tier) ||
 		    !body_get_int(row, "price_cents", BODY_REQUIRED, 0,
-		    100000000, &in->rows[n].price_cents))
+		    100000000, &in->rows[n].price_cents) ||
+		    !theatres_aisles_parse(row, in->rows[n].seats,
+		    &in->rows[n].aisles_after))
 			return (KORE_RESULT_ERROR);
 		for (i = 0; i < n; i++) {
 			if (!strcmp(in->rows[i].label, in->rows[n].label))
@@ -422,6 +477,10 @@ theatres_list_start(struct http_request *req)
 	db_call_param(&t->db, city);
 	db_call_param(&t->db, t->slimit);
 	db_call_param(&t->db, t->soffset);
+
+	cache_param(&t->cache, "city", city);
+	cache_param(&t->cache, "limit", t->slimit);
+	cache_param(&t->cache, "offset", t->soffset);
 
 	req->fsm_state = THEATRES_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
@@ -536,7 +595,7 @@ theatres_write_auth(struct http_request *req)
 static int
 theatres_bind_screen(struct http_request *req, struct theatres_req *t)
 {
-	struct kore_json_item	*rows, *r;
+	struct kore_json_item	*rows, *r, *aisles, *elem;
 	const char		*field, *message;
 	size_t			i;
 
@@ -554,6 +613,15 @@ theatres_bind_screen(struct http_request *req, struct theatres_req *t)
 		kore_json_create_string(r, "tier", t->screen.rows[i].tier);
 		kore_json_create_integer(r, "price_cents",
 		    t->screen.rows[i].price_cents);
+		aisles = kore_json_create_array(r, "aisles_after");
+		if (t->screen.rows[i].aisles_after == NULL)
+			continue;
+		TAILQ_FOREACH(elem, &t->screen.rows[i].aisles_after->data.items,
+		    list) {
+			kore_json_create_integer(aisles, NULL,
+			    elem->type == KORE_JSON_TYPE_INTEGER ?
+			    elem->data.s64 : (int64_t)elem->data.u64);
+		}
 	}
 	kore_buf_init(&t->rows, 256);
 	kore_json_item_tobuf(rows, &t->rows);

@@ -16,6 +16,8 @@
 #define THEATRES_NCOLUMNS	5
 
 #define THEATRES_ROWS_MAX	50
+/* Seats in a row, at most (screen_rows.seats). */
+#define THEATRES_SEATS_MAX	200
 
 /* A theatre as POST and PUT take it; strings point into the document. */
 struct theatres_input {
@@ -34,6 +36,8 @@ struct theatres_screen_input {
 		const char	*tier;
 		int64_t		seats;
 		int64_t		price_cents;
+		/* Validated array of ascending seat numbers, or NULL. */
+		struct kore_json_item	*aisles_after;
 	} rows[THEATRES_ROWS_MAX];
 };
 

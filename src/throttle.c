@@ -1,151 +1,204 @@
 /*
- * throttle: failed-login counters in Redis.
+ * throttle: fixed-window limits in Redis.
  *
- * Two fixed windows per failed login, both starting at the first failure
- * and lasting LOGIN_WINDOW_SECONDS: one per client address
- * (LOGIN_MAX_FAILURES_PER_ADDRESS) and one per lower-cased email
- * (LOGIN_MAX_FAILURES). A login is refused with 429 while either counter
- * is at its limit; Retry-After is the longer remaining window. Each check
- * and each count is one Lua script, so it is atomic in Redis and one round
- * trip. Successful logins are not counted.
+ * A request is charged to one or two counters (THROTTLE_KEYS_MAX), each
+ * with its own limit and window; the window starts at the counter's first
+ * charge. throttle_take_lua checks every counter and, only when all are
+ * below their limits, charges them all: one script, so it is atomic in
+ * Redis and one round trip. Many requests racing for the last slot get at
+ * most the limit between them; the others are told how long to wait (the
+ * longest remaining window), which the caller answers as 429 rate_limited
+ * with Retry-After.
  *
- * Throttling is a defence, not a dependency: when Redis cannot answer the
- * login goes ahead unthrottled and a line is logged.
+ * Logins are charged before the password is verified, per email and per
+ * client address (peer.c); a login that succeeds is refunded, so what the
+ * counters hold is failed and in-flight attempts. Registrations are
+ * charged per address; holds, bookings and payment calls per user.
+ *
+ * Limits are a defence, not a dependency: when Redis cannot answer, the
+ * request goes ahead and a line is logged.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
+#include "peer.h"
 #include "redis.h"
+#include "reply.h"
 #include "throttle.h"
 
-#define THROTTLE_PREFIX		"throttle:login:"
+#define THROTTLE_PREFIX		"throttle:"
+#define THROTTLE_STATUS		429
 
-/* KEYS: address, email; ARGV: their limits. Answers seconds to wait. */
-static const char *throttle_check_lua =
+/*
+ * KEYS: the counters; ARGV: limit and window of each, in pairs. Answers 0
+ * when charged, else the seconds until the fullest counter's window ends.
+ */
+static const char *throttle_take_lua =
     "local wait = 0\n"
-    "for i = 1, 2 do\n"
+    "for i = 1, #KEYS do\n"
     "  local n = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
-    "  if n >= tonumber(ARGV[i]) then\n"
+    "  if n >= tonumber(ARGV[2 * i - 1]) then\n"
     "    local t = redis.call('TTL', KEYS[i])\n"
+    "    if t < 0 then\n"
+    "      redis.call('EXPIRE', KEYS[i], ARGV[2 * i])\n"
+    "      t = tonumber(ARGV[2 * i])\n"
+    "    end\n"
     "    if t < 1 then t = 1 end\n"
     "    if t > wait then wait = t end\n"
     "  end\n"
     "end\n"
-    "return wait\n";
-
-/* KEYS: address, email; ARGV: the window. A key never outlives it. */
-static const char *throttle_count_lua =
-    "for i = 1, 2 do\n"
-    "  redis.call('INCR', KEYS[i])\n"
-    "  if redis.call('TTL', KEYS[i]) < 0 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[1])\n"
+    "if wait > 0 then return wait end\n"
+    "for i = 1, #KEYS do\n"
+    "  if redis.call('INCR', KEYS[i]) == 1 or"
+    " redis.call('TTL', KEYS[i]) < 0 then\n"
+    "    redis.call('EXPIRE', KEYS[i], ARGV[2 * i])\n"
     "  end\n"
     "end\n"
     "return 0\n";
 
-static void	throttle_client_addr(struct http_request *, char *, size_t);
+/* KEYS: counters charged by throttle_take_lua; gives one charge back. */
+static const char *throttle_refund_lua =
+    "for i = 1, #KEYS do\n"
+    "  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then\n"
+    "    redis.call('DECR', KEYS[i])\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
+static void	throttle_key(struct throttle *, int, int, const char *, ...)
+		    __attribute__((format (printf, 4, 5)));
+static int	throttle_eval(struct http_request *, struct throttle *,
+		    const char *, int);
+static void	throttle_take(struct http_request *, struct throttle *);
 
 static void
-throttle_client_addr(struct http_request *req, char *out, size_t len)
+throttle_key(struct throttle *t, int limit, int window, const char *fmt, ...)
 {
-	struct connection	*c = req->owner;
+	va_list		args;
+	int		n;
 
-	kore_strlcpy(out, "unknown", len);
-	if (c == NULL)
-		return;
+	if (t->count == THROTTLE_KEYS_MAX)
+		fatal("throttle: too many counters");
 
-	switch (c->family) {
-	case AF_INET:
-		(void)inet_ntop(AF_INET, &c->addr.ipv4.sin_addr, out, len);
-		break;
-	case AF_INET6:
-		(void)inet_ntop(AF_INET6, &c->addr.ipv6.sin6_addr, out, len);
-		break;
-	}
-}
+	va_start(args, fmt);
+	n = vsnprintf(t->keys[t->count], sizeof(t->keys[0]), fmt, args);
+	va_end(args);
+	if (n < 0 || (size_t)n >= sizeof(t->keys[0]))
+		fatal("throttle: key too long");
 
-/* email was validated (at most THROTTLE_EMAIL_MAX bytes). */
-void
-throttle_login_init(struct http_request *req, struct throttle *t,
-    const char *email)
-{
-	char		addr[INET6_ADDRSTRLEN];
-	size_t		i, off;
-
-	throttle_client_addr(req, addr, sizeof(addr));
-	(void)snprintf(t->addr_key, sizeof(t->addr_key), "%saddr:%s",
-	    THROTTLE_PREFIX, addr);
-
-	off = strlen(THROTTLE_PREFIX "email:");
-	memcpy(t->email_key, THROTTLE_PREFIX "email:", off);
-	for (i = 0; email[i] != '\0' && off < sizeof(t->email_key) - 1; i++)
-		t->email_key[off++] = tolower((unsigned char)email[i]);
-	t->email_key[off] = '\0';
+	(void)snprintf(t->limits[t->count], sizeof(t->limits[0]), "%d", limit);
+	(void)snprintf(t->windows[t->count], sizeof(t->windows[0]), "%d",
+	    window);
+	t->count++;
 }
 
 static int
 throttle_eval(struct http_request *req, struct throttle *t,
-    const char *script, const char *a1, const char *a2)
+    const char *script, int with_args)
 {
-	const char	*argv[7];
-	int		argc;
+	const char	*argv[3 + THROTTLE_KEYS_MAX * 3];
+	char		nkeys[8];
+	int		argc, i;
 
 	redis_ticket_release(&t->ticket);
+	(void)snprintf(nkeys, sizeof(nkeys), "%d", t->count);
 
 	argc = 0;
 	argv[argc++] = "EVAL";
 	argv[argc++] = script;
-	argv[argc++] = "2";
-	argv[argc++] = t->addr_key;
-	argv[argc++] = t->email_key;
-	argv[argc++] = a1;
-	if (a2 != NULL)
-		argv[argc++] = a2;
+	argv[argc++] = nkeys;
+	for (i = 0; i < t->count; i++)
+		argv[argc++] = t->keys[i];
+	for (i = 0; with_args && i < t->count; i++) {
+		argv[argc++] = t->limits[i];
+		argv[argc++] = t->windows[i];
+	}
 
 	if (redis_commandargv(req, &t->ticket, argc, argv, NULL) !=
 	    KORE_RESULT_OK) {
-		kore_log(LOG_NOTICE, "throttle: redis unavailable, login "
-		    "not throttled");
+		kore_log(LOG_NOTICE, "throttle: redis unavailable, %s not "
+		    "limited", t->keys[0]);
 		return (KORE_RESULT_ERROR);
 	}
 
 	return (KORE_RESULT_OK);
 }
 
-/* Asks Redis whether this login may go ahead; see throttle_wait(). */
-int
-throttle_login_check(struct http_request *req, struct throttle *t)
+static void
+throttle_take(struct http_request *req, struct throttle *t)
 {
-	char	addr_max[16], email_max[16];
-
-	(void)snprintf(addr_max, sizeof(addr_max), "%d",
-	    config.login_max_failures_address);
-	(void)snprintf(email_max, sizeof(email_max), "%d",
-	    config.login_max_failures);
-
-	return (throttle_eval(req, t, throttle_check_lua, addr_max,
-	    email_max));
+	(void)throttle_eval(req, t, throttle_take_lua, 1);
 }
 
-/* Counts a failed login. */
-int
-throttle_login_failed(struct http_request *req, struct throttle *t)
+/* Charges a login attempt; email was validated (THROTTLE_EMAIL_MAX). */
+void
+throttle_login(struct http_request *req, struct throttle *t,
+    const char *email)
 {
-	char	window[16];
+	char		addr[PEER_ADDR_MAX], lower[THROTTLE_EMAIL_MAX + 1];
+	size_t		i;
 
-	(void)snprintf(window, sizeof(window), "%d", config.login_window);
-	return (throttle_eval(req, t, throttle_count_lua, window, NULL));
+	memset(t, 0, sizeof(*t));
+	peer_address(req, addr, sizeof(addr));
+	for (i = 0; email[i] != '\0' && i < sizeof(lower) - 1; i++)
+		lower[i] = tolower((unsigned char)email[i]);
+	lower[i] = '\0';
+
+	throttle_key(t, config.login_max_failures_address, config.login_window,
+	    THROTTLE_PREFIX "login:addr:%s", addr);
+	throttle_key(t, config.login_max_failures, config.login_window,
+	    THROTTLE_PREFIX "login:email:%s", lower);
+	throttle_take(req, t);
+}
+
+/* Charges a registration to the client address. */
+void
+throttle_register(struct http_request *req, struct throttle *t)
+{
+	char		addr[PEER_ADDR_MAX];
+
+	memset(t, 0, sizeof(*t));
+	peer_address(req, addr, sizeof(addr));
+	throttle_key(t, config.rate_limit_registrations,
+	    config.rate_limit_registrations_window,
+	    THROTTLE_PREFIX "register:addr:%s", addr);
+	throttle_take(req, t);
+}
+
+/* Charges one call of `what` (THROTTLE_HOLDS, ...) to a user. */
+void
+throttle_user(struct http_request *req, struct throttle *t, int what,
+    int64_t user)
+{
+	static const char	*names[] = { "holds", "bookings", "payments" };
+	int			limit;
+
+	switch (what) {
+	case THROTTLE_HOLDS:
+		limit = config.rate_limit_holds;
+		break;
+	case THROTTLE_BOOKINGS:
+		limit = config.rate_limit_bookings;
+		break;
+	case THROTTLE_PAYMENTS:
+		limit = config.rate_limit_payments;
+		break;
+	default:
+		fatal("throttle_user: unknown limit %d", what);
+	}
+
+	memset(t, 0, sizeof(*t));
+	throttle_key(t, limit, config.rate_limit_window,
+	    THROTTLE_PREFIX "%s:user:%lld", names[what], (long long)user);
+	throttle_take(req, t);
 }
 
 /*
@@ -173,13 +226,52 @@ throttle_wait(struct throttle *t, int64_t *retry_after)
 			kore_log(LOG_NOTICE, "throttle: %s", r->str);
 		break;
 	default:
-		kore_log(LOG_NOTICE, "throttle: redis failed, login not "
-		    "throttled");
+		kore_log(LOG_NOTICE, "throttle: redis failed, %s not limited",
+		    t->keys[0]);
 		break;
 	}
 
 	redis_ticket_release(&t->ticket);
 	return (REDIS_READY);
+}
+
+/* For a state waiting on a charge: THROTTLE_OK, _PENDING or _LIMITED. */
+int
+throttle_limited(struct http_request *req, struct throttle *t)
+{
+	int64_t		wait;
+
+	if (throttle_wait(t, &wait) == REDIS_PENDING)
+		return (THROTTLE_PENDING);
+	if (wait <= 0)
+		return (THROTTLE_OK);
+
+	throttle_reply(req, wait);
+	return (THROTTLE_LIMITED);
+}
+
+/* Gives the charge back (a login that succeeded); not waited for. */
+void
+throttle_refund(struct http_request *req, struct throttle *t)
+{
+	if (t->count == 0 ||
+	    throttle_eval(req, t, throttle_refund_lua, 0) != KORE_RESULT_OK)
+		return;
+
+	/* The reply frees the orphaned ticket. */
+	http_request_wakeup(req);
+	redis_ticket_release(&t->ticket);
+}
+
+void
+throttle_reply(struct http_request *req, int64_t wait)
+{
+	char	secs[24];
+
+	(void)snprintf(secs, sizeof(secs), "%lld", (long long)wait);
+	http_response_header(req, "retry-after", secs);
+	reply_error(req, THROTTLE_STATUS, "rate_limited",
+	    "Too many requests; try again later.");
 }
 
 void

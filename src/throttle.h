@@ -1,6 +1,7 @@
 /*
- * throttle: counting failed logins in Redis, per client address and per
- * email, and refusing further attempts past the limits.
+ * throttle: fixed-window counters in Redis that refuse a request past a
+ * limit: failed logins per email and per client address, registrations
+ * per address, holds, bookings and payment calls per user.
  */
 #ifndef __H_THROTTLE_H
 #define __H_THROTTLE_H
@@ -8,22 +9,42 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <stdint.h>
+
 struct redis_ticket;
 
 #define THROTTLE_EMAIL_MAX	254
+#define THROTTLE_KEYS_MAX	2
+#define THROTTLE_KEY_MAX	(48 + THROTTLE_EMAIL_MAX)
 
-/* Where a login stands: key names for its address and email. */
+/* throttle_limited(): go ahead, ask again later, or the 429 was sent. */
+#define THROTTLE_OK		0
+#define THROTTLE_PENDING	1
+#define THROTTLE_LIMITED	2
+
+/* What a per-user limit counts (RATE_LIMIT_* settings). */
+#define THROTTLE_HOLDS		0
+#define THROTTLE_BOOKINGS	1
+#define THROTTLE_PAYMENTS	2
+
+/* The counters one request is charged to, and the Redis call about them. */
 struct throttle {
-	char			addr_key[96];
-	char			email_key[32 + THROTTLE_EMAIL_MAX];
+	char			keys[THROTTLE_KEYS_MAX][THROTTLE_KEY_MAX];
+	char			limits[THROTTLE_KEYS_MAX][16];
+	char			windows[THROTTLE_KEYS_MAX][16];
+	int			count;
 	struct redis_ticket	*ticket;
 };
 
-void	throttle_login_init(struct http_request *, struct throttle *,
+void	throttle_login(struct http_request *, struct throttle *,
 	    const char *);
-int	throttle_login_check(struct http_request *, struct throttle *);
-int	throttle_login_failed(struct http_request *, struct throttle *);
+void	throttle_register(struct http_request *, struct throttle *);
+void	throttle_user(struct http_request *, struct throttle *, int,
+	    int64_t);
 int	throttle_wait(struct throttle *, int64_t *);
+int	throttle_limited(struct http_request *, struct throttle *);
+void	throttle_refund(struct http_request *, struct throttle *);
+void	throttle_reply(struct http_request *, int64_t);
 void	throttle_cleanup(struct throttle *);
 
 #endif

@@ -3,7 +3,8 @@
  * database and Redis, 200 booking requests from 50 users at the same 5
  * seats (single and multi-seat, seat ids in any order), all in flight at
  * once. Exactly one live booking per seat, everyone else 409
- * seat_unavailable, no 5xx, and the database agrees.
+ * seat_unavailable, no 5xx, and the database agrees. Run with payments on
+ * (bookings start pending_payment) and with PAYMENTS=off (confirmed).
  */
 #include <criterion/criterion.h>
 
@@ -19,10 +20,31 @@
 #define RACE_REQUESTS		200
 #define RACE_SEATS		5
 
+static void	race(const char **, const char *);
+
 Test(booking_race, two_servers_200_requests_one_live_booking_per_seat,
     .timeout = 60)
 {
-	struct test_server	srv;
+	race(NULL, "pending_payment");
+}
+
+Test(booking_race, payments_off_two_servers_one_live_booking_per_seat,
+    .timeout = 90)
+{
+	const char	*env[] = { "PAYMENTS=off", NULL };
+
+	race(env, "confirmed");
+}
+
+/*
+ * env NULL: the harness's server and one more like it; otherwise two
+ * servers started with env.
+ */
+static void
+race(const char **env, const char *want_status)
+{
+	struct test_server	srv, srv2;
+	const char		*base;
 	struct fixture_show	s;
 	struct multi_req	*reqs;
 	char			*tokens[RACE_USERS], *keys[RACE_REQUESTS];
@@ -33,7 +55,12 @@ Test(booking_race, two_servers_200_requests_one_live_booking_per_seat,
 	size_t			x;
 	time_t			started;
 
-	cr_assert(test_server_start(&srv, NULL), "second server did not start");
+	memset(&srv2, 0, sizeof(srv2));
+	cr_assert(test_server_start(&srv, env), "second server did not start");
+	if (env != NULL)
+		cr_assert(test_server_start(&srv2, env), "third server did "
+		    "not start");
+	base = env != NULL ? srv2.url : getenv("BOOKING_URL");
 	fixture_show(&s, RACE_SEATS, "1 day");
 	for (i = 0; i < RACE_USERS; i++)
 		tokens[i] = test_user_token("user", &uid);
@@ -65,7 +92,7 @@ Test(booking_race, two_servers_200_requests_one_live_booking_per_seat,
 			break;
 		}
 		keys[i] = fixture_key();
-		reqs[i].base = i % 2 ? srv.url : getenv("BOOKING_URL");
+		reqs[i].base = i % 2 ? srv.url : base;
 		reqs[i].path = "/api/bookings";
 		reqs[i].token = tokens[i % RACE_USERS];
 		reqs[i].key = keys[i];
@@ -87,6 +114,8 @@ Test(booking_race, two_servers_200_requests_one_live_booking_per_seat,
 		cr_assert_not_null(j, "request %d: %s", i, reqs[i].resp);
 		if (reqs[i].status == 201) {
 			created++;
+			cr_assert_str_eq(json_string_value(json_object_get(j,
+			    "status")), want_status, "%s", reqs[i].resp);
 			arr = json_object_get(j, "seats");
 			json_array_foreach(arr, x, v) {
 				seat_total++;
@@ -132,7 +161,12 @@ Test(booking_race, two_servers_200_requests_one_live_booking_per_seat,
 	    show, NULL);
 	cr_assert_str_eq(seats, "booked,booked,booked,booked,booked");
 
+	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE"
+	    " show_id = $1 AND status = $2", show, want_status, NULL),
+	    created);
+
 	test_server_stop(&srv);
+	test_server_stop(&srv2);
 	n = RACE_REQUESTS;
 	fixture_multi_free(reqs, n);
 	for (i = 0; i < RACE_REQUESTS; i++) {

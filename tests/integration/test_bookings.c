@@ -49,7 +49,7 @@ str(const json_t *o, const char *name)
 	return (json_string_value(json_object_get(o, name)));
 }
 
-Test(bookings, booking_is_confirmed_with_its_seats_and_total)
+Test(bookings, booking_is_pending_payment_with_its_seats_and_total)
 {
 	struct fixture_show	s;
 	struct api_resp		*r;
@@ -65,12 +65,16 @@ Test(bookings, booking_is_confirmed_with_its_seats_and_total)
 	cr_assert_gt(fixture_id(r), 0);
 	cr_assert_eq(json_integer_value(json_object_get(r->json, "show_id")),
 	    s.id);
-	cr_assert_str_eq(str(r->json, "status"), "confirmed");
+	cr_assert_str_eq(str(r->json, "status"), "pending_payment");
 	cr_assert_eq(json_integer_value(json_object_get(r->json,
 	    "total_cents")), 1500 + 1000);
 	cr_assert_str_eq(str(r->json, "currency"), "EUR");
 	cr_assert_eq(strlen(str(r->json, "created_at")), 20);
-	cr_assert(json_is_null(json_object_get(r->json, "payment_due_at")));
+	cr_assert_eq(strlen(str(r->json, "payment_due_at")), 20);
+	/* PAYMENT_WINDOW_SECONDS defaults to 10 minutes. */
+	cr_assert_eq(db_scalar("SELECT round(extract(epoch FROM"
+	    " payment_due_at - created_at)) FROM bookings WHERE id = $1",
+	    api_format("%lld", fixture_id(r)), NULL), 600);
 	cr_assert(json_is_null(json_object_get(r->json, "cancelled_at")));
 
 	cr_assert_eq(json_array_size(json_object_get(r->json, "seats")), 2);
@@ -308,8 +312,8 @@ Test(bookings, cancel_after_the_show_started_is_409)
 	api_free(c);
 
 	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE id = $1"
-	    " AND status = 'confirmed'", api_format("%lld", fixture_id(r)),
-	    NULL), 1);
+	    " AND status = 'pending_payment'", api_format("%lld",
+	    fixture_id(r)), NULL), 1);
 
 	/* Booking a started show is refused as well. */
 	c = book_seats(a, &s, 0, 1);
@@ -433,4 +437,87 @@ Test(bookings, lapsed_pending_payment_booking_frees_its_seats)
 	free(id);
 	free(seat);
 	free(user);
+}
+
+/* PAYMENTS=off: a booking is confirmed at once, with no payment due. */
+Test(bookings, payments_off_confirms_at_once, .timeout = 60)
+{
+	struct test_server	srv;
+	struct fixture_show	s;
+	struct api_resp		*r, *g;
+	const char		*env[] = { "PAYMENTS=off", NULL };
+	long long		ua;
+	char			*a, *body, *path;
+
+	cr_assert(test_server_start(&srv, env), "server did not start");
+	fixture_show(&s, 2, "1 day");
+	a = test_user_token("user", &ua);
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[0]);
+	r = fixture_book(a, fixture_key(), body, srv.url);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	cr_assert_str_eq(str(r->json, "status"), "confirmed");
+	cr_assert(json_is_null(json_object_get(r->json, "payment_due_at")));
+	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE id = $1"
+	    " AND status = 'confirmed' AND payment_due_at IS NULL",
+	    api_format("%lld", fixture_id(r)), NULL), 1);
+
+	/* Cancelling it (no payment to refund) makes it cancelled. */
+	path = api_format("/api/bookings/%lld/cancel", fixture_id(r));
+	g = api_auth("POST", path, a, NULL);
+	cr_assert_eq(g->status, 200, "%s", g->body);
+	cr_assert_str_eq(str(g->json, "status"), "cancelled");
+
+	test_server_stop(&srv);
+	api_free(r);
+	api_free(g);
+	free(body);
+	free(path);
+}
+
+/*
+ * With payments on, a pending_payment booking past payment_due_at reads
+ * expired at once (no sweeper), is listed as expired, and cannot be
+ * cancelled.
+ */
+Test(bookings, lapsed_booking_reads_expired_and_is_not_cancellable)
+{
+	struct fixture_show	s;
+	struct api_resp		*r, *g;
+	long long		ua;
+	char			*a, *id, *path;
+
+	fixture_show(&s, 1, "1 day");
+	a = test_user_token("user", &ua);
+	r = book_seats(a, &s, 0, 1);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	cr_assert_str_eq(str(r->json, "status"), "pending_payment");
+	id = api_format("%lld", fixture_id(r));
+	db_exec("UPDATE bookings SET payment_due_at = now() - interval '1 s'"
+	    " WHERE id = $1", id, NULL);
+
+	path = api_format("/api/bookings/%lld", fixture_id(r));
+	g = api_auth("GET", path, a, NULL);
+	cr_assert_eq(g->status, 200, "%s", g->body);
+	cr_assert_str_eq(str(g->json, "status"), "expired");
+	cr_assert_str_eq(str(json_array_get(json_object_get(g->json, "seats"),
+	    0), "status"), "available");
+	api_free(g);
+
+	g = api_auth("GET", "/api/bookings?status=expired", a, NULL);
+	cr_assert_eq(g->status, 200, "%s", g->body);
+	cr_assert_eq(json_integer_value(json_object_get(g->json, "total")), 1);
+	api_free(g);
+
+	free(path);
+	path = api_format("/api/bookings/%lld/cancel", fixture_id(r));
+	g = api_auth("POST", path, a, NULL);
+	assert_error(g, 409, "booking_not_cancellable");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE id = $1"
+	    " AND status = 'expired' AND cancelled_at IS NULL", id, NULL), 1);
+
+	api_free(r);
+	api_free(g);
+	free(id);
+	free(path);
 }

@@ -410,6 +410,91 @@ Test(foundation, migrations_twice_in_parallel_apply_once)
 	free(url);
 }
 
+/* The integer a shell command prints. */
+static long long
+shell_number(const char *cmd)
+{
+	FILE		*fp;
+	long long	n;
+
+	fp = popen(cmd, "r");
+	cr_assert_not_null(fp);
+	cr_assert_eq(fscanf(fp, "%lld", &n), 1, "no number from: %s", cmd);
+	cr_assert_eq(pclose(fp), 0, "failed: %s", cmd);
+
+	return (n);
+}
+
+/*
+ * Three servers start at the same moment against one empty database, each
+ * migrating at start-up (AUTO_MIGRATE=1): the advisory lock in migrate.c
+ * lets one apply every file while the others wait, so every file is
+ * applied exactly once (one "applied" log line each, across all three
+ * logs) and all three come up healthy.
+ */
+Test(foundation, three_servers_starting_at_once_migrate_once,
+    .timeout = 90)
+{
+	struct test_server	srv[3];
+	char			*url, *dburl, *env[3], *cmd;
+	const char		*cenv[3];
+	long long		files, rows, distinct, applied;
+	int			i;
+
+	db_exec("DROP DATABASE IF EXISTS migrate_three WITH (FORCE)", NULL);
+	{
+		const char *args[] = { "psql", getenv("TEST_PG_ADMIN_URL"),
+		    "-q", "-c", "CREATE DATABASE migrate_three", NULL };
+		cr_assert_eq(test_run(args, NULL), 0);
+	}
+
+	url = api_format("%s", getenv("DATABASE_URL"));
+	*strrchr(url, '/') = '\0';
+	dburl = api_format("%s/migrate_three", url);
+	env[0] = api_format("DATABASE_URL=%s", dburl);
+	env[1] = api_format("AUTO_MIGRATE=1");
+	env[2] = NULL;
+	for (i = 0; i < 3; i++)
+		cenv[i] = env[i];
+
+	for (i = 0; i < 3; i++)
+		test_server_spawn(&srv[i], cenv);
+	for (i = 0; i < 3; i++)
+		cr_assert(test_wait_health(srv[i].url, 60),
+		    "server %d did not become healthy", i);
+
+	files = shell_number("ls \"$MIGRATIONS_DIR\"/[0-9][0-9][0-9]_*.up.sql"
+	    " | wc -l");
+	cmd = api_format("psql '%s' -tAc 'SELECT count(*) FROM "
+	    "schema_migrations'", dburl);
+	rows = shell_number(cmd);
+	free(cmd);
+	cmd = api_format("psql '%s' -tAc 'SELECT count(DISTINCT version) "
+	    "FROM schema_migrations'", dburl);
+	distinct = shell_number(cmd);
+	free(cmd);
+	cmd = api_format("cat \"$TEST_TMP\"/server-%d.log "
+	    "\"$TEST_TMP\"/server-%d.log \"$TEST_TMP\"/server-%d.log | "
+	    "grep -c '^migrate: applied '", srv[0].port, srv[1].port,
+	    srv[2].port);
+	applied = shell_number(cmd);
+	free(cmd);
+
+	cr_assert_gt(files, 0);
+	cr_assert_eq(rows, files, "%lld rows for %lld files", rows, files);
+	cr_assert_eq(distinct, files);
+	cr_assert_eq(applied, files, "%lld files applied for %lld files",
+	    applied, files);
+
+	for (i = 0; i < 3; i++)
+		test_server_stop(&srv[i]);
+	db_exec("DROP DATABASE IF EXISTS migrate_three WITH (FORCE)", NULL);
+	for (i = 0; i < 2; i++)
+		free(env[i]);
+	free(dburl);
+	free(url);
+}
+
 /* Runs the server binary with one setting changed; returns its stderr. */
 static char *
 start_with(const char *unset, const char *set, int *status)

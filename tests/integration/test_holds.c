@@ -141,7 +141,7 @@ Test(holds, owner_books_held_seats_with_hold_id)
 	cr_assert_eq(json_integer_value(json_object_get(bk->json,
 	    "show_id")), s.id);
 	cr_assert_str_eq(json_string_value(json_object_get(bk->json,
-	    "status")), "confirmed");
+	    "status")), "pending_payment");
 
 	/* The hold is used up. */
 	path = api_format("/api/holds/%lld", fixture_id(r));
@@ -377,4 +377,65 @@ Test(holds, bad_requests_are_refused)
 	r = api_with("POST", "/api/holds", "{}", &o);
 	assert_error(r, 415, "unsupported_media_type");
 	api_free(r);
+}
+
+/*
+ * The clean-up (src/sweep.c, every HOLD_SWEEP_SECONDS) deletes holds that
+ * expired more than an hour ago with their seats, and keeps a hold a
+ * booking refers to and holds that lapsed recently.
+ */
+Test(holds, sweep_deletes_old_unreferenced_holds_only, .timeout = 60)
+{
+	struct test_server	srv;
+	const char		*env[] = { "HOLD_SWEEP_SECONDS=1", NULL };
+	struct fixture_show	s;
+	long long		u, old, kept, recent, booking;
+	char			*uid, *sid, *id;
+	int			i;
+
+	fixture_show(&s, 3, "1 day");
+	(void)test_user_token("user", &u);
+	uid = api_format("%lld", u);
+	sid = api_format("%lld", s.id);
+
+	old = db_insert_id("INSERT INTO holds (user_id, show_id, expires_at,"
+	    " created_at) VALUES ($1, $2, now() - interval '2 hours',"
+	    " now() - interval '3 hours') RETURNING id", uid, sid, NULL);
+	id = api_format("%lld", old);
+	db_exec("INSERT INTO hold_seats (hold_id, seat_id) VALUES ($1, $2)",
+	    id, api_format("%lld", s.seats[0]), NULL);
+	kept = db_insert_id("INSERT INTO holds (user_id, show_id, expires_at,"
+	    " created_at, released_at) VALUES ($1, $2,"
+	    " now() - interval '2 hours', now() - interval '3 hours',"
+	    " now() - interval '150 minutes') RETURNING id", uid, sid, NULL);
+	booking = db_insert_id("INSERT INTO bookings (user_id, show_id,"
+	    " hold_id, status, total_cents, currency) VALUES ($1, $2, $3,"
+	    " 'confirmed', 0, 'EUR') RETURNING id", uid, sid,
+	    api_format("%lld", kept), NULL);
+	cr_assert_gt(booking, 0);
+	recent = db_insert_id("INSERT INTO holds (user_id, show_id,"
+	    " expires_at, created_at) VALUES ($1, $2,"
+	    " now() - interval '10 minutes', now() - interval '15 minutes')"
+	    " RETURNING id", uid, sid, NULL);
+
+	cr_assert(test_server_start(&srv, env), "second server did not start");
+	for (i = 0; i < 100; i++) {
+		if (db_scalar("SELECT count(*) FROM holds WHERE id = $1", id,
+		    NULL) == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	test_server_stop(&srv);
+
+	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE id = $1", id,
+	    NULL), 0, "the old hold was not swept");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM hold_seats"
+	    " WHERE hold_id = $1", id, NULL), 0);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE id = $1",
+	    api_format("%lld", kept), NULL), 1, "a booked hold was swept");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE id = $1",
+	    api_format("%lld", recent), NULL), 1, "a recent hold was swept");
+	free(uid);
+	free(sid);
+	free(id);
 }

@@ -435,6 +435,15 @@ test_wait_health(const char *base, int seconds)
 int
 test_server_start(struct test_server *srv, const char **env)
 {
+	test_server_spawn(srv, env);
+
+	return (test_wait_health(srv->url, 20));
+}
+
+/* Like test_server_start() but returns at once, without waiting. */
+void
+test_server_spawn(struct test_server *srv, const char **env)
+{
 	char		*pidfile, *log, port[16];
 	pid_t		pid;
 	int		fd, i;
@@ -472,8 +481,6 @@ test_server_start(struct test_server *srv, const char **env)
 	}
 	free(pidfile);
 	free(log);
-
-	return (test_wait_health(srv->url, 20));
 }
 
 void

@@ -55,6 +55,7 @@ struct test_server {
 };
 
 int	test_server_start(struct test_server *, const char **);
+void	test_server_spawn(struct test_server *, const char **);
 void	test_server_stop(struct test_server *);
 int	test_free_port(void);
 int	test_wait_health(const char *, int);

@@ -1,7 +1,8 @@
 /*
  * Test fixtures. A screen gets two rows: A (3 standard seats at 1000)
  * and B (2 premium seats at 1500); a show gets one seat per seat of its
- * screen's rows, as the API makes them.
+ * screen's rows, as the API makes them. fx_big_show() makes a hall of
+ * any size straight in SQL, for tests of large answers.
  */
 #include <criterion/criterion.h>
 
@@ -88,6 +89,46 @@ fx_show(long long movie, long long screen, const char *start)
 	    ") SELECT id FROM s", m, s, start, NULL);
 	free(m);
 	free(s);
+
+	return (id);
+}
+
+/*
+ * A show of `nseats` seats in rows of 100 (labels R1, R2, ...; the seat
+ * number restarts in each row), starting at now() + `starts_in` (an SQL
+ * interval), on a screen of its own. Seat ids ascend in seat order.
+ */
+long long
+fx_big_show(int nseats, const char *starts_in)
+{
+	char		*n, *s;
+	long long	m, t, sc, id;
+
+	m = fx_movie("Big hall movie", 120);
+	t = fx_theatre("Big hall", "Big City", "UTC");
+	sc = db_insert_id("INSERT INTO screens (theatre_id, name)"
+	    " VALUES ($1, 'Stadium') RETURNING id",
+	    (s = api_format("%lld", t)), NULL);
+	free(s);
+	id = db_insert_id("INSERT INTO shows (movie_id, screen_id, start_time,"
+	    " end_time) VALUES ($1, $2, now() + $3::interval,"
+	    " now() + $3::interval + interval '2 hours') RETURNING id",
+	    (n = api_format("%lld", m)), (s = api_format("%lld", sc)),
+	    starts_in, NULL);
+	free(n);
+	free(s);
+
+	s = api_format("%lld", id);
+	n = api_format("%d", nseats);
+	db_exec("INSERT INTO seats (show_id, row_label, number, tier,"
+	    " price_cents)"
+	    " SELECT $1, 'R' || (g / 100 + 1), g % 100 + 1,"
+	    "  CASE WHEN g % 100 BETWEEN 30 AND 69 THEN 'premium'"
+	    "  ELSE 'standard' END,"
+	    "  CASE WHEN g % 100 BETWEEN 30 AND 69 THEN 1800 ELSE 1200 END"
+	    " FROM generate_series(0, $2::int - 1) g ORDER BY g", s, n, NULL);
+	free(s);
+	free(n);
 
 	return (id);
 }

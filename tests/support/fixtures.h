@@ -10,5 +10,6 @@ long long	fx_theatre(const char *, const char *, const char *);
 long long	fx_screen(long long, const char *);
 long long	fx_show(long long, long long, const char *);
 char		*fx_unique(const char *);
+long long	fx_big_show(int, const char *);
 
 #endif

@@ -44,6 +44,7 @@ export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking_test"
 export TEST_PG_ADMIN_URL="postgresql://postgres@127.0.0.1:$pgport/postgres"
 export REDIS_URL="redis://127.0.0.1:$redisport/0"
 export JWT_SECRET="integration-tests-secret-0123456789abcdef"
+export PAYMENT_WEBHOOK_SECRET="integration-webhook-secret-0123456789abcdef"
 export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
 export MIGRATIONS_DIR="$root/migrations"
 export PORT=$port WORKERS=2

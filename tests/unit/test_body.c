@@ -239,3 +239,17 @@ Test(body, cache_key_has_generation_path_and_query)
 	cr_assert_str_eq(k, "cache:catalog:0:/api/theatres/3");
 	kore_free(k);
 }
+
+Test(body, cache_params_are_escaped_in_declared_order)
+{
+	struct cache_entry	c;
+
+	memset(&c, 0, sizeof(c));
+	cache_param(&c, "q", "a&b=c d");
+	cache_param(&c, "city", NULL);
+	cache_param(&c, "limit", "20");
+	cr_assert_str_eq(kore_buf_stringify(c.params, NULL),
+	    "q=a%26b%3Dc%20d&city&limit=20");
+	cache_cleanup(&c);
+	cr_assert_null(c.params);
+}

@@ -1,0 +1,888 @@
+/*
+ * live: GET /api/shows/{id}/seats/live, a show's seat map as a stream of
+ * JSON text frames over WebSocket (Kore's own websocket support).
+ *
+ * After the upgrade a socket gets {"type": "snapshot", "show_id", "seats":
+ * [{"id", "status"}]} and then {"type": "update", ...} with the seats whose
+ * status changed. Where changes come from:
+ * - every commit that changes seats calls live_publish(show), which
+ *   PUBLISHes on the Redis channel "booking:seats:<show>"; each worker
+ *   keeps one subscriber connection of its own (hiredis async on Kore's
+ *   loop, the adapter of redis.c) subscribed to the channels of the shows
+ *   its sockets watch, so a change made by any worker of any instance
+ *   reaches every watcher;
+ * - holds and unpaid bookings lapse by the clock, with no commit: each
+ *   watched show has one timer, armed for the next deadline the database
+ *   reports (show_live_seats), and re-armed after every read. Shows no
+ *   socket watches cost nothing.
+ * A message or a timer never carries seat states: it makes the worker
+ * re-read the show's seats (one statement, at most one in flight per show;
+ * a change during a read marks the show dirty and reads again after), and
+ * the difference from the last read is the update. Whatever was missed,
+ * the next read repairs; a slow re-read (LIVE_RESYNC_MS) bounds staleness
+ * if a notice is ever lost.
+ *
+ * Bounds: at most config.live_max_sockets per worker (503 beyond) and
+ * config.live_max_per_address per client address per worker (429); a
+ * socket whose unsent data passes LIVE_QUEUE_MAX is dropped (a slow reader
+ * never grows the worker); every socket is pinged every config.live_ping
+ * seconds and Kore drops one that sends nothing, not even a pong, for
+ * websocket_timeout.
+ *
+ * Redis restarts: the subscriber notices the closed connection, reconnects
+ * every LIVE_TICK_MS, subscribes again, and on each confirmation re-reads
+ * the show and sends every socket of it a fresh snapshot. A show that was
+ * watched while the subscriber was down is read on its first
+ * confirmation, and what changed meanwhile goes out as an update.
+ *
+ * Invariants: a live_sock is on exactly one show's list and its connection
+ * points at it (c->hdlr_extra); a show exists while it has sockets; a
+ * live_query whose show went away is orphaned (show = NULL) and frees
+ * itself when Kore calls it back. Callbacks (pgsql, hiredis, timers,
+ * websocket disconnect) may free sockets: lists are walked with the next
+ * element saved first.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/pgsql.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "db.h"
+#include "live.h"
+#include "redis.h"
+#include "reply.h"
+#include "route.h"
+
+#define LIVE_CHANNEL_PREFIX	"booking:seats:"
+#define LIVE_CHANNEL_MAX	64
+#define LIVE_TICK_MS		250
+#define LIVE_RESYNC_MS		30000
+#define LIVE_RETRY_MS		1000
+/* After a deadline, so the database's now() is past it too. */
+#define LIVE_LAPSE_SLACK_MS	25
+#define LIVE_QUEUE_MAX		(1024 * 1024)
+#define LIVE_RETRY_AFTER	"5"
+
+#define LIVE_AVAILABLE		0
+#define LIVE_HELD		1
+#define LIVE_BOOKED		2
+
+/* Rows: seat id, status, ms until the next lapse (NULL: none). */
+static const char *sql_seats =
+    "SELECT seat_id, status, next_change_ms FROM show_live_seats($1)";
+
+static const char *sql_show =
+    "SELECT 1 FROM shows WHERE id = $1";
+
+struct live_show;
+
+struct live_sock {
+	struct connection	*c;
+	struct live_show	*show;
+	int			want_snapshot;
+	TAILQ_ENTRY(live_sock)	list;
+};
+
+struct live_query {
+	struct kore_pgsql	pg;
+	struct live_show	*show;
+	PGresult		*result;
+	int			failed;
+	char			id[24];
+};
+
+struct live_seat {
+	int64_t		id;
+	int		status;
+};
+
+struct live_show {
+	int64_t			id;
+	char			channel[LIVE_CHANNEL_MAX];
+	TAILQ_HEAD(, live_sock)	socks;
+	struct live_seat	*seats;
+	size_t			nseats;
+	int			known;
+	/* Subscribe again after a reconnect: then send fresh snapshots. */
+	int			resync;
+	struct live_query	*query;
+	int			dirty;
+	struct kore_timer	*timer;
+	u_int64_t		due;
+	TAILQ_ENTRY(live_show)	list;
+};
+
+static struct {
+	TAILQ_HEAD(, live_show)	shows;
+	u_int32_t		nsocks;
+	redisAsyncContext	*sub;
+	u_int64_t		last_connect;
+	u_int64_t		last_ping;
+	int			down_logged;
+} live;
+
+/* The upgrade request's state. */
+struct live_req {
+	struct db_call		db;
+	int64_t			show_id;
+	char			id[24];
+};
+
+int	live_seats(struct http_request *);
+void	live_ws_disconnect(struct connection *);
+
+static int	live_req_parse(struct http_request *);
+static int	live_req_query(struct http_request *);
+static int	live_req_upgrade(struct http_request *);
+static void	live_req_free(struct http_request *);
+
+static struct live_show	*live_show_find(int64_t);
+static struct live_show	*live_show_get(int64_t);
+static void	live_show_drop(struct live_show *);
+static void	live_attach(struct connection *, int64_t);
+static int	live_address_count(const struct connection *);
+static void	live_arm(struct live_show *, u_int64_t);
+static void	live_timer(void *, u_int64_t);
+static void	live_refresh(struct live_show *);
+static void	live_query_start(struct live_query *);
+static void	live_query_fail(struct live_query *);
+static void	live_query_cb(struct kore_pgsql *, void *);
+static void	live_query_done(struct live_query *);
+static void	live_apply(struct live_show *, PGresult *, int);
+static void	live_frame(struct kore_buf *, const char *, int64_t,
+		    const struct live_seat *, size_t, const int *);
+static void	live_send(struct live_sock *, u_int8_t, const void *,
+		    size_t);
+static size_t	live_queued(const struct connection *);
+static int	live_status_code(const char *);
+static const char	*live_status_name(int);
+
+static void	live_tick(void *, u_int64_t);
+static void	live_sub_connect(void);
+static void	live_subscribe(struct live_show *);
+static void	live_on_connect(const redisAsyncContext *, int);
+static void	live_on_disconnect(const redisAsyncContext *, int);
+static void	live_on_message(redisAsyncContext *, void *, void *);
+
+#define LIVE_REQ_PARSE		0
+#define LIVE_REQ_QUERY		1
+#define LIVE_REQ_UPGRADE	2
+
+static struct http_state live_req_states[] = {
+	KORE_HTTP_STATE(live_req_parse),
+	KORE_HTTP_STATE(live_req_query),
+	KORE_HTTP_STATE(live_req_upgrade),
+};
+
+static const struct route_method live_methods[] = {
+	ROUTE_METHOD(HTTP_METHOD_GET, live_req_states),
+};
+
+void
+live_worker_init(void)
+{
+	TAILQ_INIT(&live.shows);
+	live.nsocks = 0;
+	live.sub = NULL;
+	live.last_connect = 0;
+	live.last_ping = kore_time_ms();
+
+	(void)kore_timer_add(live_tick, LIVE_TICK_MS, NULL, 0);
+}
+
+/*
+ * After a commit that changed seats of show_id. Best effort: with Redis
+ * down the watchers' next timed re-read (or the resubscription once Redis
+ * is back) brings them up to date.
+ */
+void
+live_publish(int64_t show_id)
+{
+	char	channel[LIVE_CHANNEL_MAX], id[24];
+
+	(void)snprintf(channel, sizeof(channel), LIVE_CHANNEL_PREFIX "%lld",
+	    (long long)show_id);
+	(void)snprintf(id, sizeof(id), "%lld", (long long)show_id);
+
+	if (!redis_publish(channel, id))
+		kore_log(LOG_NOTICE, "live: cannot publish show %s", id);
+}
+
+int
+live_seats(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, live_methods));
+}
+
+/* A WebSocket upgrade for a show id; 400 for anything else. */
+static int
+live_req_parse(struct http_request *req)
+{
+	struct live_req		*l;
+	const char		*upgrade, *key;
+
+	l = http_state_create(req, sizeof(*l), live_req_free);
+
+	if (!route_id(req, 1, &l->show_id))
+		return (HTTP_STATE_COMPLETE);
+
+	if (!http_request_header(req, "upgrade", &upgrade) ||
+	    strcasecmp(upgrade, "websocket") ||
+	    !http_request_header(req, "sec-websocket-key", &key)) {
+		reply_error(req, HTTP_STATUS_BAD_REQUEST, "invalid_request",
+		    "This endpoint speaks WebSocket: send a GET with "
+		    "Upgrade: websocket.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	(void)snprintf(l->id, sizeof(l->id), "%lld", (long long)l->show_id);
+	db_call_init(&l->db, sql_show);
+	db_call_param(&l->db, l->id);
+
+	req->fsm_state = LIVE_REQ_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Does the show exist. */
+static int
+live_req_query(struct http_request *req)
+{
+	struct live_req		*l = http_state_get(req);
+
+	switch (db_run(&l->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	if (db_rows(&l->db) == 0) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No show with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = LIVE_REQ_UPGRADE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Within the caps: upgrade, then the socket joins the show's watchers. */
+static int
+live_req_upgrade(struct http_request *req)
+{
+	struct live_req		*l = http_state_get(req);
+
+	if (live.nsocks >= (u_int32_t)config.live_max_sockets) {
+		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
+		reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+		    "Too many live seat maps on this server; try again later.");
+		return (HTTP_STATE_COMPLETE);
+	}
+	if (live_address_count(req->owner) >= config.live_max_per_address) {
+		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
+		reply_error(req, 429, "rate_limited",
+		    "Too many live seat maps from this address.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	kore_websocket_handshake(req, NULL, NULL, "live_ws_disconnect");
+	if (req->owner->proto == CONN_PROTO_WEBSOCKET)
+		live_attach(req->owner, l->show_id);
+
+	return (HTTP_STATE_COMPLETE);
+}
+
+static void
+live_req_free(struct http_request *req)
+{
+	struct live_req		*l = http_state_get(req);
+
+	if (l == NULL)
+		return;
+
+	db_call_cleanup(&l->db);
+	http_state_cleanup(req);
+}
+
+/* Sockets of this worker from the connection's client address. */
+static int
+live_address_count(const struct connection *c)
+{
+	struct live_show	*s;
+	struct live_sock	*k;
+	int			n;
+
+	n = 0;
+	TAILQ_FOREACH(s, &live.shows, list) {
+		TAILQ_FOREACH(k, &s->socks, list) {
+			if (k->c->family != c->family)
+				continue;
+			if (c->family == AF_INET &&
+			    k->c->addr.ipv4.sin_addr.s_addr ==
+			    c->addr.ipv4.sin_addr.s_addr)
+				n++;
+			else if (c->family == AF_INET6 &&
+			    !memcmp(&k->c->addr.ipv6.sin6_addr,
+			    &c->addr.ipv6.sin6_addr,
+			    sizeof(c->addr.ipv6.sin6_addr)))
+				n++;
+		}
+	}
+
+	return (n);
+}
+
+static void
+live_attach(struct connection *c, int64_t show_id)
+{
+	struct live_show	*s;
+	struct live_sock	*k;
+	struct kore_buf		buf;
+
+	s = live_show_get(show_id);
+	k = kore_calloc(1, sizeof(*k));
+	k->c = c;
+	k->show = s;
+	c->hdlr_extra = k;
+	TAILQ_INSERT_TAIL(&s->socks, k, list);
+	live.nsocks++;
+
+	if (s->known) {
+		kore_buf_init(&buf, 64 + s->nseats * 40);
+		live_frame(&buf, "snapshot", s->id, s->seats, s->nseats, NULL);
+		live_send(k, WEBSOCKET_OP_TEXT, buf.data, buf.offset);
+		kore_buf_cleanup(&buf);
+	} else {
+		k->want_snapshot = 1;
+		live_refresh(s);
+	}
+}
+
+/* Kore calls this when a live socket goes, whatever the reason. */
+void
+live_ws_disconnect(struct connection *c)
+{
+	struct live_sock	*k = c->hdlr_extra;
+	struct live_show	*s;
+
+	if (k == NULL)
+		return;
+
+	c->hdlr_extra = NULL;
+	s = k->show;
+	TAILQ_REMOVE(&s->socks, k, list);
+	live.nsocks--;
+	kore_free(k);
+
+	if (TAILQ_EMPTY(&s->socks))
+		live_show_drop(s);
+}
+
+static struct live_show *
+live_show_find(int64_t id)
+{
+	struct live_show	*s;
+
+	TAILQ_FOREACH(s, &live.shows, list) {
+		if (s->id == id)
+			return (s);
+	}
+
+	return (NULL);
+}
+
+static struct live_show *
+live_show_get(int64_t id)
+{
+	struct live_show	*s;
+
+	if ((s = live_show_find(id)) != NULL)
+		return (s);
+
+	s = kore_calloc(1, sizeof(*s));
+	s->id = id;
+	(void)snprintf(s->channel, sizeof(s->channel),
+	    LIVE_CHANNEL_PREFIX "%lld", (long long)id);
+	TAILQ_INIT(&s->socks);
+	TAILQ_INSERT_TAIL(&live.shows, s, list);
+
+	live_subscribe(s);
+
+	return (s);
+}
+
+/* The last socket went: unsubscribe and forget the show. */
+static void
+live_show_drop(struct live_show *s)
+{
+	struct live_query	*q;
+
+	TAILQ_REMOVE(&live.shows, s, list);
+
+	if (live.sub != NULL) {
+		(void)redisAsyncCommand(live.sub, NULL, NULL,
+		    "UNSUBSCRIBE %s", s->channel);
+	}
+
+	if (s->timer != NULL)
+		kore_timer_remove(s->timer);
+
+	if ((q = s->query) != NULL) {
+		if (q->pg.conn == NULL) {
+			/* Still waiting for a connection. */
+			kore_pgsql_cleanup(&q->pg);
+			kore_free(q);
+		} else {
+			q->show = NULL;
+		}
+	}
+
+	kore_free(s->seats);
+	kore_free(s);
+}
+
+/* Read the show again in at most ms (never later than already due). */
+static void
+live_arm(struct live_show *s, u_int64_t ms)
+{
+	u_int64_t	now, due;
+
+	now = kore_time_ms();
+	due = now + ms;
+	if (s->timer != NULL) {
+		if (s->due <= due)
+			return;
+		kore_timer_remove(s->timer);
+	}
+
+	s->due = due;
+	s->timer = kore_timer_add(live_timer, ms, s, KORE_TIMER_ONESHOT);
+}
+
+static void
+live_timer(void *arg, u_int64_t now)
+{
+	struct live_show	*s = arg;
+
+	/* Kore frees a oneshot timer after this returns. */
+	s->timer = NULL;
+	live_refresh(s);
+}
+
+static void
+live_refresh(struct live_show *s)
+{
+	struct live_query	*q;
+
+	if (s->query != NULL) {
+		s->dirty = 1;
+		return;
+	}
+
+	q = kore_calloc(1, sizeof(*q));
+	q->show = s;
+	(void)snprintf(q->id, sizeof(q->id), "%lld", (long long)s->id);
+	kore_pgsql_init(&q->pg);
+	kore_pgsql_bind_callback(&q->pg, live_query_cb, q);
+	s->query = q;
+
+	live_query_start(q);
+}
+
+static void
+live_query_start(struct live_query *q)
+{
+	const char	*params[1];
+	int		lengths[1], formats[1];
+
+	if (!kore_pgsql_setup(&q->pg, DB_NAME, KORE_PGSQL_ASYNC)) {
+		/* Queued for a connection: Kore calls back in state INIT. */
+		if (q->pg.state == KORE_PGSQL_STATE_INIT && q->pg.error == NULL)
+			return;
+		live_query_fail(q);
+		return;
+	}
+
+	params[0] = q->id;
+	lengths[0] = strlen(q->id);
+	formats[0] = 0;
+	if (!kore_pgsql_query_param_fields(&q->pg, sql_seats, 0, 1, params,
+	    lengths, formats))
+		live_query_fail(q);
+}
+
+static void
+live_query_fail(struct live_query *q)
+{
+	q->failed = 1;
+	kore_pgsql_logerror(&q->pg);
+
+	/* Releasing a connection calls back in state COMPLETE. */
+	if (q->pg.conn != NULL)
+		kore_pgsql_cleanup(&q->pg);
+	else
+		live_query_done(q);
+}
+
+static void
+live_query_cb(struct kore_pgsql *pg, void *arg)
+{
+	struct live_query	*q = arg;
+
+	switch (pg->state) {
+	case KORE_PGSQL_STATE_INIT:
+		live_query_start(q);
+		return;
+	case KORE_PGSQL_STATE_WAIT:
+		return;
+	case KORE_PGSQL_STATE_COMPLETE:
+		live_query_done(q);
+		return;
+	case KORE_PGSQL_STATE_RESULT:
+		if (q->result != NULL)
+			PQclear(q->result);
+		q->result = pg->result;
+		pg->result = NULL;
+		break;
+	case KORE_PGSQL_STATE_ERROR:
+		q->failed = 1;
+		kore_pgsql_logerror(pg);
+		break;
+	default:
+		break;
+	}
+
+	kore_pgsql_continue(pg);
+}
+
+/* The statement is over and its connection released; q goes. */
+static void
+live_query_done(struct live_query *q)
+{
+	struct live_show	*s = q->show;
+	int			dirty;
+
+	if (s != NULL) {
+		s->query = NULL;
+		dirty = s->dirty;
+		s->dirty = 0;
+		/* live_apply may drop the show: nothing touches s after. */
+		if (!q->failed && q->result != NULL)
+			live_apply(s, q->result, dirty);
+		else
+			live_arm(s, dirty ? 0 : LIVE_RETRY_MS);
+	}
+
+	if (q->result != NULL)
+		PQclear(q->result);
+	kore_pgsql_cleanup(&q->pg);
+	kore_free(q);
+}
+
+/*
+ * The show's seats as just read: the timer for the next lapse (or at once
+ * when a change came in while reading: dirty), then snapshots to sockets
+ * that want one and the changed seats to the others. Sending may drop
+ * slow sockets, and with the last of them the show: s is not touched
+ * after the sends.
+ */
+static void
+live_apply(struct live_show *s, PGresult *res, int dirty)
+{
+	struct live_sock	*k, *next;
+	struct live_seat	*seats;
+	struct kore_buf		snap, upd;
+	int			*changed, nchanged, full, err;
+	int64_t			ms;
+	size_t			i, n;
+
+	n = PQntuples(res);
+	seats = kore_calloc(n > 0 ? n : 1, sizeof(*seats));
+	changed = kore_calloc(n > 0 ? n : 1, sizeof(*changed));
+	for (i = 0; i < n; i++) {
+		seats[i].id = (int64_t)kore_strtonum64(PQgetvalue(res, i, 0),
+		    1, &err);
+		seats[i].status = live_status_code(PQgetvalue(res, i, 1));
+	}
+
+	/* Seats of a show never change; if they did, everyone starts over. */
+	full = !s->known || s->nseats != n;
+	nchanged = 0;
+	for (i = 0; !full && i < n; i++) {
+		if (s->seats[i].id != seats[i].id)
+			full = 1;
+		else if (s->seats[i].status != seats[i].status)
+			changed[nchanged++] = i;
+	}
+	if (full) {
+		TAILQ_FOREACH(k, &s->socks, list)
+			k->want_snapshot = 1;
+	}
+
+	kore_buf_init(&snap, 64 + n * 40);
+	kore_buf_init(&upd, 64 + nchanged * 40);
+	live_frame(&snap, "snapshot", s->id, seats, n, NULL);
+	if (nchanged > 0)
+		live_frame(&upd, "update", s->id, seats, nchanged, changed);
+
+	kore_free(s->seats);
+	s->seats = seats;
+	s->nseats = n;
+	s->known = 1;
+
+	ms = LIVE_RESYNC_MS;
+	if (n > 0 && !PQgetisnull(res, 0, 2)) {
+		ms = (int64_t)kore_strtonum64(PQgetvalue(res, 0, 2), 1, &err);
+		ms = ms < 0 ? 0 : ms + LIVE_LAPSE_SLACK_MS;
+		if (ms > LIVE_RESYNC_MS)
+			ms = LIVE_RESYNC_MS;
+	}
+	live_arm(s, dirty ? 0 : (u_int64_t)ms);
+
+	for (k = TAILQ_FIRST(&s->socks); k != NULL; k = next) {
+		next = TAILQ_NEXT(k, list);
+		if (k->want_snapshot) {
+			k->want_snapshot = 0;
+			live_send(k, WEBSOCKET_OP_TEXT, snap.data, snap.offset);
+		} else if (nchanged > 0) {
+			live_send(k, WEBSOCKET_OP_TEXT, upd.data, upd.offset);
+		}
+	}
+
+	kore_buf_cleanup(&snap);
+	kore_buf_cleanup(&upd);
+	kore_free(changed);
+}
+
+/*
+ * {"type", "show_id", "seats": [{"id", "status"}]}: every seat, or those
+ * at the indexes in `which` (n of them). Statuses are fixed words, so
+ * nothing needs escaping.
+ */
+static void
+live_frame(struct kore_buf *buf, const char *type, int64_t show,
+    const struct live_seat *seats, size_t n, const int *which)
+{
+	const struct live_seat	*seat;
+	size_t			i;
+
+	kore_buf_appendf(buf, "{\"type\":\"%s\",\"show_id\":%lld,\"seats\":[",
+	    type, (long long)show);
+	for (i = 0; i < n; i++) {
+		seat = which != NULL ? &seats[which[i]] : &seats[i];
+		kore_buf_appendf(buf, "%s{\"id\":%lld,\"status\":\"%s\"}",
+		    i ? "," : "", (long long)seat->id,
+		    live_status_name(seat->status));
+	}
+	kore_buf_append(buf, "]}", 2);
+}
+
+/* Bytes queued on the connection and not yet written. */
+static size_t
+live_queued(const struct connection *c)
+{
+	const struct netbuf	*nb;
+	size_t			n;
+
+	n = 0;
+	TAILQ_FOREACH(nb, &c->send_queue, list)
+		n += nb->b_len - nb->s_off;
+
+	return (n);
+}
+
+/*
+ * One frame to one socket, unless the reader is too slow: then the socket
+ * is dropped (and k freed, by live_ws_disconnect).
+ */
+static void
+live_send(struct live_sock *k, u_int8_t op, const void *data, size_t len)
+{
+	struct connection	*c = k->c;
+
+	if (c->state != CONN_STATE_ESTABLISHED)
+		return;
+
+	if (live_queued(c) > LIVE_QUEUE_MAX) {
+		kore_log(LOG_NOTICE, "live: dropping a slow reader of show "
+		    "%lld", (long long)k->show->id);
+		kore_connection_disconnect(c);
+		return;
+	}
+
+	kore_websocket_send(c, op, data, len);
+}
+
+static int
+live_status_code(const char *status)
+{
+	if (!strcmp(status, "held"))
+		return (LIVE_HELD);
+	if (!strcmp(status, "booked"))
+		return (LIVE_BOOKED);
+
+	return (LIVE_AVAILABLE);
+}
+
+static const char *
+live_status_name(int code)
+{
+	switch (code) {
+	case LIVE_HELD:
+		return ("held");
+	case LIVE_BOOKED:
+		return ("booked");
+	default:
+		return ("available");
+	}
+}
+
+/* Keeps the subscriber connected and pings every socket now and then. */
+static void
+live_tick(void *arg, u_int64_t now)
+{
+	struct live_show	*s, *snext;
+	struct live_sock	*k, *knext;
+
+	if (live.sub == NULL && !TAILQ_EMPTY(&live.shows) &&
+	    now - live.last_connect >= LIVE_TICK_MS)
+		live_sub_connect();
+
+	if (now - live.last_ping < (u_int64_t)config.live_ping * 1000)
+		return;
+	live.last_ping = now;
+
+	for (s = TAILQ_FIRST(&live.shows); s != NULL; s = snext) {
+		snext = TAILQ_NEXT(s, list);
+		/* The last socket of s may go here, and s with it. */
+		for (k = TAILQ_FIRST(&s->socks); k != NULL; k = knext) {
+			knext = TAILQ_NEXT(k, list);
+			live_send(k, WEBSOCKET_OP_PING, NULL, 0);
+		}
+	}
+}
+
+/* A new subscriber connection, subscribed to every watched show. */
+static void
+live_sub_connect(void)
+{
+	struct live_show	*s;
+
+	live.last_connect = kore_time_ms();
+	if ((live.sub = redis_open()) == NULL)
+		return;
+
+	redisAsyncSetConnectCallback(live.sub, live_on_connect);
+	redisAsyncSetDisconnectCallback(live.sub, live_on_disconnect);
+
+	TAILQ_FOREACH(s, &live.shows, list)
+		live_subscribe(s);
+}
+
+static void
+live_subscribe(struct live_show *s)
+{
+	if (live.sub == NULL)
+		return;
+
+	if (redisAsyncCommand(live.sub, live_on_message, NULL,
+	    "SUBSCRIBE %s", s->channel) != REDIS_OK)
+		kore_log(LOG_NOTICE, "live: cannot subscribe %s", s->channel);
+}
+
+/* A failed connect is logged once until a connection works again. */
+static void
+live_on_connect(const redisAsyncContext *ac, int status)
+{
+	if (status == REDIS_OK) {
+		live.down_logged = 0;
+		return;
+	}
+
+	if (!live.down_logged) {
+		kore_log(LOG_NOTICE, "live: subscriber: %s", ac->errstr);
+		live.down_logged = 1;
+	}
+	if (live.sub == ac)
+		live.sub = NULL;
+}
+
+/* Every show subscribes again on the next connection, and resyncs. */
+static void
+live_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct live_show	*s;
+
+	kore_log(LOG_NOTICE, "live: subscriber disconnected%s%s",
+	    status != REDIS_OK ? ": " : "", status != REDIS_OK ?
+	    ac->errstr : "");
+	if (live.sub == ac)
+		live.sub = NULL;
+
+	TAILQ_FOREACH(s, &live.shows, list)
+		s->resync = 1;
+}
+
+/*
+ * Subscription confirmations and messages. A confirmation may follow a
+ * reconnect, after which changes may have been missed: the show is read
+ * again and every socket of it gets a fresh snapshot. A message means
+ * something changed: read again, send the difference.
+ */
+static void
+live_on_message(redisAsyncContext *ac, void *r, void *privdata)
+{
+	redisReply		*reply = r;
+	struct live_show	*s;
+	struct live_sock	*k;
+	const char		*kind, *channel;
+	int64_t			id;
+	int			err;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_STRING)
+		return;
+
+	kind = reply->element[0]->str;
+	channel = reply->element[1]->str;
+	if (strncmp(channel, LIVE_CHANNEL_PREFIX,
+	    sizeof(LIVE_CHANNEL_PREFIX) - 1))
+		return;
+	id = (int64_t)kore_strtonum64(channel +
+	    sizeof(LIVE_CHANNEL_PREFIX) - 1, 1,
+	    &err);
+	if (err != KORE_RESULT_OK || (s = live_show_find(id)) == NULL)
+		return;
+
+	if (!strcmp(kind, "subscribe")) {
+		if (s->resync) {
+			s->resync = 0;
+			TAILQ_FOREACH(k, &s->socks, list)
+				k->want_snapshot = 1;
+		}
+		live_refresh(s);
+	} else if (!strcmp(kind, "message")) {
+		live_refresh(s);
+	} else if (!strcmp(kind, "unsubscribe")) {
+		/*
+		 * The show went and came back before Redis confirmed its
+		 * unsubscription; hiredis forgets the channel's callback on
+		 * this reply, so subscribe again.
+		 */
+		live_subscribe(s);
+	}
+}

@@ -1,0 +1,872 @@
+/*
+ * payments: POST /api/payments/initiate, /confirm and /mock-callback,
+ * GET /api/payments/{id} and GET /api/bookings/{id}/payments.
+ *
+ * Every change of state is a transition function in
+ * migrations/007_payments.up.sql (the state machine is written at its
+ * top); this file runs them in order and talks to the provider. The
+ * three writes share one state machine:
+ *
+ *   auth     Bearer token, or for a gateway event its signature
+ *   parse    the body (and the Idempotency-Key) into struct payments_req
+ *   reserve  the key in Redis (idem.c): a retry is replayed here
+ *   query    one transition: payment_initiate, payment_confirm_begin,
+ *            payment_confirm_finish or payment_event_apply
+ *   charge   confirm only, when begin said 'charge': the provider charges
+ *            the card, then query runs payment_confirm_finish
+ *   refund   when the transition refunded money that arrived for a
+ *            booking no longer payable: the provider returns it
+ *   store    the answer under the key (idem.c)
+ *   answer
+ *
+ * The transitions answer rows (outcome, ids, payment_rows() columns,
+ * refund_due). Outcomes that are a payment are answered here; every other
+ * one goes through claim_error(), the one table of SQL outcomes to HTTP.
+ * The provider is called only from this file (payments_provider).
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "body.h"
+#include "claim.h"
+#include "config.h"
+#include "db.h"
+#include "idem.h"
+#include "payments.h"
+#include "reply.h"
+#include "route.h"
+
+int	payments_initiate(struct http_request *);
+int	payments_confirm(struct http_request *);
+int	payments_callback(struct http_request *);
+int	payments_item(struct http_request *);
+int	payments_booking(struct http_request *);
+
+/* A charge mark older than this is a dead server's (seconds). */
+#define PAYMENTS_CHARGE_STALE	"60"
+#define PAYMENTS_TOKEN_MAX	100
+#define PAYMENTS_EVENT_ID_MAX	255
+
+/* Rows: outcome, ids, PAYMENTS_COLS, refund_due. */
+static const char *sql_initiate =
+    "SELECT * FROM payment_initiate($1, $2, $3, $4, $5)";
+static const char *sql_confirm_begin =
+    "SELECT * FROM payment_confirm_begin($1, $2, $3, $4, $5)";
+static const char *sql_confirm_finish =
+    "SELECT * FROM payment_confirm_finish($1, $2, $3, $4)";
+static const char *sql_event =
+    "SELECT * FROM payment_event_apply($1, $2, $3)";
+
+/* Rows: PAYMENTS_COLS. */
+static const char *sql_get =
+    "SELECT r.* FROM payments p, payment_rows(ARRAY[p.id]) r"
+    " WHERE p.id = $1 AND (p.user_id = $2 OR $3::boolean)";
+
+/*
+ * Rows: PAYMENTS_COLS, total, whether the booking is visible; one row of
+ * NULL payment columns for an empty page.
+ */
+static const char *sql_list =
+    "WITH b AS (SELECT id FROM bookings"
+    "  WHERE id = $1 AND (user_id = $2 OR $3::boolean)),"
+    " f AS (SELECT p.id FROM payments p JOIN b ON b.id = p.booking_id),"
+    " page AS (SELECT id FROM f ORDER BY id LIMIT $4 OFFSET $5)"
+    " SELECT r.*, (SELECT count(*) FROM f), EXISTS (SELECT 1 FROM b)"
+    " FROM (SELECT 1) one LEFT JOIN payment_rows(ARRAY("
+    "  SELECT id FROM page ORDER BY id)) r ON true";
+
+/* payment_rows() columns, from payment_id to refund_reason. */
+#define PAYMENTS_COLS		8
+#define PAYMENTS_COL_ROWS	2	/* in a transition's answer */
+#define PAYMENTS_COL_ID		2
+#define PAYMENTS_COL_AMOUNT	4
+#define PAYMENTS_COL_REFUND	(PAYMENTS_COL_ROWS + PAYMENTS_COLS)
+
+/* Which request, by route. */
+#define PAYMENTS_INITIATE	1
+#define PAYMENTS_CONFIRM	2
+#define PAYMENTS_CALLBACK	3
+#define PAYMENTS_GET		4
+#define PAYMENTS_LIST		5
+
+struct payments_req {
+	int			which;
+	struct auth		auth;
+	struct idem		idem;
+	struct db_call		db;
+	int			attempts;
+	int			keyed;		/* uses an Idempotency-Key */
+	const char		*key;
+	int64_t			id;		/* booking or payment */
+	int64_t			limit;
+	int64_t			offset;
+	struct payment_charge	charge;
+	int			charged;
+	int64_t			refund_id;
+	int64_t			refund_cents;
+	int			status;
+	struct kore_buf		*answer;
+	char			user[24];
+	char			sid[24];
+	char			slimit[24];
+	char			soffset[24];
+	char			token[PAYMENTS_TOKEN_MAX * 4 + 1];
+	char			event_id[PAYMENTS_EVENT_ID_MAX * 4 + 1];
+	char			event_type[32];
+	char			reference[PAYMENT_REFERENCE_MAX];
+};
+
+static int	payments_auth(struct http_request *);
+static int	payments_parse(struct http_request *);
+static int	payments_reserve(struct http_request *);
+static int	payments_query(struct http_request *);
+static int	payments_charge(struct http_request *);
+static int	payments_refund_due(struct http_request *);
+static int	payments_store(struct http_request *);
+static int	payments_answer(struct http_request *);
+
+static int	payments_read_auth(struct http_request *);
+static int	payments_read_prepare(struct http_request *);
+static int	payments_read_query(struct http_request *);
+static int	payments_read_answer(struct http_request *);
+
+static int	payments_parse_initiate(struct http_request *,
+		    struct payments_req *);
+static int	payments_parse_confirm(struct http_request *,
+		    struct payments_req *);
+static int	payments_parse_event(struct http_request *,
+		    struct payments_req *);
+static int	payments_outcome(struct payments_req *);
+static struct kore_json_item	*payments_json(struct kore_json_item *,
+				    const char *, const struct db_call *,
+				    int, int);
+static void	payments_keep(struct payments_req *, int,
+		    struct kore_json_item *);
+static int	payments_run(struct http_request *, int, struct http_state *,
+		    size_t);
+static struct payments_req	*payments_state(struct http_request *);
+static void	payments_free(struct http_request *);
+static const struct payment_provider	*payments_provider(void);
+
+#define PAYMENTS_AUTH		0
+#define PAYMENTS_PARSE		1
+#define PAYMENTS_RESERVE	2
+#define PAYMENTS_QUERY		3
+#define PAYMENTS_CHARGE		4
+#define PAYMENTS_REFUND		5
+#define PAYMENTS_STORE		6
+#define PAYMENTS_ANSWER		7
+
+static struct http_state payments_write_states[] = {
+	KORE_HTTP_STATE(payments_auth),
+	KORE_HTTP_STATE(payments_parse),
+	KORE_HTTP_STATE(payments_reserve),
+	KORE_HTTP_STATE(payments_query),
+	KORE_HTTP_STATE(payments_charge),
+	KORE_HTTP_STATE(payments_refund_due),
+	KORE_HTTP_STATE(payments_store),
+	KORE_HTTP_STATE(payments_answer),
+};
+
+#define PAYMENTS_READ_AUTH	0
+#define PAYMENTS_READ_PREPARE	1
+#define PAYMENTS_READ_QUERY	2
+#define PAYMENTS_READ_ANSWER	3
+
+static struct http_state payments_read_states[] = {
+	KORE_HTTP_STATE(payments_read_auth),
+	KORE_HTTP_STATE(payments_read_prepare),
+	KORE_HTTP_STATE(payments_read_query),
+	KORE_HTTP_STATE(payments_read_answer),
+};
+
+static int	payments_initiate_post(struct http_request *);
+static int	payments_confirm_post(struct http_request *);
+static int	payments_callback_post(struct http_request *);
+static int	payments_item_get(struct http_request *);
+static int	payments_booking_get(struct http_request *);
+
+static const struct route_method payments_initiate_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_POST, payments_initiate_post),
+};
+
+static const struct route_method payments_confirm_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_POST, payments_confirm_post),
+};
+
+static const struct route_method payments_callback_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_POST, payments_callback_post),
+};
+
+static const struct route_method payments_item_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_GET, payments_item_get),
+};
+
+static const struct route_method payments_booking_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_GET, payments_booking_get),
+};
+
+int
+payments_initiate(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_initiate_methods));
+}
+
+int
+payments_confirm(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_confirm_methods));
+}
+
+int
+payments_callback(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_callback_methods));
+}
+
+int
+payments_item(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_item_methods));
+}
+
+int
+payments_booking(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_booking_methods));
+}
+
+static int
+payments_initiate_post(struct http_request *req)
+{
+	return (payments_run(req, PAYMENTS_INITIATE, payments_write_states,
+	    ROUTE_STATES(payments_write_states)));
+}
+
+static int
+payments_confirm_post(struct http_request *req)
+{
+	return (payments_run(req, PAYMENTS_CONFIRM, payments_write_states,
+	    ROUTE_STATES(payments_write_states)));
+}
+
+static int
+payments_callback_post(struct http_request *req)
+{
+	return (payments_run(req, PAYMENTS_CALLBACK, payments_write_states,
+	    ROUTE_STATES(payments_write_states)));
+}
+
+static int
+payments_item_get(struct http_request *req)
+{
+	return (payments_run(req, PAYMENTS_GET, payments_read_states,
+	    ROUTE_STATES(payments_read_states)));
+}
+
+static int
+payments_booking_get(struct http_request *req)
+{
+	return (payments_run(req, PAYMENTS_LIST, payments_read_states,
+	    ROUTE_STATES(payments_read_states)));
+}
+
+static int
+payments_run(struct http_request *req, int which, struct http_state *states,
+    size_t n)
+{
+	payments_state(req)->which = which;
+	return (http_state_run(states, n, req));
+}
+
+static struct payments_req *
+payments_state(struct http_request *req)
+{
+	struct payments_req	*p;
+
+	if ((p = http_state_get(req)) == NULL)
+		p = http_state_create(req, sizeof(*p), payments_free);
+
+	return (p);
+}
+
+/* The one provider of this build. */
+static const struct payment_provider *
+payments_provider(void)
+{
+	return (&gateway_mock);
+}
+
+/* Called after a transition marked this payment refunded. */
+void
+payments_refund(int64_t payment_id, int64_t amount_cents)
+{
+	const struct payment_provider	*prov = payments_provider();
+
+	if (prov->refund(payment_id, amount_cents) != KORE_RESULT_OK)
+		kore_log(LOG_ERR, "payments: %s could not refund payment "
+		    "%lld (%lld cents)", prov->name, (long long)payment_id,
+		    (long long)amount_cents);
+}
+
+/* One payment object from payment_rows() columns starting at col. */
+static struct kore_json_item *
+payments_json(struct kore_json_item *parent, const char *name,
+    const struct db_call *c, int row, int col)
+{
+	struct kore_json_item	*p;
+
+	p = kore_json_create_object(parent, name);
+	kore_json_create_integer(p, "id", db_int(c, row, col));
+	kore_json_create_integer(p, "booking_id", db_int(c, row, col + 1));
+	kore_json_create_integer(p, "amount_cents", db_int(c, row, col + 2));
+	kore_json_create_string(p, "currency", db_value(c, row, col + 3));
+	kore_json_create_string(p, "status", db_value(c, row, col + 4));
+	kore_json_create_string(p, "created_at", db_value(c, row, col + 5));
+	kore_json_create_string(p, "updated_at", db_value(c, row, col + 6));
+	if (db_isnull(c, row, col + 7))
+		kore_json_create_literal(p, "refund_reason", KORE_JSON_NULL);
+	else
+		kore_json_create_string(p, "refund_reason",
+		    db_value(c, row, col + 7));
+
+	return (p);
+}
+
+/* The answer to send (and to store under the Idempotency-Key). */
+static void
+payments_keep(struct payments_req *p, int status, struct kore_json_item *root)
+{
+	p->status = status;
+	if (p->answer == NULL)
+		p->answer = kore_buf_alloc(512);
+	kore_buf_reset(p->answer);
+	kore_json_item_tobuf(root, p->answer);
+	kore_json_item_free(root);
+}
+
+/* Who is asking: a user's Bearer token, or the gateway's signature. */
+static int
+payments_auth(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+	const char		*sig;
+	const void		*body;
+
+	if (p->which == PAYMENTS_CALLBACK) {
+		if (!http_request_header(req, "x-signature", &sig))
+			sig = NULL;
+		if (req->http_body != NULL)
+			body = req->http_body->data;
+		else
+			body = "";
+		if (payments_provider()->verify_event(sig, body,
+		    req->http_body_length, time(NULL)) !=
+		    PAYMENT_EVENT_VALID) {
+			reply_error(req, HTTP_STATUS_BAD_REQUEST,
+			    "invalid_signature", "The event's X-Signature is "
+			    "missing, wrong or too old.");
+			return (HTTP_STATE_COMPLETE);
+		}
+		req->fsm_state = PAYMENTS_PARSE;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	switch (auth_check(req, &p->auth, AUTH_ROLE_USER)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	(void)snprintf(p->user, sizeof(p->user), "%lld",
+	    (long long)p->auth.user_id);
+	req->fsm_state = PAYMENTS_PARSE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The body (and the Idempotency-Key), bound to the first transition. */
+static int
+payments_parse(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+	int			ok;
+
+	if (p->which != PAYMENTS_CALLBACK) {
+		if (!idem_header(req, &p->key))
+			return (HTTP_STATE_COMPLETE);
+	}
+
+	switch (p->which) {
+	case PAYMENTS_INITIATE:
+		ok = payments_parse_initiate(req, p);
+		break;
+	case PAYMENTS_CONFIRM:
+		ok = payments_parse_confirm(req, p);
+		break;
+	case PAYMENTS_CALLBACK:
+		ok = payments_parse_event(req, p);
+		break;
+	default:
+		fatal("payments_parse: unknown request %d", p->which);
+	}
+	if (!ok)
+		return (HTTP_STATE_COMPLETE);
+
+	if (p->which == PAYMENTS_CALLBACK) {
+		req->fsm_state = PAYMENTS_QUERY;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	p->keyed = 1;
+	idem_init(&p->idem, req, p->auth.user_id, p->key);
+	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->id);
+	if (p->which == PAYMENTS_INITIATE) {
+		db_call_init(&p->db, sql_initiate);
+		db_call_param(&p->db, p->user);
+		db_call_param(&p->db, p->sid);
+		db_call_param(&p->db, p->key);
+		db_call_param(&p->db, p->idem.fingerprint);
+		db_call_param(&p->db, payments_provider()->name);
+	} else {
+		db_call_init(&p->db, sql_confirm_begin);
+		db_call_param(&p->db, p->user);
+		db_call_param(&p->db, p->sid);
+		db_call_param(&p->db, p->key);
+		db_call_param(&p->db, p->idem.fingerprint);
+		db_call_param(&p->db, PAYMENTS_CHARGE_STALE);
+	}
+
+	req->fsm_state = PAYMENTS_RESERVE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* {booking_id}; anything else in the body (amount_cents) is ignored. */
+static int
+payments_parse_initiate(struct http_request *req, struct payments_req *p)
+{
+	struct kore_json	json;
+	int			ret;
+
+	if (!body_json(req, &json, BODY_REQUIRED))
+		return (KORE_RESULT_ERROR);
+	ret = body_id(&json, "booking_id", &p->id);
+	body_cleanup(&json);
+
+	if (ret != BODY_OK) {
+		reply_invalid(req, "booking_id", "booking_id must be a "
+		    "positive integer.");
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* {payment_id, card_token}; amount_cents is ignored. */
+static int
+payments_parse_confirm(struct http_request *req, struct payments_req *p)
+{
+	struct kore_json	json;
+	const char		*token, *field, *why;
+
+	if (!body_json(req, &json, BODY_REQUIRED))
+		return (KORE_RESULT_ERROR);
+
+	field = NULL;
+	why = NULL;
+	if (body_id(&json, "payment_id", &p->id) != BODY_OK) {
+		field = "payment_id";
+		why = "payment_id must be a positive integer.";
+	} else if (!body_get_string(json.root, "card_token", 1, 1,
+	    PAYMENTS_TOKEN_MAX, &token)) {
+		field = "card_token";
+		why = "card_token must be a string of 1 to 100 characters.";
+	} else if (kore_strlcpy(p->token, token, sizeof(p->token)) >=
+	    sizeof(p->token)) {
+		fatal("payments_parse_confirm: token longer than checked");
+	}
+	body_cleanup(&json);
+
+	if (field != NULL) {
+		reply_invalid(req, field, why);
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* A gateway event: {id, type, data: {payment_id}}. */
+static int
+payments_parse_event(struct http_request *req, struct payments_req *p)
+{
+	struct kore_json	json;
+	struct kore_json_item	*data, *item;
+	const char		*id, *type, *field, *why;
+	size_t			i;
+	static const char	*types[] = {
+		"payment.succeeded", "payment.failed", "refund.succeeded"
+	};
+
+	if (!body_json(req, &json, BODY_REQUIRED))
+		return (KORE_RESULT_ERROR);
+
+	field = NULL;
+	why = NULL;
+	type = NULL;
+	if (!body_get_string(json.root, "id", 1, 1, PAYMENTS_EVENT_ID_MAX,
+	    &id)) {
+		field = "id";
+		why = "id must be a string of 1 to 255 characters.";
+	} else if (!body_get_string(json.root, "type", 1, 1, 64, &type)) {
+		field = "type";
+		why = "type must be a string.";
+	} else {
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			if (!strcmp(types[i], type))
+				break;
+		}
+		if (i == sizeof(types) / sizeof(types[0])) {
+			field = "type";
+			why = "type must be payment.succeeded, "
+			    "payment.failed or refund.succeeded.";
+		}
+	}
+
+	if (field == NULL) {
+		data = body_member(json.root, "data");
+		item = data != NULL && data->type == KORE_JSON_TYPE_OBJECT ?
+		    body_member(data, "payment_id") : NULL;
+		if (item == NULL || item->type != KORE_JSON_TYPE_INTEGER_U64 ||
+		    item->data.u64 < 1 || item->data.u64 > INT64_MAX) {
+			field = "data.payment_id";
+			why = "data.payment_id must be a positive integer.";
+		} else {
+			p->id = (int64_t)item->data.u64;
+		}
+	}
+
+	if (field == NULL) {
+		(void)kore_strlcpy(p->event_id, id, sizeof(p->event_id));
+		(void)kore_strlcpy(p->event_type, type,
+		    sizeof(p->event_type));
+	}
+	body_cleanup(&json);
+
+	if (field != NULL) {
+		reply_invalid(req, field, why);
+		return (KORE_RESULT_ERROR);
+	}
+
+	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->id);
+	db_call_init(&p->db, sql_event);
+	db_call_param(&p->db, p->event_id);
+	db_call_param(&p->db, p->event_type);
+	db_call_param(&p->db, p->sid);
+
+	return (KORE_RESULT_OK);
+}
+
+/* Claim the key in Redis: a retry is replayed or refused here. */
+static int
+payments_reserve(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	switch (idem_begin(req, &p->idem)) {
+	case IDEM_PENDING:
+		return (HTTP_STATE_RETRY);
+	case IDEM_ANSWERED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = PAYMENTS_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * One transition. Retried on deadlock, serialization failure and unique
+ * violation (two keys racing); a database that stays unusable is 503.
+ */
+static int
+payments_query(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	switch (db_run(&p->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		if (claim_retryable(&p->db) && ++p->attempts < CLAIM_ATTEMPTS) {
+			db_call_reset(&p->db);
+			return (HTTP_STATE_CONTINUE);
+		}
+		http_response_header(req, "retry-after", "1");
+		payments_keep(p, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    reply_error_json("unavailable", "A backing service is "
+		    "unavailable; try again shortly.", NULL));
+		req->fsm_state = PAYMENTS_STORE;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (db_rows(&p->db) == 0) {
+		kore_log(LOG_ERR, "payments: a transition answered no row");
+		payments_keep(p, HTTP_STATUS_INTERNAL_ERROR,
+		    reply_error_json("internal_error", "Something went "
+		    "wrong.", NULL));
+		req->fsm_state = PAYMENTS_STORE;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (!strcmp(db_value(&p->db, 0, 0), "charge")) {
+		req->fsm_state = PAYMENTS_CHARGE;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	if (!strcmp(db_value(&p->db, 0, 0), "payment_in_progress") ||
+	    !strcmp(db_value(&p->db, 0, 0), "confirm_in_flight"))
+		http_response_header(req, "retry-after", "1");
+
+	if (!db_isnull(&p->db, 0, PAYMENTS_COL_REFUND) &&
+	    !strcmp(db_value(&p->db, 0, PAYMENTS_COL_REFUND), "t")) {
+		p->refund_id = db_int(&p->db, 0, PAYMENTS_COL_ID);
+		p->refund_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
+	}
+
+	p->status = payments_outcome(p);
+	req->fsm_state = PAYMENTS_REFUND;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The transition's answer in p->answer; returns its status. */
+static int
+payments_outcome(struct payments_req *p)
+{
+	struct kore_json_item	*root;
+	const char		*o;
+	int			status;
+
+	o = db_value(&p->db, 0, 0);
+	if (p->which == PAYMENTS_CALLBACK) {
+		/* Applied, ignored or seen before: the gateway is done. */
+		root = kore_json_create_object(NULL, NULL);
+		kore_json_create_literal(root, "received", KORE_JSON_TRUE);
+		payments_keep(p, HTTP_STATUS_OK, root);
+		return (p->status);
+	}
+
+	if (!strcmp(o, "created") || !strcmp(o, "open") ||
+	    !strcmp(o, "succeeded")) {
+		status = !strcmp(o, "created") ? HTTP_STATUS_CREATED :
+		    HTTP_STATUS_OK;
+		payments_keep(p, status, payments_json(NULL, NULL, &p->db, 0,
+		    PAYMENTS_COL_ROWS));
+		return (status);
+	}
+
+	root = claim_error(&p->db, &status);
+	payments_keep(p, status, root);
+	return (status);
+}
+
+/*
+ * The provider charges the card (begin marked the payment as being
+ * charged under this key); finish records what it said.
+ */
+static int
+payments_charge(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+	const char		*result;
+
+	if (p->charged)
+		fatal("payments_charge: charging twice");
+	p->charged = 1;
+
+	memset(&p->charge, 0, sizeof(p->charge));
+	p->charge.payment_id = db_int(&p->db, 0, PAYMENTS_COL_ID);
+	p->charge.amount_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
+	p->charge.currency = db_value(&p->db, 0, PAYMENTS_COL_ROWS + 3);
+	p->charge.card_token = p->token;
+
+	switch (payments_provider()->charge(&p->charge)) {
+	case PAYMENT_CHARGE_SUCCEEDED:
+		result = "succeeded";
+		break;
+	case PAYMENT_CHARGE_DECLINED:
+		result = "declined";
+		break;
+	default:
+		result = "invalid";
+		break;
+	}
+	(void)kore_strlcpy(p->reference, p->charge.reference,
+	    sizeof(p->reference));
+	p->charge.currency = NULL;
+
+	db_call_cleanup(&p->db);
+	db_call_init(&p->db, sql_confirm_finish);
+	db_call_param(&p->db, p->sid);
+	db_call_param(&p->db, p->key);
+	db_call_param(&p->db, result);
+	db_call_param(&p->db, p->reference[0] != '\0' ? p->reference : NULL);
+	p->attempts = 0;
+
+	req->fsm_state = PAYMENTS_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Money that arrived for a booking no longer payable goes back. */
+static int
+payments_refund_due(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	if (p->refund_id != 0)
+		payments_refund(p->refund_id, p->refund_cents);
+
+	req->fsm_state = p->keyed ? PAYMENTS_STORE : PAYMENTS_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Store the answer under the key (or release it after a 5xx). */
+static int
+payments_store(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	if (p->keyed &&
+	    idem_finish(req, &p->idem, p->status, p->answer) == IDEM_PENDING)
+		return (HTTP_STATE_RETRY);
+
+	req->fsm_state = PAYMENTS_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+payments_answer(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	reply_buf(req, p->status, p->answer);
+	return (HTTP_STATE_COMPLETE);
+}
+
+static int
+payments_read_auth(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	switch (auth_check(req, &p->auth, AUTH_ROLE_USER)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = PAYMENTS_READ_PREPARE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The path id (and a list's page); admins see every payment. */
+static int
+payments_read_prepare(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	if (!route_id(req, 1, &p->id))
+		return (HTTP_STATE_COMPLETE);
+	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->id);
+	(void)snprintf(p->user, sizeof(p->user), "%lld",
+	    (long long)p->auth.user_id);
+
+	db_call_init(&p->db, p->which == PAYMENTS_GET ? sql_get : sql_list);
+	db_call_param(&p->db, p->sid);
+	db_call_param(&p->db, p->user);
+	db_call_param(&p->db, p->auth.role == AUTH_ROLE_ADMIN ?
+	    "true" : "false");
+
+	if (p->which == PAYMENTS_LIST) {
+		http_populate_get(req);
+		if (!route_page(req, &p->limit, &p->offset))
+			return (HTTP_STATE_COMPLETE);
+		(void)snprintf(p->slimit, sizeof(p->slimit), "%lld",
+		    (long long)p->limit);
+		(void)snprintf(p->soffset, sizeof(p->soffset), "%lld",
+		    (long long)p->offset);
+		db_call_param(&p->db, p->slimit);
+		db_call_param(&p->db, p->soffset);
+	}
+
+	req->fsm_state = PAYMENTS_READ_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+payments_read_query(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	switch (db_run(&p->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = PAYMENTS_READ_ANSWER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+payments_read_answer(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	if (p->which == PAYMENTS_GET) {
+		if (db_rows(&p->db) == 0) {
+			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+			    "No payment with this id.");
+			return (HTTP_STATE_COMPLETE);
+		}
+		reply_json(req, HTTP_STATUS_OK,
+		    payments_json(NULL, NULL, &p->db, 0, 0));
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	if (db_rows(&p->db) == 0 ||
+	    strcmp(db_value(&p->db, 0, PAYMENTS_COLS + 1), "t")) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No booking with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&p->db, payments_json,
+	    PAYMENTS_COLS, p->limit, p->offset));
+	return (HTTP_STATE_COMPLETE);
+}
+
+static void
+payments_free(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	if (p == NULL)
+		return;
+
+	auth_cleanup(&p->auth);
+	idem_cleanup(&p->idem);
+	db_call_cleanup(&p->db);
+	if (p->answer != NULL) {
+		kore_buf_free(p->answer);
+		p->answer = NULL;
+	}
+	http_state_cleanup(req);
+}

@@ -1,0 +1,263 @@
+/*
+ * seatmap: owns the freshness of every answer derived from seat states
+ * (GET /api/shows/{id}/seats for anonymous callers, GET /api/shows/{id}
+ * with seats_available). Those bodies are cached in Redis; this file is
+ * the only one that knows their keys.
+ *
+ * The rule (migrations/005_booking.up.sql) changes its answer for a show
+ * in two ways only:
+ *  1. a write commits (a hold, its release or extension, a booking, a
+ *     cancellation, a payment transition, an admin change to the show):
+ *     the writer calls seatmap_changed(show) after the commit and before
+ *     it answers, which bumps the show's version (SEATMAP_VERSION_PREFIX
+ *     <show>). Bodies are stored under "<kind>:<show>:<version>:<catalog
+ *     generation>", so once the bump is done no reader can find a body
+ *     computed before the commit: a client that got its 201/204 sees its
+ *     write in its next read (read-your-writes), whichever worker or
+ *     instance serves it. A reader that computed its body before the
+ *     commit stores it under the old version, where nobody looks.
+ *  2. time passes a deadline (a hold's expires_at, a pending booking's
+ *     payment_due_at): no writer exists, so every body is stored with a
+ *     TTL no later than the earliest such deadline among the seats it
+ *     shows (show_seat_ttl_ms(), migration 009), and at most
+ *     SEATMAP_TTL_MAX_MS. A lapse shows within the time it takes to
+ *     compute the body, well under a second.
+ *
+ * A version key that does not exist yet is created from Redis's clock
+ * (microseconds), never from 0, so a version lost with Redis's data can
+ * never come back and match an old body. seatmap_changed() on a show
+ * without a version does nothing: nobody cached it since Redis lost it.
+ *
+ * Redis is an optimisation here: when it is unreachable every read is a
+ * miss served from PostgreSQL, and a bump that could not be sent is only
+ * logged (the body it should have retired lapses within
+ * SEATMAP_TTL_MAX_MS).
+ *
+ * seatmap_changed() may be called with a NULL request (a timer, a
+ * callback): the bump is then fired and not waited for.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cache.h"
+#include "redis.h"
+#include "reply.h"
+#include "seatmap.h"
+
+#define SEATMAP_VERSION_PREFIX	"seatmap:v:"
+#define SEATMAP_KEY_MAX		96
+
+/*
+ * KEYS: the show's version, the catalog generation; ARGV: the body's key
+ * prefix. Answers the body (a bulk string) or, on a miss, the key to
+ * store it under (a status reply).
+ */
+static const char *seatmap_lookup_script =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then\n"
+    "  local t = redis.call('TIME')\n"
+    "  v = t[1] .. string.format('%06d', tonumber(t[2]))\n"
+    "  if not redis.call('SET', KEYS[1], v, 'NX') then\n"
+    "    v = redis.call('GET', KEYS[1])\n"
+    "  end\n"
+    "end\n"
+    "local k = ARGV[1] .. ':' .. v .. ':' ..\n"
+    "  (redis.call('GET', KEYS[2]) or '0')\n"
+    "local b = redis.call('GET', k)\n"
+    "if b then return b end\n"
+    "return redis.status_reply(k)\n";
+
+/* KEYS: the show's version. */
+static const char *seatmap_bump_script =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  return redis.call('INCR', KEYS[1])\n"
+    "end\n"
+    "return 0\n";
+
+static const char	*seatmap_kinds[] = { NULL, "seatmap:seats:",
+			    "seatmap:show:" };
+
+/*
+ * Call after a commit that changed seat states of `show`, until it stops
+ * answering SEATMAP_PENDING (return HTTP_STATE_RETRY meanwhile).
+ */
+int
+seatmap_changed(struct http_request *req, struct seatmap_entry *e,
+    int64_t show)
+{
+	struct redis_ticket	*t;
+	const char		*argv[4];
+	size_t			lens[4];
+	char			key[SEATMAP_KEY_MAX];
+	int			i;
+
+	if (e->state == 0) {
+		(void)snprintf(key, sizeof(key), SEATMAP_VERSION_PREFIX "%lld",
+		    (long long)show);
+		argv[0] = "EVAL";
+		argv[1] = seatmap_bump_script;
+		argv[2] = "1";
+		argv[3] = key;
+		for (i = 0; i < 4; i++)
+			lens[i] = strlen(argv[i]);
+		if (!redis_commandargv(req, &t, 4, argv, lens)) {
+			kore_log(LOG_NOTICE, "seatmap: could not bump show "
+			    "%lld", (long long)show);
+			e->state = SEATMAP_DONE;
+			return (e->state);
+		}
+		if (req == NULL) {
+			redis_ticket_release(&t);
+			e->state = SEATMAP_DONE;
+			return (e->state);
+		}
+		e->ticket = t;
+		e->state = SEATMAP_PENDING;
+		return (e->state);
+	}
+
+	if (e->state != SEATMAP_PENDING)
+		return (e->state);
+	if (redis_wait(e->ticket) == REDIS_PENDING)
+		return (SEATMAP_PENDING);
+	if (redis_result(e->ticket) == NULL ||
+	    redis_result(e->ticket)->type == REDIS_REPLY_ERROR) {
+		kore_log(LOG_NOTICE, "seatmap: bump of show %lld failed",
+		    (long long)show);
+	}
+	redis_ticket_release(&e->ticket);
+	e->state = SEATMAP_DONE;
+
+	return (e->state);
+}
+
+/*
+ * Looks a body of `kind` for `show` up; call until it stops answering
+ * SEATMAP_PENDING. A miss remembers where seatmap_reply() may store.
+ */
+int
+seatmap_lookup(struct http_request *req, struct seatmap_entry *e, int kind,
+    int64_t show)
+{
+	const struct redis_result	*r;
+	const char			*argv[6];
+	size_t				lens[6];
+	char				key[SEATMAP_KEY_MAX];
+	char				prefix[SEATMAP_KEY_MAX];
+	int				i;
+
+	if (e->state == 0) {
+		(void)snprintf(key, sizeof(key), SEATMAP_VERSION_PREFIX "%lld",
+		    (long long)show);
+		(void)snprintf(prefix, sizeof(prefix), "%s%lld",
+		    seatmap_kinds[kind], (long long)show);
+		argv[0] = "EVAL";
+		argv[1] = seatmap_lookup_script;
+		argv[2] = "2";
+		argv[3] = key;
+		argv[4] = CACHE_GEN_KEY;
+		argv[5] = prefix;
+		for (i = 0; i < 6; i++)
+			lens[i] = strlen(argv[i]);
+		e->state = redis_commandargv(req, &e->ticket, 6, argv, lens) ?
+		    SEATMAP_PENDING : SEATMAP_MISS;
+		return (e->state);
+	}
+
+	if (e->state != SEATMAP_PENDING)
+		return (e->state);
+
+	switch (redis_wait(e->ticket)) {
+	case REDIS_PENDING:
+		return (SEATMAP_PENDING);
+	case REDIS_READY:
+		r = redis_result(e->ticket);
+		if (r->type == REDIS_REPLY_STRING) {
+			e->state = SEATMAP_HIT;
+		} else if (r->type == REDIS_REPLY_STATUS && r->str != NULL) {
+			e->key = kore_strdup(r->str);
+			e->state = SEATMAP_MISS;
+		} else {
+			kore_log(LOG_NOTICE, "seatmap: lookup: %s",
+			    r->str != NULL ? r->str : "unexpected reply");
+			e->state = SEATMAP_MISS;
+		}
+		break;
+	default:
+		e->state = SEATMAP_MISS;
+		break;
+	}
+
+	return (e->state);
+}
+
+/* Answers 200 with the body seatmap_lookup() found. */
+void
+seatmap_reply_hit(struct http_request *req, struct seatmap_entry *e)
+{
+	const struct redis_result	*r = redis_result(e->ticket);
+	struct kore_buf			buf;
+
+	buf.data = (u_int8_t *)r->str;
+	buf.offset = r->len;
+	buf.length = r->len;
+	buf.flags = 0;
+	http_response_header(req, "x-cache", "hit");
+	reply_buf(req, HTTP_STATUS_OK, &buf);
+}
+
+/*
+ * Answers 200 with root (which it frees) and, after a miss, stores the
+ * body for ttl_ms (capped at SEATMAP_TTL_MAX_MS; nothing is stored when
+ * it is not positive). Not waited for: the reply frees the orphan.
+ */
+void
+seatmap_reply(struct http_request *req, struct seatmap_entry *e,
+    struct kore_json_item *root, int64_t ttl_ms)
+{
+	struct redis_ticket	*t;
+	struct kore_buf		buf;
+	const char		*argv[5];
+	size_t			lens[5];
+	char			px[24];
+	int			i;
+
+	kore_buf_init(&buf, 4096);
+	kore_json_item_tobuf(root, &buf);
+	kore_json_item_free(root);
+
+	if (ttl_ms > SEATMAP_TTL_MAX_MS)
+		ttl_ms = SEATMAP_TTL_MAX_MS;
+	if (e->key != NULL && ttl_ms > 0) {
+		(void)snprintf(px, sizeof(px), "%lld", (long long)ttl_ms);
+		argv[0] = "SET";
+		argv[1] = e->key;
+		argv[2] = (const char *)buf.data;
+		argv[3] = "PX";
+		argv[4] = px;
+		for (i = 0; i < 5; i++)
+			lens[i] = i == 2 ? buf.offset : strlen(argv[i]);
+		if (redis_commandargv(req, &t, 5, argv, lens)) {
+			http_request_wakeup(req);
+			redis_ticket_release(&t);
+		}
+	}
+
+	http_response_header(req, "x-cache", "miss");
+	reply_buf(req, HTTP_STATUS_OK, &buf);
+	kore_buf_cleanup(&buf);
+}
+
+void
+seatmap_cleanup(struct seatmap_entry *e)
+{
+	redis_ticket_release(&e->ticket);
+	kore_free(e->key);
+	e->key = NULL;
+	e->state = 0;
+}

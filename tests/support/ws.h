@@ -1,0 +1,39 @@
+/*
+ * Test support: a minimal WebSocket client over TLS (OpenSSL), enough to
+ * read the live seat map: the upgrade, text frames from the server, pongs
+ * to its pings, and a clean close.
+ */
+#ifndef __H_TEST_WS_H
+#define __H_TEST_WS_H
+
+#include <openssl/ssl.h>
+
+#include <stddef.h>
+
+struct ws_client {
+	int		fd;
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	unsigned char	*buf;
+	size_t		len;
+	size_t		cap;
+	int		closed;
+	int		pings;		/* pings answered */
+};
+
+/*
+ * Upgrade GET path at base (https://127.0.0.1:port), from the loopback
+ * source address src (NULL: any). Returns the HTTP status (101 when
+ * upgraded, else -1 on a connection failure); *body, when not NULL,
+ * receives the body of a refusal.
+ */
+int	ws_open(struct ws_client *, const char *, const char *, const char *,
+	    char **);
+/* The next text frame within timeout_ms, or NULL (timeout, close). */
+char	*ws_recv(struct ws_client *, int);
+void	ws_close(struct ws_client *);
+
+/* Monotonic milliseconds. */
+double	ws_now_ms(void);
+
+#endif
