@@ -444,3 +444,72 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 	free(key);
 	free(token);
 }
+
+/* Redis is back and every worker of the main server talks to it. */
+static void
+redis_restore(void)
+{
+	struct api_resp	*r;
+	int		i, ok;
+
+	redis_up();
+	for (i = 0, ok = 0; i < 100 && ok < 4; i++) {
+		r = api("GET", "/api/health", NULL);
+		ok = r->status == 200 ? ok + 1 : 0;
+		api_free(r);
+		if (ok < 4)
+			usleep(100 * 1000);
+	}
+	cr_assert_eq(ok, 4, "Redis did not come back");
+}
+
+static long
+me_status(const char *token)
+{
+	struct api_resp	*r;
+	long		status;
+
+	r = api_auth("GET", "/api/users/me", token, NULL);
+	status = r->status;
+	api_free(r);
+
+	return (status);
+}
+
+/*
+ * Logout revokes an access token in Redis and in PostgreSQL: with Redis
+ * down, and after Redis restarted empty, the revoked token is refused and
+ * another one still works.
+ */
+Test(faults, revoked_token_is_refused_without_redis_and_after_it_forgot,
+    .fini = redis_restore)
+{
+	struct api_resp	*r;
+	char		*revoked, *valid;
+	long long	uid, other;
+
+	revoked = test_user_token("user", &uid);
+	valid = test_user_token("user", &other);
+	cr_assert_eq(me_status(revoked), 200);
+
+	r = api_auth("POST", "/api/auth/logout", revoked, NULL);
+	cr_assert_eq(r->status, 204, "%ld %s", r->status, r->body);
+	api_free(r);
+	cr_assert_eq(me_status(revoked), 401);
+
+	redis_down();
+	cr_assert_eq(me_status(revoked), 401,
+	    "a revoked token was accepted with Redis down");
+	cr_assert_eq(me_status(valid), 200);
+
+	/* Back, but empty: its deny list is not trusted until refilled. */
+	redis_restore();
+	cr_assert_eq(me_status(revoked), 401,
+	    "a revoked token was accepted after Redis restarted");
+	cr_assert_eq(me_status(valid), 200);
+	usleep(200 * 1000);
+	cr_assert_eq(me_status(revoked), 401);
+
+	free(revoked);
+	free(valid);
+}
