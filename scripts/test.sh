@@ -3,8 +3,9 @@
 # committed corpus (scripts/fuzz.sh), then integration tests over HTTPS
 # against a throwaway PostgreSQL and Redis (tests/support/harness.sh), then
 # the cluster tests against three instances behind HAProxy
-# (tests/support/cluster-harness.sh). `scripts/test.sh unit`, `fuzz`,
-# `integration` or `cluster` runs one part.
+# (tests/support/cluster-harness.sh), then the short form of the fault
+# injection run (scripts/chaos.sh --short). `scripts/test.sh unit`,
+# `fuzz`, `integration`, `cluster` or `chaos` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,5 +64,9 @@ if [ "$what" = all ] || [ "$what" = cluster ]; then
 	build_http_tests cluster cluster
 	echo "== cluster: 3 instances behind HAProxy"
 	"$root/tests/support/cluster-harness.sh" "$out/cluster" || status=1
+fi
+if [ "$what" = all ] || [ "$what" = chaos ]; then
+	echo "== chaos (short): one fault at a time under a booking load"
+	"$root/scripts/chaos.sh" --short || status=1
 fi
 exit $status
