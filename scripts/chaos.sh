@@ -75,7 +75,7 @@ export DATABASE_URL="$db" REDIS_URL="redis://127.0.0.1:$redisport/0"
 export JWT_SECRET="$secret" PORT=$port MIGRATIONS_DIR="$root/migrations"
 export PAYMENT_WEBHOOK_SECRET=$(openssl rand -hex 32)
 export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
-export WORKERS=2
+export WORKERS=2 RATE_LIMIT_BOOKINGS=1000000
 
 (cd "$tmp" && exec "$bin" -f -n -r > "$tmp/server.log" 2>&1) &
 server_pid=$!

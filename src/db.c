@@ -142,6 +142,11 @@ db_run(struct db_call *call, struct http_request *req)
 void
 db_call_cleanup(struct db_call *call)
 {
+	if (call->timer != NULL) {
+		kore_timer_remove(call->timer);
+		call->timer = NULL;
+	}
+
 	if (call->sql != NULL || call->bound)
 		kore_pgsql_cleanup(&call->pgsql);
 
@@ -224,4 +229,45 @@ int
 db_sqlstate_is(const struct db_call *call, const char *state)
 {
 	return (!strcmp(call->sqlstate, state));
+}
+
+/*
+ * The statement failed because the connection did, not because of what
+ * it asked: no SQLSTATE at all (the socket died, no connection could be
+ * made), class 08 (connection exception) or 57P01-57P03 (the server shut
+ * down or is starting). Whether a statement sent before the failure
+ * committed is then unknown.
+ */
+int
+db_connection_lost(const struct db_call *call)
+{
+	return (call->sqlstate[0] == '\0' ||
+	    !strncmp(call->sqlstate, "08", 2) ||
+	    !strcmp(call->sqlstate, "57P01") ||
+	    !strcmp(call->sqlstate, "57P02") ||
+	    !strcmp(call->sqlstate, "57P03"));
+}
+
+static void
+db_wakeup(void *arg, u_int64_t now)
+{
+	struct db_call		*call = arg;
+
+	call->timer = NULL;
+	http_request_wakeup(call->sleeper);
+}
+
+/*
+ * Run the same statement again in `ms` milliseconds: the request sleeps
+ * until then. The timer belongs to the call; db_call_cleanup() (from the
+ * request's onfree) removes it, so a request that goes away is never
+ * woken.
+ */
+void
+db_retry_later(struct db_call *call, struct http_request *req, u_int64_t ms)
+{
+	db_call_reset(call);
+	call->sleeper = req;
+	call->timer = kore_timer_add(db_wakeup, ms, call, KORE_TIMER_ONESHOT);
+	http_request_sleep(req);
 }
