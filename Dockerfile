@@ -1,26 +1,33 @@
 # syntax=docker/dockerfile:1
 # The service image. The build stage runs the same scripts as the host
 # build (scripts/deps.sh, scripts/build.sh); the final stage holds only the
-# binary, its shared libraries and the migrations, and runs as a non-root
-# user.
+# binary, its shared libraries and the migrations, and runs as an
+# unprivileged user. No secret is in it: every setting comes from the
+# environment (README, Configuration), the certificate from a volume.
+#
+# `make image` builds it with podman from a locally made Debian 12 base
+# (scripts/image.sh passes BASE_IMAGE); elsewhere the default base works:
 #
 #   docker build -t booking .
 #   docker run -p 8443:8443 -v $PWD/cert:/app/cert:ro \
 #     -e DATABASE_URL=postgresql://... -e REDIS_URL=redis://... \
 #     -e JWT_SECRET=... -e PAYMENT_WEBHOOK_SECRET=... booking
 
-FROM debian:bookworm-slim AS build
+ARG BASE_IMAGE=debian:bookworm-slim
+
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY scripts/deps.sh scripts/deps.sh
 RUN ./scripts/deps.sh build
 COPY . .
 RUN rm -rf build var && ./scripts/build.sh
 
-FROM debian:bookworm-slim
+FROM ${BASE_IMAGE}
 COPY scripts/deps.sh /tmp/deps.sh
 RUN DEPS_CLEAN_APT=1 /tmp/deps.sh image && rm /tmp/deps.sh \
-    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin \
-       booking \
+    && groupadd --gid 10001 booking \
+    && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app \
+       --shell /usr/sbin/nologin booking \
     && mkdir -p /app/cert && chown booking /app
 COPY --from=build /src/build/booking /usr/local/bin/booking
 COPY migrations /app/migrations
@@ -30,9 +37,13 @@ ENV BIND_ADDRESS=0.0.0.0 \
     PORT=8443 \
     MIGRATIONS_DIR=/app/migrations \
     TLS_CERT=/app/cert/server.pem \
-    TLS_KEY=/app/cert/key.pem
-USER booking
+    TLS_KEY=/app/cert/key.pem \
+    DRAIN_TIMEOUT_SECONDS=10
+USER 10001:10001
 EXPOSE 8443
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+# SIGTERM drains: give the container more than DRAIN_TIMEOUT_SECONDS to
+# stop (docker stop -t 15, compose stop_grace_period).
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsk "https://127.0.0.1:${PORT}/api/health" >/dev/null || exit 1
 ENTRYPOINT ["/usr/local/bin/booking", "-f", "-n", "-r"]

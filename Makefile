@@ -2,7 +2,8 @@
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
 .PHONY: chaos all deps build run stop test unit integration cluster-test \
-	migrate rollback bench clean admin cluster cluster-stop fuzz
+	migrate rollback bench clean admin cluster cluster-stop image \
+	image-test fuzz
 
 all: build
 
@@ -41,6 +42,14 @@ cluster: build
 
 cluster-stop:
 	@./scripts/cluster.sh stop
+
+# The container image, built from the Dockerfile with podman (no registry
+# needed), and run against a private PostgreSQL and Redis.
+image:
+	@./scripts/image.sh build
+
+image-test:
+	@./scripts/image-test.sh
 
 bench: build
 	@./scripts/bench.sh

@@ -489,13 +489,14 @@ $$;
  * 'duplicate' (the id was seen: nothing changes), 'applied', 'ignored'
  * (nothing to do in the payment's state, or an unknown payment), and
  * refund_due when money arrived for a booking that is not payable.
+ * freed_show is the show whose seats a refund at the gateway freed.
  */
 CREATE FUNCTION payment_event_apply(p_event_id text, p_type text,
     p_payment bigint)
 RETURNS TABLE (outcome text, blocked bigint[], payment_id bigint,
     booking_id bigint, amount_cents bigint, currency text, status text,
     created_at text, updated_at text, refund_reason text,
-    refund_due boolean)
+    refund_due boolean, freed_show bigint)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
@@ -505,6 +506,7 @@ DECLARE
 	v_event bigint;
 	v_outcome text := 'ignored';
 	v_refund boolean := false;
+	v_freed bigint;
 BEGIN
 	SELECT p.booking_id INTO v_booking FROM payments p
 	WHERE p.id = p_payment;
@@ -547,14 +549,15 @@ BEGIN
 	ELSIF p_type = 'refund.succeeded' AND v_pay.status = 'succeeded' THEN
 		UPDATE payments SET status = 'refunded', updated_at = now()
 		WHERE id = p_payment;
-		UPDATE bookings SET status = 'refunded'
-		WHERE id = v_booking AND status = 'confirmed';
+		UPDATE bookings b SET status = 'refunded'
+		WHERE b.id = v_booking AND b.status = 'confirmed'
+		RETURNING b.show_id INTO v_freed;
 		PERFORM payment_log(p_payment, 'refunded', 'gateway',
 		    v_pay.status, 'refunded', 'refunded at the gateway');
 		v_outcome := 'applied';
 	END IF;
 
-	RETURN QUERY SELECT v_outcome, NULL::bigint[], r.*, v_refund
+	RETURN QUERY SELECT v_outcome, NULL::bigint[], r.*, v_refund, v_freed
 	FROM payment_rows(ARRAY[p_payment]) r;
 END
 $$;

@@ -137,7 +137,8 @@ pgbench_tps() {
 }
 
 echo "== booking benchmark: ${secs}s per run, $(nproc) cores," \
-    "server WORKERS=${WORKERS:-default}, fsync=${PG_FSYNC:-on}"
+    "server WORKERS=${WORKERS:-default}, fsync=${PG_FSYNC:-on}," \
+    "PAYMENTS=${PAYMENTS:-on} (PAYMENTS=off make bench: confirmed at once)"
 run a32 spread 32 0 "$shows" >/dev/null || exit 1
 run a128 spread 128 "$shows" "$shows" >/dev/null || exit 1
 run b32 contended 32 $((2 * shows)) 5 >/dev/null || exit 1

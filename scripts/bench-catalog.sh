@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Catalog read throughput over HTTPS with wrk: GET /api/movies (served
 # from the Redis cache after the first request) and GET
-# /api/shows/{id}/seats (never cached: one PostgreSQL query each), at 32
+# /api/shows/{id}/seats (anonymous: served by src/seatmap.c), at 32
 # and 128 connections, BENCH_SECONDS (5) each. Runs against a throwaway
 # PostgreSQL, Redis and server on free loopback ports, seeded with
 # migrations/seed.sql, and stops all of it by PID on exit.

@@ -15,6 +15,7 @@
 #   scripts/cluster.sh start        start what is not running (idempotent)
 #   scripts/cluster.sh stop         stop everything, instances drained
 #   scripts/cluster.sh status       HAProxy's view of the instances
+#   scripts/cluster.sh stats        its counters (checks, errors, retries)
 #   scripts/cluster.sh drain N      SIGTERM instance N (1-based) and wait:
 #                                   it finishes its requests and leaves
 #   scripts/cluster.sh env          the settings the instances run with
@@ -38,8 +39,8 @@ pgport=${CLUSTER_PGPORT:-55442}
 redis_port=${CLUSTER_REDIS_PORT:-56389}
 bin="$root/build/booking"
 
-# The environment every instance gets: one database, one Redis, one JWT
-# secret, one certificate; only PORT differs.
+# The environment every instance gets: one database, one Redis, the same
+# secrets, one certificate; only PORT differs.
 cluster_env() {
 	export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking"
 	export REDIS_URL="redis://127.0.0.1:$redis_port/0"
@@ -94,7 +95,10 @@ defaults
 	timeout http-request 10s
 	timeout http-keep-alive 10s
 	timeout queue 10s
-	timeout check 5s
+	# A busy instance answers its health check late (the check's
+	# SELECT 1 waits behind the bookings in its PostgreSQL queue): a
+	# slow check is not a dead instance. A stopped one refuses at once.
+	timeout check 10s
 	# A request that reached no instance (refused, reset before any
 	# answer: a stopping instance) is sent to another one.
 	retries 3
@@ -117,11 +121,13 @@ backend booking
 	option httpchk GET /api/health HTTP/1.1
 	http-check send hdr Host localhost
 	http-check expect status 200
-	default-server ssl verify required ca-file $dir/cert/server.pem check inter 1s fastinter 250ms downinter 1s fall 2 rise 2
+	default-server ssl verify required ca-file $dir/cert/server.pem
+	default-server check inter 1s fastinter 250ms downinter 1s fall 3 rise 2
 CFG
 	for p in $app_ports; do
 		i=$((i + 1))
-		echo "	server app$i 127.0.0.1:$p" >> "$dir/haproxy.cfg.new"
+		printf '\tserver app%d 127.0.0.1:%s\n' "$i" "$p" \
+		    >> "$dir/haproxy.cfg.new"
 	done
 	cat >> "$dir/haproxy.cfg.new" <<CFG
 
@@ -137,6 +143,22 @@ CFG
 haproxy_states() {
 	curl -s --max-time 2 "http://127.0.0.1:$stats_port/stats;csv" |
 	    awk -F, '$1 == "booking" && $2 ~ /^app/ { print $2, $18 }'
+}
+
+# Per instance: state, failed checks, DOWN transitions, connection and
+# response errors, retries, redispatches, the last check's result.
+haproxy_stats() {
+	curl -s --max-time 2 "http://127.0.0.1:$stats_port/stats;csv" |
+	    awk -F, '
+	NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i
+		print "server status chkfail chkdown econ eresp wretr" \
+		    " wredis hrsp_5xx check"
+		next }
+	$1 == "booking" {
+		print $2, $col["status"], $col["chkfail"], $col["chkdown"],
+		    $col["econ"], $col["eresp"], $col["wretr"],
+		    $col["wredis"], $col["hrsp_5xx"],
+		    $col["check_status"] "/" $col["last_chk"] }'
 }
 
 start_instance() {
@@ -224,10 +246,12 @@ cmd_start() {
 		pids="$pids $(cat "$dir/app$i.pid")"
 	done
 	cat <<MSG
-cluster: https://127.0.0.1:$port via HAProxy (pid $(cat "$dir/haproxy.pid")) to $n instances on ports $app_ports (pids$pids)
+cluster: https://127.0.0.1:$port via HAProxy (pid $(cat "$dir/haproxy.pid"))
+  to $n instances on ports $app_ports (pids$pids)
   curl -sk https://127.0.0.1:$port/api/health
-  scripts/cluster.sh status       # HAProxy's view, also http://127.0.0.1:$stats_port/stats
-  scripts/cluster.sh drain 2      # stop instance 2 gracefully; make cluster brings it back
+  scripts/cluster.sh status   # HAProxy's view (http://127.0.0.1:$stats_port/stats)
+  scripts/cluster.sh drain 2  # stop instance 2 gracefully; make cluster
+                              # brings it back
 logs: $dir/log/; stop everything with: make cluster-stop
 MSG
 }
@@ -264,7 +288,10 @@ case "${1:-start}" in
 start)	cmd_start ;;
 stop)	cmd_stop ;;
 status)	haproxy_states ;;
+stats)	haproxy_stats ;;
 drain)	cmd_drain "${2:?usage: cluster.sh drain N}" ;;
-env)	cluster_env; env | grep -E '^(DATABASE_URL|REDIS_URL|TLS_|MIGRATIONS_DIR|AUTO_MIGRATE|WORKERS|DRAIN_|TRUSTED_)' ;;
-*)	echo "usage: cluster.sh start|stop|status|drain N|env" >&2; exit 2 ;;
+env)	cluster_env; env | grep -E '^(DATABASE_URL|REDIS_URL|TLS_|MIGRATIONS_DIR'\
+'|AUTO_MIGRATE|WORKERS|DRAIN_|TRUSTED_)' ;;
+*)	echo "usage: cluster.sh start|stop|status|stats|drain N|env" >&2
+	exit 2 ;;
 esac

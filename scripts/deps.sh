@@ -11,8 +11,9 @@ IMAGE_PKGS="libpq5 libhiredis0.14 libjwt0 libcrypt1 libssl3 ca-certificates
 curl"
 TEST_PKGS="libcriterion-dev libcurl4-openssl-dev libjansson-dev curl wrk
 postgresql-contrib clang libclang-rt-14-dev"
-# make cluster and its tests: the load balancer.
-CLUSTER_PKGS="haproxy"
+# make cluster and its tests: the load balancer; the compose.yaml check
+# (docker-compose validates against the Compose schema without a daemon).
+CLUSTER_PKGS="haproxy docker-compose"
 
 case "${1:-all}" in
 build)	pkgs="$BUILD_PKGS" ;;

@@ -13,14 +13,17 @@ pg_bindir() {
 	echo "$d"
 }
 
-# Runs a command as the cluster's owner.
+# Runs a command as the cluster's owner. As root it runs from /: the
+# caller's directory (a checkout under /root) may be closed to that user,
+# and PostgreSQL's tools then complain that they cannot change into it.
+# Every path given to them is absolute.
 as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then
 		if ! id "$PG_USER_NAME" >/dev/null 2>&1; then
 			useradd --system --no-create-home --shell /usr/sbin/nologin \
 			    "$PG_USER_NAME"
 		fi
-		runuser -u "$PG_USER_NAME" -- "$@"
+		(cd / && runuser -u "$PG_USER_NAME" -- "$@")
 	else
 		"$@"
 	fi

@@ -3,9 +3,13 @@
 # committed corpus (scripts/fuzz.sh), then integration tests over HTTPS
 # against a throwaway PostgreSQL and Redis (tests/support/harness.sh), then
 # the cluster tests against three instances behind HAProxy
-# (tests/support/cluster-harness.sh), then the short form of the fault
-# injection run (scripts/chaos.sh --short). `scripts/test.sh unit`,
-# `fuzz`, `integration`, `cluster` or `chaos` runs one part.
+# (tests/support/cluster-harness.sh), the compose.yaml check
+# (tests/compose/check.sh), the container image built and run with
+# podman when podman can run containers here (scripts/image.sh,
+# scripts/image-test.sh; otherwise it says why it skipped), and the short
+# form of the fault injection run (scripts/chaos.sh --short).
+# `scripts/test.sh unit`, `fuzz`, `integration`, `cluster`, `compose`,
+# `image` or `chaos` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,6 +68,27 @@ if [ "$what" = all ] || [ "$what" = cluster ]; then
 	build_http_tests cluster cluster
 	echo "== cluster: 3 instances behind HAProxy"
 	"$root/tests/support/cluster-harness.sh" "$out/cluster" || status=1
+fi
+if [ "$what" = all ] || [ "$what" = compose ]; then
+	echo "== compose.yaml"
+	"$root/tests/compose/check.sh" || status=1
+fi
+if [ "$what" = all ] || [ "$what" = image ]; then
+	echo "== image (podman)"
+	# One tag per checkout: two checkouts testing at once on one machine
+	# never test each other's image.
+	IMAGE=localhost/booking:test-$(echo "$root" | sha256sum | cut -c1-12)
+	export IMAGE
+	if reason=$("$root/scripts/image.sh" probe 2>&1); then
+		if "$root/scripts/image.sh" build; then
+			"$root/scripts/image-test.sh" || status=1
+		else
+			status=1
+		fi
+	else
+		echo "image: skipped: podman cannot run containers here:" \
+		    "${reason:-unknown reason}"
+	fi
 fi
 if [ "$what" = all ] || [ "$what" = chaos ]; then
 	echo "== chaos (short): one fault at a time under a booking load"

@@ -468,12 +468,11 @@ bookings_create_claim(struct http_request *req)
 	}
 
 	if (claim_ok(&b->db)) {
+		b->changed_show = db_int(&b->db, 0, 3);
 		/* Redis had lost the answer; the database replays it. */
 		if (claim_existing(&b->db) && b->resolving == 0)
 			http_response_header(req, "idempotent-replayed",
 			    "true");
-		b->changed_show = db_int(&b->db, 0, 3);
-		claim_publish(&b->db);
 		row = 0;
 		root = bookings_json(NULL, &b->db, &row, 2);
 		bookings_keep(b, HTTP_STATUS_CREATED, root);
@@ -673,7 +672,6 @@ bookings_read_answer(struct http_request *req)
 		if (!db_isnull(&b->db, 0, BOOKINGS_COL_REFUND))
 			payments_refund(db_int(&b->db, 0, BOOKINGS_COL_REFUND),
 			    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
-		claim_publish(&b->db);
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));

@@ -24,14 +24,10 @@
 #include "body.h"
 #include "claim.h"
 #include "db.h"
-#include "live.h"
 #include "reply.h"
 
 #define CLAIM_COL_OUTCOME	0
 #define CLAIM_COL_IDS		1
-/* hold_claim*, booking_claim and booking_cancel rows: then the object's
- * id and its show_id. */
-#define CLAIM_COL_SHOW		3
 
 struct claim_outcome {
 	const char	*outcome;
@@ -319,24 +315,6 @@ claim_existing(const struct db_call *call)
 {
 	return (db_rows(call) > 0 &&
 	    !strcmp(db_value(call, 0, CLAIM_COL_OUTCOME), "existing"));
-}
-
-/*
- * Called once the claim's statement has committed: a claim that took or
- * freed seats ('created', 'cancelled') tells the show's live watchers.
- * An 'existing' answer (an Idempotency-Key replay) changed nothing.
- */
-void
-claim_publish(const struct db_call *call)
-{
-	const char	*o;
-
-	if (db_rows(call) == 0)
-		return;
-
-	o = db_value(call, 0, CLAIM_COL_OUTCOME);
-	if (!strcmp(o, "created") || !strcmp(o, "cancelled"))
-		live_publish(db_int(call, 0, CLAIM_COL_SHOW));
 }
 
 /*

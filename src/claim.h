@@ -42,7 +42,6 @@ const char	*claim_param(const char *);
 int	claim_retryable(const struct db_call *);
 int	claim_ok(const struct db_call *);
 int	claim_existing(const struct db_call *);
-void	claim_publish(const struct db_call *);
 struct kore_json_item	*claim_error(const struct db_call *, int *);
 
 /* Exposed for tests. */

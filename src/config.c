@@ -144,6 +144,9 @@ config_load(void)
 	    &config.live_max_per_address))
 		return ("LIVE_MAX_SOCKETS_PER_ADDRESS must be from 1 to "
 		    "100000");
+	if (!config_int("LIVE_SEND_QUEUE_BYTES", 1024 * 1024, 4096,
+	    64 * 1024 * 1024, &config.live_queue_max))
+		return ("LIVE_SEND_QUEUE_BYTES must be from 4096 to 67108864");
 	/* Below the config's websocket_timeout (65 s), or pongs come late. */
 	if (!config_int("LIVE_PING_SECONDS", 20, 1, 60, &config.live_ping))
 		return ("LIVE_PING_SECONDS must be from 1 to 60");

@@ -45,6 +45,7 @@ struct config {
 	int		live_max_sockets;
 	int		live_max_per_address;
 	int		live_ping;
+	int		live_queue_max;
 	int		payments;
 	int		payment_window;
 	int		drain_timeout;

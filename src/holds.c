@@ -25,7 +25,6 @@
 #include "claim.h"
 #include "config.h"
 #include "db.h"
-#include "live.h"
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"
@@ -305,7 +304,6 @@ holds_create_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	claim_publish(&h->db);
 	reply_json(req, HTTP_STATUS_CREATED, holds_json(&h->db));
 	return (HTTP_STATE_COMPLETE);
 }
@@ -383,14 +381,24 @@ holds_item_query(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* A hold was released: cached seat maps of its show are stale. */
+/*
+ * A hold was released or extended: cached seat maps of its show are
+ * stale (an extension only moves their deadline, but a body must not
+ * outlive the hold it shows by its old one either way).
+ */
 static int
 holds_item_changed(struct http_request *req)
 {
 	struct holds_req	*h = http_state_get(req);
+	int64_t			show;
 
-	if (req->method == HTTP_METHOD_DELETE && db_rows(&h->db) > 0 &&
-	    seatmap_changed(req, &h->seatmap, db_int(&h->db, 0, 1)) ==
+	show = 0;
+	if (req->method == HTTP_METHOD_DELETE && db_rows(&h->db) > 0)
+		show = db_int(&h->db, 0, 1);
+	else if (req->method == HTTP_METHOD_POST && claim_ok(&h->db))
+		show = db_int(&h->db, 0, HOLDS_COL_ID + 1);
+
+	if (show != 0 && seatmap_changed(req, &h->seatmap, show) ==
 	    SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
@@ -418,12 +426,10 @@ holds_item_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (req->method == HTTP_METHOD_DELETE) {
-		live_publish(db_int(&h->db, 0, 1));
+	if (req->method == HTTP_METHOD_DELETE)
 		reply_empty(req, HTTP_STATUS_NO_CONTENT);
-	} else {
+	else
 		reply_json(req, HTTP_STATUS_OK, holds_json(&h->db));
-	}
 
 	return (HTTP_STATE_COMPLETE);
 }

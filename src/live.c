@@ -5,8 +5,9 @@
  * After the upgrade a socket gets {"type": "snapshot", "show_id", "seats":
  * [{"id", "status"}]} and then {"type": "update", ...} with the seats whose
  * status changed. Where changes come from:
- * - every commit that changes seats calls live_publish(show), which
- *   PUBLISHes on the Redis channel "booking:seats:<show>"; each worker
+ * - every commit that changes seats calls seatmap_changed(show) (seatmap.c)
+ *   and that calls live_publish(show), which PUBLISHes on the Redis
+ *   channel "booking:seats:<show>"; each worker
  *   keeps one subscriber connection of its own (hiredis async on Kore's
  *   loop, the adapter of redis.c) subscribed to the channels of the shows
  *   its sockets watch, so a change made by any worker of any instance
@@ -23,9 +24,11 @@
  * if a notice is ever lost.
  *
  * Bounds: at most config.live_max_sockets per worker (503 beyond) and
- * config.live_max_per_address per client address per worker (429); a
- * socket whose unsent data passes LIVE_QUEUE_MAX is dropped (a slow reader
- * never grows the worker); every socket is pinged every config.live_ping
+ * config.live_max_per_address per client address (peer.c: behind a
+ * trusted proxy, the forwarded one) per worker (429); the kernel keeps at
+ * most LIVE_SNDBUF of a socket's unsent data and a socket whose queue in
+ * Kore passes config.live_queue_max is dropped (a slow reader never grows
+ * the worker); every socket is pinged every config.live_ping
  * seconds and Kore drops one that sends nothing, not even a pong, for
  * websocket_timeout.
  *
@@ -44,6 +47,7 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
@@ -60,6 +64,7 @@
 #include "config.h"
 #include "db.h"
 #include "live.h"
+#include "peer.h"
 #include "redis.h"
 #include "reply.h"
 #include "route.h"
@@ -71,7 +76,11 @@
 #define LIVE_RETRY_MS		1000
 /* After a deadline, so the database's now() is past it too. */
 #define LIVE_LAPSE_SLACK_MS	25
-#define LIVE_QUEUE_MAX		(1024 * 1024)
+/*
+ * The kernel's share of a live socket's unsent data; beyond it Kore
+ * queues, and config.live_queue_max bounds that queue.
+ */
+#define LIVE_SNDBUF		(64 * 1024)
 #define LIVE_RETRY_AFTER	"5"
 
 #define LIVE_AVAILABLE		0
@@ -89,6 +98,7 @@ struct live_show;
 
 struct live_sock {
 	struct connection	*c;
+	struct peer_ip		client;		/* peer.c: behind a proxy too */
 	struct live_show	*show;
 	int			want_snapshot;
 	TAILQ_ENTRY(live_sock)	list;
@@ -150,8 +160,9 @@ static void	live_req_free(struct http_request *);
 static struct live_show	*live_show_find(int64_t);
 static struct live_show	*live_show_get(int64_t);
 static void	live_show_drop(struct live_show *);
-static void	live_attach(struct connection *, int64_t);
-static int	live_address_count(const struct connection *);
+static void	live_attach(struct connection *, int64_t,
+		    const struct peer_ip *);
+static int	live_address_count(const struct peer_ip *);
 static void	live_arm(struct live_show *, u_int64_t);
 static void	live_timer(void *, u_int64_t);
 static void	live_refresh(struct live_show *);
@@ -230,7 +241,7 @@ static int
 live_req_parse(struct http_request *req)
 {
 	struct live_req		*l;
-	const char		*upgrade, *key;
+	const char		*upgrade, *key, *version;
 
 	l = http_state_create(req, sizeof(*l), live_req_free);
 
@@ -239,10 +250,13 @@ live_req_parse(struct http_request *req)
 
 	if (!http_request_header(req, "upgrade", &upgrade) ||
 	    strcasecmp(upgrade, "websocket") ||
-	    !http_request_header(req, "sec-websocket-key", &key)) {
+	    !http_request_header(req, "sec-websocket-key", &key) ||
+	    !http_request_header(req, "sec-websocket-version", &version) ||
+	    strcmp(version, "13")) {
+		http_response_header(req, "sec-websocket-version", "13");
 		reply_error(req, HTTP_STATUS_BAD_REQUEST, "invalid_request",
-		    "This endpoint speaks WebSocket: send a GET with "
-		    "Upgrade: websocket.");
+		    "This endpoint speaks WebSocket (version 13): send a GET "
+		    "with Upgrade: websocket.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -283,14 +297,16 @@ static int
 live_req_upgrade(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
+	struct peer_ip		client;
 
+	peer_ip(req, &client);
 	if (live.nsocks >= (u_int32_t)config.live_max_sockets) {
 		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
 		reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
 		    "Too many live seat maps on this server; try again later.");
 		return (HTTP_STATE_COMPLETE);
 	}
-	if (live_address_count(req->owner) >= config.live_max_per_address) {
+	if (live_address_count(&client) >= config.live_max_per_address) {
 		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
 		reply_error(req, 429, "rate_limited",
 		    "Too many live seat maps from this address.");
@@ -299,7 +315,7 @@ live_req_upgrade(struct http_request *req)
 
 	kore_websocket_handshake(req, NULL, NULL, "live_ws_disconnect");
 	if (req->owner->proto == CONN_PROTO_WEBSOCKET)
-		live_attach(req->owner, l->show_id);
+		live_attach(req->owner, l->show_id, &client);
 
 	return (HTTP_STATE_COMPLETE);
 }
@@ -316,9 +332,9 @@ live_req_free(struct http_request *req)
 	http_state_cleanup(req);
 }
 
-/* Sockets of this worker from the connection's client address. */
+/* Sockets of this worker from a client address (peer.c). */
 static int
-live_address_count(const struct connection *c)
+live_address_count(const struct peer_ip *ip)
 {
 	struct live_show	*s;
 	struct live_sock	*k;
@@ -327,16 +343,9 @@ live_address_count(const struct connection *c)
 	n = 0;
 	TAILQ_FOREACH(s, &live.shows, list) {
 		TAILQ_FOREACH(k, &s->socks, list) {
-			if (k->c->family != c->family)
-				continue;
-			if (c->family == AF_INET &&
-			    k->c->addr.ipv4.sin_addr.s_addr ==
-			    c->addr.ipv4.sin_addr.s_addr)
-				n++;
-			else if (c->family == AF_INET6 &&
-			    !memcmp(&k->c->addr.ipv6.sin6_addr,
-			    &c->addr.ipv6.sin6_addr,
-			    sizeof(c->addr.ipv6.sin6_addr)))
+			if (k->client.family == ip->family &&
+			    !memcmp(k->client.bytes, ip->bytes,
+			    sizeof(ip->bytes)))
 				n++;
 		}
 	}
@@ -345,15 +354,23 @@ live_address_count(const struct connection *c)
 }
 
 static void
-live_attach(struct connection *c, int64_t show_id)
+live_attach(struct connection *c, int64_t show_id,
+    const struct peer_ip *client)
 {
 	struct live_show	*s;
 	struct live_sock	*k;
 	struct kore_buf		buf;
+	int			bufsize;
+
+	bufsize = LIVE_SNDBUF;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bufsize,
+	    sizeof(bufsize)) == -1)
+		kore_log(LOG_NOTICE, "live: SO_SNDBUF: %s", errno_s);
 
 	s = live_show_get(show_id);
 	k = kore_calloc(1, sizeof(*k));
 	k->c = c;
+	k->client = *client;
 	k->show = s;
 	c->hdlr_extra = k;
 	TAILQ_INSERT_TAIL(&s->socks, k, list);
@@ -604,7 +621,7 @@ live_apply(struct live_show *s, PGresult *res, int dirty)
 	struct live_sock	*k, *next;
 	struct live_seat	*seats;
 	struct kore_buf		snap, upd;
-	int			*changed, nchanged, full, err;
+	int			*changed, nchanged, full, err, want;
 	int64_t			ms;
 	size_t			i, n;
 
@@ -626,14 +643,18 @@ live_apply(struct live_show *s, PGresult *res, int dirty)
 		else if (s->seats[i].status != seats[i].status)
 			changed[nchanged++] = i;
 	}
-	if (full) {
-		TAILQ_FOREACH(k, &s->socks, list)
+	want = 0;
+	TAILQ_FOREACH(k, &s->socks, list) {
+		if (full)
 			k->want_snapshot = 1;
+		want |= k->want_snapshot;
 	}
 
-	kore_buf_init(&snap, 64 + n * 40);
+	/* A snapshot of a big show is large: only built when wanted. */
+	kore_buf_init(&snap, want ? 64 + n * 40 : 16);
 	kore_buf_init(&upd, 64 + nchanged * 40);
-	live_frame(&snap, "snapshot", s->id, seats, n, NULL);
+	if (want)
+		live_frame(&snap, "snapshot", s->id, seats, n, NULL);
 	if (nchanged > 0)
 		live_frame(&upd, "update", s->id, seats, nchanged, changed);
 
@@ -715,7 +736,7 @@ live_send(struct live_sock *k, u_int8_t op, const void *data, size_t len)
 	if (c->state != CONN_STATE_ESTABLISHED)
 		return;
 
-	if (live_queued(c) > LIVE_QUEUE_MAX) {
+	if (live_queued(c) > (size_t)config.live_queue_max) {
 		kore_log(LOG_NOTICE, "live: dropping a slow reader of show "
 		    "%lld", (long long)k->show->id);
 		kore_connection_disconnect(c);
@@ -749,12 +770,31 @@ live_status_name(int code)
 	}
 }
 
-/* Keeps the subscriber connected and pings every socket now and then. */
+/*
+ * Keeps the subscriber connected, pings every socket now and then, and
+ * retires reads whose connection Kore dropped: Kore's pgsql does not call
+ * a callback-bound statement back when its connection fails.
+ */
 static void
 live_tick(void *arg, u_int64_t now)
 {
 	struct live_show	*s, *snext;
 	struct live_sock	*k, *knext;
+	struct live_query	*q;
+
+	TAILQ_FOREACH(s, &live.shows, list) {
+		if ((q = s->query) == NULL || q->pg.conn != NULL ||
+		    q->pg.state != KORE_PGSQL_STATE_ERROR)
+			continue;
+		kore_pgsql_logerror(&q->pg);
+		kore_pgsql_cleanup(&q->pg);
+		if (q->result != NULL)
+			PQclear(q->result);
+		kore_free(q);
+		s->query = NULL;
+		s->dirty = 0;
+		live_arm(s, LIVE_RETRY_MS);
+	}
 
 	if (live.sub == NULL && !TAILQ_EMPTY(&live.shows) &&
 	    now - live.last_connect >= LIVE_TICK_MS)

@@ -8,6 +8,7 @@
  * three writes share one state machine:
  *
  *   auth     Bearer token, or for a gateway event its signature
+ *   limit    RATE_LIMIT_PAYMENTS per user (throttle.c); not for events
  *   parse    the body (and the Idempotency-Key) into struct payments_req
  *   reserve  the key in Redis (idem.c): a retry is replayed here
  *   query    one transition: payment_initiate, payment_confirm_begin,
@@ -16,6 +17,8 @@
  *            the card, then query runs payment_confirm_finish
  *   refund   when the transition refunded money that arrived for a
  *            booking no longer payable: the provider returns it
+ *   changed  a refund at the gateway freed seats: seat maps and live
+ *            watchers of the show hear of it (seatmap.c, live.c)
  *   store    the answer under the key (idem.c)
  *   answer
  *
@@ -39,9 +42,12 @@
 #include "config.h"
 #include "db.h"
 #include "idem.h"
+#include "live.h"
 #include "payments.h"
 #include "reply.h"
 #include "route.h"
+#include "seatmap.h"
+#include "throttle.h"
 
 int	payments_initiate(struct http_request *);
 int	payments_confirm(struct http_request *);
@@ -88,6 +94,7 @@ static const char *sql_list =
 #define PAYMENTS_COL_ID		2
 #define PAYMENTS_COL_AMOUNT	4
 #define PAYMENTS_COL_REFUND	(PAYMENTS_COL_ROWS + PAYMENTS_COLS)
+#define PAYMENTS_COL_FREED	(PAYMENTS_COL_REFUND + 1)	/* events */
 
 /* Which request, by route. */
 #define PAYMENTS_INITIATE	1
@@ -99,6 +106,7 @@ static const char *sql_list =
 struct payments_req {
 	int			which;
 	struct auth		auth;
+	struct throttle		limit_user;
 	struct idem		idem;
 	struct db_call		db;
 	int			attempts;
@@ -111,6 +119,9 @@ struct payments_req {
 	int			charged;
 	int64_t			refund_id;
 	int64_t			refund_cents;
+	int64_t			freed_show;
+	int			published;
+	struct seatmap_entry	seatmap;
 	int			status;
 	struct kore_buf		*answer;
 	char			user[24];
@@ -124,11 +135,13 @@ struct payments_req {
 };
 
 static int	payments_auth(struct http_request *);
+static int	payments_limit(struct http_request *);
 static int	payments_parse(struct http_request *);
 static int	payments_reserve(struct http_request *);
 static int	payments_query(struct http_request *);
 static int	payments_charge(struct http_request *);
 static int	payments_refund_due(struct http_request *);
+static int	payments_changed(struct http_request *);
 static int	payments_store(struct http_request *);
 static int	payments_answer(struct http_request *);
 
@@ -156,21 +169,25 @@ static void	payments_free(struct http_request *);
 static const struct payment_provider	*payments_provider(void);
 
 #define PAYMENTS_AUTH		0
-#define PAYMENTS_PARSE		1
-#define PAYMENTS_RESERVE	2
-#define PAYMENTS_QUERY		3
-#define PAYMENTS_CHARGE		4
-#define PAYMENTS_REFUND		5
-#define PAYMENTS_STORE		6
-#define PAYMENTS_ANSWER		7
+#define PAYMENTS_LIMIT		1
+#define PAYMENTS_PARSE		2
+#define PAYMENTS_RESERVE	3
+#define PAYMENTS_QUERY		4
+#define PAYMENTS_CHARGE		5
+#define PAYMENTS_REFUND		6
+#define PAYMENTS_CHANGED	7
+#define PAYMENTS_STORE		8
+#define PAYMENTS_ANSWER		9
 
 static struct http_state payments_write_states[] = {
 	KORE_HTTP_STATE(payments_auth),
+	KORE_HTTP_STATE(payments_limit),
 	KORE_HTTP_STATE(payments_parse),
 	KORE_HTTP_STATE(payments_reserve),
 	KORE_HTTP_STATE(payments_query),
 	KORE_HTTP_STATE(payments_charge),
 	KORE_HTTP_STATE(payments_refund_due),
+	KORE_HTTP_STATE(payments_changed),
 	KORE_HTTP_STATE(payments_store),
 	KORE_HTTP_STATE(payments_answer),
 };
@@ -388,6 +405,25 @@ payments_auth(struct http_request *req)
 
 	(void)snprintf(p->user, sizeof(p->user), "%lld",
 	    (long long)p->auth.user_id);
+	throttle_user(req, &p->limit_user, THROTTLE_PAYMENTS,
+	    p->auth.user_id);
+	req->fsm_state = PAYMENTS_LIMIT;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* RATE_LIMIT_PAYMENTS per user (initiate and confirm): 429 past it. */
+static int
+payments_limit(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	switch (throttle_limited(req, &p->limit_user)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	req->fsm_state = PAYMENTS_PARSE;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -638,6 +674,9 @@ payments_query(struct http_request *req)
 		p->refund_id = db_int(&p->db, 0, PAYMENTS_COL_ID);
 		p->refund_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
 	}
+	if (p->which == PAYMENTS_CALLBACK &&
+	    !db_isnull(&p->db, 0, PAYMENTS_COL_FREED))
+		p->freed_show = db_int(&p->db, 0, PAYMENTS_COL_FREED);
 
 	p->status = payments_outcome(p);
 	req->fsm_state = PAYMENTS_REFUND;
@@ -730,6 +769,26 @@ payments_refund_due(struct http_request *req)
 
 	if (p->refund_id != 0)
 		payments_refund(p->refund_id, p->refund_cents);
+
+	req->fsm_state = PAYMENTS_CHANGED;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Seats freed by a refund at the gateway: cached seat maps are stale. */
+static int
+payments_changed(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+
+	if (p->freed_show != 0) {
+		if (seatmap_changed(req, &p->seatmap, p->freed_show) ==
+		    SEATMAP_PENDING)
+			return (HTTP_STATE_RETRY);
+		if (!p->published) {
+			p->published = 1;
+			live_publish(p->freed_show);
+		}
+	}
 
 	req->fsm_state = p->keyed ? PAYMENTS_STORE : PAYMENTS_ANSWER;
 	return (HTTP_STATE_CONTINUE);
@@ -862,7 +921,9 @@ payments_free(struct http_request *req)
 		return;
 
 	auth_cleanup(&p->auth);
+	throttle_cleanup(&p->limit_user);
 	idem_cleanup(&p->idem);
+	seatmap_cleanup(&p->seatmap);
 	db_call_cleanup(&p->db);
 	if (p->answer != NULL) {
 		kore_buf_free(p->answer);

@@ -34,7 +34,8 @@
  * SEATMAP_TTL_MAX_MS).
  *
  * seatmap_changed() may be called with a NULL request (a timer, a
- * callback): the bump is then fired and not waited for.
+ * callback): the bump is then fired and not waited for. It also tells the
+ * live seat map (live_publish()), so one call after a commit serves both.
  */
 #include <sys/types.h>
 
@@ -45,6 +46,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "live.h"
 #include "redis.h"
 #include "reply.h"
 #include "seatmap.h"
@@ -97,6 +99,8 @@ seatmap_changed(struct http_request *req, struct seatmap_entry *e,
 	int			i;
 
 	if (e->state == 0) {
+		/* The same news for the live seat map's watchers (live.c). */
+		live_publish(show);
 		(void)snprintf(key, sizeof(key), SEATMAP_VERSION_PREFIX "%lld",
 		    (long long)show);
 		argv[0] = "EVAL";

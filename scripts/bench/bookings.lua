@@ -8,6 +8,8 @@
 --   so the 10-seat limit is never reached.
 -- mode "contended": every request asks for one of the first `shows` seats
 --   (here: a handful) of one show; all but the first few answer 409.
+-- mode "hall": shows of seats_per_show seats, each line of the shows file
+--   "<show id> <first seat id>"; every seat is asked for once.
 
 local threads = {}
 local counter = 0
@@ -31,8 +33,11 @@ function init(args)
 		local uid, tok = line:match("^(%d+) (%S+)$")
 		table.insert(tokens, tok)
 	end
+	first_seats = {}
 	for line in io.lines(args[9]) do
-		table.insert(show_ids, tonumber(line))
+		local id, first = line:match("^(%d+)%s*(%d*)$")
+		table.insert(show_ids, tonumber(id))
+		table.insert(first_seats, tonumber(first))
 	end
 	s201, s409, s4xx, s5xx = 0, 0, 0, 0
 end
@@ -47,6 +52,16 @@ function request()
 		local s = math.floor(j / 10) % shows
 		show = show_ids[s + 1]
 		seat = first_seat + s * seats_per_show + user * 10 + (j % 10)
+	elseif mode == "hall" then
+		-- Halls of seats_per_show seats: consecutive requests go to
+		-- different shows, each seat once; a user has at most 10 seats
+		-- of a show and rarely two requests on one show in flight.
+		local s = g % shows
+		local i = math.floor(g / shows) % seats_per_show
+		local per = math.floor(seats_per_show / 10)
+		user = (s * per + i % per) % users
+		show = show_ids[s + 1]
+		seat = first_seats[s + 1] + i
 	else
 		user = g % users
 		show = show_ids[1]
@@ -86,11 +101,12 @@ function done(summary, latency, requests)
 	local secs = summary.duration / 1e6
 	io.write(string.format("RESULT answered=%d secs=%.2f per_s=%.0f "
 	    .. "created=%d created_per_s=%.0f conflict=%d other4xx=%d "
-	    .. "5xx=%d errors=%d p50_ms=%.1f p99_ms=%.1f\n",
+	    .. "5xx=%d errors=%d p50_ms=%.1f p99_ms=%.1f p999_ms=%.1f\n",
 	    summary.requests, secs, summary.requests / secs, c201,
 	    c201 / secs, c409, c4xx, c5xx,
 	    summary.errors.connect + summary.errors.read +
 	    summary.errors.write +
 	    summary.errors.timeout,
-	    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+	    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+	    latency:percentile(99.9) / 1000))
 end

@@ -142,8 +142,8 @@ bookings_of_show(long long show)
 Test(cluster, booking_race_across_three_instances, .timeout = 120)
 {
 	struct multi_req	*reqs;
-	char			*tokens[RACE_REQUESTS], *keys[RACE_REQUESTS];
-	char			*bodies[RACE_REQUESTS];
+	char			*tokens[RACE_REQUESTS];
+	char			*keys[RACE_REQUESTS], *bodies[RACE_REQUESTS];
 	long long		seats[RACE_SEATS], show, uid, won[RACE_SEATS];
 	int			i, k, s, created, refused, seat_total;
 	int			per_app[CLUSTER_APPS], app;
@@ -362,7 +362,7 @@ struct wave_req {
 	struct multi_req	*req;
 	CURL			*easy;
 	struct curl_slist	*hdrs;
-	int			after_kill;	/* answered after the SIGTERM */
+	int			after_kill;	/* answered after SIGTERM */
 };
 
 static size_t
@@ -518,8 +518,8 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	struct timespec		gone_at;
 	long long		show, uid, inflight;
 	char			*pidfile, *cmd, *root;
-	int			i, app, per_app[CLUSTER_APPS], after_kill_app;
-	int			after_kill, secs, down;
+	int			i, app, per_app[CLUSTER_APPS];
+	int			after_kill, after_kill_app, secs, down;
 	FILE			*fp;
 	double			drain_secs;
 
@@ -545,6 +545,12 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	fclose(fp);
 
 	wave_run(w, DRAIN_TOTAL, DRAIN_FIRST, DRAIN_AFTER, drain_kill);
+	{
+		/* HAProxy's counters, for the record (and for a failure). */
+		const char *argv[] = { "bash", "-c", "\"$TEST_ROOT/scripts/"
+		    "cluster.sh\" stats | sed 's/^/haproxy: /' >&2", NULL };
+		(void)test_run(argv, NULL);
+	}
 
 	/* The stopped instance exits once drained. */
 	secs = atoi(getenv("DRAIN_TIMEOUT_SECONDS")) + 10;
@@ -581,7 +587,7 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	root = getenv("TEST_ROOT");
 	cmd = api_format("'%s/scripts/cluster.sh' status | grep -c "
 	    "'^app%d DOWN$'", root, DRAIN_APP + 1);
-	for (i = 0; i < 100 && !down; i++) {
+	for (i = 0; i < 200 && !down; i++) {
 		down = shell_number(cmd) == 1;
 		if (!down)
 			usleep(100 * 1000);
@@ -629,4 +635,119 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	free(reqs);
 	free(w);
 	free(pidfile);
+}
+
+/* GET path from source address `from` with extra headers; the status. */
+static long
+get_from(const char *base, const char *path, const char *from,
+    const char **headers)
+{
+	CURL			*curl;
+	struct curl_slist	*h;
+	char			*url, *body;
+	long			status;
+	int			i;
+
+	curl = curl_easy_init();
+	cr_assert_not_null(curl);
+	url = api_format("%s%s", base, path);
+	body = NULL;
+	h = NULL;
+	for (i = 0; headers[i] != NULL; i++)
+		h = curl_slist_append(h, headers[i]);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_INTERFACE, from);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wave_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	status = 0;
+	cr_assert_eq(curl_easy_perform(curl), CURLE_OK, "GET %s from %s",
+	    url, from);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(h);
+	free(url);
+	free(body);
+
+	return (status);
+}
+
+/* The "client" an instance logged for X-Request-Id `id` (access log). */
+static char *
+logged_client(const char *id)
+{
+	char	*cmd, *out;
+	FILE	*fp;
+	size_t	n;
+	int	i;
+
+	cmd = api_format("cat \"$CLUSTER_DIR\"/log/app*.log | grep -F "
+	    "'\"request_id\":\"%s\"' | sed -n 's/.*\"client\":\"\\([^\"]*\\)"
+	    "\".*/\\1/p' | head -n 1", id);
+	out = calloc(1, 128);
+	cr_assert_not_null(out);
+	/* The line is written as the answer goes out: allow a moment. */
+	for (i = 0; i < 50; i++) {
+		fp = popen(cmd, "r");
+		cr_assert_not_null(fp);
+		n = fread(out, 1, 127, fp);
+		(void)pclose(fp);
+		out[n] = '\0';
+		if (n > 0 && out[n - 1] == '\n')
+			out[--n] = '\0';
+		if (n > 0)
+			break;
+		usleep(100 * 1000);
+	}
+	free(cmd);
+
+	return (out);
+}
+
+/*
+ * The instances see the real client behind HAProxy. The test client
+ * connects from 127.0.0.2 (HAProxy itself is 127.0.0.1, the instances'
+ * TRUSTED_PROXIES) and sends a forged X-Forwarded-For: HAProxy drops it
+ * and names 127.0.0.2, and the instance logs 127.0.0.2. Straight to an
+ * instance from 127.0.0.2, an untrusted peer, the header is ignored.
+ */
+Test(cluster, instances_see_the_real_client_behind_haproxy, .timeout = 30)
+{
+	char		*id, *line, *client, *direct;
+	const char	*hdrs[3];
+
+	id = api_format("xff-%d-%ld", (int)getpid(), (long)time(NULL));
+	line = api_format("X-Request-Id: %s", id);
+	hdrs[0] = line;
+	hdrs[1] = "X-Forwarded-For: 203.0.113.9";
+	hdrs[2] = NULL;
+
+	cr_assert_eq(get_from(getenv("BOOKING_URL"), "/api/health",
+	    "127.0.0.2", hdrs), 200);
+	client = logged_client(id);
+	cr_assert_str_eq(client, "127.0.0.2", "through HAProxy the instance "
+	    "logged client '%s'", client);
+
+	free(line);
+	free(id);
+	id = api_format("xff-direct-%d-%ld", (int)getpid(), (long)time(NULL));
+	line = api_format("X-Request-Id: %s", id);
+	hdrs[0] = line;
+	direct = app_url(0);
+	cr_assert_eq(get_from(direct, "/api/health", "127.0.0.2", hdrs), 200);
+	free(client);
+	client = logged_client(id);
+	cr_assert_str_eq(client, "127.0.0.2", "directly from an untrusted "
+	    "peer the instance logged client '%s'", client);
+
+	fprintf(stderr, "cluster client address: through HAProxy from "
+	    "127.0.0.2 with a forged X-Forwarded-For, the instance logged "
+	    "127.0.0.2\n");
+	free(client);
+	free(direct);
+	free(line);
+	free(id);
 }

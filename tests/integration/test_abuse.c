@@ -453,3 +453,49 @@ Test(abuse, junk_query_parameters_do_not_grow_the_cache)
 	redisFree(rc);
 	abuse_stop(&a);
 }
+
+/* RATE_LIMIT_PAYMENTS per user on initiate and confirm. */
+Test(abuse, payment_calls_are_rate_limited_per_user)
+{
+	struct abuse_server	a;
+	struct fixture_show	s;
+	struct api_resp		*r;
+	char			*tok, *body, *key, *pay, retry[16];
+	long long		uid, booking;
+	const char		*hdr;
+
+	abuse_start(&a, 9, "RATE_LIMIT_PAYMENTS=1", NULL);
+	fixture_show(&s, 2, "1 day");
+	tok = test_user_token("user", &uid);
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[0]);
+	key = fixture_key();
+	r = fixture_book_at(a.srv.url, tok, key, body, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	booking = fixture_id(r);
+	api_free(r);
+	free(key);
+
+	pay = api_format("{\"booking_id\": %lld}", booking);
+	key = fixture_key();
+	r = fixture_book_at(a.srv.url, tok, key, pay, "/api/payments/initiate");
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	api_free(r);
+	free(key);
+
+	key = fixture_key();
+	r = fixture_book_at(a.srv.url, tok, key, pay, "/api/payments/initiate");
+	cr_assert_eq(r->status, 429, "%s", r->body);
+	cr_assert_str_eq(api_error_code(r), "rate_limited");
+	hdr = api_header(r, "retry-after", retry, sizeof(retry));
+	cr_assert_not_null(hdr);
+	api_free(r);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payments WHERE"
+	    " booking_id = $1", api_format("%lld", booking), NULL), 1);
+
+	free(key);
+	free(pay);
+	free(body);
+	free(tok);
+	abuse_stop(&a);
+}

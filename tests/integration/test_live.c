@@ -38,7 +38,7 @@ open_live(struct ws_client *ws, const char *base, long long show,
 	int	status;
 
 	status = ws_open(ws, base != NULL ? base : getenv("BOOKING_URL"), path,
-	    src, &body);
+	    src, 0, &body);
 	cr_assert_eq(status, 101, "upgrade answered %d: %s", status,
 	    body != NULL ? body : "");
 	free(path);
@@ -336,7 +336,7 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 		open_live(&ws[opened], srv.url, s.id, "127.0.0.1");
 		expect_snapshot(&ws[opened++], &s);
 	}
-	status = ws_open(&extra, srv.url, path, "127.0.0.1", &body);
+	status = ws_open(&extra, srv.url, path, "127.0.0.1", 0, &body);
 	cr_assert_eq(status, 429, "%d %s", status, body ? body : "");
 	j = json_loads(body, 0, NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
@@ -354,7 +354,7 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 			expect_snapshot(&ws[opened++], &s);
 		}
 	}
-	status = ws_open(&extra, srv.url, path, "127.0.9.9", &body);
+	status = ws_open(&extra, srv.url, path, "127.0.9.9", 0, &body);
 	cr_assert_eq(status, 503, "%d %s", status, body ? body : "");
 	cr_assert_not_null(strstr(body, "\"unavailable\""), "%s", body);
 	free(body);
@@ -380,7 +380,7 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 	ws_close(&ws[opened - 1]);
 	opened--;
 	for (i = 0; i < 50; i++) {
-		status = ws_open(&extra, srv.url, path, "127.0.9.9", NULL);
+		status = ws_open(&extra, srv.url, path, "127.0.9.9", 0, NULL);
 		if (status == 101)
 			break;
 		ws_close(&extra);
@@ -396,6 +396,81 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 	for (i = 0; i < opened; i++)
 		ws_close(&ws[i]);
 	test_server_stop(&srv);
+	free(path);
+}
+
+Test(live, slow_readers_are_dropped, .timeout = 120)
+{
+	struct test_server	srv;
+	const char		*env[] = { "WORKERS=1",
+				    "LIVE_SEND_QUEUE_BYTES=65536",
+				    "LIVE_MAX_SOCKETS_PER_ADDRESS=1", NULL };
+	struct ws_client	slow, fast, again;
+	struct api_resp		*h;
+	long long		show, seat, uid;
+	char			*path, *a, *msg;
+	json_t			*j;
+	int			i, status;
+
+	/* 10,000 seats: a snapshot of about 360 KB. */
+	show = db_insert_id(
+	    "WITH m AS (INSERT INTO movies (title, duration_minutes)"
+	    "  VALUES ('Big movie', 90) RETURNING id),"
+	    " t AS (INSERT INTO theatres (name, city, timezone)"
+	    "  VALUES ('Big theatre', 'Bigville', 'UTC') RETURNING id),"
+	    " sc AS (INSERT INTO screens (theatre_id, name)"
+	    "  SELECT id, 'Big' FROM t RETURNING id),"
+	    " sh AS (INSERT INTO shows (movie_id, screen_id, start_time,"
+	    "  end_time) SELECT m.id, sc.id, now() + interval '1 day',"
+	    "  now() + interval '1 day 2 hours' FROM m, sc RETURNING id),"
+	    " x AS (INSERT INTO seats (show_id, row_label, number, tier,"
+	    "  price_cents) SELECT sh.id, 'R' || (n / 100), n % 100 + 1, 's',"
+	    "  1000 FROM sh, generate_series(0, 9999) n)"
+	    " SELECT id FROM sh", NULL);
+	seat = db_scalar("SELECT min(id) FROM seats WHERE show_id = $1",
+	    api_format("%lld", show), NULL);
+	cr_assert(test_server_start(&srv, env), "server");
+	path = live_path(show);
+
+	/* A reader with a tiny window that never reads. */
+	status = ws_open(&slow, srv.url, path, "127.0.5.5", 4096, NULL);
+	cr_assert_eq(status, 101);
+	open_live(&fast, srv.url, show, "127.0.5.6");
+	j = expect_msg(&fast, "snapshot", show, WAIT_MS);
+	cr_assert_eq(json_array_size(json_object_get(j, "seats")), 10000);
+	json_decref(j);
+
+	/* Its place is taken while it lingers. */
+	status = ws_open(&again, srv.url, path, "127.0.5.5", 0, NULL);
+	cr_assert_eq(status, 429);
+	ws_close(&again);
+
+	/* The next frame finds its queue over the limit: it is dropped. */
+	a = test_user_token("user", &uid);
+	h = hold_at(srv.url, a, show, seat);
+	expect_update(&fast, show, seat, "held");
+	for (i = 0; i < 50; i++) {
+		status = ws_open(&again, srv.url, path, "127.0.5.5", 0, NULL);
+		if (status == 101)
+			break;
+		ws_close(&again);
+		usleep(100 * 1000);
+	}
+	cr_assert_eq(status, 101, "the slow reader was not dropped");
+	j = expect_msg(&again, "snapshot", show, WAIT_MS);
+	json_decref(j);
+
+	/* What the slow reader gets is cut short: it never sees an update. */
+	while ((msg = ws_recv(&slow, 2000)) != NULL) {
+		cr_assert_null(strstr(msg, "\"update\""), "slow got an update");
+		free(msg);
+	}
+
+	ws_close(&again);
+	ws_close(&fast);
+	ws_close(&slow);
+	test_server_stop(&srv);
+	api_free(h);
 	free(path);
 }
 
@@ -462,14 +537,14 @@ Test(live, bad_requests_are_refused)
 	api_free(r);
 
 	status = ws_open(&ws, getenv("BOOKING_URL"),
-	    "/api/shows/987654321/seats/live", NULL, &body);
+	    "/api/shows/987654321/seats/live", NULL, 0, &body);
 	cr_assert_eq(status, 404, "%d %s", status, body ? body : "");
 	cr_assert_not_null(strstr(body, "\"not_found\""), "%s", body);
 	free(body);
 	ws_close(&ws);
 
 	status = ws_open(&ws, getenv("BOOKING_URL"),
-	    "/api/shows/abc/seats/live", NULL, &body);
+	    "/api/shows/abc/seats/live", NULL, 0, &body);
 	cr_assert_eq(status, 400, "%d %s", status, body ? body : "");
 	free(body);
 	ws_close(&ws);

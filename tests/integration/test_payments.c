@@ -5,10 +5,14 @@
  * only, and Idempotency-Key on initiate and confirm. Each test asserts the
  * answer and the database.
  */
+#include <sys/wait.h>
+
 #include <criterion/criterion.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include <libpq-fe.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +163,29 @@ live_seats(const struct paying *p)
 	    " b.payment_due_at))", api_format("%lld", p->show.id), NULL));
 }
 
+/* The public seat map's status of the booking's first seat. */
+static char *
+seat_map_status(const struct paying *p)
+{
+	struct api_resp	*r;
+	json_t		*seat;
+	size_t		i;
+	char		*st;
+
+	r = api("GET", api_format("/api/shows/%lld/seats", p->show.id), NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	st = NULL;
+	json_array_foreach(json_object_get(r->json, "seats"), i, seat) {
+		if (json_integer_value(json_object_get(seat, "id")) ==
+		    p->show.seats[0])
+			st = strdup(str(seat, "status"));
+	}
+	cr_assert_not_null(st);
+	api_free(r);
+
+	return (st);
+}
+
 /*
  * A gateway event, signed with `secret` at time t (0: no signature) over
  * `signed_body` (NULL: the body sent).
@@ -198,6 +225,27 @@ static struct api_resp *
 gateway_event(const char *body, long long t, const char *secret)
 {
 	return (gateway_event_as(body, NULL, t, secret));
+}
+
+/* The X-Signature header line for body at time t. */
+static char *
+signature_line(const char *body, long long t)
+{
+	const char	*secret = getenv("PAYMENT_WEBHOOK_SECRET");
+	unsigned char	mac[32];
+	unsigned int	maclen;
+	char		hex[65], *msg, *line;
+	int		i;
+
+	msg = api_format("%lld.%s", t, body);
+	cr_assert_not_null(HMAC(EVP_sha256(), secret, strlen(secret),
+	    (unsigned char *)msg, strlen(msg), mac, &maclen));
+	for (i = 0; i < 32; i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	line = api_format("X-Signature: t=%lld,v1=%s", t, hex);
+	free(msg);
+
+	return (line);
 }
 
 static char *
@@ -859,4 +907,303 @@ Test(payments, a_paid_booking_is_not_payable_again)
 	api_free(r);
 	cr_assert_eq(db_scalar("SELECT count(*) FROM payments WHERE"
 	    " booking_id = $1", p.bid, NULL), 1);
+}
+
+Test(payments, payment_failed_and_refund_succeeded_events_apply)
+{
+	struct paying	p;
+	long long	first, second;
+	char		*id;
+
+	paying(&p, 1);
+	first = initiated(&p);
+	id = api_format("evt_failed_%lld", first);
+	send_event(id, "payment.failed", first);
+	free(id);
+	cr_assert_str_eq(payment_status(first), "failed:");
+	cr_assert_str_eq(booking_status(&p), "pending_payment");
+
+	second = initiated(&p);
+	id = api_format("evt_ok_%lld", second);
+	send_event(id, "payment.succeeded", second);
+	free(id);
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+
+	/* A refund made at the gateway frees the seats, seat map included. */
+	cr_assert_str_eq(seat_map_status(&p), "booked");
+	id = api_format("evt_refund_%lld", second);
+	send_event(id, "refund.succeeded", second);
+	free(id);
+	cr_assert_str_eq(payment_status(second), "refunded:");
+	cr_assert_str_eq(booking_status(&p), "refunded");
+	cr_assert_eq(live_seats(&p), 0);
+	cr_assert_str_eq(seat_map_status(&p), "available");
+
+	/* A late payment.failed changes nothing any more. */
+	id = api_format("evt_failed_late_%lld", second);
+	send_event(id, "payment.failed", second);
+	free(id);
+	cr_assert_str_eq(payment_status(second), "refunded:");
+}
+
+Test(payments, malformed_or_unknown_events)
+{
+	struct api_resp	*r;
+	char		*body, *id;
+	long long	now = (long long)time(NULL);
+
+	/* Signed but not an event we know: 400 naming the field. */
+	body = api_format("{\"id\": \"evt_x\", \"type\": \"charge.odd\","
+	    " \"data\": {\"payment_id\": 1}}");
+	r = gateway_event(body, now, getenv("PAYMENT_WEBHOOK_SECRET"));
+	assert_error(r, 400, "invalid_request");
+	cr_assert_str_eq(str(json_object_get(json_object_get(r->json,
+	    "error"), "details"), "field"), "type");
+	api_free(r);
+	free(body);
+
+	body = api_format("{\"id\": \"evt_y\", \"type\":"
+	    " \"payment.succeeded\", \"data\": {\"payment_id\": -3}}");
+	r = gateway_event(body, now, getenv("PAYMENT_WEBHOOK_SECRET"));
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	free(body);
+
+	r = gateway_event("[1, 2", now, getenv("PAYMENT_WEBHOOK_SECRET"));
+	assert_error(r, 400, "invalid_request");
+	api_free(r);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events WHERE"
+	    " event_id IN ('evt_x', 'evt_y')", NULL), 0);
+
+	/* A payment we do not know: acknowledged, recorded, nothing else. */
+	id = api_format("evt_unknown_%lld_%d", now, rand());
+	send_event(id, "payment.succeeded", 999999999999LL);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events WHERE"
+	    " event_id = $1 AND payment_id IS NULL", id, NULL), 1);
+	free(id);
+}
+
+/* 12 deliveries of one event at once: one applies it, all get 200. */
+Test(payments, the_same_event_delivered_concurrently_is_applied_once,
+    .timeout = 60)
+{
+	struct paying		p;
+	struct multi_req	reqs[12];
+	long long		pay;
+	char			*id, *body, *line;
+	int			i;
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("evt_burst_%lld", pay);
+	body = event_body(id, "payment.succeeded", pay);
+	line = signature_line(body, (long long)time(NULL));
+
+	memset(reqs, 0, sizeof(reqs));
+	for (i = 0; i < 12; i++) {
+		reqs[i].base = getenv("BOOKING_URL");
+		reqs[i].path = "/api/payments/mock-callback";
+		reqs[i].body = body;
+		reqs[i].header = line;
+	}
+	fixture_multi(reqs, 12, 20000);
+	for (i = 0; i < 12; i++) {
+		cr_assert_eq(reqs[i].curl_error, 0);
+		cr_assert_eq(reqs[i].status, 200, "%ld %s", reqs[i].status,
+		    reqs[i].resp);
+		cr_assert_str_eq(reqs[i].resp, "{\"received\":true}");
+	}
+
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events WHERE"
+	    " event_id = $1", id, NULL), 1);
+	cr_assert_eq(events(pay, "succeeded"), 1);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+
+	fixture_multi_free(reqs, 12);
+	free(id);
+	free(body);
+	free(line);
+}
+
+/* Nothing is deleted or rewritten: the database refuses it. */
+Test(payments, payment_history_cannot_be_deleted_or_rewritten)
+{
+	struct paying	p;
+	PGconn		*conn;
+	PGresult	*res;
+	long long	pay;
+	char		*sql;
+	int		i;
+	const char	*stmts[] = {
+		"DELETE FROM payment_events WHERE payment_id = %lld",
+		"UPDATE payment_events SET type = 'x' WHERE payment_id = %lld",
+		"DELETE FROM payments WHERE id = %lld",
+	};
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	conn = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(conn), CONNECTION_OK);
+	for (i = 0; i < 3; i++) {
+		sql = api_format(stmts[i], pay);
+		res = PQexec(conn, sql);
+		cr_assert_eq(PQresultStatus(res), PGRES_FATAL_ERROR, "%s", sql);
+		cr_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE),
+		    "23001", "%s", sql);
+		PQclear(res);
+		free(sql);
+	}
+	PQfinish(conn);
+
+	cr_assert_eq(events(pay, "initiated"), 1);
+	cr_assert_str_eq(payment_status(pay), "requires_confirmation:");
+}
+
+/*
+ * 12 confirms of one payment at once, each with its own key: the card is
+ * charged once; the others are told it is in progress, or that it is paid.
+ */
+Test(payments, concurrent_confirms_charge_the_card_once, .timeout = 60)
+{
+	struct paying		p;
+	struct multi_req	reqs[12];
+	char			*keys[12], *body;
+	long long		pay;
+	int			i, ok, busy, round;
+
+	for (round = 0; round < 3; round++) {
+		paying(&p, 1);
+		pay = initiated(&p);
+		body = api_format("{\"payment_id\": %lld, \"card_token\":"
+		    " \"tok_visa\"}", pay);
+		memset(reqs, 0, sizeof(reqs));
+		for (i = 0; i < 12; i++) {
+			keys[i] = fixture_key();
+			reqs[i].base = getenv("BOOKING_URL");
+			reqs[i].path = "/api/payments/confirm";
+			reqs[i].token = p.token;
+			reqs[i].key = keys[i];
+			reqs[i].body = body;
+		}
+		fixture_multi(reqs, 12, 20000);
+
+		ok = busy = 0;
+		for (i = 0; i < 12; i++) {
+			cr_assert_eq(reqs[i].curl_error, 0);
+			if (reqs[i].status == 200) {
+				ok++;
+				cr_assert(strstr(reqs[i].resp,
+				    "\"status\":\"succeeded\"") != NULL, "%s",
+				    reqs[i].resp);
+			} else {
+				cr_assert_eq(reqs[i].status, 409, "%ld %s",
+				    reqs[i].status, reqs[i].resp);
+				cr_assert(strstr(reqs[i].resp,
+				    "payment_in_progress") != NULL, "%s",
+				    reqs[i].resp);
+				busy++;
+			}
+		}
+		cr_assert_geq(ok, 1);
+		cr_assert_eq(ok + busy, 12);
+		cr_assert_eq(events(pay, "charge_started"), 1,
+		    "the card was charged more than once");
+		cr_assert_eq(events(pay, "succeeded"), 1);
+		cr_assert_str_eq(payment_status(pay), "succeeded:");
+		cr_assert_str_eq(booking_status(&p), "confirmed");
+
+		fixture_multi_free(reqs, 12);
+		for (i = 0; i < 12; i++)
+			free(keys[i]);
+		free(body);
+	}
+}
+
+/* The server's one line on standard error when it refuses to start. */
+static char *
+refused_start(const char *unset, const char *set, int *status)
+{
+	FILE	*fp;
+	char	*cmd, *out;
+	size_t	n;
+
+	cmd = api_format("cd \"$TEST_TMP\" && env %s%s %s PORT=%d "
+	    "AUTO_MIGRATE=0 timeout 10 \"$TEST_BIN\" -f -n -r 2>&1 >/dev/null",
+	    unset ? "-u " : "", unset ? unset : "", set ? set : "",
+	    test_free_port());
+	fp = popen(cmd, "r");
+	cr_assert_not_null(fp);
+	out = calloc(1, 4096);
+	cr_assert_not_null(out);
+	n = fread(out, 1, 4095, fp);
+	out[n] = '\0';
+	*status = pclose(fp);
+	free(cmd);
+
+	return (out);
+}
+
+Test(payments, payment_settings_are_checked_at_startup)
+{
+	static const struct {
+		const char	*unset;
+		const char	*set;
+		const char	*says;
+	} cases[] = {
+		{ "PAYMENT_WEBHOOK_SECRET", NULL,
+		    "PAYMENT_WEBHOOK_SECRET is not set" },
+		{ NULL, "PAYMENT_WEBHOOK_SECRET=0123456789abcdef0123456789abcde",
+		    "PAYMENT_WEBHOOK_SECRET must be at least 32 bytes" },
+		{ NULL, "PAYMENTS=maybe", "PAYMENTS must be on or off" },
+		{ NULL, "PAYMENT_WINDOW_SECONDS=0",
+		    "PAYMENT_WINDOW_SECONDS must be from 1 to 86400" },
+	};
+	size_t	i;
+	int	status;
+	char	*out;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out = refused_start(cases[i].unset, cases[i].set, &status);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		    "case %zu: status %d, output %s", i, status, out);
+		cr_assert_not_null(strstr(out, cases[i].says),
+		    "case %zu said: %s", i, out);
+		free(out);
+	}
+}
+
+/*
+ * A payment marked as being charged by a confirm that never finished (its
+ * server died): 409 payment_in_progress with Retry-After while the mark
+ * is fresh, taken over once it is a minute old.
+ */
+Test(payments, a_dead_servers_charge_mark_is_taken_over_after_a_minute)
+{
+	struct paying	p;
+	struct api_resp	*r;
+	long long	pay;
+	char		*id, hdr[16];
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("%lld", pay);
+	db_exec("UPDATE payments SET confirm_key = 'dead-server-key',"
+	    " confirm_fingerprint = 'x', confirm_started_at = now()"
+	    " WHERE id = $1", id, NULL);
+
+	r = confirm(&p, pay, "tok_visa", NULL);
+	assert_error(r, 409, "payment_in_progress");
+	cr_assert_not_null(api_header(r, "Retry-After", hdr, sizeof(hdr)));
+	api_free(r);
+	cr_assert_str_eq(payment_status(pay), "requires_confirmation:");
+
+	db_exec("UPDATE payments SET confirm_started_at = now() -"
+	    " interval '61 seconds' WHERE id = $1", id, NULL);
+	r = confirm(&p, pay, "tok_visa", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+	free(id);
 }

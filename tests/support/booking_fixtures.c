@@ -197,6 +197,8 @@ fixture_multi(struct multi_req *reqs, int n, long timeout_ms)
 			hdrs[i] = curl_slist_append(hdrs[i], line);
 			free(line);
 		}
+		if (reqs[i].header != NULL)
+			hdrs[i] = curl_slist_append(hdrs[i], reqs[i].header);
 		hdrs[i] = curl_slist_append(hdrs[i], "Expect:");
 		curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hdrs[i]);
 		cr_assert_eq(curl_multi_add_handle(multi, easy[i]), CURLM_OK);

@@ -35,6 +35,7 @@ struct multi_req {
 	const char	*token;
 	const char	*key;		/* Idempotency-Key, or NULL */
 	const char	*body;
+	const char	*header;	/* one more "Name: value", or NULL */
 	/* Filled in: */
 	long		status;
 	int		curl_error;

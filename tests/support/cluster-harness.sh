@@ -27,7 +27,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # The tests mint tokens with the cluster's secret.
-(umask 077; echo "cluster-tests-secret-0123456789abcdef0123" > "$tmp/jwt_secret")
+(umask 077
+    echo "cluster-tests-secret-0123456789abcdef0123" > "$tmp/jwt_secret"
+    echo "cluster-webhook-secret-0123456789abcdef0" \
+        > "$tmp/payment_webhook_secret")
 
 if ! "$root/scripts/cluster.sh" start > "$tmp/start.log" 2>&1; then
 	echo "cluster did not start:"

@@ -94,7 +94,7 @@ ws_send_frame(struct ws_client *ws, int op, const void *data, size_t len)
 
 int
 ws_open(struct ws_client *ws, const char *base, const char *path,
-    const char *src, char **body)
+    const char *src, int rcvbuf, char **body)
 {
 	struct sockaddr_in	sin, from;
 	const char		*p;
@@ -116,6 +116,9 @@ ws_open(struct ws_client *ws, const char *base, const char *path,
 		return (-1);
 	one = 1;
 	(void)setsockopt(ws->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (rcvbuf > 0)
+		(void)setsockopt(ws->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
 	if (src != NULL) {
 		memset(&from, 0, sizeof(from));
 		from.sin_family = AF_INET;

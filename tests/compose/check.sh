@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Checks compose.yaml without running it: the compose tool's own schema
+# validation (`docker compose config`, else Debian's docker-compose 1.29,
+# which validates against the Compose Specification schema without a
+# daemon), then what the deployment promises: the five services, three
+# app replicas, health checks, the migration step before the replicas,
+# secrets only from the environment (compose refuses to start without
+# them), and HAProxy's configuration parsing with `haproxy -c`.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/scripts/services.sh"
+file="$root/compose.yaml"
+tmp=$(mktemp -d /tmp/booking-compose.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+check() {
+	local what=$1
+	shift
+	if "$@" > "$tmp/out" 2>&1; then
+		passed=$((passed + 1))
+		echo "compose: ok: $what"
+	else
+		failed=$((failed + 1))
+		echo "compose: FAILED: $what"
+		sed 's/^/    /' "$tmp/out" | tail -n 20
+	fi
+}
+
+if docker compose version >/dev/null 2>&1; then
+	compose="docker compose"
+elif command -v docker-compose >/dev/null; then
+	compose=docker-compose
+else
+	echo "compose: no compose tool" \
+	    "(scripts/deps.sh installs docker-compose)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+echo "compose: validating with $($compose version 2>/dev/null | head -n 1)"
+
+secrets="POSTGRES_PASSWORD=pg-test-password REDIS_PASSWORD=redis-test-password
+JWT_SECRET=compose-test-secret-0123456789abcdef0123
+PAYMENT_WEBHOOK_SECRET=compose-test-webhook-0123456789abcdef0"
+
+valid() {
+	env $secrets $compose -f "$file" config -q
+}
+resolved() {
+	env $secrets $compose -f "$file" config > "$tmp/resolved.yaml"
+}
+refuses_without() {
+	local missing=$1 out
+	out=$(env -u "$missing" $(echo $secrets | tr ' ' '\n' |
+	    grep -v "^$missing=") $compose -f "$file" config -q 2>&1)
+	[ $? -ne 0 ] && echo "$out" | grep -q "$missing"
+}
+structure() {
+	python3 - "$tmp/resolved.yaml" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+s = c["services"]
+def need(ok, what):
+    if not ok:
+        sys.exit("not so: " + what)
+need(set(s) == {"postgres", "redis", "migrate", "app", "haproxy"},
+     "services are postgres, redis, migrate, app, haproxy: %s" % sorted(s))
+need(s["app"].get("deploy", {}).get("replicas") == 3, "app has 3 replicas")
+for n in ("postgres", "redis", "app", "haproxy"):
+    need("test" in s[n].get("healthcheck", {}), n + " has a healthcheck")
+need("migrate" in s["migrate"]["entrypoint"], "migrate runs booking migrate")
+dep = s["app"]["depends_on"]
+need(dep["migrate"]["condition"] == "service_completed_successfully",
+     "app waits for the migration step")
+need(dep["postgres"]["condition"] == "service_healthy" and
+     dep["redis"]["condition"] == "service_healthy",
+     "app waits for healthy postgres and redis")
+need(s["app"]["environment"].get("AUTO_MIGRATE") == "0",
+     "replicas do not migrate")
+need(not s["app"].get("ports"), "replicas are reached only through HAProxy")
+need(any(str(p.get("target", p) if isinstance(p, dict) else p).endswith("8443")
+         for p in s["haproxy"].get("ports", [])), "HAProxy publishes 8443")
+env = s["app"]["environment"]
+need(env["JWT_SECRET"] == "compose-test-secret-0123456789abcdef0123",
+     "JWT_SECRET comes from the environment")
+need(env["PAYMENT_WEBHOOK_SECRET"] ==
+     "compose-test-webhook-0123456789abcdef0",
+     "PAYMENT_WEBHOOK_SECRET comes from the environment")
+need("pg-test-password" in env["DATABASE_URL"] and
+     "redis-test-password" in env["REDIS_URL"],
+     "passwords come from the environment")
+print("services:", ", ".join(sorted(s)), "- app replicas:",
+      s["app"]["deploy"]["replicas"])
+PY
+}
+no_literal_secret() {
+	! grep -nE '^ *-? *[A-Z_]*(PASSWORD|SECRET|AUTH)[A-Z_]*: +[^$ ]' "$file"
+}
+haproxy_cfg() {
+	make_cert "$tmp/cert" || return 1
+	cat "$tmp/cert/server.pem" "$tmp/cert/key.pem" > "$tmp/cert/haproxy.pem"
+	sed "s|/etc/haproxy/cert|$tmp/cert|g" \
+	    "$root/deploy/haproxy-compose.cfg" > "$tmp/haproxy.cfg"
+	haproxy -c -q -f "$tmp/haproxy.cfg"
+}
+
+check "schema ($compose config)" valid
+check "resolves" resolved
+check "structure" structure
+check "refuses to start without POSTGRES_PASSWORD" \
+    refuses_without POSTGRES_PASSWORD
+check "refuses to start without REDIS_PASSWORD" refuses_without REDIS_PASSWORD
+check "refuses to start without JWT_SECRET" refuses_without JWT_SECRET
+check "refuses to start without PAYMENT_WEBHOOK_SECRET" \
+    refuses_without PAYMENT_WEBHOOK_SECRET
+check "no literal password or secret in compose.yaml" no_literal_secret
+check "deploy/haproxy-compose.cfg parses (haproxy -c)" haproxy_cfg
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
