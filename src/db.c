@@ -22,17 +22,89 @@
 #include <kore/http.h>
 #include <kore/pgsql.h>
 
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "metrics.h"
 
+/*
+ * The connection string with the host's address resolved now, in the
+ * parent (hostaddr=, unless one was given or the host is a socket
+ * directory or a list): Kore connects from a worker's event loop with a
+ * blocking call, which would otherwise resolve the name every time.
+ */
+static char *
+db_resolved(const char *url)
+{
+	PQconninfoOption	*opts, *o;
+	struct addrinfo		hints, *res;
+	struct kore_buf		buf;
+	const char		*host, *p;
+	char			addr[64];
+	char			*out;
+
+	if ((opts = PQconninfoParse(url, NULL)) == NULL)
+		return (kore_strdup(url));
+
+	host = NULL;
+	for (o = opts; o->keyword != NULL; o++) {
+		if (!strcmp(o->keyword, "host"))
+			host = o->val;
+		if (!strcmp(o->keyword, "hostaddr") && o->val != NULL &&
+		    o->val[0] != '\0')
+			host = NULL;
+	}
+	if (host == NULL || host[0] == '\0' || host[0] == '/' ||
+	    strchr(host, ',') != NULL) {
+		PQconninfoFree(opts);
+		return (kore_strdup(url));
+	}
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 ||
+	    getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr),
+	    NULL, 0, NI_NUMERICHOST) != 0) {
+		fprintf(stderr, "booking: cannot resolve the database host "
+		    "%s\n", host);
+		exit(1);
+	}
+	freeaddrinfo(res);
+
+	kore_buf_init(&buf, 256);
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || !strcmp(o->keyword, "hostaddr"))
+			continue;
+		kore_buf_appendf(&buf, "%s='", o->keyword);
+		for (p = o->val; *p != '\0'; p++) {
+			if (*p == '\'' || *p == '\\')
+				kore_buf_append(&buf, "\\", 1);
+			kore_buf_append(&buf, p, 1);
+		}
+		kore_buf_append(&buf, "' ", 2);
+	}
+	kore_buf_appendf(&buf, "hostaddr='%s'", addr);
+	out = kore_buf_stringify(&buf, NULL);
+	out = kore_strdup(out);
+	kore_buf_cleanup(&buf);
+	PQconninfoFree(opts);
+
+	return (out);
+}
+
 void
 db_register(const char *url)
 {
-	if (!kore_pgsql_register(DB_NAME, url))
+	char	*conninfo;
+
+	conninfo = db_resolved(url);
+	if (!kore_pgsql_register(DB_NAME, conninfo))
 		fatal("failed to register the database");
+	kore_free(conninfo);
 }
 
 void
