@@ -18,9 +18,18 @@ ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY scripts/deps.sh scripts/deps.sh
-RUN ./scripts/deps.sh build
+RUN ./scripts/deps.sh build && ./scripts/deps.sh docs
 COPY . .
-RUN rm -rf build var && ./scripts/build.sh
+# npm.sh docs: swagger-ui-dist and redoc from the npm registry, pinned by
+# package-lock.json, embedded by build.sh for /docs and /redoc. If the
+# registry cannot be reached the image is built without them and those
+# pages answer 404 docs_not_built (the build log says so); pass
+# --build-arg DOCS=required to fail instead.
+ARG DOCS=optional
+RUN rm -rf build var node_modules \
+    && { ./scripts/npm.sh docs || { [ "$DOCS" != required ] \
+         && echo "WARNING: image without /docs and /redoc (npm failed)"; }; } \
+    && ./scripts/build.sh
 
 FROM ${BASE_IMAGE}
 COPY scripts/deps.sh /tmp/deps.sh

@@ -10,7 +10,9 @@ all: build
 deps:
 	@./scripts/deps.sh
 
+# npm.sh first: the docs pages embed files of npm packages (package.json).
 build: deps
+	@./scripts/npm.sh
 	@./scripts/build.sh
 
 run: build

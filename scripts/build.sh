@@ -28,8 +28,66 @@ fi
 # kodev names the application after its directory and embeds
 # conf/<name>.conf, so the app is assembled under a fixed name.
 ln -sfn "$root/src" "$app/src"
-ln -sfn "$root/assets" "$app/assets"
 cp "$root/conf/build.conf" "$app/conf/build.conf"
+
+# Assets: assets/* as they are, the API description as JSON instead of
+# YAML, and the docs pages' bundles when scripts/npm.sh installed them.
+# Without the bundles /docs and /redoc answer 404 docs_not_built.
+assets="$app/assets"
+[ -L "$assets" ] && rm -f "$assets"
+mkdir -p "$assets"
+find "$assets" -mindepth 1 -maxdepth 1 -type l -delete
+for f in "$root"/assets/*; do
+	case "$f" in
+	*.yaml)	;;
+	*)	ln -s "$f" "$assets/$(basename "$f")" ;;
+	esac
+done
+python3 "$root/scripts/openapi-json.py" "$root/assets/openapi.yaml" \
+    > "$out/openapi.json.new"
+if ! cmp -s "$out/openapi.json.new" "$out/openapi.json"; then
+	mv "$out/openapi.json.new" "$out/openapi.json"
+else
+	rm -f "$out/openapi.json.new"
+fi
+cp -p "$out/openapi.json" "$assets/openapi.json"
+
+nm="$root/node_modules"
+bundles="$nm/swagger-ui-dist/swagger-ui-bundle.js
+$nm/swagger-ui-dist/swagger-ui.css
+$nm/redoc/bundles/redoc.standalone.js"
+docs=yes
+for f in $bundles; do
+	[ -f "$f" ] || docs=no
+done
+# ReDoc's bundle links its logo from a CDN: the page must not reach the
+# internet, so that image gets an empty source (ReDoc then omits it).
+for f in $bundles; do
+	dst="$assets/$(basename "$f")"
+	if [ $docs = no ]; then
+		rm -f "$dst"
+		continue
+	fi
+	sed 's#https://cdn\.redoc\.ly/redoc/logo-mini\.svg##g' "$f" > "$dst.new"
+	if grep -Eq 'https?://cdn' "$dst.new"; then
+		echo "$f links a CDN" >&2
+		exit 1
+	fi
+	if cmp -s "$dst.new" "$dst"; then
+		rm -f "$dst.new"
+	else
+		mv "$dst.new" "$dst"
+	fi
+done
+if [ $docs = yes ]; then
+	echo "cflags=-DBOOKING_DOCS" >> "$app/conf/build.conf"
+else
+	echo "docs pages not built in: run scripts/npm.sh first" >&2
+fi
+if [ "$(cat "$out/docs.stamp" 2>/dev/null)" != $docs ]; then
+	rm -f "$app/.objs/docs.c.o"
+	echo $docs > "$out/docs.stamp"
+fi
 cat "$root/conf/booking.conf" "$root"/conf/routes/*.conf \
     > "$app/conf/booking.conf.new"
 if ! cmp -s "$app/conf/booking.conf.new" "$app/conf/booking.conf"; then

@@ -2,14 +2,17 @@
 # make test: Criterion unit tests, a short fuzzing smoke over the
 # committed corpus (scripts/fuzz.sh), then integration tests over HTTPS
 # against a throwaway PostgreSQL and Redis (tests/support/harness.sh), then
-# the cluster tests against three instances behind HAProxy
+# the checks of the API description (tests/openapi/: lint, routes against
+# the description, every response of the integration tests validated
+# against it, a generated client's scenario, the docs pages in headless
+# Chromium), then the cluster tests against three instances behind HAProxy
 # (tests/support/cluster-harness.sh), the compose.yaml check
 # (tests/compose/check.sh), the container image built and run with
 # podman when podman can run containers here (scripts/image.sh,
 # scripts/image-test.sh; otherwise it says why it skipped), and the short
 # form of the fault injection run (scripts/chaos.sh --short).
-# `scripts/test.sh unit`, `fuzz`, `integration`, `cluster`, `compose`,
-# `image` or `chaos` runs one part.
+# `scripts/test.sh unit`, `fuzz`, `integration`, `openapi`, `cluster`,
+# `compose`, `image` or `chaos` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,7 +65,28 @@ fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	build_http_tests integration integration
 	echo "== integration"
-	"$root/tests/support/harness.sh" "$out/integration" || status=1
+	rm -f "$out/responses.jsonl"
+	OPENAPI_RECORD="$out/responses.jsonl" \
+	    "$root/tests/support/harness.sh" "$out/integration" || status=1
+	echo "== openapi: responses of the integration tests"
+	node "$root/tests/openapi/validate.mjs" "$root/build/openapi.json" \
+	    "$out/responses.jsonl" || status=1
+fi
+if [ "$what" = all ] || [ "$what" = openapi ]; then
+	echo "== openapi: lint"
+	(cd "$root" && node_modules/.bin/redocly lint --format=summary \
+	    assets/openapi.yaml 2>&1 | grep -v '^npm warn') || status=1
+	echo "== openapi: routes"
+	node "$root/tests/openapi/check-routes.mjs" "$root" \
+	    "$root/build/openapi.json" || status=1
+	echo "== openapi: generated client and the docs in a browser"
+	rm -f "$out/client-responses.jsonl"
+	OPENAPI_RECORD="$out/client-responses.jsonl" \
+	    "$root/tests/support/harness.sh" "$root/tests/openapi/e2e.sh" ||
+	    status=1
+	echo "== openapi: responses of the generated client"
+	node "$root/tests/openapi/validate.mjs" "$root/build/openapi.json" \
+	    "$out/client-responses.jsonl" || status=1
 fi
 if [ "$what" = all ] || [ "$what" = cluster ]; then
 	build_http_tests cluster cluster

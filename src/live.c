@@ -61,6 +61,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "live.h"
@@ -144,6 +145,7 @@ static struct {
 
 /* The upgrade request's state. */
 struct live_req {
+	struct auth		auth;
 	struct db_call		db;
 	int64_t			show_id;
 	char			id[24];
@@ -152,6 +154,7 @@ struct live_req {
 int	live_seats(struct http_request *);
 void	live_ws_disconnect(struct connection *);
 
+static int	live_req_auth(struct http_request *);
 static int	live_req_parse(struct http_request *);
 static int	live_req_query(struct http_request *);
 static int	live_req_upgrade(struct http_request *);
@@ -186,11 +189,13 @@ static void	live_on_connect(const redisAsyncContext *, int);
 static void	live_on_disconnect(const redisAsyncContext *, int);
 static void	live_on_message(redisAsyncContext *, void *, void *);
 
-#define LIVE_REQ_PARSE		0
-#define LIVE_REQ_QUERY		1
-#define LIVE_REQ_UPGRADE	2
+#define LIVE_REQ_AUTH		0
+#define LIVE_REQ_PARSE		1
+#define LIVE_REQ_QUERY		2
+#define LIVE_REQ_UPGRADE	3
 
 static struct http_state live_req_states[] = {
+	KORE_HTTP_STATE(live_req_auth),
 	KORE_HTTP_STATE(live_req_parse),
 	KORE_HTTP_STATE(live_req_query),
 	KORE_HTTP_STATE(live_req_upgrade),
@@ -236,14 +241,32 @@ live_seats(struct http_request *req)
 	return (ROUTE_DISPATCH(req, live_methods));
 }
 
+/* Who is asking: any signed-in user (the contract's Bearer). */
+static int
+live_req_auth(struct http_request *req)
+{
+	struct live_req		*l;
+
+	if ((l = http_state_get(req)) == NULL)
+		l = http_state_create(req, sizeof(*l), live_req_free);
+
+	switch (auth_check(req, &l->auth, AUTH_ROLE_USER)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = LIVE_REQ_PARSE;
+	return (HTTP_STATE_CONTINUE);
+}
+
 /* A WebSocket upgrade for a show id; 400 for anything else. */
 static int
 live_req_parse(struct http_request *req)
 {
-	struct live_req		*l;
+	struct live_req		*l = http_state_get(req);
 	const char		*upgrade, *key, *version;
-
-	l = http_state_create(req, sizeof(*l), live_req_free);
 
 	if (!route_id(req, 1, &l->show_id))
 		return (HTTP_STATE_COMPLETE);
@@ -328,6 +351,7 @@ live_req_free(struct http_request *req)
 	if (l == NULL)
 		return;
 
+	auth_cleanup(&l->auth);
 	db_call_cleanup(&l->db);
 	http_state_cleanup(req);
 }

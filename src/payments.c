@@ -42,7 +42,6 @@
 #include "config.h"
 #include "db.h"
 #include "idem.h"
-#include "live.h"
 #include "payments.h"
 #include "reply.h"
 #include "route.h"
@@ -120,7 +119,6 @@ struct payments_req {
 	int64_t			refund_id;
 	int64_t			refund_cents;
 	int64_t			freed_show;
-	int			published;
 	struct seatmap_entry	seatmap;
 	int			status;
 	struct kore_buf		*answer;
@@ -780,15 +778,10 @@ payments_changed(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
 
-	if (p->freed_show != 0) {
-		if (seatmap_changed(req, &p->seatmap, p->freed_show) ==
-		    SEATMAP_PENDING)
-			return (HTTP_STATE_RETRY);
-		if (!p->published) {
-			p->published = 1;
-			live_publish(p->freed_show);
-		}
-	}
+	/* seatmap_changed() also tells the live seat map (live.c). */
+	if (p->freed_show != 0 && seatmap_changed(req, &p->seatmap,
+	    p->freed_show) == SEATMAP_PENDING)
+		return (HTTP_STATE_RETRY);
 
 	req->fsm_state = p->keyed ? PAYMENTS_STORE : PAYMENTS_ANSWER;
 	return (HTTP_STATE_CONTINUE);

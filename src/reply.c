@@ -66,7 +66,8 @@ reply_headers(struct http_request *req)
 		http_response_header(req, "x-request-id", hex);
 	}
 
-	http_response_header(req, "cache-control", "no-store");
+	if (!reply_has_header(req, "cache-control"))
+		http_response_header(req, "cache-control", "no-store");
 	http_response_header(req, "x-content-type-options", "nosniff");
 	cors_headers(req);
 }
@@ -112,6 +113,28 @@ reply_json(struct http_request *req, int status, struct kore_json_item *root)
 	kore_json_item_free(root);
 	reply_buf(req, status, &buf);
 	kore_buf_cleanup(&buf);
+}
+
+/*
+ * A file built into the binary (the API description, the docs pages):
+ * revalidated by its ETag, so a browser fetches a bundle once per build.
+ */
+void
+reply_file(struct http_request *req, const char *type, const void *data,
+    size_t len, const char *etag)
+{
+	const char	*match;
+
+	http_response_header(req, "cache-control", "no-cache");
+	reply_headers(req);
+	http_response_header(req, "etag", etag);
+	if (http_request_header(req, "if-none-match", &match) &&
+	    !strcmp(match, etag)) {
+		http_response(req, HTTP_STATUS_NOT_MODIFIED, NULL, 0);
+		return;
+	}
+	http_response_header(req, "content-type", type);
+	http_response(req, HTTP_STATUS_OK, data, len);
 }
 
 void

@@ -14,6 +14,8 @@ void	reply_buf(struct http_request *, int, struct kore_buf *);
 void	reply_text(struct http_request *, int, const char *,
 	    struct kore_buf *);
 void	reply_empty(struct http_request *, int);
+void	reply_file(struct http_request *, const char *, const void *, size_t,
+	    const char *);
 void	reply_error(struct http_request *, int, const char *, const char *);
 void	reply_error_details(struct http_request *, int, const char *,
 	    const char *, struct kore_json_item *);

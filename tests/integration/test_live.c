@@ -24,6 +24,18 @@
 /* Generous: the contract's second, times a slow shared machine. */
 #define WAIT_MS		8000
 
+/* A signed-in watcher (the live seat map wants a Bearer token). */
+static const char *
+watcher(void)
+{
+	static char	*token;
+	long long	uid;
+
+	if (token == NULL)
+		token = test_user_token("user", &uid);
+	return (token);
+}
+
 static char *
 live_path(long long show)
 {
@@ -38,7 +50,7 @@ open_live(struct ws_client *ws, const char *base, long long show,
 	int	status;
 
 	status = ws_open(ws, base != NULL ? base : getenv("BOOKING_URL"), path,
-	    src, 0, &body);
+	    src, 0, watcher(), &body);
 	cr_assert_eq(status, 101, "upgrade answered %d: %s", status,
 	    body != NULL ? body : "");
 	free(path);
@@ -336,7 +348,8 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 		open_live(&ws[opened], srv.url, s.id, "127.0.0.1");
 		expect_snapshot(&ws[opened++], &s);
 	}
-	status = ws_open(&extra, srv.url, path, "127.0.0.1", 0, &body);
+	status = ws_open(&extra, srv.url, path, "127.0.0.1", 0, watcher(),
+	    &body);
 	cr_assert_eq(status, 429, "%d %s", status, body ? body : "");
 	j = json_loads(body, 0, NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
@@ -354,7 +367,8 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 			expect_snapshot(&ws[opened++], &s);
 		}
 	}
-	status = ws_open(&extra, srv.url, path, "127.0.9.9", 0, &body);
+	status = ws_open(&extra, srv.url, path, "127.0.9.9", 0, watcher(),
+	    &body);
 	cr_assert_eq(status, 503, "%d %s", status, body ? body : "");
 	cr_assert_not_null(strstr(body, "\"unavailable\""), "%s", body);
 	free(body);
@@ -380,7 +394,8 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 	ws_close(&ws[opened - 1]);
 	opened--;
 	for (i = 0; i < 50; i++) {
-		status = ws_open(&extra, srv.url, path, "127.0.9.9", 0, NULL);
+		status = ws_open(&extra, srv.url, path, "127.0.9.9", 0,
+		    watcher(), NULL);
 		if (status == 101)
 			break;
 		ws_close(&extra);
@@ -433,7 +448,8 @@ Test(live, slow_readers_are_dropped, .timeout = 120)
 	path = live_path(show);
 
 	/* A reader with a tiny window that never reads. */
-	status = ws_open(&slow, srv.url, path, "127.0.5.5", 4096, NULL);
+	status = ws_open(&slow, srv.url, path, "127.0.5.5", 4096, watcher(),
+	    NULL);
 	cr_assert_eq(status, 101);
 	open_live(&fast, srv.url, show, "127.0.5.6");
 	j = expect_msg(&fast, "snapshot", show, WAIT_MS);
@@ -441,7 +457,8 @@ Test(live, slow_readers_are_dropped, .timeout = 120)
 	json_decref(j);
 
 	/* Its place is taken while it lingers. */
-	status = ws_open(&again, srv.url, path, "127.0.5.5", 0, NULL);
+	status = ws_open(&again, srv.url, path, "127.0.5.5", 0, watcher(),
+	    NULL);
 	cr_assert_eq(status, 429);
 	ws_close(&again);
 
@@ -450,7 +467,8 @@ Test(live, slow_readers_are_dropped, .timeout = 120)
 	h = hold_at(srv.url, a, show, seat);
 	expect_update(&fast, show, seat, "held");
 	for (i = 0; i < 50; i++) {
-		status = ws_open(&again, srv.url, path, "127.0.5.5", 0, NULL);
+		status = ws_open(&again, srv.url, path, "127.0.5.5", 0,
+		    watcher(), NULL);
 		if (status == 101)
 			break;
 		ws_close(&again);
@@ -527,24 +545,24 @@ Test(live, bad_requests_are_refused)
 	fixture_show(&s, 1, "1 day");
 	path = live_path(s.id);
 
-	r = api("GET", path, NULL);
+	r = api_auth("GET", path, watcher(), NULL);
 	cr_assert_eq(r->status, 400, "%s", r->body);
 	cr_assert_str_eq(api_error_code(r), "invalid_request");
 	api_free(r);
 
-	r = api("POST", path, "{}");
+	r = api_auth("POST", path, watcher(), "{}");
 	cr_assert_eq(r->status, 405, "%s", r->body);
 	api_free(r);
 
 	status = ws_open(&ws, getenv("BOOKING_URL"),
-	    "/api/shows/987654321/seats/live", NULL, 0, &body);
+	    "/api/shows/987654321/seats/live", NULL, 0, watcher(), &body);
 	cr_assert_eq(status, 404, "%d %s", status, body ? body : "");
 	cr_assert_not_null(strstr(body, "\"not_found\""), "%s", body);
 	free(body);
 	ws_close(&ws);
 
 	status = ws_open(&ws, getenv("BOOKING_URL"),
-	    "/api/shows/abc/seats/live", NULL, 0, &body);
+	    "/api/shows/abc/seats/live", NULL, 0, watcher(), &body);
 	cr_assert_eq(status, 400, "%d %s", status, body ? body : "");
 	free(body);
 	ws_close(&ws);

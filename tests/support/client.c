@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <libpq-fe.h>
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,6 +47,62 @@ sink_write(char *ptr, size_t size, size_t n, void *arg)
 	s->data[s->len] = '\0';
 
 	return (len);
+}
+
+/*
+ * With $OPENAPI_RECORD set, every response is appended to that file as one
+ * JSON line {method, path, status, headers, body}; `make test` validates
+ * them all against the API description (tests/openapi/validate.mjs).
+ */
+static void
+api_record(const char *method, const char *path, const struct api_resp *r)
+{
+	const char	*file, *p, *end, *colon;
+	json_t		*line, *hdrs, *body;
+	char		*name, *text;
+	size_t		i, nlen;
+	int		fd;
+
+	if ((file = getenv("OPENAPI_RECORD")) == NULL || *file == '\0')
+		return;
+
+	hdrs = json_object();
+	for (p = r->headers; *p != '\0'; p = end + (*end != '\0')) {
+		if ((end = strchr(p, '\n')) == NULL)
+			end = p + strlen(p);
+		if ((colon = memchr(p, ':', end - p)) == NULL)
+			continue;
+		nlen = colon - p;
+		name = strndup(p, nlen);
+		cr_assert_not_null(name);
+		for (i = 0; i < nlen; i++)
+			name[i] = tolower((unsigned char)name[i]);
+		for (colon++; *colon == ' '; colon++)
+			;
+		nlen = end - colon;
+		if (nlen > 0 && colon[nlen - 1] == '\r')
+			nlen--;
+		json_object_set_new(hdrs, name, json_stringn(colon, nlen));
+		free(name);
+	}
+
+	/* A body that is not UTF-8 is recorded as null: JSON it is not. */
+	body = json_stringn(r->body, r->len);
+	line = json_pack("{s:s, s:s, s:i, s:o, s:o}", "method", method,
+	    "path", path, "status", (int)r->status, "headers", hdrs,
+	    "body", body != NULL ? body : json_null());
+	cr_assert_not_null(line);
+	text = json_dumps(line, JSON_COMPACT);
+	cr_assert_not_null(text);
+	json_decref(line);
+
+	fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	cr_assert_neq(fd, -1, "OPENAPI_RECORD: %s", file);
+	nlen = strlen(text);
+	text[nlen] = '\n';
+	cr_assert_eq(write(fd, text, nlen + 1), (ssize_t)(nlen + 1));
+	close(fd);
+	free(text);
 }
 
 char *
@@ -135,6 +192,7 @@ api_with(const char *method, const char *path, const char *body,
 	r->len = b.len;
 	r->headers = h.data != NULL ? h.data : strdup("");
 	r->json = r->len > 0 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	api_record(method, path, r);
 
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);

@@ -94,7 +94,7 @@ ws_send_frame(struct ws_client *ws, int op, const void *data, size_t len)
 
 int
 ws_open(struct ws_client *ws, const char *base, const char *path,
-    const char *src, int rcvbuf, char **body)
+    const char *src, int rcvbuf, const char *token, char **body)
 {
 	struct sockaddr_in	sin, from;
 	const char		*p;
@@ -145,7 +145,9 @@ ws_open(struct ws_client *ws, const char *base, const char *path,
 	if (asprintf(&req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: " WS_KEY "\r\n"
-	    "Sec-WebSocket-Version: 13\r\n\r\n", path, port) == -1)
+	    "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n", path, port,
+	    token != NULL ? "Authorization: Bearer " : "",
+	    token != NULL ? token : "", token != NULL ? "\r\n" : "") == -1)
 		return (-1);
 	if (SSL_write(ws->ssl, req, strlen(req)) <= 0) {
 		free(req);

@@ -24,12 +24,13 @@ struct ws_client {
 /*
  * Upgrade GET path at base (https://127.0.0.1:port), from the loopback
  * source address src (NULL: any), with a receive buffer of rcvbuf bytes
- * (0: the system's; small makes a slow reader). Returns the HTTP status
+ * (0: the system's; small makes a slow reader), with a Bearer token (or
+ * NULL). Returns the HTTP status
  * (101 when upgraded, else -1 on a connection failure); *body, when not
  * NULL, receives the body of a refusal.
  */
 int	ws_open(struct ws_client *, const char *, const char *, const char *,
-	    int, char **);
+	    int, const char *, char **);
 /* The next text frame within timeout_ms, or NULL (timeout, close). */
 char	*ws_recv(struct ws_client *, int);
 void	ws_close(struct ws_client *);
