@@ -3,8 +3,10 @@
 -- in migrations/005_booking.up.sql; nothing here restates it.
 
 -- The deadlines of a show's seats, read whenever a seat-state body is
--- computed: unreleased holds by expiry (holds_show_live, made by
--- migration 010 for the live seat map), pending bookings by payment due.
+-- computed (and by the live seat map, migration 010): unreleased holds by
+-- expiry, pending bookings by payment due.
+CREATE INDEX holds_show_live ON holds (show_id, expires_at)
+	WHERE released_at IS NULL;
 CREATE INDEX bookings_show_pending ON bookings (show_id, payment_due_at)
 	WHERE status = 'pending_payment';
 
