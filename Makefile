@@ -1,7 +1,7 @@
 # The single entry point. `make run` serves the API with a private
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
-.PHONY: all deps build run stop test unit integration cluster-test \
+.PHONY: chaos all deps build run stop test unit integration cluster-test \
 	migrate rollback bench clean admin cluster cluster-stop image \
 	image-test fuzz
 
@@ -55,6 +55,11 @@ image-test:
 
 bench: build
 	@./scripts/bench.sh
+
+# Booking load with faults injected one at a time (scripts/chaos.sh): a
+# table per fault, non-zero on any violation or a recovery over 5 s.
+chaos: build
+	@./scripts/chaos.sh
 
 # libFuzzer harnesses under ASan/UBSan, FUZZ_SECONDS (default 60) each.
 fuzz: build

@@ -7,11 +7,12 @@
 # against it, a generated client's scenario, the docs pages in headless
 # Chromium), then the cluster tests against three instances behind HAProxy
 # (tests/support/cluster-harness.sh), the compose.yaml check
-# (tests/compose/check.sh), and the container image built and run with
+# (tests/compose/check.sh), the container image built and run with
 # podman when podman can run containers here (scripts/image.sh,
-# scripts/image-test.sh; otherwise it says why it skipped).
+# scripts/image-test.sh; otherwise it says why it skipped), and the short
+# form of the fault injection run (scripts/chaos.sh --short).
 # `scripts/test.sh unit`, `fuzz`, `integration`, `openapi`, `cluster`,
-# `compose` or `image` runs one part.
+# `compose`, `image` or `chaos` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,5 +113,9 @@ if [ "$what" = all ] || [ "$what" = image ]; then
 		echo "image: skipped: podman cannot run containers here:" \
 		    "${reason:-unknown reason}"
 	fi
+fi
+if [ "$what" = all ] || [ "$what" = chaos ]; then
+	echo "== chaos (short): one fault at a time under a booking load"
+	"$root/scripts/chaos.sh" --short || status=1
 fi
 exit $status

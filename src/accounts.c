@@ -104,9 +104,19 @@ static const char *sql_refresh_reuse =
     "  WHERE token_hash = $1 AND used_at IS NOT NULL)";
 
 /* Logout: the presented token's family, if it is the caller's. */
+/*
+ * The access token's jti goes on the record (revoked_tokens, read when
+ * Redis cannot answer; auth.c), and the refresh token's family is
+ * revoked when one was given ($1 NULL otherwise). Lapsed records go.
+ */
 static const char *sql_logout_revoke =
-    "UPDATE refresh_tokens SET revoked_at = now()"
-    " WHERE revoked_at IS NULL AND family = ("
+    "WITH jti AS (INSERT INTO revoked_tokens (jti, user_id, expires_at)"
+    "  VALUES ($3, $2, to_timestamp($4::bigint))"
+    "  ON CONFLICT (jti) DO NOTHING),"
+    " lapsed AS (DELETE FROM revoked_tokens"
+    "  WHERE expires_at < now() - interval '1 hour')"
+    " UPDATE refresh_tokens SET revoked_at = now()"
+    " WHERE $1::text IS NOT NULL AND revoked_at IS NULL AND family = ("
     "  SELECT family FROM refresh_tokens"
     "  WHERE token_hash = $1 AND user_id = $2)";
 
@@ -135,6 +145,7 @@ struct accounts_req {
 	char			refresh_hash[SESSIONS_HASH_LEN + 1];
 	char			old_hash[SESSIONS_HASH_LEN + 1];
 	char			id[24];
+	char			exp[24];
 	char			ttl[24];
 };
 
@@ -898,17 +909,19 @@ accounts_logout_start(struct http_request *req)
 	if (!accounts_body(req, BODY_OPTIONAL, accounts_input_logout, &a->in))
 		return (HTTP_STATE_COMPLETE);
 
-	if (a->in.refresh[0] == '\0' || sessions_hash(a->in.refresh,
-	    a->old_hash, sizeof(a->old_hash)) == -1) {
-		req->fsm_state = LOGOUT_DENY;
-		return (HTTP_STATE_CONTINUE);
-	}
-
 	(void)snprintf(a->id, sizeof(a->id), "%lld",
 	    (long long)a->auth.user_id);
+	(void)snprintf(a->exp, sizeof(a->exp), "%lld",
+	    (long long)a->auth.claims.exp);
 	db_call_init(&a->db, sql_logout_revoke);
-	db_call_param(&a->db, a->old_hash);
+	if (a->in.refresh[0] == '\0' || sessions_hash(a->in.refresh,
+	    a->old_hash, sizeof(a->old_hash)) == -1)
+		db_call_param(&a->db, NULL);
+	else
+		db_call_param(&a->db, a->old_hash);
 	db_call_param(&a->db, a->id);
+	db_call_param(&a->db, a->auth.claims.jti);
+	db_call_param(&a->db, a->exp);
 
 	req->fsm_state = LOGOUT_REVOKE;
 	return (HTTP_STATE_CONTINUE);

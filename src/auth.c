@@ -3,31 +3,73 @@
  *
  * A Bearer access token is verified (token.c: HS256 pinned, issuer,
  * audience, expiry) and then looked up in the Redis deny list that logout
- * writes (AUTH_DENY_PREFIX + jti, expiring with the token). The lookup is
- * asynchronous, so auth_check() is written to be called from a request
- * state until it returns something other than AUTH_PENDING.
+ * writes (AUTH_DENY_PREFIX + jti, expiring with the token). The lookups
+ * are asynchronous, so auth_check() is written to be called from a
+ * request state until it returns something other than AUTH_PENDING.
  *
- * When Redis is unreachable the deny list cannot be read; the token is
- * then accepted on its signature alone (logged), because access tokens
- * are short-lived and booking must keep working without Redis.
+ * Revocation never fails open. Logout also records the jti in
+ * PostgreSQL (revoked_tokens, migration 008), the record of truth. The
+ * Redis list is trusted only while AUTH_DENY_COMPLETE exists: it is set
+ * after the list was filled from PostgreSQL, so a Redis that restarted
+ * empty says "unknown". When Redis is down, stalled, gives a reply that
+ * is not an integer, or says "unknown", the token is checked in
+ * PostgreSQL; after "unknown" that same query returns every live
+ * revocation and the list is refilled (fire and forget). If neither can
+ * answer, the request is 503.
  */
 #include <sys/types.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+
 #include "auth.h"
 #include "config.h"
+#include "db.h"
 #include "redis.h"
 #include "reply.h"
 #include "token.h"
 
 #define AUTH_STATE_NEW		0
 #define AUTH_STATE_DENYLIST	1
-#define AUTH_STATE_DONE		2
+#define AUTH_STATE_RECORD	2
+#define AUTH_STATE_DONE		3
+
+/* Set once the Redis deny list holds every live revocation. */
+#define AUTH_DENY_COMPLETE	"deny:complete"
+
+/* The deny list's answers (AUTH_LUA_CHECK). */
+#define AUTH_DENY_NO		0
+#define AUTH_DENY_YES		1
+#define AUTH_DENY_UNKNOWN	2
+
+static const char *auth_lua_check =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end"
+    " if redis.call('EXISTS', KEYS[2]) == 0 then return 2 end return 0";
+
+/*
+ * Rows: jti, seconds left. Only this token's row, or ($2) every live
+ * revocation, to refill the Redis list.
+ */
+static const char *sql_revoked =
+    "SELECT jti, greatest(1, ceil(extract(epoch FROM"
+    "  expires_at - now())))::bigint"
+    " FROM revoked_tokens"
+    " WHERE expires_at > now() AND ($2::boolean OR jti = $1)";
+
+static int	auth_record_start(struct http_request *, struct auth *, int,
+		    int);
+static int	auth_record_answer(struct http_request *, struct auth *);
+static void	auth_refill(const struct db_call *);
+
+/* A refill from this worker is under way: others ask about their jti. */
+static int	auth_refilling = 0;
 
 void
 auth_unauthorized(struct http_request *req, const char *message)
@@ -67,19 +109,31 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 			return (AUTH_PENDING);
 		case REDIS_READY:
 			r = redis_result(a->deny);
-			if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+			if (r->type != REDIS_REPLY_INTEGER) {
+				kore_log(LOG_NOTICE, "auth: deny list gave a "
+				    "reply of type %d%s%s", r->type,
+				    r->str != NULL ? ": " : "",
+				    r->str != NULL ? r->str : "");
+				return (auth_record_start(req, a, 0, min_role));
+			}
+			if (r->integer == AUTH_DENY_YES) {
 				a->state = AUTH_STATE_DONE;
 				auth_unauthorized(req,
 				    "This token has been revoked.");
 				return (AUTH_DENIED);
 			}
+			if (r->integer == AUTH_DENY_UNKNOWN)
+				return (auth_record_start(req, a,
+				    !auth_refilling, min_role));
 			break;
 		default:
 			kore_log(LOG_NOTICE, "auth: deny list unavailable, "
-			    "accepting token on its signature");
-			break;
+			    "checking the database");
+			return (auth_record_start(req, a, 0, min_role));
 		}
 		return (auth_finish(req, a, min_role));
+	case AUTH_STATE_RECORD:
+		return (auth_record_answer(req, a));
 	default:
 		fatal("auth_check: called after it finished");
 	}
@@ -104,11 +158,12 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 	a->user_id = a->claims.sub;
 	a->role = a->claims.role;
 
-	if (redis_command(req, &a->deny, "EXISTS " AUTH_DENY_PREFIX "%s",
-	    a->claims.jti) != KORE_RESULT_OK) {
-		kore_log(LOG_NOTICE, "auth: deny list unavailable, accepting "
-		    "token on its signature");
-		return (auth_finish(req, a, min_role));
+	if (redis_command(req, &a->deny, "EVAL %s 2 " AUTH_DENY_PREFIX "%s "
+	    AUTH_DENY_COMPLETE, auth_lua_check, a->claims.jti) !=
+	    KORE_RESULT_OK) {
+		kore_log(LOG_NOTICE, "auth: deny list unavailable, checking "
+		    "the database");
+		return (auth_record_start(req, a, 0, min_role));
 	}
 
 	a->state = AUTH_STATE_DENYLIST;
@@ -136,8 +191,161 @@ auth_optional(struct http_request *req, struct auth *a)
 	return (auth_check(req, a, AUTH_ROLE_USER));
 }
 
+/* Ask PostgreSQL about the token (and, to refill, about every one). */
+static int
+auth_record_start(struct http_request *req, struct auth *a, int refill,
+    int min_role)
+{
+	a->state = AUTH_STATE_RECORD;
+	a->refill = refill;
+	a->min_role = min_role;
+	if (refill)
+		auth_refilling = 1;
+	db_call_init(&a->db, sql_revoked);
+	db_call_param(&a->db, a->claims.jti);
+	db_call_param(&a->db, refill ? "true" : "false");
+
+	return (auth_record_answer(req, a));
+}
+
+static int
+auth_record_answer(struct http_request *req, struct auth *a)
+{
+	int		i;
+
+	switch (db_run(&a->db, req)) {
+	case DB_PENDING:
+		return (AUTH_PENDING);
+	case DB_FAILED:
+		a->state = AUTH_STATE_DONE;
+		if (a->refill)
+			auth_refilling = a->refill = 0;
+		kore_log(LOG_NOTICE, "auth: revocation unknown (no Redis, no "
+		    "database); refusing to guess");
+		http_response_header(req, "retry-after", "1");
+		reply_unavailable(req);
+		return (AUTH_DENIED);
+	}
+
+	if (a->refill) {
+		auth_refill(&a->db);
+		auth_refilling = a->refill = 0;
+	}
+
+	for (i = 0; i < db_rows(&a->db); i++) {
+		if (!strcmp(db_value(&a->db, i, 0), a->claims.jti)) {
+			a->state = AUTH_STATE_DONE;
+			auth_unauthorized(req, "This token has been revoked.");
+			return (AUTH_DENIED);
+		}
+	}
+
+	return (auth_finish(req, a, a->min_role));
+}
+
+/*
+ * Redis lost its deny list (it says "unknown"): put back every live
+ * revocation, then mark the list complete. Fire and forget; until it
+ * lands, requests keep asking PostgreSQL.
+ */
+static void
+auth_refill(const struct db_call *call)
+{
+	struct redis_ticket	*t;
+	const char		*argv[5];
+	size_t			argvlen[5];
+	char			key[sizeof(AUTH_DENY_PREFIX) + 80];
+	int			i, j, n;
+
+	n = db_rows(call);
+	for (i = 0; i <= n; i++) {
+		argv[0] = "SET";
+		if (i < n) {
+			(void)snprintf(key, sizeof(key), "%s%s",
+			    AUTH_DENY_PREFIX, db_value(call, i, 0));
+			argv[1] = key;
+			argv[2] = "1";
+			argv[3] = "EX";
+			argv[4] = db_value(call, i, 1);
+		} else {
+			argv[1] = AUTH_DENY_COMPLETE;
+			argv[2] = "1";
+		}
+		for (j = 0; j < (i < n ? 5 : 3); j++)
+			argvlen[j] = strlen(argv[j]);
+		if (redis_commandargv(NULL, &t, i < n ? 5 : 3, argv,
+		    argvlen) != KORE_RESULT_OK)
+			return;
+		redis_ticket_release(&t);
+	}
+
+	kore_log(LOG_NOTICE, "auth: refilled the deny list (%d)", n);
+}
+
+/*
+ * At start-up, in the parent: fill the Redis deny list from PostgreSQL
+ * and mark it complete, so workers do not all start by asking the
+ * database. Best effort: without it they refill on their own.
+ */
+void
+auth_denylist_prime(void)
+{
+	PGconn		*db;
+	PGresult	*res;
+	redisContext	*rc;
+	redisReply	*reply;
+	struct timeval	tv = { 2, 0 };
+	char		host[256], password[256];
+	int		port, dbn, i, n;
+
+	if (redis_url_parse(config.redis_url, host, sizeof(host), &port, &dbn,
+	    password, sizeof(password)) != KORE_RESULT_OK)
+		return;
+
+	db = PQconnectdb(config.database_url);
+	if (PQstatus(db) != CONNECTION_OK) {
+		PQfinish(db);
+		return;
+	}
+	res = PQexecParams(db, sql_revoked, 2, NULL,
+	    (const char *[]){ "", "true" }, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto done;
+
+	if ((rc = redisConnectWithTimeout(host, port, tv)) == NULL)
+		goto done;
+	if (rc->err)
+		goto out;
+	(void)redisSetTimeout(rc, tv);
+	if (password[0] != '\0' && (reply = redisCommand(rc, "AUTH %s",
+	    password)) != NULL)
+		freeReplyObject(reply);
+	if (dbn != 0 && (reply = redisCommand(rc, "SELECT %d", dbn)) != NULL)
+		freeReplyObject(reply);
+
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		reply = redisCommand(rc, "SET " AUTH_DENY_PREFIX "%s 1 EX %s",
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+		if (reply == NULL)
+			goto out;
+		freeReplyObject(reply);
+	}
+	if ((reply = redisCommand(rc, "SET " AUTH_DENY_COMPLETE " 1")) != NULL)
+		freeReplyObject(reply);
+
+out:
+	redisFree(rc);
+done:
+	PQclear(res);
+	PQfinish(db);
+}
+
 void
 auth_cleanup(struct auth *a)
 {
+	if (a->refill)
+		auth_refilling = a->refill = 0;
+	db_call_cleanup(&a->db);
 	redis_ticket_release(&a->deny);
 }

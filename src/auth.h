@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "db.h"
 #include "token.h"
 
 #define AUTH_ROLE_USER		1
@@ -27,12 +28,16 @@ struct auth {
 	struct token_claims	claims;
 	/* private */
 	int			state;
+	int			refill;
+	int			min_role;
 	struct redis_ticket	*deny;
+	struct db_call		db;
 };
 
 int	auth_check(struct http_request *, struct auth *, int);
 int	auth_optional(struct http_request *, struct auth *);
 void	auth_cleanup(struct auth *);
+void	auth_denylist_prime(void);
 void	auth_unauthorized(struct http_request *, const char *);
 
 /* The Redis key that revokes an access token by its jti. */

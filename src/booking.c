@@ -30,6 +30,7 @@
 #include "db.h"
 #include "metrics.h"
 #include "live.h"
+#include "auth.h"
 #include "migrate.h"
 #include "password.h"
 #include "peer.h"
@@ -220,6 +221,7 @@ kore_parent_configure(int argc, char **argv)
 		fprintf(stderr, "booking: migrations failed\n");
 		exit(1);
 	}
+	auth_denylist_prime();
 
 	srv = kore_server_create("tls");
 	if (!kore_server_bind(srv, config.bind_address, config.port, NULL)) {

@@ -42,6 +42,13 @@ int	bookings_item(struct http_request *);
 int	bookings_cancel(struct http_request *);
 int	bookings_show(struct http_request *);
 
+/*
+ * After a claim's connection died: this many lookups, BOOKINGS_RESOLVE_MS
+ * apart and doubling up to 8x (about 4.5 s in all), before a 503.
+ */
+#define BOOKINGS_RESOLVE_ATTEMPTS	6
+#define BOOKINGS_RESOLVE_MS		150
+
 /* The booking_rows() columns, from booking_id to seat_status. */
 #define BOOKINGS_COLS		14
 /* booking_cancel(): the booking's total, and the payment it refunded. */
@@ -95,6 +102,7 @@ struct bookings_req {
 	int64_t			changed_show;	/* 0: no seat changed */
 	const char		*key;
 	int			attempts;
+	int			resolving;	/* lookups after a lost claim */
 	int			status;
 	struct kore_buf		*answer;
 	int64_t			limit;
@@ -436,6 +444,21 @@ bookings_create_claim(struct http_request *req)
 			db_call_reset(&b->db);
 			return (HTTP_STATE_CONTINUE);
 		}
+		/*
+		 * The connection died, maybe after booking_claim committed.
+		 * The same call on a fresh connection looks the key up: it
+		 * answers the booking that was made, or makes it. Only when
+		 * the database stays out of reach is the answer 503.
+		 */
+		if (db_connection_lost(&b->db) &&
+		    b->resolving < BOOKINGS_RESOLVE_ATTEMPTS) {
+			kore_log(LOG_NOTICE, "bookings: connection lost during "
+			    "a claim; asking again (%d)", b->resolving + 1);
+			db_retry_later(&b->db, req,
+			    BOOKINGS_RESOLVE_MS << MIN(b->resolving, 3));
+			b->resolving++;
+			return (HTTP_STATE_RETRY);
+		}
 		http_response_header(req, "retry-after", "1");
 		bookings_keep(b, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    reply_error_json("unavailable", "A backing service is "
@@ -447,7 +470,7 @@ bookings_create_claim(struct http_request *req)
 	if (claim_ok(&b->db)) {
 		b->changed_show = db_int(&b->db, 0, 3);
 		/* Redis had lost the answer; the database replays it. */
-		if (claim_existing(&b->db))
+		if (claim_existing(&b->db) && b->resolving == 0)
 			http_response_header(req, "idempotent-replayed",
 			    "true");
 		row = 0;

@@ -22,17 +22,89 @@
 #include <kore/http.h>
 #include <kore/pgsql.h>
 
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "metrics.h"
 
+/*
+ * The connection string with the host's address resolved now, in the
+ * parent (hostaddr=, unless one was given or the host is a socket
+ * directory or a list): Kore connects from a worker's event loop with a
+ * blocking call, which would otherwise resolve the name every time.
+ */
+static char *
+db_resolved(const char *url)
+{
+	PQconninfoOption	*opts, *o;
+	struct addrinfo		hints, *res;
+	struct kore_buf		buf;
+	const char		*host, *p;
+	char			addr[64];
+	char			*out;
+
+	if ((opts = PQconninfoParse(url, NULL)) == NULL)
+		return (kore_strdup(url));
+
+	host = NULL;
+	for (o = opts; o->keyword != NULL; o++) {
+		if (!strcmp(o->keyword, "host"))
+			host = o->val;
+		if (!strcmp(o->keyword, "hostaddr") && o->val != NULL &&
+		    o->val[0] != '\0')
+			host = NULL;
+	}
+	if (host == NULL || host[0] == '\0' || host[0] == '/' ||
+	    strchr(host, ',') != NULL) {
+		PQconninfoFree(opts);
+		return (kore_strdup(url));
+	}
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 ||
+	    getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr),
+	    NULL, 0, NI_NUMERICHOST) != 0) {
+		fprintf(stderr, "booking: cannot resolve the database host "
+		    "%s\n", host);
+		exit(1);
+	}
+	freeaddrinfo(res);
+
+	kore_buf_init(&buf, 256);
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || !strcmp(o->keyword, "hostaddr"))
+			continue;
+		kore_buf_appendf(&buf, "%s='", o->keyword);
+		for (p = o->val; *p != '\0'; p++) {
+			if (*p == '\'' || *p == '\\')
+				kore_buf_append(&buf, "\\", 1);
+			kore_buf_append(&buf, p, 1);
+		}
+		kore_buf_append(&buf, "' ", 2);
+	}
+	kore_buf_appendf(&buf, "hostaddr='%s'", addr);
+	out = kore_buf_stringify(&buf, NULL);
+	out = kore_strdup(out);
+	kore_buf_cleanup(&buf);
+	PQconninfoFree(opts);
+
+	return (out);
+}
+
 void
 db_register(const char *url)
 {
-	if (!kore_pgsql_register(DB_NAME, url))
+	char	*conninfo;
+
+	conninfo = db_resolved(url);
+	if (!kore_pgsql_register(DB_NAME, conninfo))
 		fatal("failed to register the database");
+	kore_free(conninfo);
 }
 
 void
@@ -142,6 +214,11 @@ db_run(struct db_call *call, struct http_request *req)
 void
 db_call_cleanup(struct db_call *call)
 {
+	if (call->timer != NULL) {
+		kore_timer_remove(call->timer);
+		call->timer = NULL;
+	}
+
 	if (call->sql != NULL || call->bound)
 		kore_pgsql_cleanup(&call->pgsql);
 
@@ -224,4 +301,45 @@ int
 db_sqlstate_is(const struct db_call *call, const char *state)
 {
 	return (!strcmp(call->sqlstate, state));
+}
+
+/*
+ * The statement failed because the connection did, not because of what
+ * it asked: no SQLSTATE at all (the socket died, no connection could be
+ * made), class 08 (connection exception) or 57P01-57P03 (the server shut
+ * down or is starting). Whether a statement sent before the failure
+ * committed is then unknown.
+ */
+int
+db_connection_lost(const struct db_call *call)
+{
+	return (call->sqlstate[0] == '\0' ||
+	    !strncmp(call->sqlstate, "08", 2) ||
+	    !strcmp(call->sqlstate, "57P01") ||
+	    !strcmp(call->sqlstate, "57P02") ||
+	    !strcmp(call->sqlstate, "57P03"));
+}
+
+static void
+db_wakeup(void *arg, u_int64_t now)
+{
+	struct db_call		*call = arg;
+
+	call->timer = NULL;
+	http_request_wakeup(call->sleeper);
+}
+
+/*
+ * Run the same statement again in `ms` milliseconds: the request sleeps
+ * until then. The timer belongs to the call; db_call_cleanup() (from the
+ * request's onfree) removes it, so a request that goes away is never
+ * woken.
+ */
+void
+db_retry_later(struct db_call *call, struct http_request *req, u_int64_t ms)
+{
+	db_call_reset(call);
+	call->sleeper = req;
+	call->timer = kore_timer_add(db_wakeup, ms, call, KORE_TIMER_ONESHOT);
+	http_request_sleep(req);
 }

@@ -25,8 +25,12 @@
 #define DB_SERIALIZATION	"40001"
 #define DB_DEADLOCK		"40P01"
 
+struct kore_timer;
+
 struct db_call {
 	struct kore_pgsql	pgsql;
+	struct kore_timer	*timer;		/* db_retry_later() */
+	struct http_request	*sleeper;
 	PGresult		*result;
 	const char		*sql;
 	int			nparams;
@@ -48,6 +52,8 @@ int	db_isnull(const struct db_call *, int, int);
 int64_t	db_int(const struct db_call *, int, int);
 size_t	db_int_array(const struct db_call *, int, int, int64_t *, size_t);
 int	db_sqlstate_is(const struct db_call *, const char *);
+int	db_connection_lost(const struct db_call *);
+void	db_retry_later(struct db_call *, struct http_request *, u_int64_t);
 
 void	db_register(const char *);
 

@@ -28,7 +28,9 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
+#include <netdb.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +38,8 @@
 #include "redis.h"
 
 #define REDIS_TIMEOUT_MS	1000
-#define REDIS_RECONNECT_MS	250
+#define REDIS_RECONNECT_MS	250	/* doubling up to the max */
+#define REDIS_RECONNECT_MAX_MS	2000
 #define REDIS_WATCHDOG_MS	200
 #define REDIS_HOST_MAX		256
 #define REDIS_PASSWORD_MAX	256
@@ -64,6 +67,7 @@ static struct {
 	int			db;
 	redisAsyncContext	*ac;
 	u_int64_t		last_connect;
+	u_int64_t		backoff;
 	u_int64_t		last_progress;
 	u_int32_t		outstanding;
 	struct redis_adapter	*dead;
@@ -150,11 +154,38 @@ redis_url_parse(const char *url, char *host, size_t hlen, int *port, int *db,
 	return (KORE_RESULT_OK);
 }
 
+/*
+ * Parsed once in the parent, and the host name resolved there: hiredis
+ * would resolve it with a blocking getaddrinfo() on a worker's event loop
+ * at every reconnect.
+ */
 int
 redis_config(const char *url)
 {
-	return (redis_url_parse(url, redis.host, sizeof(redis.host),
-	    &redis.port, &redis.db, redis.password, sizeof(redis.password)));
+	struct addrinfo		hints, *res;
+	int			ret;
+
+	if (!redis_url_parse(url, redis.host, sizeof(redis.host),
+	    &redis.port, &redis.db, redis.password, sizeof(redis.password)))
+		return (KORE_RESULT_ERROR);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((ret = getaddrinfo(redis.host, NULL, &hints, &res)) != 0) {
+		hints.ai_family = AF_UNSPEC;
+		ret = getaddrinfo(redis.host, NULL, &hints, &res);
+	}
+	if (ret != 0) {
+		fprintf(stderr, "booking: cannot resolve %s: %s\n", redis.host,
+		    gai_strerror(ret));
+		return (KORE_RESULT_ERROR);
+	}
+	ret = getnameinfo(res->ai_addr, res->ai_addrlen, redis.host,
+	    sizeof(redis.host), NULL, 0, NI_NUMERICHOST);
+	freeaddrinfo(res);
+
+	return (ret == 0 ? KORE_RESULT_OK : KORE_RESULT_ERROR);
 }
 
 void
@@ -183,6 +214,8 @@ redis_connect(void)
 	if (ac->err) {
 		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect: %s", ac->errstr);
+		redis.backoff = redis.backoff == 0 ? REDIS_RECONNECT_MS :
+		    MIN(redis.backoff * 2, REDIS_RECONNECT_MAX_MS);
 		redisAsyncFree(ac);
 		return;
 	}
@@ -276,7 +309,11 @@ redis_on_publish(redisAsyncContext *ac, void *r, void *privdata)
 static void
 redis_on_connect(const redisAsyncContext *ac, int status)
 {
-	if (status != REDIS_OK) {
+	if (status == REDIS_OK) {
+		redis.backoff = 0;
+	} else {
+		redis.backoff = redis.backoff == 0 ? REDIS_RECONNECT_MS :
+		    MIN(redis.backoff * 2, REDIS_RECONNECT_MAX_MS);
 		metrics_redis_error(METRICS_REDIS_CONNECT);
 		kore_log(LOG_NOTICE, "redis: connect failed: %s", ac->errstr);
 		if (redis.ac == ac)
@@ -303,14 +340,18 @@ redis_on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
 		kore_log(LOG_ERR, "redis: setup: %s", reply->str);
 }
 
-/* A usable context, reconnecting at most every REDIS_RECONNECT_MS. */
+/*
+ * A usable context, reconnecting at most every REDIS_RECONNECT_MS, and
+ * backing off (doubling to REDIS_RECONNECT_MAX_MS) while connects fail.
+ */
 static int
 redis_ready_context(void)
 {
 	if (redis.ac != NULL)
 		return (KORE_RESULT_OK);
 
-	if (kore_time_ms() - redis.last_connect < REDIS_RECONNECT_MS)
+	if (kore_time_ms() - redis.last_connect <
+	    MAX(redis.backoff, REDIS_RECONNECT_MS))
 		return (KORE_RESULT_ERROR);
 
 	redis_connect();
