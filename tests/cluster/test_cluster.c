@@ -612,8 +612,19 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 
 	cr_assert(down, "HAProxy still has instance %d in the pool",
 	    DRAIN_APP + 1);
-	cr_assert_gt(after_kill_app, 0, "instance %d answered nothing after "
-	    "its SIGTERM: nothing was in flight", DRAIN_APP + 1);
+	/*
+	 * What the worker had in flight at the SIGTERM it answers. On an idle
+	 * machine the worker may hold no request at that moment (connections
+	 * still in their handshake are closed, and HAProxy retries them):
+	 * then only "no failed request, no lost booking" is shown.
+	 */
+	if (inflight > 0)
+		cr_assert_gt(after_kill_app, 0, "instance %d had %lld "
+		    "request(s) in flight and answered none after its "
+		    "SIGTERM", DRAIN_APP + 1, inflight);
+	else
+		fprintf(stderr, "cluster drain: nothing was in flight in "
+		    "instance %d at its SIGTERM\n", DRAIN_APP + 1);
 	cr_assert_eq(bookings_of_show(show), DRAIN_TOTAL);
 	cr_assert_eq(live_seats_checked(show), DRAIN_TOTAL);
 
