@@ -50,52 +50,75 @@ build_http_tests() {
 	    -lssl -lcrypto -lpthread
 }
 
-status=0
+# Every part's output is also kept in $out/log/PART.log; a part that fails
+# is named again at the very end with its failure lines, so the last lines
+# of a long CI log say what failed and why.
+failed=()
+mkdir -p "$out/log"
+fail() {
+	failed+=("$1")
+}
+# part NAME CMD...: runs CMD, its output also in $out/log/NAME.log.
+part() {
+	local name=$1 rc
+	shift
+	set +e
+	"$@" 2>&1 | tee -a "$out/log/$name.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" -eq 0 ] || fail "$name"
+	return 0
+}
+rm -f "$out"/log/*.log
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	build_unit
 	for t in "$out"/test_*; do
 		echo "== unit: $(basename "$t")"
-		"$t" --jobs 2 || status=1
+		part unit "$t" --jobs 2
 	done
 fi
 if [ "$what" = all ] || [ "$what" = fuzz ]; then
 	echo "== fuzz smoke"
-	"$root/scripts/fuzz.sh" smoke || status=1
+	part fuzz "$root/scripts/fuzz.sh" smoke
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	build_http_tests integration integration
 	echo "== integration"
 	rm -f "$out/responses.jsonl"
 	OPENAPI_RECORD="$out/responses.jsonl" \
-	    "$root/tests/support/harness.sh" "$out/integration" || status=1
+	    part integration "$root/tests/support/harness.sh" \
+	    "$out/integration"
 	echo "== openapi: responses of the integration tests"
-	node "$root/tests/openapi/validate.mjs" "$root/build/openapi.json" \
-	    "$out/responses.jsonl" || status=1
+	part openapi-responses node "$root/tests/openapi/validate.mjs" \
+	    "$root/build/openapi.json" "$out/responses.jsonl"
 fi
 if [ "$what" = all ] || [ "$what" = openapi ]; then
 	echo "== openapi: lint"
-	(cd "$root" && node_modules/.bin/redocly lint --format=summary \
-	    assets/openapi.yaml 2>&1 | grep -v '^npm warn') || status=1
+	lint() {
+		(cd "$root" && node_modules/.bin/redocly lint --format=summary \
+		    assets/openapi.yaml 2>&1 | grep -v '^npm warn')
+	}
+	part openapi-lint lint
 	echo "== openapi: routes"
-	node "$root/tests/openapi/check-routes.mjs" "$root" \
-	    "$root/build/openapi.json" || status=1
+	part openapi-routes node "$root/tests/openapi/check-routes.mjs" \
+	    "$root" "$root/build/openapi.json"
 	echo "== openapi: generated client and the docs in a browser"
 	rm -f "$out/client-responses.jsonl"
 	OPENAPI_RECORD="$out/client-responses.jsonl" \
-	    "$root/tests/support/harness.sh" "$root/tests/openapi/e2e.sh" ||
-	    status=1
+	    part openapi-client "$root/tests/support/harness.sh" \
+	    "$root/tests/openapi/e2e.sh"
 	echo "== openapi: responses of the generated client"
-	node "$root/tests/openapi/validate.mjs" "$root/build/openapi.json" \
-	    "$out/client-responses.jsonl" || status=1
+	part openapi-client-responses node "$root/tests/openapi/validate.mjs" \
+	    "$root/build/openapi.json" "$out/client-responses.jsonl"
 fi
 if [ "$what" = all ] || [ "$what" = cluster ]; then
 	build_http_tests cluster cluster
 	echo "== cluster: 3 instances behind HAProxy"
-	"$root/tests/support/cluster-harness.sh" "$out/cluster" || status=1
+	part cluster "$root/tests/support/cluster-harness.sh" "$out/cluster"
 fi
 if [ "$what" = all ] || [ "$what" = compose ]; then
 	echo "== compose.yaml"
-	"$root/tests/compose/check.sh" || status=1
+	part compose "$root/tests/compose/check.sh"
 fi
 if [ "$what" = all ] || [ "$what" = image ]; then
 	echo "== image (podman)"
@@ -104,10 +127,10 @@ if [ "$what" = all ] || [ "$what" = image ]; then
 	IMAGE=localhost/booking:test-$(echo "$root" | sha256sum | cut -c1-12)
 	export IMAGE
 	if reason=$("$root/scripts/image.sh" probe 2>&1); then
-		if "$root/scripts/image.sh" build; then
-			"$root/scripts/image-test.sh" || status=1
-		else
-			status=1
+		part image-build "$root/scripts/image.sh" build
+		if [ ${#failed[@]} -eq 0 ] ||
+		    [ "${failed[${#failed[@]}-1]}" != image-build ]; then
+			part image "$root/scripts/image-test.sh"
 		fi
 	else
 		echo "image: skipped: podman cannot run containers here:" \
@@ -116,6 +139,20 @@ if [ "$what" = all ] || [ "$what" = image ]; then
 fi
 if [ "$what" = all ] || [ "$what" = chaos ]; then
 	echo "== chaos (short): one fault at a time under a booking load"
-	"$root/scripts/chaos.sh" --short || status=1
+	part chaos "$root/scripts/chaos.sh" --short
 fi
-exit $status
+
+if [ ${#failed[@]} -eq 0 ]; then
+	echo "== make test: every part passed"
+	exit 0
+fi
+# The failing parts once each, with the lines that say what failed
+# (Criterion's [FAIL] lines, a check's "FAIL"/"not ok"/"error", a
+# server's last words), at most 12 a part.
+echo "== make test: FAILED: $(printf '%s\n' "${failed[@]}" | uniq | tr '\n' ' ')"
+for name in $(printf '%s\n' "${failed[@]}" | uniq); do
+	echo "-- $name ($out/log/$name.log):"
+	grep -E '\[FAIL\]|FAIL|[Ff]ailed|not ok|[Ee]rror|violation|Assertion|Synthesis' \
+	    "$out/log/$name.log" | grep -v ' 0 failed' | cut -c1-300 | tail -n 12
+done
+exit 1
