@@ -349,3 +349,17 @@ auth_cleanup(struct auth *a)
 	db_call_cleanup(&a->db);
 	redis_ticket_release(&a->deny);
 }
+
+int
+auth_state(struct http_request *req, int outcome, int next)
+{
+	switch (outcome) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = next;
+	return (HTTP_STATE_CONTINUE);
+}

@@ -37,6 +37,14 @@ struct auth {
 int	auth_check(struct http_request *, struct auth *, int);
 int	auth_optional(struct http_request *, struct auth *);
 void	auth_cleanup(struct auth *);
+
+/*
+ * The auth step of a request state, in one call the state returns, given
+ * what auth_check() (or auth_optional(), admin_authorize()) answered:
+ * HTTP_STATE_RETRY while pending, complete once denied (answered), else
+ * req->fsm_state becomes `next`.
+ */
+int	auth_state(struct http_request *, int, int);
 void	auth_denylist_prime(void);
 void	auth_unauthorized(struct http_request *, const char *);
 

@@ -29,6 +29,7 @@
 
 #include "db.h"
 #include "metrics.h"
+#include "reply.h"
 
 /*
  * The connection string with the host's address resolved now, in the
@@ -123,6 +124,29 @@ db_call_param(struct db_call *call, const char *value)
 		fatal("db_call_param: more than %d parameters", DB_PARAMS_MAX);
 
 	call->params[call->nparams++] = value;
+}
+
+/*
+ * An integer parameter, formatted into the call's own storage (it lives
+ * as long as the call); the text is returned for other uses, e.g. a
+ * cache key.
+ */
+const char *
+db_call_param_int(struct db_call *call, int64_t value)
+{
+	char	*buf;
+	int	len;
+
+	if (call->nparams >= DB_PARAMS_MAX)
+		fatal("db_call_param: more than %d parameters", DB_PARAMS_MAX);
+
+	buf = call->ints[call->nparams];
+	len = snprintf(buf, sizeof(call->ints[0]), "%lld", (long long)value);
+	if (len < 0 || (size_t)len >= sizeof(call->ints[0]))
+		fatal("db_call_param_int: %lld", (long long)value);
+
+	db_call_param(call, buf);
+	return (buf);
 }
 
 static int
@@ -342,4 +366,48 @@ db_retry_later(struct db_call *call, struct http_request *req, u_int64_t ms)
 	call->sleeper = req;
 	call->timer = kore_timer_add(db_wakeup, ms, call, KORE_TIMER_ONESHOT);
 	http_request_sleep(req);
+}
+
+int
+db_state(struct http_request *req, struct db_call *call, int next,
+    db_failed_reply failed)
+{
+	switch (db_run(call, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		if (failed != NULL)
+			failed(req, call);
+		else
+			reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = next;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * List queries answer one row even for an empty page, with NULL item
+ * columns, so the total (in column total_col) is always known; such a row
+ * makes no item.
+ */
+struct kore_json_item *
+db_list_json(const struct db_call *call, db_row_json build, int total_col,
+    int64_t limit, int64_t offset)
+{
+	struct kore_json_item	*root, *data;
+	int			i, rows;
+
+	root = reply_list_new(&data);
+	rows = db_rows(call);
+	for (i = 0; i < rows; i++) {
+		if (!db_isnull(call, i, 0))
+			build(data, NULL, call, i, 0);
+	}
+
+	reply_list_end(root, limit, offset,
+	    rows > 0 ? db_int(call, 0, total_col) : 0);
+
+	return (root);
 }

@@ -35,6 +35,7 @@ struct db_call {
 	const char		*sql;
 	int			nparams;
 	const char		*params[DB_PARAMS_MAX];
+	char			ints[DB_PARAMS_MAX][24];  /* param_int */
 	char			sqlstate[6];
 	int			started;
 	int			bound;
@@ -42,6 +43,7 @@ struct db_call {
 
 void	db_call_init(struct db_call *, const char *);
 void	db_call_param(struct db_call *, const char *);
+const char	*db_call_param_int(struct db_call *, int64_t);
 int	db_run(struct db_call *, struct http_request *);
 void	db_call_cleanup(struct db_call *);
 void	db_call_reset(struct db_call *);
@@ -56,5 +58,28 @@ int	db_connection_lost(const struct db_call *);
 void	db_retry_later(struct db_call *, struct http_request *, u_int64_t);
 
 void	db_register(const char *);
+
+/*
+ * The db_run() step of a request state, in one call the state returns:
+ * HTTP_STATE_RETRY while pending; on failure `failed` answers (NULL: the
+ * service's default answer) and the request is complete; when done
+ * req->fsm_state becomes `next`.
+ */
+typedef void	(*db_failed_reply)(struct http_request *,
+		    const struct db_call *);
+
+int	db_state(struct http_request *, struct db_call *, int,
+	    db_failed_reply);
+
+/*
+ * The list envelope of a list query's result ({"data", "limit", "offset",
+ * "total"}), each row built by a db_row_json from its columns at `col`.
+ */
+typedef struct kore_json_item	*(*db_row_json)(struct kore_json_item *,
+				    const char *, const struct db_call *, int,
+				    int);
+
+struct kore_json_item	*db_list_json(const struct db_call *, db_row_json,
+			    int, int64_t, int64_t);
 
 #endif

@@ -900,7 +900,7 @@ payments_read_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&p->db, payments_json,
+	reply_json(req, HTTP_STATUS_OK, db_list_json(&p->db, payments_json,
 	    PAYMENTS_COLS, p->limit, p->offset));
 	return (HTTP_STATE_COMPLETE);
 }

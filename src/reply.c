@@ -17,7 +17,6 @@
 #include <strings.h>
 
 #include "cors.h"
-#include "db.h"
 #include "reply.h"
 
 #define REPLY_REQUEST_ID_MAX	128
@@ -235,31 +234,6 @@ reply_list_end(struct kore_json_item *root, int64_t limit, int64_t offset,
 	kore_json_create_integer(root, "limit", limit);
 	kore_json_create_integer(root, "offset", offset);
 	kore_json_create_integer(root, "total", total);
-}
-
-/*
- * The list envelope of a list query's result. List queries answer one
- * row even for an empty page, with NULL item columns, so the total (in
- * column total_col) is always known; such a row makes no item.
- */
-struct kore_json_item *
-reply_list_rows(const struct db_call *call, reply_row_json build,
-    int total_col, int64_t limit, int64_t offset)
-{
-	struct kore_json_item	*root, *data;
-	int			i, rows;
-
-	root = reply_list_new(&data);
-	rows = db_rows(call);
-	for (i = 0; i < rows; i++) {
-		if (!db_isnull(call, i, 0))
-			build(data, NULL, call, i, 0);
-	}
-
-	reply_list_end(root, limit, offset,
-	    rows > 0 ? db_int(call, 0, total_col) : 0);
-
-	return (root);
 }
 
 void

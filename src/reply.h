@@ -32,15 +32,6 @@ void	reply_list(struct http_request *, struct kore_json_item *,
 /* Completes the envelope without answering (for cache_reply()). */
 void	reply_list_end(struct kore_json_item *, int64_t, int64_t, int64_t);
 
-/* Builds one list item from a result row, its columns from `col` on. */
-struct db_call;
-typedef struct kore_json_item	*(*reply_row_json)(struct kore_json_item *,
-				    const char *, const struct db_call *, int,
-				    int);
-
-struct kore_json_item	*reply_list_rows(const struct db_call *,
-			    reply_row_json, int, int64_t, int64_t);
-
 /* Exposed for tests: is a client's X-Request-Id safe to echo? */
 int	reply_request_id_valid(const char *);
 

@@ -16,18 +16,20 @@
  * from the movie's duration; PUT /api/shows/{id} moves it in time or
  * changes its movie (not its screen: the seats belong to the screen);
  * DELETE /api/shows/{id}. An overlap on the screen is 409 show_overlap.
+ *
+ * The list and the writes are catalog.c's flows, described here; a
+ * show's details and its seat map have their own, as seatmap.c caches
+ * them.
  */
 #include <sys/types.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
 #include "body.h"
-#include "cache.h"
+#include "catalog.h"
 #include "db.h"
 #include "reply.h"
 #include "route.h"
@@ -42,7 +44,7 @@ int	shows_seats(struct http_request *);
  * One row even for an empty page (see movies.c), sorted by the page's own
  * row number. `date` is the theatre's local calendar date.
  */
-static const char *sql_list =
+static const char sql_list[] =
     "WITH f AS ("
     "  SELECT s.id FROM shows s"
     "  JOIN screens sc ON sc.id = s.screen_id"
@@ -67,7 +69,7 @@ static const char *sql_list =
  * A seat is available when seat_states says so (migration 006); the last
  * column is how long the answer may be cached (migration 009).
  */
-static const char *sql_get =
+static const char sql_get[] =
     "SELECT " SHOWS_COLUMNS ", show_seats_available(s.id),"
     " show_seat_ttl_ms(s.id, $2)"
     " FROM " SHOWS_FROM
@@ -79,7 +81,7 @@ static const char *sql_get =
  * caller's user id (NULL when anonymous): a seat whose holder it is is
  * held_by_me.
  */
-static const char *sql_seats =
+static const char sql_seats[] =
     "SELECT m.*, t.ttl FROM show_seat_map($1, $2::bigint) m,"
     " (SELECT show_seat_ttl_ms($1, $3)) t(ttl)";
 
@@ -91,7 +93,7 @@ static const char *sql_seats =
  * (NULL when not made), its seat count, and whether the movie and the
  * screen exist.
  */
-static const char *sql_create =
+static const char sql_create[] =
     "WITH mv AS ("
     "  SELECT id, duration_minutes FROM movies WHERE id = $1::bigint"
     "), scr AS ("
@@ -124,7 +126,7 @@ static const char *sql_create =
  * Same shape: the show (NULL when not changed), its available seats, and
  * whether the show, the movie exist and the screen is the show's own.
  */
-static const char *sql_update =
+static const char sql_update[] =
     "WITH cur AS ("
     "  SELECT id, screen_id FROM shows WHERE id = $1::bigint"
     "), mv AS ("
@@ -151,7 +153,7 @@ static const char *sql_update =
     " ) page ON true";
 
 /* Its seats go with it (ON DELETE CASCADE) unless bookings hold them. */
-static const char *sql_delete =
+static const char sql_delete[] =
     "DELETE FROM shows WHERE id = $1 RETURNING id";
 
 /* Result columns of sql_create and sql_update after SHOWS_COLUMNS. */
@@ -167,69 +169,67 @@ static const char *sql_delete =
 #define SHOWS_AVAILABLE_COL	SHOWS_NCOLUMNS
 #define SHOWS_GET_TTL_COL	(SHOWS_NCOLUMNS + 1)
 
+/* A show's details or its seat map. */
 struct shows_req {
 	struct db_call		db;
-	struct cache_entry	cache;
 	struct seatmap_entry	seatmap;
-	int			seatmap_kind;
-	int64_t			show_id;
-	int64_t			limit;
-	int64_t			offset;
-	char			id[24];
-	char			slimit[24];
-	char			soffset[24];
-	char			caller[24];
-
-	/* Writes, and the seat map's optional caller. */
 	struct auth		auth;
-	struct kore_json	json;
-	struct shows_input	in;
-	char			movie_id[24];
-	char			screen_id[24];
+	int64_t			show_id;
 };
 
-static int	shows_list_start(struct http_request *);
-static int	shows_list_answer(struct http_request *);
-static int	shows_get_start(struct http_request *);
-static int	shows_get_answer(struct http_request *);
-static int	shows_seats_start(struct http_request *);
-static int	shows_seats_caller(struct http_request *);
-static int	shows_seats_answer(struct http_request *);
-static int	shows_cache(struct http_request *);
-static int	shows_seat_cache(struct http_request *);
-static int	shows_query(struct http_request *);
-static int	shows_bind_id(struct http_request *, struct shows_req *,
-		    const char *);
-static int	shows_write_auth(struct http_request *);
-static int	shows_write_parse(struct http_request *);
-static int	shows_write_query(struct http_request *);
-static int	shows_write_invalidate(struct http_request *);
-static int	shows_write_answer(struct http_request *);
+static int	shows_list(struct http_request *);
+static int	shows_write(struct http_request *);
+static int	shows_bind(struct http_request *, struct catalog_req *);
+static struct kore_json_item	*shows_write_answer(struct http_request *,
+				    struct catalog_req *);
 static int	shows_write_refused(struct http_request *,
-		    struct shows_req *);
+		    const struct db_call *);
+static int	shows_bind_id(struct http_request *, const char *);
+static int	shows_seatmap_state(struct http_request *, int, int);
+static int	shows_get_bind(struct http_request *);
+static int	shows_get_cache(struct http_request *);
+static int	shows_get_query(struct http_request *);
+static int	shows_get_answer(struct http_request *);
+static int	shows_seats_bind(struct http_request *);
+static int	shows_seats_caller(struct http_request *);
+static int	shows_seats_cache(struct http_request *);
+static int	shows_seats_query(struct http_request *);
+static int	shows_seats_answer(struct http_request *);
 static void	shows_free(struct http_request *);
 
-/*
- * Every read: parse, look in the cache, query on a miss, answer. Reads
- * that are never cached go from their start straight to the query.
- */
-#define SHOWS_READ_START	0
-#define SHOWS_READ_CACHE	1
-#define SHOWS_READ_QUERY	2
-#define SHOWS_READ_ANSWER	3
+static const char * const shows_list_filters[] = { "movie_id",
+    "theatre_id", "city", "date", NULL };
 
-static struct http_state shows_list_states[] = {
-	KORE_HTTP_STATE(shows_list_start),
-	KORE_HTTP_STATE(shows_cache),
-	KORE_HTTP_STATE(shows_query),
-	KORE_HTTP_STATE(shows_list_answer),
+static const struct catalog_read shows_list_read = {
+	.sql = sql_list,
+	.paged = 1,
+	.filters = shows_list_filters,
+	.row = shows_json,
+	.total_col = SHOWS_LIST_TOTAL_COL,
 };
 
-/* A show's details depend on seat states: seatmap.c caches them. */
+static const struct catalog_write shows_write_desc = {
+	.sql_create = sql_create,
+	.sql_update = sql_update,
+	.sql_delete = sql_delete,
+	.insize = sizeof(struct shows_input),
+	.bind = shows_bind,
+	.answer = shows_write_answer,
+	.collection = "/api/shows",
+	.not_found = "No show with this id.",
+	.time_field = "start_time",
+};
+
+/* A show's details: bind, seatmap.c's cache, query on a miss, answer. */
+#define SHOWS_GET_BIND		0
+#define SHOWS_GET_CACHE		1
+#define SHOWS_GET_QUERY		2
+#define SHOWS_GET_ANSWER	3
+
 static struct http_state shows_get_states[] = {
-	KORE_HTTP_STATE(shows_get_start),
-	KORE_HTTP_STATE(shows_seat_cache),
-	KORE_HTTP_STATE(shows_query),
+	KORE_HTTP_STATE(shows_get_bind),
+	KORE_HTTP_STATE(shows_get_cache),
+	KORE_HTTP_STATE(shows_get_query),
 	KORE_HTTP_STATE(shows_get_answer),
 };
 
@@ -238,47 +238,29 @@ static struct http_state shows_get_states[] = {
  * from seatmap.c's cache, a signed-in caller's (held_by_me) from the
  * database.
  */
-#define SHOWS_SEATS_START	0
+#define SHOWS_SEATS_BIND	0
 #define SHOWS_SEATS_CALLER	1
 #define SHOWS_SEATS_CACHE	2
 #define SHOWS_SEATS_QUERY	3
 #define SHOWS_SEATS_ANSWER	4
 
 static struct http_state shows_seats_states[] = {
-	KORE_HTTP_STATE(shows_seats_start),
+	KORE_HTTP_STATE(shows_seats_bind),
 	KORE_HTTP_STATE(shows_seats_caller),
-	KORE_HTTP_STATE(shows_seat_cache),
-	KORE_HTTP_STATE(shows_query),
+	KORE_HTTP_STATE(shows_seats_cache),
+	KORE_HTTP_STATE(shows_seats_query),
 	KORE_HTTP_STATE(shows_seats_answer),
 };
 
-/*
- * Every write (POST, PUT, DELETE): admin check, body and id, the one
- * statement, cache invalidation, answer.
- */
-#define SHOWS_WRITE_AUTH	0
-#define SHOWS_WRITE_PARSE	1
-#define SHOWS_WRITE_QUERY	2
-#define SHOWS_WRITE_INVALIDATE	3
-#define SHOWS_WRITE_ANSWER	4
-
-static struct http_state shows_write_states[] = {
-	KORE_HTTP_STATE(shows_write_auth),
-	KORE_HTTP_STATE(shows_write_parse),
-	KORE_HTTP_STATE(shows_write_query),
-	KORE_HTTP_STATE(shows_write_invalidate),
-	KORE_HTTP_STATE(shows_write_answer),
-};
-
 static const struct route_method shows_collection_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_GET, shows_list_states),
-	ROUTE_METHOD(HTTP_METHOD_POST, shows_write_states),
+	ROUTE_HANDLER(HTTP_METHOD_GET, shows_list),
+	ROUTE_HANDLER(HTTP_METHOD_POST, shows_write),
 };
 
 static const struct route_method shows_item_methods[] = {
 	ROUTE_METHOD(HTTP_METHOD_GET, shows_get_states),
-	ROUTE_METHOD(HTTP_METHOD_PUT, shows_write_states),
-	ROUTE_METHOD(HTTP_METHOD_DELETE, shows_write_states),
+	ROUTE_HANDLER(HTTP_METHOD_PUT, shows_write),
+	ROUTE_HANDLER(HTTP_METHOD_DELETE, shows_write),
 };
 
 static const struct route_method shows_seats_methods[] = {
@@ -364,148 +346,121 @@ shows_seats(struct http_request *req)
 	return (ROUTE_DISPATCH(req, shows_seats_methods));
 }
 
-/* Validate the query string and bind it to the statement. */
 static int
-shows_list_start(struct http_request *req)
+shows_list(struct http_request *req)
 {
-	struct shows_req	*s;
-	const char		*movie, *theatre, *city, *date;
-
-	http_populate_get(req);
-	s = http_state_create(req, sizeof(*s), shows_free);
-
-	if (!route_page(req, &s->limit, &s->offset))
-		return (HTTP_STATE_COMPLETE);
-	if (route_param(req, "movie_id", &movie) == ROUTE_PARAM_INVALID) {
-		reply_invalid(req, "movie_id", "movie_id must be a positive "
-		    "integer.");
-		return (HTTP_STATE_COMPLETE);
-	}
-	if (route_param(req, "theatre_id", &theatre) == ROUTE_PARAM_INVALID) {
-		reply_invalid(req, "theatre_id", "theatre_id must be a "
-		    "positive integer.");
-		return (HTTP_STATE_COMPLETE);
-	}
-	if (route_param(req, "city", &city) == ROUTE_PARAM_INVALID) {
-		reply_invalid(req, "city", "city must be 1 to 100 printable "
-		    "characters.");
-		return (HTTP_STATE_COMPLETE);
-	}
-	if (route_param(req, "date", &date) == ROUTE_PARAM_INVALID) {
-		reply_invalid(req, "date", "date must be YYYY-MM-DD.");
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	(void)snprintf(s->slimit, sizeof(s->slimit), "%lld",
-	    (long long)s->limit);
-	(void)snprintf(s->soffset, sizeof(s->soffset), "%lld",
-	    (long long)s->offset);
-
-	db_call_init(&s->db, sql_list);
-	db_call_param(&s->db, movie);
-	db_call_param(&s->db, theatre);
-	db_call_param(&s->db, city);
-	db_call_param(&s->db, date);
-	db_call_param(&s->db, s->slimit);
-	db_call_param(&s->db, s->soffset);
-
-	cache_param(&s->cache, "movie_id", movie);
-	cache_param(&s->cache, "theatre_id", theatre);
-	cache_param(&s->cache, "city", city);
-	cache_param(&s->cache, "date", date);
-	cache_param(&s->cache, "limit", s->slimit);
-	cache_param(&s->cache, "offset", s->soffset);
-
-	req->fsm_state = SHOWS_READ_CACHE;
-	return (HTTP_STATE_CONTINUE);
+	return (catalog_read(req, &shows_list_read));
 }
 
-/* The show id from the path as $1 of sql; the 400 is sent on failure. */
 static int
-shows_bind_id(struct http_request *req, struct shows_req *s, const char *sql)
+shows_write(struct http_request *req)
 {
-	int64_t		id;
+	return (catalog_write(req, &shows_write_desc));
+}
 
-	if (!route_id(req, 1, &id))
+/* The body of a POST or PUT, after the id (PUT). */
+static int
+shows_bind(struct http_request *req, struct catalog_req *c)
+{
+	struct shows_input	*in = c->in;
+	const char		*field, *message;
+
+	if (!shows_input_parse(c->json.root, in, &field, &message)) {
+		reply_invalid(req, field, message);
 		return (KORE_RESULT_ERROR);
+	}
 
-	s->show_id = id;
-	(void)snprintf(s->id, sizeof(s->id), "%lld", (long long)id);
-	db_call_init(&s->db, sql);
-	db_call_param(&s->db, s->id);
+	(void)db_call_param_int(&c->db, in->movie_id);
+	(void)db_call_param_int(&c->db, in->screen_id);
+	db_call_param(&c->db, in->start_time);
+	db_call_param(&c->db, in->currency);
 
 	return (KORE_RESULT_OK);
 }
 
+/*
+ * Why a POST or PUT changed nothing, from the flags after the show's
+ * columns; answers and returns 1 when it did.
+ */
 static int
-shows_get_start(struct http_request *req)
+shows_write_refused(struct http_request *req, const struct db_call *db)
+{
+	if (req->method == HTTP_METHOD_PUT) {
+		if (db_value(db, 0, SHOWS_UPDATE_FOUND_COL)[0] != 't') {
+			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+			    "No show with this id.");
+			return (1);
+		}
+		if (db_value(db, 0, SHOWS_UPDATE_MOVIE_COL)[0] != 't') {
+			reply_invalid(req, "movie_id",
+			    "No movie with this id.");
+			return (1);
+		}
+		if (db_value(db, 0, SHOWS_UPDATE_SCREEN_COL)[0] != 't') {
+			reply_invalid(req, "screen_id", "A show cannot move to "
+			    "another screen; delete it and create a new one.");
+			return (1);
+		}
+		return (0);
+	}
+
+	if (db_value(db, 0, SHOWS_CREATE_MOVIE_COL)[0] != 't') {
+		reply_invalid(req, "movie_id", "No movie with this id.");
+		return (1);
+	}
+	if (db_value(db, 0, SHOWS_CREATE_SCREEN_COL)[0] != 't') {
+		reply_invalid(req, "screen_id", "No screen with this id.");
+		return (1);
+	}
+
+	return (0);
+}
+
+/* The statements answer one row, the show or why it was not written. */
+static struct kore_json_item *
+shows_write_answer(struct http_request *req, struct catalog_req *c)
+{
+	struct kore_json_item	*root;
+
+	if (db_rows(&c->db) != 1)
+		fatal("shows_write_answer: %d rows", db_rows(&c->db));
+	if (shows_write_refused(req, &c->db))
+		return (NULL);
+	if (db_isnull(&c->db, 0, 0))
+		fatal("shows_write_answer: no show and no reason");
+
+	root = shows_json(NULL, NULL, &c->db, 0, 0);
+	kore_json_create_integer(root, "seats_available",
+	    db_int(&c->db, 0, SHOWS_WRITE_SEATS_COL));
+	return (root);
+}
+
+/* The show id from the path as $1 of sql; the 400 is sent on failure. */
+static int
+shows_bind_id(struct http_request *req, const char *sql)
 {
 	struct shows_req	*s;
 
 	s = http_state_create(req, sizeof(*s), shows_free);
-	if (!shows_bind_id(req, s, sql_get))
-		return (HTTP_STATE_COMPLETE);
-	db_call_param(&s->db, SHOWS_TTL_MAX);
-	s->seatmap_kind = SEATMAP_BODY_SHOW;
+	if (!route_id(req, 1, &s->show_id))
+		return (KORE_RESULT_ERROR);
 
-	req->fsm_state = SHOWS_READ_CACHE;
-	return (HTTP_STATE_CONTINUE);
-}
+	db_call_init(&s->db, sql);
+	(void)db_call_param_int(&s->db, s->show_id);
 
-static int
-shows_seats_start(struct http_request *req)
-{
-	struct shows_req	*s;
-
-	s = http_state_create(req, sizeof(*s), shows_free);
-	if (!shows_bind_id(req, s, sql_seats))
-		return (HTTP_STATE_COMPLETE);
-	s->seatmap_kind = SEATMAP_BODY_SEATS;
-
-	req->fsm_state = SHOWS_SEATS_CALLER;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* Anonymous callers are welcome; a signed-in one sees held_by_me. */
-static int
-shows_seats_caller(struct http_request *req)
-{
-	struct shows_req	*s = http_state_get(req);
-
-	switch (auth_optional(req, &s->auth)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	if (s->auth.user_id != 0) {
-		(void)snprintf(s->caller, sizeof(s->caller), "%lld",
-		    (long long)s->auth.user_id);
-		db_call_param(&s->db, s->caller);
-		db_call_param(&s->db, SHOWS_TTL_MAX);
-		req->fsm_state = SHOWS_SEATS_QUERY;
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	db_call_param(&s->db, NULL);
-	db_call_param(&s->db, SHOWS_TTL_MAX);
-	req->fsm_state = SHOWS_SEATS_CACHE;
-	return (HTTP_STATE_CONTINUE);
+	return (KORE_RESULT_OK);
 }
 
 /*
- * A body seatmap.c has answers at once; a miss goes to PostgreSQL. The
- * seat map and the show's details share this state (and its successor,
- * the query) at the same position in their tables.
+ * A body seatmap.c has answers at once; a miss goes on to `next`, the
+ * query.
  */
 static int
-shows_seat_cache(struct http_request *req)
+shows_seatmap_state(struct http_request *req, int kind, int next)
 {
 	struct shows_req	*s = http_state_get(req);
 
-	switch (seatmap_lookup(req, &s->seatmap, s->seatmap_kind,
-	    s->show_id)) {
+	switch (seatmap_lookup(req, &s->seatmap, kind, s->show_id)) {
 	case SEATMAP_PENDING:
 		return (HTTP_STATE_RETRY);
 	case SEATMAP_HIT:
@@ -513,60 +468,36 @@ shows_seat_cache(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state++;
+	req->fsm_state = next;
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* A cached body answers at once; a miss goes to PostgreSQL. */
 static int
-shows_cache(struct http_request *req)
+shows_get_bind(struct http_request *req)
 {
-	struct shows_req	*s = http_state_get(req);
+	struct shows_req	*s;
 
-	switch (cache_lookup(req, &s->cache)) {
-	case CACHE_PENDING:
-		return (HTTP_STATE_RETRY);
-	case CACHE_HIT:
-		cache_reply_hit(req, &s->cache);
+	if (!shows_bind_id(req, sql_get))
 		return (HTTP_STATE_COMPLETE);
-	}
+	s = http_state_get(req);
+	db_call_param(&s->db, SHOWS_TTL_MAX);
 
-	req->fsm_state = SHOWS_READ_QUERY;
+	req->fsm_state = SHOWS_GET_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }
 
 static int
-shows_query(struct http_request *req)
+shows_get_cache(struct http_request *req)
 {
-	struct shows_req	*s = http_state_get(req);
-
-	switch (db_run(&s->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		/* Only a date like 2026-02-31 gets past the validator. */
-		if (db_sqlstate_is(&s->db, "22008"))
-			reply_invalid(req, "date", "date is not a real date.");
-		else
-			reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	/* In every table the answer follows the query. */
-	req->fsm_state++;
-	return (HTTP_STATE_CONTINUE);
+	return (shows_seatmap_state(req, SEATMAP_BODY_SHOW, SHOWS_GET_QUERY));
 }
 
 static int
-shows_list_answer(struct http_request *req)
+shows_get_query(struct http_request *req)
 {
 	struct shows_req	*s = http_state_get(req);
-	struct kore_json_item	*root;
 
-	root = reply_list_rows(&s->db, shows_json, SHOWS_LIST_TOTAL_COL, s->limit,
-	    s->offset);
-	cache_reply(req, &s->cache, root);
-	return (HTTP_STATE_COMPLETE);
+	return (db_state(req, &s->db, SHOWS_GET_ANSWER, catalog_read_failed));
 }
 
 static int
@@ -587,6 +518,54 @@ shows_get_answer(struct http_request *req)
 	seatmap_reply(req, &s->seatmap, root,
 	    db_int(&s->db, 0, SHOWS_GET_TTL_COL));
 	return (HTTP_STATE_COMPLETE);
+}
+
+static int
+shows_seats_bind(struct http_request *req)
+{
+	if (!shows_bind_id(req, sql_seats))
+		return (HTTP_STATE_COMPLETE);
+
+	req->fsm_state = SHOWS_SEATS_CALLER;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Anonymous callers are welcome; a signed-in one sees held_by_me. */
+static int
+shows_seats_caller(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+	int			r;
+
+	r = auth_state(req, auth_optional(req, &s->auth), SHOWS_SEATS_CACHE);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
+
+	if (s->auth.user_id != 0) {
+		(void)db_call_param_int(&s->db, s->auth.user_id);
+		req->fsm_state = SHOWS_SEATS_QUERY;
+	} else {
+		db_call_param(&s->db, NULL);
+	}
+	db_call_param(&s->db, SHOWS_TTL_MAX);
+
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+shows_seats_cache(struct http_request *req)
+{
+	return (shows_seatmap_state(req, SEATMAP_BODY_SEATS,
+	    SHOWS_SEATS_QUERY));
+}
+
+static int
+shows_seats_query(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
+
+	return (db_state(req, &s->db, SHOWS_SEATS_ANSWER,
+	    catalog_read_failed));
 }
 
 static int
@@ -632,178 +611,6 @@ shows_seats_answer(struct http_request *req)
 	return (HTTP_STATE_COMPLETE);
 }
 
-/* Only an admin may write. */
-static int
-shows_write_auth(struct http_request *req)
-{
-	struct shows_req	*s;
-
-	if ((s = http_state_get(req)) == NULL)
-		s = http_state_create(req, sizeof(*s), shows_free);
-
-	switch (admin_authorize(req, &s->auth)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = SHOWS_WRITE_PARSE;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* The id (PUT, DELETE) and the body (POST, PUT), bound to the statement. */
-static int
-shows_write_parse(struct http_request *req)
-{
-	struct shows_req	*s = http_state_get(req);
-	const char		*field, *message;
-	int64_t			id;
-
-	if (req->method != HTTP_METHOD_POST) {
-		if (!route_id(req, 1, &id))
-			return (HTTP_STATE_COMPLETE);
-		(void)snprintf(s->id, sizeof(s->id), "%lld", (long long)id);
-	}
-
-	if (req->method == HTTP_METHOD_DELETE) {
-		db_call_init(&s->db, sql_delete);
-		db_call_param(&s->db, s->id);
-		req->fsm_state = SHOWS_WRITE_QUERY;
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	if (!body_json(req, &s->json, BODY_REQUIRED))
-		return (HTTP_STATE_COMPLETE);
-	if (!shows_input_parse(s->json.root, &s->in, &field, &message)) {
-		reply_invalid(req, field, message);
-		return (HTTP_STATE_COMPLETE);
-	}
-	(void)snprintf(s->movie_id, sizeof(s->movie_id), "%lld",
-	    (long long)s->in.movie_id);
-	(void)snprintf(s->screen_id, sizeof(s->screen_id), "%lld",
-	    (long long)s->in.screen_id);
-
-	if (req->method == HTTP_METHOD_POST) {
-		db_call_init(&s->db, sql_create);
-	} else {
-		db_call_init(&s->db, sql_update);
-		db_call_param(&s->db, s->id);
-	}
-	db_call_param(&s->db, s->movie_id);
-	db_call_param(&s->db, s->screen_id);
-	db_call_param(&s->db, s->in.start_time);
-	db_call_param(&s->db, s->in.currency);
-
-	req->fsm_state = SHOWS_WRITE_QUERY;
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-shows_write_query(struct http_request *req)
-{
-	struct shows_req	*s = http_state_get(req);
-
-	switch (db_run(&s->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		admin_db_failed(req, &s->db, "start_time");
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = SHOWS_WRITE_INVALIDATE;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* Committed: cached catalog bodies are stale from now on. */
-static int
-shows_write_invalidate(struct http_request *req)
-{
-	struct shows_req	*s = http_state_get(req);
-
-	if (cache_invalidate(req, &s->cache) == CACHE_PENDING)
-		return (HTTP_STATE_RETRY);
-
-	req->fsm_state = SHOWS_WRITE_ANSWER;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/*
- * Why a POST or PUT changed nothing, from the flags after the show's
- * columns; answers and returns 1 when it did.
- */
-static int
-shows_write_refused(struct http_request *req, struct shows_req *s)
-{
-	const struct db_call	*db = &s->db;
-
-	if (req->method == HTTP_METHOD_PUT) {
-		if (db_value(db, 0, SHOWS_UPDATE_FOUND_COL)[0] != 't') {
-			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
-			    "No show with this id.");
-			return (1);
-		}
-		if (db_value(db, 0, SHOWS_UPDATE_MOVIE_COL)[0] != 't') {
-			reply_invalid(req, "movie_id",
-			    "No movie with this id.");
-			return (1);
-		}
-		if (db_value(db, 0, SHOWS_UPDATE_SCREEN_COL)[0] != 't') {
-			reply_invalid(req, "screen_id", "A show cannot move to "
-			    "another screen; delete it and create a new one.");
-			return (1);
-		}
-		return (0);
-	}
-
-	if (db_value(db, 0, SHOWS_CREATE_MOVIE_COL)[0] != 't') {
-		reply_invalid(req, "movie_id", "No movie with this id.");
-		return (1);
-	}
-	if (db_value(db, 0, SHOWS_CREATE_SCREEN_COL)[0] != 't') {
-		reply_invalid(req, "screen_id", "No screen with this id.");
-		return (1);
-	}
-
-	return (0);
-}
-
-static int
-shows_write_answer(struct http_request *req)
-{
-	struct shows_req	*s = http_state_get(req);
-	struct kore_json_item	*root;
-
-	if (req->method == HTTP_METHOD_DELETE) {
-		if (db_rows(&s->db) == 0) {
-			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
-			    "No show with this id.");
-		} else {
-			reply_empty(req, HTTP_STATUS_NO_CONTENT);
-		}
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	if (db_rows(&s->db) != 1)
-		fatal("shows_write_answer: %d rows", db_rows(&s->db));
-	if (shows_write_refused(req, s))
-		return (HTTP_STATE_COMPLETE);
-	if (db_isnull(&s->db, 0, 0))
-		fatal("shows_write_answer: no show and no reason");
-
-	root = shows_json(NULL, NULL, &s->db, 0, 0);
-	kore_json_create_integer(root, "seats_available",
-	    db_int(&s->db, 0, SHOWS_WRITE_SEATS_COL));
-
-	if (req->method == HTTP_METHOD_POST)
-		admin_created(req, "/api/shows", db_int(&s->db, 0, 0), root);
-	else
-		reply_json(req, HTTP_STATUS_OK, root);
-
-	return (HTTP_STATE_COMPLETE);
-}
-
 static void
 shows_free(struct http_request *req)
 {
@@ -813,9 +620,7 @@ shows_free(struct http_request *req)
 		return;
 
 	db_call_cleanup(&s->db);
-	cache_cleanup(&s->cache);
 	seatmap_cleanup(&s->seatmap);
 	auth_cleanup(&s->auth);
-	body_cleanup(&s->json);
 	http_state_cleanup(req);
 }

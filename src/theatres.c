@@ -8,18 +8,19 @@
  * in_use while shows use one of them) and POST /api/theatres/{id}/screens
  * with the screen's rows. A timezone must be one PostgreSQL knows, as the
  * date filters convert with it.
+ *
+ * The flows are catalog.c's; this file describes the theatre and the
+ * screen: their statements, their JSON and their bodies.
  */
 #include <sys/types.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
-#include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
 #include "body.h"
-#include "cache.h"
+#include "catalog.h"
 #include "db.h"
 #include "reply.h"
 #include "route.h"
@@ -30,7 +31,7 @@ int	theatres_item(struct http_request *);
 int	theatres_screens(struct http_request *);
 
 /* One row even for an empty page: see movies.c. */
-static const char *sql_list =
+static const char sql_list[] =
     "WITH f AS ("
     "  SELECT t.* FROM theatres t"
     "  WHERE $1::text IS NULL OR lower(t.city) = lower($1)"
@@ -43,7 +44,7 @@ static const char *sql_list =
     " ORDER BY page.id";
 
 /* One row per seat row of each screen; screen columns NULL without any. */
-static const char *sql_get =
+static const char sql_get[] =
     "SELECT " THEATRES_COLUMNS ", sc.id, sc.name, r.label, r.seats,"
     " r.tier, r.price_cents, r.aisles_after"
     " FROM theatres t"
@@ -56,7 +57,7 @@ static const char *sql_get =
  * Writes answer the theatre and whether the timezone is known (a NULL
  * theatre with a known zone is an unknown id).
  */
-static const char *sql_create =
+static const char sql_create[] =
     "WITH tz AS ("
     "  SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $4)"
     "    AS known"
@@ -67,7 +68,7 @@ static const char *sql_create =
     ")"
     " SELECT ins.*, tz.known FROM tz LEFT JOIN ins ON true";
 
-static const char *sql_update =
+static const char sql_update[] =
     "WITH tz AS ("
     "  SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $5)"
     "    AS known"
@@ -80,7 +81,7 @@ static const char *sql_update =
     " SELECT up.*, tz.known FROM tz LEFT JOIN up ON true";
 
 /* A theatre's screens (and their rows) go with it, unless shows use them. */
-static const char *sql_delete =
+static const char sql_delete[] =
     "WITH sc AS (DELETE FROM screens WHERE theatre_id = $1)"
     " DELETE FROM theatres WHERE id = $1 RETURNING id";
 
@@ -88,7 +89,7 @@ static const char *sql_delete =
  * The screen and its rows ($3, a JSON array in order) in one statement;
  * no row at all when the theatre does not exist.
  */
-static const char *sql_screen_create =
+static const char sql_screen_create[] =
     "WITH th AS ("
     "  SELECT id FROM theatres WHERE id = $1::bigint"
     "), sc AS ("
@@ -114,97 +115,80 @@ static const char *sql_screen_create =
 /* Where the screen columns of sql_get start. */
 #define THEATRES_SCREEN_COL	THEATRES_NCOLUMNS
 
-struct theatres_req {
-	struct db_call		db;
-	struct cache_entry	cache;
-	int64_t			limit;
-	int64_t			offset;
-	char			id[24];
-	char			slimit[24];
-	char			soffset[24];
-
-	/* Writes only. */
-	struct auth			auth;
-	struct kore_json		json;
-	struct theatres_input		in;
-	struct theatres_screen_input	screen;
-	struct kore_buf			rows;
-	int64_t				theatre_id;
-};
-
-static int	theatres_list_start(struct http_request *);
-static int	theatres_list_answer(struct http_request *);
-static int	theatres_get_start(struct http_request *);
-static int	theatres_get_answer(struct http_request *);
-static int	theatres_cache(struct http_request *);
-static int	theatres_query(struct http_request *);
-static int	theatres_write_auth(struct http_request *);
-static int	theatres_write_parse(struct http_request *);
-static int	theatres_write_query(struct http_request *);
-static int	theatres_write_invalidate(struct http_request *);
-static int	theatres_write_answer(struct http_request *);
+static int	theatres_list(struct http_request *);
+static int	theatres_get(struct http_request *);
+static int	theatres_write(struct http_request *);
+static int	theatres_screen_create(struct http_request *);
+static int	theatres_bind(struct http_request *, struct catalog_req *);
 static int	theatres_bind_screen(struct http_request *,
-		    struct theatres_req *);
+		    struct catalog_req *);
+static struct kore_json_item	*theatres_get_answer(struct catalog_req *);
+static struct kore_json_item	*theatres_write_answer(
+				    struct http_request *,
+				    struct catalog_req *);
+static struct kore_json_item	*theatres_screen_answer(
+				    struct http_request *,
+				    struct catalog_req *);
 static void	theatres_row_json(struct kore_json_item *,
 		    const struct db_call *, int, int);
-static void	theatres_free(struct http_request *);
 static struct kore_json_item	*theatres_screen_json(
 				    struct kore_json_item *, const char *,
 				    const struct db_call *, int, int, int64_t);
 static void	theatres_screens_json(struct kore_json_item *,
 		    const struct db_call *, int, int64_t);
 
-/* Both reads: parse, look in the cache, query on a miss, answer. */
-#define THEATRES_READ_START	0
-#define THEATRES_READ_CACHE	1
-#define THEATRES_READ_QUERY	2
-#define THEATRES_READ_ANSWER	3
+static const char * const theatres_list_filters[] = { "city", NULL };
 
-static struct http_state theatres_list_states[] = {
-	KORE_HTTP_STATE(theatres_list_start),
-	KORE_HTTP_STATE(theatres_cache),
-	KORE_HTTP_STATE(theatres_query),
-	KORE_HTTP_STATE(theatres_list_answer),
+static const struct catalog_read theatres_list_read = {
+	.sql = sql_list,
+	.paged = 1,
+	.filters = theatres_list_filters,
+	.row = theatres_json,
+	.total_col = THEATRES_NCOLUMNS,
 };
 
-static struct http_state theatres_get_states[] = {
-	KORE_HTTP_STATE(theatres_get_start),
-	KORE_HTTP_STATE(theatres_cache),
-	KORE_HTTP_STATE(theatres_query),
-	KORE_HTTP_STATE(theatres_get_answer),
+static const struct catalog_read theatres_get_read = {
+	.sql = sql_get,
+	.id = 1,
+	.answer = theatres_get_answer,
+	.not_found = "No theatre with this id.",
 };
 
-/*
- * Every write (POST, PUT, DELETE, POST screens): admin check, body and
- * id, the one statement, cache invalidation, answer.
- */
-#define THEATRES_WRITE_AUTH		0
-#define THEATRES_WRITE_PARSE		1
-#define THEATRES_WRITE_QUERY		2
-#define THEATRES_WRITE_INVALIDATE	3
-#define THEATRES_WRITE_ANSWER		4
+static const struct catalog_write theatres_write_desc = {
+	.sql_create = sql_create,
+	.sql_update = sql_update,
+	.sql_delete = sql_delete,
+	.insize = sizeof(struct theatres_input),
+	.bind = theatres_bind,
+	.answer = theatres_write_answer,
+	.collection = "/api/theatres",
+	.not_found = "No theatre with this id.",
+};
 
-static struct http_state theatres_write_states[] = {
-	KORE_HTTP_STATE(theatres_write_auth),
-	KORE_HTTP_STATE(theatres_write_parse),
-	KORE_HTTP_STATE(theatres_write_query),
-	KORE_HTTP_STATE(theatres_write_invalidate),
-	KORE_HTTP_STATE(theatres_write_answer),
+/* A screen is made under its theatre, and read as part of it. */
+static const struct catalog_write theatres_screen_desc = {
+	.sql_create = sql_screen_create,
+	.id_on_create = 1,
+	.insize = sizeof(struct theatres_screen_input),
+	.bind = theatres_bind_screen,
+	.answer = theatres_screen_answer,
+	.collection = "/api/theatres",
+	.not_found = "No theatre with this id.",
 };
 
 static const struct route_method theatres_collection_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_GET, theatres_list_states),
-	ROUTE_METHOD(HTTP_METHOD_POST, theatres_write_states),
+	ROUTE_HANDLER(HTTP_METHOD_GET, theatres_list),
+	ROUTE_HANDLER(HTTP_METHOD_POST, theatres_write),
 };
 
 static const struct route_method theatres_item_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_GET, theatres_get_states),
-	ROUTE_METHOD(HTTP_METHOD_PUT, theatres_write_states),
-	ROUTE_METHOD(HTTP_METHOD_DELETE, theatres_write_states),
+	ROUTE_HANDLER(HTTP_METHOD_GET, theatres_get),
+	ROUTE_HANDLER(HTTP_METHOD_PUT, theatres_write),
+	ROUTE_HANDLER(HTTP_METHOD_DELETE, theatres_write),
 };
 
 static const struct route_method theatres_screens_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_POST, theatres_write_states),
+	ROUTE_HANDLER(HTTP_METHOD_POST, theatres_screen_create),
 };
 
 struct kore_json_item *
@@ -450,339 +434,137 @@ theatres_screens(struct http_request *req)
 	return (ROUTE_DISPATCH(req, theatres_screens_methods));
 }
 
-/* Validate the query string and bind it to the statement. */
 static int
-theatres_list_start(struct http_request *req)
+theatres_list(struct http_request *req)
 {
-	struct theatres_req	*t;
-	const char		*city;
-
-	http_populate_get(req);
-	t = http_state_create(req, sizeof(*t), theatres_free);
-
-	if (!route_page(req, &t->limit, &t->offset))
-		return (HTTP_STATE_COMPLETE);
-	if (route_param(req, "city", &city) == ROUTE_PARAM_INVALID) {
-		reply_invalid(req, "city", "city must be 1 to 100 printable "
-		    "characters.");
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	(void)snprintf(t->slimit, sizeof(t->slimit), "%lld",
-	    (long long)t->limit);
-	(void)snprintf(t->soffset, sizeof(t->soffset), "%lld",
-	    (long long)t->offset);
-
-	db_call_init(&t->db, sql_list);
-	db_call_param(&t->db, city);
-	db_call_param(&t->db, t->slimit);
-	db_call_param(&t->db, t->soffset);
-
-	cache_param(&t->cache, "city", city);
-	cache_param(&t->cache, "limit", t->slimit);
-	cache_param(&t->cache, "offset", t->soffset);
-
-	req->fsm_state = THEATRES_READ_CACHE;
-	return (HTTP_STATE_CONTINUE);
+	return (catalog_read(req, &theatres_list_read));
 }
 
 static int
-theatres_get_start(struct http_request *req)
+theatres_get(struct http_request *req)
 {
-	struct theatres_req	*t;
-	int64_t			id;
-
-	t = http_state_create(req, sizeof(*t), theatres_free);
-	if (!route_id(req, 1, &id))
-		return (HTTP_STATE_COMPLETE);
-
-	(void)snprintf(t->id, sizeof(t->id), "%lld", (long long)id);
-	db_call_init(&t->db, sql_get);
-	db_call_param(&t->db, t->id);
-
-	req->fsm_state = THEATRES_READ_CACHE;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* A cached body answers at once; a miss goes to PostgreSQL. */
-static int
-theatres_cache(struct http_request *req)
-{
-	struct theatres_req	*t = http_state_get(req);
-
-	switch (cache_lookup(req, &t->cache)) {
-	case CACHE_PENDING:
-		return (HTTP_STATE_RETRY);
-	case CACHE_HIT:
-		cache_reply_hit(req, &t->cache);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = THEATRES_READ_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (catalog_read(req, &theatres_get_read));
 }
 
 static int
-theatres_query(struct http_request *req)
+theatres_write(struct http_request *req)
 {
-	struct theatres_req	*t = http_state_get(req);
-
-	switch (db_run(&t->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = THEATRES_READ_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (catalog_write(req, &theatres_write_desc));
 }
 
 static int
-theatres_list_answer(struct http_request *req)
+theatres_screen_create(struct http_request *req)
 {
-	struct theatres_req	*t = http_state_get(req);
-	struct kore_json_item	*root;
-
-	root = reply_list_rows(&t->db, theatres_json, THEATRES_NCOLUMNS, t->limit,
-	    t->offset);
-	cache_reply(req, &t->cache, root);
-	return (HTTP_STATE_COMPLETE);
+	return (catalog_write(req, &theatres_screen_desc));
 }
 
-static int
-theatres_get_answer(struct http_request *req)
+static struct kore_json_item *
+theatres_get_answer(struct catalog_req *c)
 {
-	struct theatres_req	*t = http_state_get(req);
 	struct kore_json_item	*root, *screens;
 
-	if (db_rows(&t->db) == 0) {
-		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
-		    "No theatre with this id.");
-		return (HTTP_STATE_COMPLETE);
-	}
+	if (db_rows(&c->db) == 0)
+		return (NULL);
 
-	root = theatres_json(NULL, NULL, &t->db, 0, 0);
+	root = theatres_json(NULL, NULL, &c->db, 0, 0);
 	screens = kore_json_create_array(root, "screens");
-	theatres_screens_json(screens, &t->db, THEATRES_SCREEN_COL,
-	    db_int(&t->db, 0, 0));
-	cache_reply(req, &t->cache, root);
-	return (HTTP_STATE_COMPLETE);
+	theatres_screens_json(screens, &c->db, THEATRES_SCREEN_COL,
+	    db_int(&c->db, 0, 0));
+	return (root);
 }
 
-/* Only an admin may write. */
+/* The body of a POST or PUT, after the id (PUT). */
 static int
-theatres_write_auth(struct http_request *req)
+theatres_bind(struct http_request *req, struct catalog_req *c)
 {
-	struct theatres_req	*t;
+	struct theatres_input	*in = c->in;
+	const char		*field, *message;
 
-	if ((t = http_state_get(req)) == NULL)
-		t = http_state_create(req, sizeof(*t), theatres_free);
-
-	switch (admin_authorize(req, &t->auth)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
+	if (!theatres_input_parse(c->json.root, in, &field, &message)) {
+		reply_invalid(req, field, message);
+		return (KORE_RESULT_ERROR);
 	}
 
-	req->fsm_state = THEATRES_WRITE_PARSE;
-	return (HTTP_STATE_CONTINUE);
+	db_call_param(&c->db, in->name);
+	db_call_param(&c->db, in->city);
+	db_call_param(&c->db, in->address);
+	db_call_param(&c->db, in->timezone);
+
+	return (KORE_RESULT_OK);
 }
 
 /* The screen body as sql_screen_create's $2 and $3 (a JSON array). */
 static int
-theatres_bind_screen(struct http_request *req, struct theatres_req *t)
+theatres_bind_screen(struct http_request *req, struct catalog_req *c)
 {
-	struct kore_json_item	*rows, *r, *aisles, *elem;
-	const char		*field, *message;
-	size_t			i;
+	struct theatres_screen_input	*in = c->in;
+	struct kore_json_item		*rows, *r, *aisles, *elem;
+	const char			*field, *message;
+	size_t				i;
 
-	if (!theatres_screen_input_parse(t->json.root, &t->screen, &field,
+	if (!theatres_screen_input_parse(c->json.root, in, &field,
 	    &message)) {
 		reply_invalid(req, field, message);
 		return (KORE_RESULT_ERROR);
 	}
 
 	rows = kore_json_create_array(NULL, NULL);
-	for (i = 0; i < t->screen.nrows; i++) {
+	for (i = 0; i < in->nrows; i++) {
 		r = kore_json_create_object(rows, NULL);
-		kore_json_create_string(r, "label", t->screen.rows[i].label);
-		kore_json_create_integer(r, "seats", t->screen.rows[i].seats);
-		kore_json_create_string(r, "tier", t->screen.rows[i].tier);
+		kore_json_create_string(r, "label", in->rows[i].label);
+		kore_json_create_integer(r, "seats", in->rows[i].seats);
+		kore_json_create_string(r, "tier", in->rows[i].tier);
 		kore_json_create_integer(r, "price_cents",
-		    t->screen.rows[i].price_cents);
+		    in->rows[i].price_cents);
 		aisles = kore_json_create_array(r, "aisles_after");
-		if (t->screen.rows[i].aisles_after == NULL)
+		if (in->rows[i].aisles_after == NULL)
 			continue;
-		TAILQ_FOREACH(elem, &t->screen.rows[i].aisles_after->data.items,
+		TAILQ_FOREACH(elem, &in->rows[i].aisles_after->data.items,
 		    list) {
 			kore_json_create_integer(aisles, NULL,
 			    elem->type == KORE_JSON_TYPE_INTEGER ?
 			    elem->data.s64 : (int64_t)elem->data.u64);
 		}
 	}
-	kore_buf_init(&t->rows, 256);
-	kore_json_item_tobuf(rows, &t->rows);
+	c->param = kore_buf_alloc(256);
+	kore_json_item_tobuf(rows, c->param);
 	kore_json_item_free(rows);
 
-	db_call_init(&t->db, sql_screen_create);
-	db_call_param(&t->db, t->id);
-	db_call_param(&t->db, t->screen.name);
-	db_call_param(&t->db, kore_buf_stringify(&t->rows, NULL));
+	db_call_param(&c->db, in->name);
+	db_call_param(&c->db, kore_buf_stringify(c->param, NULL));
 
 	return (KORE_RESULT_OK);
 }
 
-/* The id (all but POST /api/theatres) and the body, bound. */
-static int
-theatres_write_parse(struct http_request *req)
+/* A write of a theatre answers whether the timezone is known. */
+static struct kore_json_item *
+theatres_write_answer(struct http_request *req, struct catalog_req *c)
 {
-	struct theatres_req	*t = http_state_get(req);
-	const char		*field, *message;
-	int			collection;
-
-	collection = !strcmp(req->path, "/api/theatres");
-	if (!collection) {
-		if (!route_id(req, 1, &t->theatre_id))
-			return (HTTP_STATE_COMPLETE);
-		(void)snprintf(t->id, sizeof(t->id), "%lld",
-		    (long long)t->theatre_id);
-	}
-
-	if (req->method == HTTP_METHOD_DELETE) {
-		db_call_init(&t->db, sql_delete);
-		db_call_param(&t->db, t->id);
-		req->fsm_state = THEATRES_WRITE_QUERY;
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	if (!body_json(req, &t->json, BODY_REQUIRED))
-		return (HTTP_STATE_COMPLETE);
-
-	if (req->method == HTTP_METHOD_POST && !collection) {
-		if (!theatres_bind_screen(req, t))
-			return (HTTP_STATE_COMPLETE);
-		req->fsm_state = THEATRES_WRITE_QUERY;
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	if (!theatres_input_parse(t->json.root, &t->in, &field, &message)) {
-		reply_invalid(req, field, message);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	if (collection) {
-		db_call_init(&t->db, sql_create);
-	} else {
-		db_call_init(&t->db, sql_update);
-		db_call_param(&t->db, t->id);
-	}
-	db_call_param(&t->db, t->in.name);
-	db_call_param(&t->db, t->in.city);
-	db_call_param(&t->db, t->in.address);
-	db_call_param(&t->db, t->in.timezone);
-
-	req->fsm_state = THEATRES_WRITE_QUERY;
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-theatres_write_query(struct http_request *req)
-{
-	struct theatres_req	*t = http_state_get(req);
-
-	switch (db_run(&t->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		admin_db_failed(req, &t->db, NULL);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = THEATRES_WRITE_INVALIDATE;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* Committed: cached catalog bodies are stale from now on. */
-static int
-theatres_write_invalidate(struct http_request *req)
-{
-	struct theatres_req	*t = http_state_get(req);
-
-	if (cache_invalidate(req, &t->cache) == CACHE_PENDING)
-		return (HTTP_STATE_RETRY);
-
-	req->fsm_state = THEATRES_WRITE_ANSWER;
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-theatres_write_answer(struct http_request *req)
-{
-	struct theatres_req	*t = http_state_get(req);
-	struct kore_json_item	*screen, *rows;
-	int			i, n, screens;
-
-	screens = req->method == HTTP_METHOD_POST &&
-	    strcmp(req->path, "/api/theatres");
-
-	/* A write of a theatre answers whether the timezone is known. */
-	n = db_rows(&t->db);
-	if (req->method != HTTP_METHOD_DELETE && !screens && n > 0 &&
-	    db_value(&t->db, 0, THEATRES_NCOLUMNS)[0] != 't') {
+	if (db_value(&c->db, 0, THEATRES_NCOLUMNS)[0] != 't') {
 		reply_invalid(req, "timezone", "timezone must be an IANA time "
 		    "zone name.");
-		return (HTTP_STATE_COMPLETE);
+		return (NULL);
 	}
-
-	if (n == 0 || db_isnull(&t->db, 0, 0)) {
+	if (db_isnull(&c->db, 0, 0)) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
 		    "No theatre with this id.");
-		return (HTTP_STATE_COMPLETE);
+		return (NULL);
 	}
 
-	if (screens) {
-		screen = theatres_screen_json(NULL, NULL, &t->db, 0, 0,
-		    t->theatre_id);
-		rows = kore_json_find_array(screen, "rows");
-		for (i = 0; i < n; i++)
-			theatres_row_json(rows, &t->db, i, 2);
-		/* A screen is read as part of its theatre. */
-		admin_created(req, "/api/theatres", t->theatre_id, screen);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	switch (req->method) {
-	case HTTP_METHOD_POST:
-		admin_created(req, "/api/theatres", db_int(&t->db, 0, 0),
-		    theatres_json(NULL, NULL, &t->db, 0, 0));
-		break;
-	case HTTP_METHOD_PUT:
-		reply_json(req, HTTP_STATUS_OK,
-		    theatres_json(NULL, NULL, &t->db, 0, 0));
-		break;
-	default:
-		reply_empty(req, HTTP_STATUS_NO_CONTENT);
-		break;
-	}
-
-	return (HTTP_STATE_COMPLETE);
+	return (theatres_json(NULL, NULL, &c->db, 0, 0));
 }
 
-static void
-theatres_free(struct http_request *req)
+static struct kore_json_item *
+theatres_screen_answer(struct http_request *req, struct catalog_req *c)
 {
-	struct theatres_req	*t = http_state_get(req);
+	struct kore_json_item	*screen, *rows;
+	int			i, n;
 
-	if (t == NULL)
-		return;
+	screen = theatres_screen_json(NULL, NULL, &c->db, 0, 0, c->id);
+	rows = kore_json_find_array(screen, "rows");
+	n = db_rows(&c->db);
+	for (i = 0; i < n; i++)
+		theatres_row_json(rows, &c->db, i, 2);
 
-	db_call_cleanup(&t->db);
-	cache_cleanup(&t->cache);
-	auth_cleanup(&t->auth);
-	body_cleanup(&t->json);
-	kore_buf_cleanup(&t->rows);
-	http_state_cleanup(req);
+	return (screen);
 }
