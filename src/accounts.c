@@ -1,16 +1,9 @@
 /*
- * accounts: POST /api/auth/register, /login, /refresh, /logout and
- * GET /api/users/me.
+ * accounts: POST /api/auth/register, /login and GET /api/users/me, and
+ * the checks of their bodies.
  *
- * Register and login answer a session: the user, a JWT access token
- * (token.c) and an opaque refresh token (sessions.c). Every login (and
- * registration) starts a refresh-token family; /refresh rotates the
- * presented token in one statement that marks it used and adds its
- * successor only if it was still live, so two refreshes with one token
- * can never both succeed. A token that was already used is a replay: its
- * whole family is revoked and the answer is 401. Logout revokes the
- * presented refresh token's family and deny-lists the access token's jti
- * in Redis until it would have expired (auth.c reads that list).
+ * Register and login answer a session (sessions.c): the user, a JWT
+ * access token and a refresh token that starts a new family.
  *
  * Passwords are hashed and verified in a Kore task (password.c); a login
  * for an unknown email verifies against a dummy hash, so it costs the
@@ -25,37 +18,25 @@
 
 #include <openssl/crypto.h>
 
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "accounts.h"
 #include "auth.h"
 #include "body.h"
-#include "config.h"
 #include "db.h"
 #include "password.h"
-#include "redis.h"
 #include "reply.h"
 #include "route.h"
 #include "sessions.h"
 #include "throttle.h"
-#include "token.h"
+#include "users.h"
 
 int	accounts_register(struct http_request *);
 int	accounts_login(struct http_request *);
-int	accounts_refresh(struct http_request *);
-int	accounts_logout(struct http_request *);
 int	accounts_me(struct http_request *);
 
-/* The select list accounts_user_read() reads, in this order. */
-#define ACCOUNTS_USER_COLUMNS						\
-	"u.id, u.name, u.email, u.role, to_char(u.created_at AT TIME ZONE " \
-	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define ACCOUNTS_USER_NCOLUMNS	5
-
 /* A new user and the first refresh token of its first family. */
-static const char *sql_register =
+static const char sql_register[] =
     "WITH u AS ("
     "  INSERT INTO users (name, email, password_hash)"
     "  VALUES ($1, $2, $3) RETURNING *"
@@ -63,90 +44,25 @@ static const char *sql_register =
     "  INSERT INTO refresh_tokens (user_id, token_hash, expires_at)"
     "  SELECT id, $4, now() + make_interval(secs => $5::int) FROM u"
     ")"
-    " SELECT " ACCOUNTS_USER_COLUMNS " FROM u";
+    " SELECT " USERS_COLUMNS " FROM u";
 
-static const char *sql_login_lookup =
-    "SELECT " ACCOUNTS_USER_COLUMNS ", u.password_hash"
+static const char sql_login_lookup[] =
+    "SELECT " USERS_COLUMNS ", u.password_hash"
     " FROM users u WHERE lower(u.email) = lower($1)";
 
-/* A login starts a new family (the column's default). */
-static const char *sql_session_new =
-    "INSERT INTO refresh_tokens (user_id, token_hash, expires_at)"
-    " VALUES ($1, $2, now() + make_interval(secs => $3::int))";
-
-/*
- * Rotation: the presented token is live only if unused, unrevoked and
- * unexpired; marking it used and inserting its successor happen in one
- * statement, and a concurrent rotation of the same token re-checks
- * used_at after the row lock, so at most one wins. The loser then finds
- * the token used and revokes the family (sql_refresh_reuse): two clients
- * holding one refresh token is exactly what reuse detection is for.
- */
-static const char *sql_refresh_rotate =
-    "WITH old AS ("
-    "  UPDATE refresh_tokens SET used_at = now()"
-    "  WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL"
-    "  AND expires_at > now()"
-    "  RETURNING user_id, family"
-    "), fresh AS ("
-    "  INSERT INTO refresh_tokens (user_id, family, token_hash, expires_at)"
-    "  SELECT user_id, family, $2, now() + make_interval(secs => $3::int)"
-    "  FROM old RETURNING user_id"
-    ")"
-    " SELECT " ACCOUNTS_USER_COLUMNS
-    " FROM fresh JOIN users u ON u.id = fresh.user_id";
-
-/* Reuse of a rotated token: the whole family stops working. */
-static const char *sql_refresh_reuse =
-    "UPDATE refresh_tokens SET revoked_at = now()"
-    " WHERE revoked_at IS NULL AND family = ("
-    "  SELECT family FROM refresh_tokens"
-    "  WHERE token_hash = $1 AND used_at IS NOT NULL)";
-
-/* Logout: the presented token's family, if it is the caller's. */
-/*
- * The access token's jti goes on the record (revoked_tokens, read when
- * Redis cannot answer; auth.c), and the refresh token's family is
- * revoked when one was given ($1 NULL otherwise). Lapsed records go.
- */
-static const char *sql_logout_revoke =
-    "WITH jti AS (INSERT INTO revoked_tokens (jti, user_id, expires_at)"
-    "  VALUES ($3, $2, to_timestamp($4::bigint))"
-    "  ON CONFLICT (jti) DO NOTHING),"
-    " lapsed AS (DELETE FROM revoked_tokens"
-    "  WHERE expires_at < now() - interval '1 hour')"
-    " UPDATE refresh_tokens SET revoked_at = now()"
-    " WHERE $1::text IS NOT NULL AND revoked_at IS NULL AND family = ("
-    "  SELECT family FROM refresh_tokens"
-    "  WHERE token_hash = $1 AND user_id = $2)";
-
-static const char *sql_me =
-    "SELECT " ACCOUNTS_USER_COLUMNS " FROM users u WHERE u.id = $1";
-
-struct accounts_user {
-	int64_t		id;
-	int		role;
-	char		name[ACCOUNTS_NAME_MAX * 4 + 1];
-	char		email[ACCOUNTS_EMAIL_MAX + 1];
-	char		created_at[32];
-};
+static const char sql_me[] =
+    "SELECT " USERS_COLUMNS " FROM users u WHERE u.id = $1";
 
 struct accounts_req {
 	struct auth		auth;
 	struct db_call		db;
 	struct password_task	pw;
 	struct throttle		throttle;
-	struct redis_ticket	*deny;
-	struct accounts_user	user;
+	struct users_row	user;
 	struct accounts_input	in;
+	struct sessions_fresh	fresh;
 	int			known;
 	char			hash[PASSWORD_HASH_MAX];
-	char			refresh[SESSIONS_TOKEN_LEN + 1];
-	char			refresh_hash[SESSIONS_HASH_LEN + 1];
-	char			old_hash[SESSIONS_HASH_LEN + 1];
-	char			id[24];
-	char			exp[24];
-	char			ttl[24];
 };
 
 static struct accounts_req	*accounts_req_get(struct http_request *);
@@ -155,15 +71,6 @@ static int	accounts_body(struct http_request *, int,
 		    const char *(*)(struct kore_json *,
 		    struct accounts_input *, const char **),
 		    struct accounts_input *);
-static void	accounts_user_read(const struct db_call *,
-		    struct accounts_user *);
-static struct kore_json_item	*accounts_user_json(struct kore_json_item *,
-				    const char *, const struct accounts_user *);
-static void	accounts_reply_session(struct http_request *, int,
-		    struct accounts_req *);
-static int	accounts_new_refresh(struct http_request *,
-		    struct accounts_req *);
-
 static int	accounts_register_start(struct http_request *);
 static int	accounts_register_throttle(struct http_request *);
 static int	accounts_register_hash(struct http_request *);
@@ -176,17 +83,6 @@ static int	accounts_login_lookup(struct http_request *);
 static int	accounts_login_verify(struct http_request *);
 static int	accounts_login_session(struct http_request *);
 static int	accounts_login_answer(struct http_request *);
-
-static int	accounts_refresh_start(struct http_request *);
-static int	accounts_refresh_rotate(struct http_request *);
-static int	accounts_refresh_reuse(struct http_request *);
-static int	accounts_refresh_answer(struct http_request *);
-
-static int	accounts_logout_auth(struct http_request *);
-static int	accounts_logout_start(struct http_request *);
-static int	accounts_logout_revoke(struct http_request *);
-static int	accounts_logout_deny(struct http_request *);
-static int	accounts_logout_answer(struct http_request *);
 
 static int	accounts_me_auth(struct http_request *);
 static int	accounts_me_query(struct http_request *);
@@ -222,32 +118,6 @@ static struct http_state login_states[] = {
 	KORE_HTTP_STATE(accounts_login_answer),
 };
 
-#define REFRESH_START		0
-#define REFRESH_ROTATE		1
-#define REFRESH_REUSE		2
-#define REFRESH_ANSWER		3
-
-static struct http_state refresh_states[] = {
-	KORE_HTTP_STATE(accounts_refresh_start),
-	KORE_HTTP_STATE(accounts_refresh_rotate),
-	KORE_HTTP_STATE(accounts_refresh_reuse),
-	KORE_HTTP_STATE(accounts_refresh_answer),
-};
-
-#define LOGOUT_AUTH		0
-#define LOGOUT_START		1
-#define LOGOUT_REVOKE		2
-#define LOGOUT_DENY		3
-#define LOGOUT_ANSWER		4
-
-static struct http_state logout_states[] = {
-	KORE_HTTP_STATE(accounts_logout_auth),
-	KORE_HTTP_STATE(accounts_logout_start),
-	KORE_HTTP_STATE(accounts_logout_revoke),
-	KORE_HTTP_STATE(accounts_logout_deny),
-	KORE_HTTP_STATE(accounts_logout_answer),
-};
-
 #define ME_AUTH			0
 #define ME_QUERY		1
 #define ME_ANSWER		2
@@ -266,14 +136,6 @@ static const struct route_method login_methods[] = {
 	ROUTE_METHOD(HTTP_METHOD_POST, login_states),
 };
 
-static const struct route_method refresh_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_POST, refresh_states),
-};
-
-static const struct route_method logout_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_POST, logout_states),
-};
-
 static const struct route_method me_methods[] = {
 	ROUTE_METHOD(HTTP_METHOD_GET, me_states),
 };
@@ -288,18 +150,6 @@ int
 accounts_login(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, login_methods));
-}
-
-int
-accounts_refresh(struct http_request *req)
-{
-	return (ROUTE_DISPATCH(req, refresh_methods));
-}
-
-int
-accounts_logout(struct http_request *req)
-{
-	return (ROUTE_DISPATCH(req, logout_methods));
 }
 
 int
@@ -335,8 +185,8 @@ accounts_free(struct http_request *req)
 	auth_cleanup(&a->auth);
 	db_call_cleanup(&a->db);
 	throttle_cleanup(&a->throttle);
-	redis_ticket_release(&a->deny);
 	OPENSSL_cleanse(&a->in, sizeof(a->in));
+	OPENSSL_cleanse(&a->fresh, sizeof(a->fresh));
 	http_state_cleanup(req);
 }
 
@@ -447,49 +297,6 @@ accounts_input_login(struct kore_json *json, struct accounts_input *in,
 	return (NULL);
 }
 
-/* {refresh_token}; one of the wrong shape leaves in->refresh empty. */
-const char *
-accounts_input_refresh(struct kore_json *json, struct accounts_input *in,
-    const char **why)
-{
-	const char	*token;
-
-	in->refresh[0] = '\0';
-	if ((token = body_string(json, "refresh_token")) == NULL) {
-		*why = "refresh_token must be a string.";
-		return ("refresh_token");
-	}
-	if (sessions_token_valid(token))
-		kore_strlcpy(in->refresh, token, sizeof(in->refresh));
-
-	return (NULL);
-}
-
-/* An optional body with an optional {refresh_token} (null allowed). */
-const char *
-accounts_input_logout(struct kore_json *json, struct accounts_input *in,
-    const char **why)
-{
-	struct kore_json_item	*item;
-
-	in->refresh[0] = '\0';
-	if ((item = body_member(json->root, "refresh_token")) == NULL)
-		return (NULL);
-
-	if (item->type == KORE_JSON_TYPE_STRING) {
-		if (sessions_token_valid(item->data.string))
-			kore_strlcpy(in->refresh, item->data.string,
-			    sizeof(in->refresh));
-		return (NULL);
-	}
-	if (item->type == KORE_JSON_TYPE_LITERAL &&
-	    item->data.literal == KORE_JSON_NULL)
-		return (NULL);
-
-	*why = "refresh_token must be a string.";
-	return ("refresh_token");
-}
-
 /*
  * Reads the body (415 and 400 from body_json()) and validates it with
  * `parse`; on KORE_RESULT_ERROR the request has been answered.
@@ -511,79 +318,6 @@ accounts_body(struct http_request *req, int optional,
 
 	body_cleanup(&json);
 	return (ret);
-}
-
-static void
-accounts_user_read(const struct db_call *db, struct accounts_user *u)
-{
-	u->id = db_int(db, 0, 0);
-	kore_strlcpy(u->name, db_value(db, 0, 1), sizeof(u->name));
-	kore_strlcpy(u->email, db_value(db, 0, 2), sizeof(u->email));
-	u->role = token_role_parse(db_value(db, 0, 3));
-	kore_strlcpy(u->created_at, db_value(db, 0, 4), sizeof(u->created_at));
-}
-
-static struct kore_json_item *
-accounts_user_json(struct kore_json_item *parent, const char *name,
-    const struct accounts_user *u)
-{
-	struct kore_json_item	*o;
-
-	o = kore_json_create_object(parent, name);
-	kore_json_create_integer(o, "id", (int64_t)u->id);
-	kore_json_create_string(o, "name", u->name);
-	kore_json_create_string(o, "email", u->email);
-	kore_json_create_string(o, "role", token_role_name(u->role));
-	kore_json_create_string(o, "created_at", u->created_at);
-
-	return (o);
-}
-
-/* {user, access_token, refresh_token, token_type, expires_in}. */
-static void
-accounts_reply_session(struct http_request *req, int status,
-    struct accounts_req *a)
-{
-	struct token_claims	claims;
-	struct kore_json_item	*root;
-	char			*jwt;
-
-	req->user_id = a->user.id;	/* for the access log */
-	if (token_issue((const unsigned char *)config.jwt_secret,
-	    config.jwt_secret_len, a->user.id, a->user.role,
-	    config.access_ttl, time(NULL), &claims, &jwt) == -1) {
-		kore_log(LOG_ERR, "accounts: cannot issue an access token");
-		reply_internal(req);
-		return;
-	}
-
-	root = kore_json_create_object(NULL, NULL);
-	accounts_user_json(root, "user", &a->user);
-	kore_json_create_string(root, "access_token", jwt);
-	kore_json_create_string(root, "refresh_token", a->refresh);
-	kore_json_create_string(root, "token_type", "Bearer");
-	kore_json_create_integer(root, "expires_in",
-	    (int64_t)config.access_ttl);
-	free(jwt);
-
-	reply_json(req, status, root);
-	OPENSSL_cleanse(a->refresh, sizeof(a->refresh));
-}
-
-/* A fresh refresh token (a->refresh) and its stored form. */
-static int
-accounts_new_refresh(struct http_request *req, struct accounts_req *a)
-{
-	if (sessions_new_token(a->refresh, sizeof(a->refresh),
-	    a->refresh_hash, sizeof(a->refresh_hash)) == -1) {
-		kore_log(LOG_ERR, "accounts: no randomness for a refresh "
-		    "token");
-		reply_internal(req);
-		return (KORE_RESULT_ERROR);
-	}
-
-	(void)snprintf(a->ttl, sizeof(a->ttl), "%d", config.refresh_ttl);
-	return (KORE_RESULT_OK);
 }
 
 /* Validate the body, then charge the registration to the address. */
@@ -636,15 +370,15 @@ accounts_register_hash(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (!accounts_new_refresh(req, a))
+	if (!sessions_fresh(req, &a->fresh))
 		return (HTTP_STATE_COMPLETE);
 
 	db_call_init(&a->db, sql_register);
 	db_call_param(&a->db, a->in.name);
 	db_call_param(&a->db, a->in.email);
 	db_call_param(&a->db, a->pw.hash);
-	db_call_param(&a->db, a->refresh_hash);
-	db_call_param(&a->db, a->ttl);
+	db_call_param(&a->db, a->fresh.hash);
+	db_call_param(&a->db, a->fresh.ttl);
 
 	req->fsm_state = REGISTER_INSERT;
 	return (HTTP_STATE_CONTINUE);
@@ -674,7 +408,7 @@ accounts_register_insert(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	accounts_user_read(&a->db, &a->user);
+	users_read(&a->db, &a->user);
 	req->fsm_state = REGISTER_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -682,7 +416,9 @@ accounts_register_insert(struct http_request *req)
 static int
 accounts_register_answer(struct http_request *req)
 {
-	accounts_reply_session(req, HTTP_STATUS_CREATED, http_state_get(req));
+	struct accounts_req	*a = http_state_get(req);
+
+	sessions_reply(req, HTTP_STATUS_CREATED, &a->user, &a->fresh);
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -737,9 +473,9 @@ accounts_login_lookup(struct http_request *req)
 
 	a->known = db_rows(&a->db) == 1;
 	if (a->known) {
-		accounts_user_read(&a->db, &a->user);
+		users_read(&a->db, &a->user);
 		kore_strlcpy(a->hash, db_value(&a->db, 0,
-		    ACCOUNTS_USER_NCOLUMNS), sizeof(a->hash));
+		    USERS_NCOLUMNS), sizeof(a->hash));
 	}
 	db_call_cleanup(&a->db);
 
@@ -775,14 +511,10 @@ accounts_login_verify(struct http_request *req)
 
 	throttle_refund(req, &a->throttle);
 
-	if (!accounts_new_refresh(req, a))
+	if (!sessions_fresh(req, &a->fresh))
 		return (HTTP_STATE_COMPLETE);
 
-	(void)snprintf(a->id, sizeof(a->id), "%lld", (long long)a->user.id);
-	db_call_init(&a->db, sql_session_new);
-	db_call_param(&a->db, a->id);
-	db_call_param(&a->db, a->refresh_hash);
-	db_call_param(&a->db, a->ttl);
+	sessions_bind_new(&a->db, a->user.id, &a->fresh);
 
 	req->fsm_state = LOGIN_SESSION;
 	return (HTTP_STATE_CONTINUE);
@@ -793,200 +525,15 @@ accounts_login_session(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
-	switch (db_run(&a->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = LOGIN_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (db_state(req, &a->db, LOGIN_ANSWER, NULL));
 }
 
 static int
 accounts_login_answer(struct http_request *req)
 {
-	accounts_reply_session(req, HTTP_STATUS_OK, http_state_get(req));
-	return (HTTP_STATE_COMPLETE);
-}
-
-/* Validate the body; rotate the presented token into a new one. */
-static int
-accounts_refresh_start(struct http_request *req)
-{
-	struct accounts_req	*a = accounts_req_get(req);
-
-	if (!accounts_body(req, BODY_REQUIRED, accounts_input_refresh, &a->in))
-		return (HTTP_STATE_COMPLETE);
-	if (a->in.refresh[0] == '\0' || sessions_hash(a->in.refresh,
-	    a->old_hash, sizeof(a->old_hash)) == -1) {
-		auth_unauthorized(req, "The refresh token is not valid.");
-		return (HTTP_STATE_COMPLETE);
-	}
-	if (!accounts_new_refresh(req, a))
-		return (HTTP_STATE_COMPLETE);
-
-	db_call_init(&a->db, sql_refresh_rotate);
-	db_call_param(&a->db, a->old_hash);
-	db_call_param(&a->db, a->refresh_hash);
-	db_call_param(&a->db, a->ttl);
-
-	req->fsm_state = REFRESH_ROTATE;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* No row: unknown, expired, revoked or reused; reuse revokes its family. */
-static int
-accounts_refresh_rotate(struct http_request *req)
-{
 	struct accounts_req	*a = http_state_get(req);
 
-	switch (db_run(&a->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	if (db_rows(&a->db) == 1) {
-		accounts_user_read(&a->db, &a->user);
-		req->fsm_state = REFRESH_ANSWER;
-		return (HTTP_STATE_CONTINUE);
-	}
-
-	db_call_init(&a->db, sql_refresh_reuse);
-	db_call_param(&a->db, a->old_hash);
-
-	req->fsm_state = REFRESH_REUSE;
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-accounts_refresh_reuse(struct http_request *req)
-{
-	struct accounts_req	*a = http_state_get(req);
-
-	if (db_run(&a->db, req) == DB_PENDING)
-		return (HTTP_STATE_RETRY);
-
-	auth_unauthorized(req, "The refresh token is not valid.");
-	return (HTTP_STATE_COMPLETE);
-}
-
-static int
-accounts_refresh_answer(struct http_request *req)
-{
-	accounts_reply_session(req, HTTP_STATUS_OK, http_state_get(req));
-	return (HTTP_STATE_COMPLETE);
-}
-
-/* Bearer. */
-static int
-accounts_logout_auth(struct http_request *req)
-{
-	struct accounts_req	*a = accounts_req_get(req);
-
-	switch (auth_check(req, &a->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = LOGOUT_START;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* The optional body: a refresh token to revoke with its family. */
-static int
-accounts_logout_start(struct http_request *req)
-{
-	struct accounts_req	*a = http_state_get(req);
-
-	if (!accounts_body(req, BODY_OPTIONAL, accounts_input_logout, &a->in))
-		return (HTTP_STATE_COMPLETE);
-
-	(void)snprintf(a->id, sizeof(a->id), "%lld",
-	    (long long)a->auth.user_id);
-	(void)snprintf(a->exp, sizeof(a->exp), "%lld",
-	    (long long)a->auth.claims.exp);
-	db_call_init(&a->db, sql_logout_revoke);
-	if (a->in.refresh[0] == '\0' || sessions_hash(a->in.refresh,
-	    a->old_hash, sizeof(a->old_hash)) == -1)
-		db_call_param(&a->db, NULL);
-	else
-		db_call_param(&a->db, a->old_hash);
-	db_call_param(&a->db, a->id);
-	db_call_param(&a->db, a->auth.claims.jti);
-	db_call_param(&a->db, a->exp);
-
-	req->fsm_state = LOGOUT_REVOKE;
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-accounts_logout_revoke(struct http_request *req)
-{
-	struct accounts_req	*a = http_state_get(req);
-
-	switch (db_run(&a->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = LOGOUT_DENY;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* The access token's jti on the deny list until it expires anyway. */
-static int
-accounts_logout_deny(struct http_request *req)
-{
-	struct accounts_req	*a = http_state_get(req);
-	long long		left;
-
-	left = (long long)(a->auth.claims.exp - time(NULL));
-	if (left < 1)
-		left = 1;
-
-	if (redis_command(req, &a->deny, "SET " AUTH_DENY_PREFIX "%s 1 EX %lld",
-	    a->auth.claims.jti, left) != KORE_RESULT_OK) {
-		kore_log(LOG_NOTICE, "accounts: logout cannot reach redis");
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = LOGOUT_ANSWER;
-	return (HTTP_STATE_RETRY);
-}
-
-/* Without the deny list entry the token would still work: 503. */
-static int
-accounts_logout_answer(struct http_request *req)
-{
-	struct accounts_req		*a = http_state_get(req);
-	const struct redis_result	*r;
-
-	switch (redis_wait(a->deny)) {
-	case REDIS_PENDING:
-		return (HTTP_STATE_RETRY);
-	case REDIS_READY:
-		r = redis_result(a->deny);
-		if (r->type == REDIS_REPLY_STATUS) {
-			reply_empty(req, HTTP_STATUS_NO_CONTENT);
-			return (HTTP_STATE_COMPLETE);
-		}
-		break;
-	}
-
-	kore_log(LOG_NOTICE, "accounts: logout could not deny-list a token");
-	reply_unavailable(req);
+	sessions_reply(req, HTTP_STATUS_OK, &a->user, &a->fresh);
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -996,19 +543,16 @@ accounts_me_auth(struct http_request *req)
 {
 	struct accounts_req	*a = accounts_req_get(req);
 
-	switch (auth_check(req, &a->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
+	int			r;
 
-	(void)snprintf(a->id, sizeof(a->id), "%lld",
-	    (long long)a->auth.user_id);
+	r = auth_state(req, auth_check(req, &a->auth, AUTH_ROLE_USER),
+	    ME_QUERY);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
+
 	db_call_init(&a->db, sql_me);
-	db_call_param(&a->db, a->id);
+	(void)db_call_param_int(&a->db, a->auth.user_id);
 
-	req->fsm_state = ME_QUERY;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -1017,16 +561,7 @@ accounts_me_query(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
-	switch (db_run(&a->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = ME_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (db_state(req, &a->db, ME_ANSWER, NULL));
 }
 
 /* A valid token for a deleted user is no longer a valid token. */
@@ -1040,8 +575,8 @@ accounts_me_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	accounts_user_read(&a->db, &a->user);
+	users_read(&a->db, &a->user);
 	reply_json(req, HTTP_STATUS_OK,
-	    accounts_user_json(NULL, NULL, &a->user));
+	    users_json(NULL, NULL, &a->user));
 	return (HTTP_STATE_COMPLETE);
 }

@@ -1,6 +1,6 @@
 /*
- * accounts: registration, login, refresh, logout and users/me. The body
- * validators are pure functions of the parsed JSON, exposed for tests.
+ * accounts: registration, login and users/me. The body validators are
+ * pure functions of the parsed JSON, exposed for tests.
  */
 #ifndef __H_ACCOUNTS_H
 #define __H_ACCOUNTS_H
@@ -8,28 +8,22 @@
 #include <kore/kore.h>
 
 #include "password.h"
-#include "sessions.h"
+#include "users.h"
 
-#define ACCOUNTS_NAME_MAX	100
-#define ACCOUNTS_EMAIL_MAX	254
+#define ACCOUNTS_NAME_MAX	USERS_NAME_MAX
+#define ACCOUNTS_EMAIL_MAX	USERS_EMAIL_MAX
 
 /* What the account endpoints accept, copied out of the request body. */
 struct accounts_input {
 	char		name[ACCOUNTS_NAME_MAX * 4 + 1];
 	char		email[ACCOUNTS_EMAIL_MAX + 1];
 	char		password[PASSWORD_MAX_BYTES + 1];
-	/* A refresh token of the right shape, or empty. */
-	char		refresh[SESSIONS_TOKEN_LEN + 1];
 };
 
 /* NULL with *in filled, or the first bad field with *why set. */
 const char	*accounts_input_register(struct kore_json *,
 		    struct accounts_input *, const char **);
 const char	*accounts_input_login(struct kore_json *,
-		    struct accounts_input *, const char **);
-const char	*accounts_input_refresh(struct kore_json *,
-		    struct accounts_input *, const char **);
-const char	*accounts_input_logout(struct kore_json *,
 		    struct accounts_input *, const char **);
 
 int	accounts_email_valid(const char *);

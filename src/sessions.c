@@ -1,22 +1,164 @@
 /*
- * sessions: refresh tokens.
+ * sessions: refresh tokens, and the endpoints that use them:
+ * POST /api/auth/refresh and /logout, and the session answer register
+ * and login (accounts.c) give.
+ *
+ * A session answer is the user, a JWT access token (token.c) and an
+ * opaque refresh token. Every login (and registration) starts a
+ * refresh-token family; /refresh rotates the presented token in one
+ * statement that marks it used and adds its successor only if it was
+ * still live, so two refreshes with one token can never both succeed. A
+ * token that was already used is a replay: its whole family is revoked
+ * and the answer is 401. Logout revokes the presented refresh token's
+ * family and deny-lists the access token's jti in Redis until it would
+ * have expired (auth.c reads that list).
  *
  * A refresh token is 32 random bytes, base64url without padding (43
  * characters), shown to the client once. Only its SHA-256 in hex is
  * stored (refresh_tokens.token_hash), so a database dump holds nothing a
  * client could present; the token has 256 bits of entropy, so an unsalted
- * fast hash is enough. The SQL that rotates and revokes tokens lives in
- * accounts.c next to the handlers that run it.
+ * fast hash is enough.
  */
 #include <sys/types.h>
 
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "auth.h"
+#include "body.h"
+#include "config.h"
+#include "db.h"
+#include "redis.h"
+#include "reply.h"
+#include "route.h"
 #include "sessions.h"
+#include "token.h"
+#include "users.h"
+
+int	sessions_refresh(struct http_request *);
+int	sessions_logout(struct http_request *);
+
+/* A login starts a new family (the column's default). */
+static const char sql_session_new[] =
+    "INSERT INTO refresh_tokens (user_id, token_hash, expires_at)"
+    " VALUES ($1, $2, now() + make_interval(secs => $3::int))";
+
+/*
+ * Rotation: the presented token is live only if unused, unrevoked and
+ * unexpired; marking it used and inserting its successor happen in one
+ * statement, and a concurrent rotation of the same token re-checks
+ * used_at after the row lock, so at most one wins. The loser then finds
+ * the token used and revokes the family (sql_refresh_reuse): two clients
+ * holding one refresh token is exactly what reuse detection is for.
+ */
+static const char sql_refresh_rotate[] =
+    "WITH old AS ("
+    "  UPDATE refresh_tokens SET used_at = now()"
+    "  WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL"
+    "  AND expires_at > now()"
+    "  RETURNING user_id, family"
+    "), fresh AS ("
+    "  INSERT INTO refresh_tokens (user_id, family, token_hash, expires_at)"
+    "  SELECT user_id, family, $2, now() + make_interval(secs => $3::int)"
+    "  FROM old RETURNING user_id"
+    ")"
+    " SELECT " USERS_COLUMNS
+    " FROM fresh JOIN users u ON u.id = fresh.user_id";
+
+/* Reuse of a rotated token: the whole family stops working. */
+static const char sql_refresh_reuse[] =
+    "UPDATE refresh_tokens SET revoked_at = now()"
+    " WHERE revoked_at IS NULL AND family = ("
+    "  SELECT family FROM refresh_tokens"
+    "  WHERE token_hash = $1 AND used_at IS NOT NULL)";
+
+/* Logout: the presented token's family, if it is the caller's. */
+/*
+ * The access token's jti goes on the record (revoked_tokens, read when
+ * Redis cannot answer; auth.c), and the refresh token's family is
+ * revoked when one was given ($1 NULL otherwise). Lapsed records go.
+ */
+static const char sql_logout_revoke[] =
+    "WITH jti AS (INSERT INTO revoked_tokens (jti, user_id, expires_at)"
+    "  VALUES ($3, $2, to_timestamp($4::bigint))"
+    "  ON CONFLICT (jti) DO NOTHING),"
+    " lapsed AS (DELETE FROM revoked_tokens"
+    "  WHERE expires_at < now() - interval '1 hour')"
+    " UPDATE refresh_tokens SET revoked_at = now()"
+    " WHERE $1::text IS NOT NULL AND revoked_at IS NULL AND family = ("
+    "  SELECT family FROM refresh_tokens"
+    "  WHERE token_hash = $1 AND user_id = $2)";
+
+struct sessions_req {
+	struct auth		auth;
+	struct db_call		db;
+	struct redis_ticket	*deny;
+	struct users_row	user;
+	struct sessions_input	in;
+	struct sessions_fresh	fresh;
+	char			old_hash[SESSIONS_HASH_LEN + 1];
+};
+
+static struct sessions_req	*sessions_req_get(struct http_request *);
+static void	sessions_free(struct http_request *);
+static int	sessions_body(struct http_request *, int,
+		    const char *(*)(struct kore_json *,
+		    struct sessions_input *, const char **),
+		    struct sessions_req *);
+
+static int	sessions_refresh_start(struct http_request *);
+static int	sessions_refresh_rotate(struct http_request *);
+static int	sessions_refresh_reuse(struct http_request *);
+static int	sessions_refresh_answer(struct http_request *);
+
+static int	sessions_logout_auth(struct http_request *);
+static int	sessions_logout_start(struct http_request *);
+static int	sessions_logout_revoke(struct http_request *);
+static int	sessions_logout_deny(struct http_request *);
+static int	sessions_logout_answer(struct http_request *);
+
+#define REFRESH_START		0
+#define REFRESH_ROTATE		1
+#define REFRESH_REUSE		2
+#define REFRESH_ANSWER		3
+
+static struct http_state refresh_states[] = {
+	KORE_HTTP_STATE(sessions_refresh_start),
+	KORE_HTTP_STATE(sessions_refresh_rotate),
+	KORE_HTTP_STATE(sessions_refresh_reuse),
+	KORE_HTTP_STATE(sessions_refresh_answer),
+};
+
+#define LOGOUT_AUTH		0
+#define LOGOUT_START		1
+#define LOGOUT_REVOKE		2
+#define LOGOUT_DENY		3
+#define LOGOUT_ANSWER		4
+
+static struct http_state logout_states[] = {
+	KORE_HTTP_STATE(sessions_logout_auth),
+	KORE_HTTP_STATE(sessions_logout_start),
+	KORE_HTTP_STATE(sessions_logout_revoke),
+	KORE_HTTP_STATE(sessions_logout_deny),
+	KORE_HTTP_STATE(sessions_logout_answer),
+};
+
+static const struct route_method refresh_methods[] = {
+	ROUTE_METHOD(HTTP_METHOD_POST, refresh_states),
+};
+
+static const struct route_method logout_methods[] = {
+	ROUTE_METHOD(HTTP_METHOD_POST, logout_states),
+};
 
 static const char	sessions_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -86,3 +228,323 @@ sessions_token_valid(const char *token)
 
 	return (1);
 }
+
+int
+sessions_refresh(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, refresh_methods));
+}
+
+int
+sessions_logout(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, logout_methods));
+}
+
+/* A fresh refresh token and its stored form; 500 answered on failure. */
+int
+sessions_fresh(struct http_request *req, struct sessions_fresh *f)
+{
+	if (sessions_new_token(f->token, sizeof(f->token), f->hash,
+	    sizeof(f->hash)) == -1) {
+		kore_log(LOG_ERR, "sessions: no randomness for a refresh "
+		    "token");
+		reply_internal(req);
+		return (KORE_RESULT_ERROR);
+	}
+
+	(void)snprintf(f->ttl, sizeof(f->ttl), "%d", config.refresh_ttl);
+	return (KORE_RESULT_OK);
+}
+
+/* The statement that starts a new family for a user with a fresh token. */
+void
+sessions_bind_new(struct db_call *db, int64_t user_id,
+    const struct sessions_fresh *f)
+{
+	db_call_init(db, sql_session_new);
+	(void)db_call_param_int(db, user_id);
+	db_call_param(db, f->hash);
+	db_call_param(db, f->ttl);
+}
+
+/* {user, access_token, refresh_token, token_type, expires_in}. */
+void
+sessions_reply(struct http_request *req, int status,
+    const struct users_row *user, struct sessions_fresh *fresh)
+{
+	struct token_claims	claims;
+	struct kore_json_item	*root;
+	char			*jwt;
+
+	req->user_id = user->id;	/* for the access log */
+	if (token_issue((const unsigned char *)config.jwt_secret,
+	    config.jwt_secret_len, user->id, user->role,
+	    config.access_ttl, time(NULL), &claims, &jwt) == -1) {
+		kore_log(LOG_ERR, "sessions: cannot issue an access token");
+		reply_internal(req);
+		return;
+	}
+
+	root = kore_json_create_object(NULL, NULL);
+	users_json(root, "user", user);
+	kore_json_create_string(root, "access_token", jwt);
+	kore_json_create_string(root, "refresh_token", fresh->token);
+	kore_json_create_string(root, "token_type", "Bearer");
+	kore_json_create_integer(root, "expires_in",
+	    (int64_t)config.access_ttl);
+	free(jwt);
+
+	reply_json(req, status, root);
+	OPENSSL_cleanse(fresh->token, sizeof(fresh->token));
+}
+
+/* {refresh_token}; one of the wrong shape leaves in->refresh empty. */
+const char *
+sessions_input_refresh(struct kore_json *json, struct sessions_input *in,
+    const char **why)
+{
+	const char	*token;
+
+	in->refresh[0] = '\0';
+	if ((token = body_string(json, "refresh_token")) == NULL) {
+		*why = "refresh_token must be a string.";
+		return ("refresh_token");
+	}
+	if (sessions_token_valid(token))
+		kore_strlcpy(in->refresh, token, sizeof(in->refresh));
+
+	return (NULL);
+}
+
+/* An optional body with an optional {refresh_token} (null allowed). */
+const char *
+sessions_input_logout(struct kore_json *json, struct sessions_input *in,
+    const char **why)
+{
+	struct kore_json_item	*item;
+
+	in->refresh[0] = '\0';
+	if ((item = body_member(json->root, "refresh_token")) == NULL)
+		return (NULL);
+
+	if (item->type == KORE_JSON_TYPE_STRING) {
+		if (sessions_token_valid(item->data.string))
+			kore_strlcpy(in->refresh, item->data.string,
+			    sizeof(in->refresh));
+		return (NULL);
+	}
+	if (item->type == KORE_JSON_TYPE_LITERAL &&
+	    item->data.literal == KORE_JSON_NULL)
+		return (NULL);
+
+	*why = "refresh_token must be a string.";
+	return ("refresh_token");
+}
+
+static struct sessions_req *
+sessions_req_get(struct http_request *req)
+{
+	if (!http_state_exists(req))
+		return (http_state_create(req, sizeof(struct sessions_req),
+		    sessions_free));
+
+	return (http_state_get(req));
+}
+
+static void
+sessions_free(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	if (s == NULL)
+		return;
+
+	auth_cleanup(&s->auth);
+	db_call_cleanup(&s->db);
+	redis_ticket_release(&s->deny);
+	OPENSSL_cleanse(&s->in, sizeof(s->in));
+	OPENSSL_cleanse(&s->fresh, sizeof(s->fresh));
+	http_state_cleanup(req);
+}
+
+/*
+ * Reads the body (415 and 400 from body_json()) and validates it with
+ * `parse`; on KORE_RESULT_ERROR the request has been answered.
+ */
+static int
+sessions_body(struct http_request *req, int optional,
+    const char *(*parse)(struct kore_json *, struct sessions_input *,
+    const char **), struct sessions_req *s)
+{
+	struct kore_json	json;
+	const char		*field, *why;
+	int			ret;
+
+	if ((ret = body_json(req, &json, optional)) == KORE_RESULT_OK &&
+	    (field = parse(&json, &s->in, &why)) != NULL) {
+		reply_invalid(req, field, why);
+		ret = KORE_RESULT_ERROR;
+	}
+
+	body_cleanup(&json);
+	return (ret);
+}
+
+/* Validate the body; rotate the presented token into a new one. */
+static int
+sessions_refresh_start(struct http_request *req)
+{
+	struct sessions_req	*s = sessions_req_get(req);
+
+	if (!sessions_body(req, BODY_REQUIRED, sessions_input_refresh, s))
+		return (HTTP_STATE_COMPLETE);
+	if (s->in.refresh[0] == '\0' || sessions_hash(s->in.refresh,
+	    s->old_hash, sizeof(s->old_hash)) == -1) {
+		auth_unauthorized(req, "The refresh token is not valid.");
+		return (HTTP_STATE_COMPLETE);
+	}
+	if (!sessions_fresh(req, &s->fresh))
+		return (HTTP_STATE_COMPLETE);
+
+	db_call_init(&s->db, sql_refresh_rotate);
+	db_call_param(&s->db, s->old_hash);
+	db_call_param(&s->db, s->fresh.hash);
+	db_call_param(&s->db, s->fresh.ttl);
+
+	req->fsm_state = REFRESH_ROTATE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* No row: unknown, expired, revoked or reused; reuse revokes its family. */
+static int
+sessions_refresh_rotate(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	int			r;
+
+	r = db_state(req, &s->db, REFRESH_ANSWER, NULL);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
+
+	if (db_rows(&s->db) == 1) {
+		users_read(&s->db, &s->user);
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	db_call_init(&s->db, sql_refresh_reuse);
+	db_call_param(&s->db, s->old_hash);
+
+	req->fsm_state = REFRESH_REUSE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+sessions_refresh_reuse(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	if (db_run(&s->db, req) == DB_PENDING)
+		return (HTTP_STATE_RETRY);
+
+	auth_unauthorized(req, "The refresh token is not valid.");
+	return (HTTP_STATE_COMPLETE);
+}
+
+static int
+sessions_refresh_answer(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	sessions_reply(req, HTTP_STATUS_OK, &s->user, &s->fresh);
+	return (HTTP_STATE_COMPLETE);
+}
+
+/* Bearer. */
+static int
+sessions_logout_auth(struct http_request *req)
+{
+	struct sessions_req	*s = sessions_req_get(req);
+
+	return (auth_state(req, auth_check(req, &s->auth, AUTH_ROLE_USER),
+	    LOGOUT_START));
+}
+
+/* The optional body: a refresh token to revoke with its family. */
+static int
+sessions_logout_start(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	if (!sessions_body(req, BODY_OPTIONAL, sessions_input_logout, s))
+		return (HTTP_STATE_COMPLETE);
+
+	db_call_init(&s->db, sql_logout_revoke);
+	if (s->in.refresh[0] == '\0' || sessions_hash(s->in.refresh,
+	    s->old_hash, sizeof(s->old_hash)) == -1)
+		db_call_param(&s->db, NULL);
+	else
+		db_call_param(&s->db, s->old_hash);
+	(void)db_call_param_int(&s->db, s->auth.user_id);
+	db_call_param(&s->db, s->auth.claims.jti);
+	(void)db_call_param_int(&s->db, s->auth.claims.exp);
+
+	req->fsm_state = LOGOUT_REVOKE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+sessions_logout_revoke(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	return (db_state(req, &s->db, LOGOUT_DENY, NULL));
+}
+
+/* The access token's jti on the deny list until it expires anyway. */
+static int
+sessions_logout_deny(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+	long long		left;
+
+	left = (long long)(s->auth.claims.exp - time(NULL));
+	if (left < 1)
+		left = 1;
+
+	if (redis_command(req, &s->deny, "SET " AUTH_DENY_PREFIX "%s 1 EX %lld",
+	    s->auth.claims.jti, left) != KORE_RESULT_OK) {
+		kore_log(LOG_NOTICE, "sessions: logout cannot reach redis");
+		reply_unavailable(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	req->fsm_state = LOGOUT_ANSWER;
+	return (HTTP_STATE_RETRY);
+}
+
+/* Without the deny list entry the token would still work: 503. */
+static int
+sessions_logout_answer(struct http_request *req)
+{
+	struct sessions_req		*s = http_state_get(req);
+	const struct redis_result	*r;
+
+	switch (redis_wait(s->deny)) {
+	case REDIS_PENDING:
+		return (HTTP_STATE_RETRY);
+	case REDIS_READY:
+		r = redis_result(s->deny);
+		if (r->type == REDIS_REPLY_STATUS) {
+			reply_empty(req, HTTP_STATUS_NO_CONTENT);
+			return (HTTP_STATE_COMPLETE);
+		}
+		break;
+	}
+
+	kore_log(LOG_NOTICE, "sessions: logout could not deny-list a token");
+	reply_unavailable(req);
+	return (HTTP_STATE_COMPLETE);
+}
+

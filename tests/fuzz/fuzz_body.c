@@ -12,6 +12,7 @@
 #include "accounts.h"
 #include "body.h"
 #include "movies.h"
+#include "sessions.h"
 #include "shows.h"
 #include "theatres.h"
 
@@ -30,6 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct kore_json		json;
 	struct accounts_input		acc;
+	struct sessions_input		ses;
 	struct movies_input		movie;
 	struct shows_input		show;
 	struct theatres_input		theatre;
@@ -51,8 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	(void)accounts_input_register(&json, &acc, &field);
 	(void)accounts_input_login(&json, &acc, &field);
-	(void)accounts_input_refresh(&json, &acc, &field);
-	(void)accounts_input_logout(&json, &acc, &field);
+	(void)sessions_input_refresh(&json, &ses, &field);
+	(void)sessions_input_logout(&json, &ses, &field);
 	(void)movies_input_parse(json.root, &movie, &field, &message);
 	(void)shows_input_parse(json.root, &show, &field, &message);
 	(void)theatres_input_parse(json.root, &theatre, &field, &message);

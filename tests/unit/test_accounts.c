@@ -139,26 +139,3 @@ Test(accounts, login_needs_email_and_password)
 	    "\"password\": \"x\"}", &in));
 	cr_assert_str_eq(in.email, "a@b.io");
 }
-
-Test(accounts, refresh_and_logout_bodies)
-{
-	struct accounts_input	in;
-	const char		*good = "{\"refresh_token\": "
-	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}";
-
-	cr_assert_str_eq(check(accounts_input_refresh, "{}", &in),
-	    "refresh_token");
-	cr_assert_null(check(accounts_input_refresh,
-	    "{\"refresh_token\": \"short\"}", &in));
-	cr_assert_str_eq(in.refresh, "");
-	cr_assert_null(check(accounts_input_refresh, good, &in));
-	cr_assert_eq(strlen(in.refresh), 43);
-
-	cr_assert_null(check(accounts_input_logout, "{}", &in));
-	cr_assert_null(check(accounts_input_logout,
-	    "{\"refresh_token\": null}", &in));
-	cr_assert_str_eq(check(accounts_input_logout,
-	    "{\"refresh_token\": 5}", &in), "refresh_token");
-	cr_assert_null(check(accounts_input_logout, good, &in));
-	cr_assert_eq(strlen(in.refresh), 43);
-}

@@ -1,7 +1,4 @@
-/*
- * Unit tests for body.c's checks and the per-resource body validators
- * (movies, theatres and screens, shows), and cache.c's key.
- */
+/* Unit tests for body.c: the checks every body validator uses. */
 #include <criterion/criterion.h>
 
 #include <kore/kore.h>
@@ -9,10 +6,6 @@
 #include <string.h>
 
 #include "body.h"
-#include "cache.h"
-#include "movies.h"
-#include "shows.h"
-#include "theatres.h"
 
 static struct kore_json	doc;
 
@@ -94,6 +87,8 @@ Test(body, json_content_type)
 	cr_assert_not(body_is_json_type("application/jsonx"));
 	cr_assert_not(body_is_json_type("text/plain"));
 	cr_assert_not(body_is_json_type("application/x-www-form-urlencoded"));
+	cr_assert_not(body_is_json_type("application/jsonp"));
+	cr_assert_not(body_is_json_type(NULL));
 }
 
 Test(body, utf8_length_counts_characters)
@@ -103,6 +98,11 @@ Test(body, utf8_length_counts_characters)
 	cr_assert_eq(body_utf8_chars("\xc3"), -1);
 	cr_assert_eq(body_utf8_chars("\xc0\xaf"), -1);
 	cr_assert_eq(body_utf8_chars("\xff"), -1);
+	cr_assert_eq(body_utf8_chars(""), 0);
+	cr_assert_eq(body_utf8_chars("password"), 8);
+	cr_assert_eq(body_utf8_chars("\xe2\x82\xac\xf0\x9f\x8e\xac"), 2);
+	cr_assert_eq(body_utf8_chars("\xed\xa0\x80"), -1);
+	cr_assert_eq(body_utf8_chars("\xf4\x90\x80\x80"), -1);
 }
 
 Test(body, getters_check_type_presence_and_range)
@@ -136,120 +136,4 @@ Test(body, getters_check_type_presence_and_range)
 	cr_assert_not(body_get_int(root, "big", BODY_REQUIRED, 0, INT64_MAX,
 	    &v));
 	cr_assert_not(body_get_int(root, "absent", BODY_REQUIRED, 0, 9, &v));
-}
-
-Test(body, movie_input_names_the_first_bad_field)
-{
-	struct movies_input	in;
-	const char		*field, *message;
-
-	cr_assert(movies_input_parse(parse("{\"title\":\"T\","
-	    "\"duration_minutes\":90,\"release_date\":\"2026-01-02\","
-	    "\"poster_url\":null}"), &in, &field, &message));
-	cr_assert_str_eq(in.title, "T");
-	cr_assert_eq(in.duration_minutes, 90);
-	cr_assert_str_eq(in.release_date, "2026-01-02");
-	cr_assert_null(in.poster_url);
-	cr_assert_null(in.description);
-
-	cr_assert_not(movies_input_parse(parse("{\"duration_minutes\":1001,"
-	    "\"title\":\"\"}"), &in, &field, &message));
-	cr_assert_str_eq(field, "title");
-	cr_assert_not(movies_input_parse(parse("{\"title\":\"T\","
-	    "\"duration_minutes\":1001}"), &in, &field, &message));
-	cr_assert_str_eq(field, "duration_minutes");
-	cr_assert_not(movies_input_parse(parse("{\"title\":\"T\","
-	    "\"duration_minutes\":9,\"release_date\":\"2026-02-30\"}"), &in,
-	    &field, &message));
-	cr_assert_str_eq(field, "release_date");
-	cr_assert_not(movies_input_parse(parse("{\"title\":\"T\","
-	    "\"duration_minutes\":9,\"poster_url\":\"\"}"), &in, &field,
-	    &message));
-	cr_assert_str_eq(field, "poster_url");
-}
-
-Test(body, screen_input_wants_distinct_rows_in_range)
-{
-	struct theatres_screen_input	in;
-	const char			*field, *message;
-
-	cr_assert(theatres_screen_input_parse(parse("{\"name\":\"S\","
-	    "\"rows\":[{\"label\":\"A\",\"seats\":10,\"tier\":\"std\","
-	    "\"price_cents\":0},{\"label\":\"B\",\"seats\":200,"
-	    "\"tier\":\"vip\",\"price_cents\":100}]}"), &in, &field, &message));
-	cr_assert_eq(in.nrows, 2);
-	cr_assert_str_eq(in.rows[1].label, "B");
-	cr_assert_eq(in.rows[1].seats, 200);
-
-	cr_assert_not(theatres_screen_input_parse(parse("{\"rows\":[]}"), &in,
-	    &field, &message));
-	cr_assert_str_eq(field, "name");
-	cr_assert_not(theatres_screen_input_parse(parse("{\"name\":\"S\","
-	    "\"rows\":[]}"), &in, &field, &message));
-	cr_assert_str_eq(field, "rows");
-	cr_assert_not(theatres_screen_input_parse(parse("{\"name\":\"S\","
-	    "\"rows\":[{\"label\":\"A\",\"seats\":201,\"tier\":\"t\","
-	    "\"price_cents\":1}]}"), &in, &field, &message));
-	cr_assert_str_eq(field, "rows");
-	cr_assert_not(theatres_screen_input_parse(parse("{\"name\":\"S\","
-	    "\"rows\":[{\"label\":\"A\",\"seats\":1,\"tier\":\"t\","
-	    "\"price_cents\":1},{\"label\":\"A\",\"seats\":1,\"tier\":\"t\","
-	    "\"price_cents\":1}]}"), &in, &field, &message));
-	cr_assert_not(theatres_screen_input_parse(parse("{\"name\":\"S\","
-	    "\"rows\":{\"label\":\"A\"}}"), &in, &field, &message));
-}
-
-Test(body, show_input_checks_ids_time_and_currency)
-{
-	struct shows_input	in;
-	const char		*field, *message;
-
-	cr_assert(shows_input_parse(parse("{\"movie_id\":1,\"screen_id\":2,"
-	    "\"start_time\":\"2026-12-24T18:30:00Z\"}"), &in, &field,
-	    &message));
-	cr_assert_eq(in.movie_id, 1);
-	cr_assert_eq(in.screen_id, 2);
-	cr_assert_null(in.currency);
-
-	cr_assert_not(shows_input_parse(parse("{\"movie_id\":0,\"screen_id\":2,"
-	    "\"start_time\":\"2026-12-24T18:30:00Z\"}"), &in, &field,
-	    &message));
-	cr_assert_str_eq(field, "movie_id");
-	cr_assert_not(shows_input_parse(parse("{\"movie_id\":1,"
-	    "\"start_time\":\"2026-12-24T18:30:00Z\"}"), &in, &field,
-	    &message));
-	cr_assert_str_eq(field, "screen_id");
-	cr_assert_not(shows_input_parse(parse("{\"movie_id\":1,\"screen_id\":2,"
-	    "\"start_time\":\"tomorrow at eight\"}"), &in, &field, &message));
-	cr_assert_str_eq(field, "start_time");
-	cr_assert_not(shows_input_parse(parse("{\"movie_id\":1,\"screen_id\":2,"
-	    "\"start_time\":\"2026-12-24T18:30:00Z\",\"currency\":\"EU\"}"),
-	    &in, &field, &message));
-	cr_assert_str_eq(field, "currency");
-}
-
-Test(body, cache_key_has_generation_path_and_query)
-{
-	char	*k;
-
-	k = cache_key(7, "/api/movies", "limit=5&q=x");
-	cr_assert_str_eq(k, "cache:catalog:7:/api/movies?limit=5&q=x");
-	kore_free(k);
-	k = cache_key(0, "/api/theatres/3", NULL);
-	cr_assert_str_eq(k, "cache:catalog:0:/api/theatres/3");
-	kore_free(k);
-}
-
-Test(body, cache_params_are_escaped_in_declared_order)
-{
-	struct cache_entry	c;
-
-	memset(&c, 0, sizeof(c));
-	cache_param(&c, "q", "a&b=c d");
-	cache_param(&c, "city", NULL);
-	cache_param(&c, "limit", "20");
-	cr_assert_str_eq(kore_buf_stringify(c.params, NULL),
-	    "q=a%26b%3Dc%20d&city&limit=20");
-	cache_cleanup(&c);
-	cr_assert_null(c.params);
 }

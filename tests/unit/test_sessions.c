@@ -1,4 +1,4 @@
-/* Unit tests for sessions.c (refresh tokens) and body.c helpers. */
+/* Unit tests for sessions.c: tokens and the /refresh, /logout bodies. */
 #include <criterion/criterion.h>
 
 #include <kore/kore.h>
@@ -15,6 +15,25 @@ setup(void)
 }
 
 TestSuite(sessions, .init = setup);
+
+static const char *
+check(const char *(*fn)(struct kore_json *, struct sessions_input *,
+    const char **), const char *doc, struct sessions_input *in)
+{
+	struct kore_json	json;
+	const char		*field, *why;
+
+	memset(in, 0, sizeof(*in));
+	kore_json_init(&json, doc, strlen(doc));
+	cr_assert(kore_json_parse(&json), "test document %s", doc);
+	why = NULL;
+	field = fn(&json, in, &why);
+	if (field != NULL)
+		cr_assert_not_null(why);
+	kore_json_cleanup(&json);
+
+	return (field);
+}
 
 Test(sessions, new_token_is_43_base64url_chars_with_hex_hash)
 {
@@ -73,29 +92,25 @@ Test(sessions, too_small_buffers_fail)
 	cr_assert_eq(sessions_hash("abc", h, sizeof(h)), -1);
 }
 
-Test(body, utf8_characters_are_counted_not_bytes)
+Test(sessions, refresh_and_logout_bodies)
 {
-	cr_assert_eq(body_utf8_chars(""), 0);
-	cr_assert_eq(body_utf8_chars("password"), 8);
-	cr_assert_eq(body_utf8_chars("M\xc3\xbcller"), 6);
-	cr_assert_eq(body_utf8_chars("\xe2\x82\xac\xf0\x9f\x8e\xac"), 2);
-}
+	struct sessions_input	in;
+	const char		*good = "{\"refresh_token\": "
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}";
 
-Test(body, invalid_utf8_is_refused)
-{
-	cr_assert_eq(body_utf8_chars("\xff"), -1);
-	cr_assert_eq(body_utf8_chars("\xc3"), -1);
-	cr_assert_eq(body_utf8_chars("\xc0\xaf"), -1);
-	cr_assert_eq(body_utf8_chars("\xed\xa0\x80"), -1);
-	cr_assert_eq(body_utf8_chars("\xf4\x90\x80\x80"), -1);
-}
+	cr_assert_str_eq(check(sessions_input_refresh, "{}", &in),
+	    "refresh_token");
+	cr_assert_null(check(sessions_input_refresh,
+	    "{\"refresh_token\": \"short\"}", &in));
+	cr_assert_str_eq(in.refresh, "");
+	cr_assert_null(check(sessions_input_refresh, good, &in));
+	cr_assert_eq(strlen(in.refresh), 43);
 
-Test(body, json_content_types)
-{
-	cr_assert(body_is_json_type("application/json"));
-	cr_assert(body_is_json_type("application/json; charset=utf-8"));
-	cr_assert(body_is_json_type("Application/JSON"));
-	cr_assert_not(body_is_json_type("application/jsonp"));
-	cr_assert_not(body_is_json_type("text/plain"));
-	cr_assert_not(body_is_json_type(NULL));
+	cr_assert_null(check(sessions_input_logout, "{}", &in));
+	cr_assert_null(check(sessions_input_logout,
+	    "{\"refresh_token\": null}", &in));
+	cr_assert_str_eq(check(sessions_input_logout,
+	    "{\"refresh_token\": 5}", &in), "refresh_token");
+	cr_assert_null(check(sessions_input_logout, good, &in));
+	cr_assert_eq(strlen(in.refresh), 43);
 }
