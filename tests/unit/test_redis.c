@@ -1,9 +1,8 @@
-/* Unit tests for the parsers in redis.c and migrate.c. */
+/* Unit tests for redis.c: the REDIS_URL parser. */
 #include <criterion/criterion.h>
 
 #include <kore/kore.h>
 
-#include "migrate.h"
 #include "redis.h"
 
 static void
@@ -12,9 +11,9 @@ setup(void)
 	kore_mem_init();
 }
 
-TestSuite(infra, .init = setup);
+TestSuite(redis, .init = setup);
 
-Test(infra, redis_url_with_host_port_and_db)
+Test(redis, redis_url_with_host_port_and_db)
 {
 	char	host[64], pw[64];
 	int	port, db;
@@ -27,7 +26,7 @@ Test(infra, redis_url_with_host_port_and_db)
 	cr_assert_str_eq(pw, "");
 }
 
-Test(infra, redis_url_defaults_and_password)
+Test(redis, redis_url_defaults_and_password)
 {
 	char	host[64], pw[64];
 	int	port, db;
@@ -40,7 +39,7 @@ Test(infra, redis_url_defaults_and_password)
 	cr_assert_str_eq(pw, "s3cret");
 }
 
-Test(infra, redis_url_rejects_garbage)
+Test(redis, redis_url_rejects_garbage)
 {
 	char	host[64], pw[64];
 	int	port, db;
@@ -53,19 +52,4 @@ Test(infra, redis_url_rejects_garbage)
 	    &port, &db, pw, sizeof(pw)));
 	cr_assert_not(redis_url_parse("redis://h:1/x", host, sizeof(host),
 	    &port, &db, pw, sizeof(pw)));
-}
-
-Test(infra, migration_file_names)
-{
-	char	v[8];
-
-	cr_assert_eq(migrate_file_version("001_catalog.up.sql", ".up.sql", v,
-	    sizeof(v)), 0);
-	cr_assert_str_eq(v, "001");
-	cr_assert_eq(migrate_file_version("001_catalog.down.sql", ".up.sql",
-	    v, sizeof(v)), -1);
-	cr_assert_eq(migrate_file_version("seed.sql", ".up.sql", v,
-	    sizeof(v)), -1);
-	cr_assert_eq(migrate_file_version("01_x.up.sql", ".up.sql", v,
-	    sizeof(v)), -1);
 }
