@@ -9,10 +9,10 @@
  * cache generation is bumped before the answer.
  *
  * The resources (movies.c, theatres.c, shows.c) describe themselves in a
- * struct catalog_read or catalog_write (catalog.h) and hand it to
- * catalog_read() or catalog_write() from their route's method table; the
- * description is kept with the request, as Kore calls the handler again
- * each time the request wakes.
+ * struct catalog_read or catalog_write (catalog.h) and name it in their
+ * route's method table (CATALOG_READ, CATALOG_WRITE); the description is
+ * kept with the request, as Kore calls the handler again each time the
+ * request wakes.
  */
 #include <sys/types.h>
 
@@ -84,7 +84,7 @@ static struct http_state catalog_write_states[] = {
 };
 
 int
-catalog_read(struct http_request *req, const struct catalog_read *r)
+catalog_read(struct http_request *req, const void *r)
 {
 	catalog_req(req)->read = r;
 	return (http_state_run(catalog_read_states,
@@ -92,7 +92,7 @@ catalog_read(struct http_request *req, const struct catalog_read *r)
 }
 
 int
-catalog_write(struct http_request *req, const struct catalog_write *w)
+catalog_write(struct http_request *req, const void *w)
 {
 	catalog_req(req)->write = w;
 	return (http_state_run(catalog_write_states,

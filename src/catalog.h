@@ -14,6 +14,7 @@
 #include "body.h"
 #include "cache.h"
 #include "db.h"
+#include "route.h"
 
 /* One catalog request, read or write. */
 struct catalog_req {
@@ -74,8 +75,12 @@ struct catalog_write {
 	const char		*time_field;	/* of a bad date-time */
 };
 
-int	catalog_read(struct http_request *, const struct catalog_read *);
-int	catalog_write(struct http_request *, const struct catalog_write *);
+/* Route methods (route.h) that run a read or a write described by d. */
+#define CATALOG_READ(m, d)	ROUTE_FLOW(m, catalog_read, d)
+#define CATALOG_WRITE(m, d)	ROUTE_FLOW(m, catalog_write, d)
+
+int	catalog_read(struct http_request *, const void *);
+int	catalog_write(struct http_request *, const void *);
 
 /* A failed catalog read: 400 for a date PostgreSQL refused, else 503. */
 void	catalog_read_failed(struct http_request *, const struct db_call *);

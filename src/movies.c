@@ -108,10 +108,6 @@ static const char sql_delete[] =
 #define MOVIES_SHOWS_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
 #define MOVIES_SHOWS_FOUND_COL	(SHOWS_NCOLUMNS + 2)
 
-static int	movies_list(struct http_request *);
-static int	movies_get(struct http_request *);
-static int	movies_shows_list(struct http_request *);
-static int	movies_write(struct http_request *);
 static int	movies_bind(struct http_request *, struct catalog_req *);
 static struct kore_json_item	*movies_shows_answer(struct catalog_req *);
 
@@ -143,7 +139,7 @@ static const struct catalog_read movies_shows_read = {
 	.not_found = "No movie with this id.",
 };
 
-static const struct catalog_write movies_write_desc = {
+static const struct catalog_write movies_write = {
 	.sql_create = sql_create,
 	.sql_update = sql_update,
 	.sql_delete = sql_delete,
@@ -156,18 +152,18 @@ static const struct catalog_write movies_write_desc = {
 };
 
 static const struct route_method movies_collection_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, movies_list),
-	ROUTE_HANDLER(HTTP_METHOD_POST, movies_write),
+	CATALOG_READ(HTTP_METHOD_GET, &movies_list_read),
+	CATALOG_WRITE(HTTP_METHOD_POST, &movies_write),
 };
 
 static const struct route_method movies_item_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, movies_get),
-	ROUTE_HANDLER(HTTP_METHOD_PUT, movies_write),
-	ROUTE_HANDLER(HTTP_METHOD_DELETE, movies_write),
+	CATALOG_READ(HTTP_METHOD_GET, &movies_get_read),
+	CATALOG_WRITE(HTTP_METHOD_PUT, &movies_write),
+	CATALOG_WRITE(HTTP_METHOD_DELETE, &movies_write),
 };
 
 static const struct route_method movies_shows_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, movies_shows_list),
+	CATALOG_READ(HTTP_METHOD_GET, &movies_shows_read),
 };
 
 struct kore_json_item *
@@ -270,30 +266,6 @@ int
 movies_shows(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, movies_shows_methods));
-}
-
-static int
-movies_list(struct http_request *req)
-{
-	return (catalog_read(req, &movies_list_read));
-}
-
-static int
-movies_get(struct http_request *req)
-{
-	return (catalog_read(req, &movies_get_read));
-}
-
-static int
-movies_shows_list(struct http_request *req)
-{
-	return (catalog_read(req, &movies_shows_read));
-}
-
-static int
-movies_write(struct http_request *req)
-{
-	return (catalog_write(req, &movies_write_desc));
 }
 
 /* An unknown movie is a 404, not an empty list. */

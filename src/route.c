@@ -103,6 +103,8 @@ route_dispatch(struct http_request *req, const struct route_method *table,
 			continue;
 		if (table[i].handler != NULL)
 			return (table[i].handler(req));
+		if (table[i].flow != NULL)
+			return (table[i].flow(req, table[i].arg));
 		return (http_state_run(table[i].states, table[i].nstates,
 		    req));
 	}

@@ -12,17 +12,21 @@
 
 /*
  * One method of a route: usually a request state machine, run with
- * http_state_run(); a plain handler where the flow needs set-up first.
+ * http_state_run(); a plain handler where the flow needs set-up first;
+ * or a shared flow given the route's description (catalog.c).
  */
 struct route_method {
 	int			method;
 	struct http_state	*states;
 	u_int8_t		nstates;
 	int			(*handler)(struct http_request *);
+	int			(*flow)(struct http_request *, const void *);
+	const void		*arg;
 };
 
-#define ROUTE_METHOD(m, s)	{ m, s, ROUTE_STATES(s), NULL }
-#define ROUTE_HANDLER(m, h)	{ m, NULL, 0, h }
+#define ROUTE_METHOD(m, s)	{ m, s, ROUTE_STATES(s), NULL, NULL, NULL }
+#define ROUTE_HANDLER(m, h)	{ m, NULL, 0, h, NULL, NULL }
+#define ROUTE_FLOW(m, f, a)	{ m, NULL, 0, NULL, f, a }
 
 #define ROUTE_PARAM_ABSENT	0
 #define ROUTE_PARAM_OK		1

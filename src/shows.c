@@ -177,8 +177,6 @@ struct shows_req {
 	int64_t			show_id;
 };
 
-static int	shows_list(struct http_request *);
-static int	shows_write(struct http_request *);
 static int	shows_bind(struct http_request *, struct catalog_req *);
 static struct kore_json_item	*shows_write_answer(struct http_request *,
 				    struct catalog_req *);
@@ -208,7 +206,7 @@ static const struct catalog_read shows_list_read = {
 	.total_col = SHOWS_LIST_TOTAL_COL,
 };
 
-static const struct catalog_write shows_write_desc = {
+static const struct catalog_write shows_write = {
 	.sql_create = sql_create,
 	.sql_update = sql_update,
 	.sql_delete = sql_delete,
@@ -253,14 +251,14 @@ static struct http_state shows_seats_states[] = {
 };
 
 static const struct route_method shows_collection_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, shows_list),
-	ROUTE_HANDLER(HTTP_METHOD_POST, shows_write),
+	CATALOG_READ(HTTP_METHOD_GET, &shows_list_read),
+	CATALOG_WRITE(HTTP_METHOD_POST, &shows_write),
 };
 
 static const struct route_method shows_item_methods[] = {
 	ROUTE_METHOD(HTTP_METHOD_GET, shows_get_states),
-	ROUTE_HANDLER(HTTP_METHOD_PUT, shows_write),
-	ROUTE_HANDLER(HTTP_METHOD_DELETE, shows_write),
+	CATALOG_WRITE(HTTP_METHOD_PUT, &shows_write),
+	CATALOG_WRITE(HTTP_METHOD_DELETE, &shows_write),
 };
 
 static const struct route_method shows_seats_methods[] = {
@@ -344,18 +342,6 @@ int
 shows_seats(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, shows_seats_methods));
-}
-
-static int
-shows_list(struct http_request *req)
-{
-	return (catalog_read(req, &shows_list_read));
-}
-
-static int
-shows_write(struct http_request *req)
-{
-	return (catalog_write(req, &shows_write_desc));
 }
 
 /* The body of a POST or PUT, after the id (PUT). */

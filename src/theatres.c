@@ -115,10 +115,6 @@ static const char sql_screen_create[] =
 /* Where the screen columns of sql_get start. */
 #define THEATRES_SCREEN_COL	THEATRES_NCOLUMNS
 
-static int	theatres_list(struct http_request *);
-static int	theatres_get(struct http_request *);
-static int	theatres_write(struct http_request *);
-static int	theatres_screen_create(struct http_request *);
 static int	theatres_bind(struct http_request *, struct catalog_req *);
 static int	theatres_bind_screen(struct http_request *,
 		    struct catalog_req *);
@@ -154,7 +150,7 @@ static const struct catalog_read theatres_get_read = {
 	.not_found = "No theatre with this id.",
 };
 
-static const struct catalog_write theatres_write_desc = {
+static const struct catalog_write theatres_write = {
 	.sql_create = sql_create,
 	.sql_update = sql_update,
 	.sql_delete = sql_delete,
@@ -166,7 +162,7 @@ static const struct catalog_write theatres_write_desc = {
 };
 
 /* A screen is made under its theatre, and read as part of it. */
-static const struct catalog_write theatres_screen_desc = {
+static const struct catalog_write theatres_screen_write = {
 	.sql_create = sql_screen_create,
 	.id_on_create = 1,
 	.insize = sizeof(struct theatres_screen_input),
@@ -177,18 +173,18 @@ static const struct catalog_write theatres_screen_desc = {
 };
 
 static const struct route_method theatres_collection_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, theatres_list),
-	ROUTE_HANDLER(HTTP_METHOD_POST, theatres_write),
+	CATALOG_READ(HTTP_METHOD_GET, &theatres_list_read),
+	CATALOG_WRITE(HTTP_METHOD_POST, &theatres_write),
 };
 
 static const struct route_method theatres_item_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, theatres_get),
-	ROUTE_HANDLER(HTTP_METHOD_PUT, theatres_write),
-	ROUTE_HANDLER(HTTP_METHOD_DELETE, theatres_write),
+	CATALOG_READ(HTTP_METHOD_GET, &theatres_get_read),
+	CATALOG_WRITE(HTTP_METHOD_PUT, &theatres_write),
+	CATALOG_WRITE(HTTP_METHOD_DELETE, &theatres_write),
 };
 
 static const struct route_method theatres_screens_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_POST, theatres_screen_create),
+	CATALOG_WRITE(HTTP_METHOD_POST, &theatres_screen_write),
 };
 
 struct kore_json_item *
@@ -432,30 +428,6 @@ int
 theatres_screens(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, theatres_screens_methods));
-}
-
-static int
-theatres_list(struct http_request *req)
-{
-	return (catalog_read(req, &theatres_list_read));
-}
-
-static int
-theatres_get(struct http_request *req)
-{
-	return (catalog_read(req, &theatres_get_read));
-}
-
-static int
-theatres_write(struct http_request *req)
-{
-	return (catalog_write(req, &theatres_write_desc));
-}
-
-static int
-theatres_screen_create(struct http_request *req)
-{
-	return (catalog_write(req, &theatres_screen_desc));
 }
 
 static struct kore_json_item *
