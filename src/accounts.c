@@ -75,6 +75,8 @@ static int	accounts_register_start(struct http_request *);
 static int	accounts_register_throttle(struct http_request *);
 static int	accounts_register_hash(struct http_request *);
 static int	accounts_register_insert(struct http_request *);
+static void	accounts_register_failed(struct http_request *,
+		    const struct db_call *);
 static int	accounts_register_answer(struct http_request *);
 
 static int	accounts_login_start(struct http_request *);
@@ -385,23 +387,26 @@ accounts_register_hash(struct http_request *req)
 }
 
 /* The unique index on lower(email) decides races between registrations. */
+static void
+accounts_register_failed(struct http_request *req, const struct db_call *db)
+{
+	if (db_sqlstate_is(db, DB_UNIQUE_VIOLATION)) {
+		reply_error(req, HTTP_STATUS_CONFLICT, "email_taken",
+		    "An account with this email already exists.");
+	} else {
+		reply_unavailable(req);
+	}
+}
+
 static int
 accounts_register_insert(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
+	int			r;
 
-	switch (db_run(&a->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		if (db_sqlstate_is(&a->db, DB_UNIQUE_VIOLATION)) {
-			reply_error(req, HTTP_STATUS_CONFLICT, "email_taken",
-			    "An account with this email already exists.");
-		} else {
-			reply_unavailable(req);
-		}
-		return (HTTP_STATE_COMPLETE);
-	}
+	r = db_state(req, &a->db, REGISTER_ANSWER, accounts_register_failed);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
 
 	if (db_rows(&a->db) != 1) {
 		reply_internal(req);
@@ -409,7 +414,6 @@ accounts_register_insert(struct http_request *req)
 	}
 
 	users_read(&a->db, &a->user);
-	req->fsm_state = REGISTER_ANSWER;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -462,14 +466,11 @@ static int
 accounts_login_lookup(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
+	int			r;
 
-	switch (db_run(&a->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
+	if ((r = db_state(req, &a->db, LOGIN_VERIFY, NULL)) !=
+	    HTTP_STATE_CONTINUE)
+		return (r);
 
 	a->known = db_rows(&a->db) == 1;
 	if (a->known) {
@@ -483,7 +484,6 @@ accounts_login_lookup(struct http_request *req)
 	    a->known ? a->hash : NULL);
 	OPENSSL_cleanse(a->in.password, sizeof(a->in.password));
 
-	req->fsm_state = LOGIN_VERIFY;
 	return (HTTP_STATE_RETRY);
 }
 

@@ -338,17 +338,15 @@ static int
 bookings_create_auth(struct http_request *req)
 {
 	struct bookings_req	*b = bookings_state(req);
+	int			r;
 
-	switch (auth_check(req, &b->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
+	r = auth_state(req, auth_check(req, &b->auth, AUTH_ROLE_USER),
+	    BOOKINGS_CREATE_LIMIT);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
 
 	throttle_user(req, &b->limit_user, THROTTLE_BOOKINGS,
 	    b->auth.user_id);
-	req->fsm_state = BOOKINGS_CREATE_LIMIT;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -547,15 +545,8 @@ bookings_read_auth(struct http_request *req)
 
 	role = b->which == BOOKINGS_READ_SHOW ? AUTH_ROLE_ADMIN :
 	    AUTH_ROLE_USER;
-	switch (auth_check(req, &b->auth, role)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = BOOKINGS_READ_PREPARE;
-	return (HTTP_STATE_CONTINUE);
+	return (auth_state(req, auth_check(req, &b->auth, role),
+	    BOOKINGS_READ_PREPARE));
 }
 
 /* The path id and query string, bound to the statement that answers. */

@@ -191,16 +191,14 @@ static int
 holds_create_auth(struct http_request *req)
 {
 	struct holds_req	*h = holds_state(req);
+	int			r;
 
-	switch (auth_check(req, &h->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
+	r = auth_state(req, auth_check(req, &h->auth, AUTH_ROLE_USER),
+	    HOLDS_CREATE_LIMIT);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
 
 	throttle_user(req, &h->limit_user, THROTTLE_HOLDS, h->auth.user_id);
-	req->fsm_state = HOLDS_CREATE_LIMIT;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -314,15 +312,8 @@ holds_item_auth(struct http_request *req)
 {
 	struct holds_req	*h = holds_state(req);
 
-	switch (auth_check(req, &h->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = HOLDS_ITEM_PREPARE;
-	return (HTTP_STATE_CONTINUE);
+	return (auth_state(req, auth_check(req, &h->auth, AUTH_ROLE_USER),
+	    HOLDS_ITEM_PREPARE));
 }
 
 /*

@@ -250,15 +250,8 @@ live_req_auth(struct http_request *req)
 	if ((l = http_state_get(req)) == NULL)
 		l = http_state_create(req, sizeof(*l), live_req_free);
 
-	switch (auth_check(req, &l->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = LIVE_REQ_PARSE;
-	return (HTTP_STATE_CONTINUE);
+	return (auth_state(req, auth_check(req, &l->auth, AUTH_ROLE_USER),
+	    LIVE_REQ_PARSE));
 }
 
 /* A WebSocket upgrade for a show id; 400 for anything else. */
@@ -296,14 +289,11 @@ static int
 live_req_query(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
+	int			r;
 
-	switch (db_run(&l->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
+	r = db_state(req, &l->db, LIVE_REQ_UPGRADE, NULL);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
 
 	if (db_rows(&l->db) == 0) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
@@ -311,7 +301,6 @@ live_req_query(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = LIVE_REQ_UPGRADE;
 	return (HTTP_STATE_CONTINUE);
 }
 

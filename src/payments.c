@@ -374,6 +374,7 @@ payments_auth(struct http_request *req)
 	struct payments_req	*p = http_state_get(req);
 	const char		*sig;
 	const void		*body;
+	int			r;
 
 	if (p->which == PAYMENTS_CALLBACK) {
 		if (!http_request_header(req, "x-signature", &sig))
@@ -394,18 +395,15 @@ payments_auth(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	switch (auth_check(req, &p->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
+	r = auth_state(req, auth_check(req, &p->auth, AUTH_ROLE_USER),
+	    PAYMENTS_LIMIT);
+	if (r != HTTP_STATE_CONTINUE)
+		return (r);
 
 	(void)snprintf(p->user, sizeof(p->user), "%lld",
 	    (long long)p->auth.user_id);
 	throttle_user(req, &p->limit_user, THROTTLE_PAYMENTS,
 	    p->auth.user_id);
-	req->fsm_state = PAYMENTS_LIMIT;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -815,15 +813,8 @@ payments_read_auth(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
 
-	switch (auth_check(req, &p->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = PAYMENTS_READ_PREPARE;
-	return (HTTP_STATE_CONTINUE);
+	return (auth_state(req, auth_check(req, &p->auth, AUTH_ROLE_USER),
+	    PAYMENTS_READ_PREPARE));
 }
 
 /* The path id (and a list's page); admins see every payment. */
@@ -865,16 +856,7 @@ payments_read_query(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
 
-	switch (db_run(&p->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	req->fsm_state = PAYMENTS_READ_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (db_state(req, &p->db, PAYMENTS_READ_ANSWER, NULL));
 }
 
 static int
