@@ -6,12 +6,11 @@
  * [{"id", "status"}]} and then {"type": "update", ...} with the seats whose
  * status changed. Where changes come from:
  * - every commit that changes seats calls seatmap_changed(show) (seatmap.c)
- *   and that calls live_publish(show), which PUBLISHes on the Redis
- *   channel "booking:seats:<show>"; each worker
- *   keeps one subscriber connection of its own (hiredis async on Kore's
- *   loop, the adapter of redis.c) subscribed to the channels of the shows
- *   its sockets watch, so a change made by any worker of any instance
- *   reaches every watcher;
+ *   and that calls live_publish(show), which PUBLISHes on the show's Redis
+ *   channel; each worker keeps one subscriber connection of its own
+ *   (live_sub.c) subscribed to the channels of the shows its sockets
+ *   watch, so a change made by any worker of any instance reaches every
+ *   watcher;
  * - holds and unpaid bookings lapse by the clock, with no commit: each
  *   watched show has one timer, armed for the next deadline the database
  *   reports (show_live_seats), and re-armed after every read. Shows no
@@ -53,9 +52,6 @@
 #include <kore/http.h>
 #include <kore/pgsql.h>
 
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +61,11 @@
 #include "config.h"
 #include "db.h"
 #include "live.h"
+#include "live_sub.h"
 #include "peer.h"
-#include "redis.h"
 #include "reply.h"
 #include "route.h"
 
-#define LIVE_CHANNEL_PREFIX	"booking:seats:"
-#define LIVE_CHANNEL_MAX	64
 #define LIVE_TICK_MS		250
 #define LIVE_RESYNC_MS		30000
 #define LIVE_RETRY_MS		1000
@@ -120,7 +114,6 @@ struct live_seat {
 
 struct live_show {
 	int64_t			id;
-	char			channel[LIVE_CHANNEL_MAX];
 	TAILQ_HEAD(, live_sock)	socks;
 	struct live_seat	*seats;
 	size_t			nseats;
@@ -137,10 +130,7 @@ struct live_show {
 static struct {
 	TAILQ_HEAD(, live_show)	shows;
 	u_int32_t		nsocks;
-	redisAsyncContext	*sub;
-	u_int64_t		last_connect;
 	u_int64_t		last_ping;
-	int			down_logged;
 } live;
 
 /* The upgrade request's state. */
@@ -183,11 +173,7 @@ static int	live_status_code(const char *);
 static const char	*live_status_name(int);
 
 static void	live_tick(void *, u_int64_t);
-static void	live_sub_connect(void);
-static void	live_subscribe(struct live_show *);
-static void	live_on_connect(const redisAsyncContext *, int);
-static void	live_on_disconnect(const redisAsyncContext *, int);
-static void	live_on_message(redisAsyncContext *, void *, void *);
+static void	live_sub_event(int64_t, int);
 
 #define LIVE_REQ_AUTH		0
 #define LIVE_REQ_PARSE		1
@@ -210,29 +196,17 @@ live_worker_init(void)
 {
 	TAILQ_INIT(&live.shows);
 	live.nsocks = 0;
-	live.sub = NULL;
-	live.last_connect = 0;
 	live.last_ping = kore_time_ms();
+	live_sub_init(live_sub_event);
 
 	(void)kore_timer_add(live_tick, LIVE_TICK_MS, NULL, 0);
 }
 
-/*
- * After a commit that changed seats of show_id. Best effort: with Redis
- * down the watchers' next timed re-read (or the resubscription once Redis
- * is back) brings them up to date.
- */
+/* After a commit that changed seats of show_id (live_sub.c). */
 void
 live_publish(int64_t show_id)
 {
-	char	channel[LIVE_CHANNEL_MAX], id[24];
-
-	(void)snprintf(channel, sizeof(channel), LIVE_CHANNEL_PREFIX "%lld",
-	    (long long)show_id);
-	(void)snprintf(id, sizeof(id), "%lld", (long long)show_id);
-
-	if (!redis_publish(channel, id))
-		kore_log(LOG_NOTICE, "live: cannot publish show %s", id);
+	live_sub_publish(show_id);
 }
 
 int
@@ -443,12 +417,10 @@ live_show_get(int64_t id)
 
 	s = kore_calloc(1, sizeof(*s));
 	s->id = id;
-	(void)snprintf(s->channel, sizeof(s->channel),
-	    LIVE_CHANNEL_PREFIX "%lld", (long long)id);
 	TAILQ_INIT(&s->socks);
 	TAILQ_INSERT_TAIL(&live.shows, s, list);
 
-	live_subscribe(s);
+	live_sub_subscribe(id);
 
 	return (s);
 }
@@ -461,10 +433,7 @@ live_show_drop(struct live_show *s)
 
 	TAILQ_REMOVE(&live.shows, s, list);
 
-	if (live.sub != NULL) {
-		(void)redisAsyncCommand(live.sub, NULL, NULL,
-		    "UNSUBSCRIBE %s", s->channel);
-	}
+	live_sub_unsubscribe(s->id);
 
 	if (s->timer != NULL)
 		kore_timer_remove(s->timer);
@@ -809,9 +778,10 @@ live_tick(void *arg, u_int64_t now)
 		live_arm(s, LIVE_RETRY_MS);
 	}
 
-	if (live.sub == NULL && !TAILQ_EMPTY(&live.shows) &&
-	    now - live.last_connect >= LIVE_TICK_MS)
-		live_sub_connect();
+	if (!TAILQ_EMPTY(&live.shows) && live_sub_connect(now)) {
+		TAILQ_FOREACH(s, &live.shows, list)
+			live_sub_subscribe(s->id);
+	}
 
 	if (now - live.last_ping < (u_int64_t)config.live_ping * 1000)
 		return;
@@ -827,115 +797,47 @@ live_tick(void *arg, u_int64_t now)
 	}
 }
 
-/* A new subscriber connection, subscribed to every watched show. */
-static void
-live_sub_connect(void)
-{
-	struct live_show	*s;
-
-	live.last_connect = kore_time_ms();
-	if ((live.sub = redis_open()) == NULL)
-		return;
-
-	redisAsyncSetConnectCallback(live.sub, live_on_connect);
-	redisAsyncSetDisconnectCallback(live.sub, live_on_disconnect);
-
-	TAILQ_FOREACH(s, &live.shows, list)
-		live_subscribe(s);
-}
-
-static void
-live_subscribe(struct live_show *s)
-{
-	if (live.sub == NULL)
-		return;
-
-	if (redisAsyncCommand(live.sub, live_on_message, NULL,
-	    "SUBSCRIBE %s", s->channel) != REDIS_OK)
-		kore_log(LOG_NOTICE, "live: cannot subscribe %s", s->channel);
-}
-
-/* A failed connect is logged once until a connection works again. */
-static void
-live_on_connect(const redisAsyncContext *ac, int status)
-{
-	if (status == REDIS_OK) {
-		live.down_logged = 0;
-		return;
-	}
-
-	if (!live.down_logged) {
-		kore_log(LOG_NOTICE, "live: subscriber: %s", ac->errstr);
-		live.down_logged = 1;
-	}
-	if (live.sub == ac)
-		live.sub = NULL;
-}
-
-/* Every show subscribes again on the next connection, and resyncs. */
-static void
-live_on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct live_show	*s;
-
-	kore_log(LOG_NOTICE, "live: subscriber disconnected%s%s",
-	    status != REDIS_OK ? ": " : "", status != REDIS_OK ?
-	    ac->errstr : "");
-	if (live.sub == ac)
-		live.sub = NULL;
-
-	TAILQ_FOREACH(s, &live.shows, list)
-		s->resync = 1;
-}
-
 /*
- * Subscription confirmations and messages. A confirmation may follow a
+ * What the subscriber hears (live_sub.c). A confirmation may follow a
  * reconnect, after which changes may have been missed: the show is read
- * again and every socket of it gets a fresh snapshot. A message means
- * something changed: read again, send the difference.
+ * again and every socket of it gets a fresh snapshot. A change: read
+ * again, send the difference. A lost connection: every show subscribes
+ * again on the next one, and resyncs.
  */
 static void
-live_on_message(redisAsyncContext *ac, void *r, void *privdata)
+live_sub_event(int64_t id, int what)
 {
-	redisReply		*reply = r;
 	struct live_show	*s;
 	struct live_sock	*k;
-	const char		*kind, *channel;
-	int64_t			id;
-	int			err;
 
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements < 3 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    reply->element[1]->type != REDIS_REPLY_STRING)
+	if (what == LIVE_SUB_LOST) {
+		TAILQ_FOREACH(s, &live.shows, list)
+			s->resync = 1;
+		return;
+	}
+
+	if ((s = live_show_find(id)) == NULL)
 		return;
 
-	kind = reply->element[0]->str;
-	channel = reply->element[1]->str;
-	if (strncmp(channel, LIVE_CHANNEL_PREFIX,
-	    sizeof(LIVE_CHANNEL_PREFIX) - 1))
-		return;
-	id = (int64_t)kore_strtonum64(channel +
-	    sizeof(LIVE_CHANNEL_PREFIX) - 1, 1,
-	    &err);
-	if (err != KORE_RESULT_OK || (s = live_show_find(id)) == NULL)
-		return;
-
-	if (!strcmp(kind, "subscribe")) {
+	switch (what) {
+	case LIVE_SUB_SUBSCRIBED:
 		if (s->resync) {
 			s->resync = 0;
 			TAILQ_FOREACH(k, &s->socks, list)
 				k->want_snapshot = 1;
 		}
 		live_refresh(s);
-	} else if (!strcmp(kind, "message")) {
+		break;
+	case LIVE_SUB_CHANGED:
 		live_refresh(s);
-	} else if (!strcmp(kind, "unsubscribe")) {
+		break;
+	case LIVE_SUB_UNSUBSCRIBED:
 		/*
 		 * The show went and came back before Redis confirmed its
 		 * unsubscription; hiredis forgets the channel's callback on
 		 * this reply, so subscribe again.
 		 */
-		live_subscribe(s);
+		live_sub_subscribe(s->id);
+		break;
 	}
 }
