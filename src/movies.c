@@ -1,7 +1,7 @@
 /*
- * movies: GET /api/movies (list with q, city, date, limit, offset),
- * GET /api/movies/{id} and GET /api/movies/{id}/shows (with city, date,
- * limit, offset). Every answer is cached (cache.c).
+ * movies: GET /api/movies (list with q, city, date, limit, offset) and
+ * GET /api/movies/{id}. Every answer is cached (cache.c). A movie's shows
+ * (GET /api/movies/{id}/shows) are listed by shows.c.
  *
  * Admin writes: POST /api/movies, PUT /api/movies/{id} (a full
  * replacement: absent optional fields get their defaults) and DELETE
@@ -23,11 +23,9 @@
 #include "movies.h"
 #include "reply.h"
 #include "route.h"
-#include "shows.h"
 
 int	movies_collection(struct http_request *);
 int	movies_item(struct http_request *);
-int	movies_shows(struct http_request *);
 
 /*
  * One row even for an empty page, so the total is always known: the page
@@ -60,33 +58,6 @@ static const char sql_list[] =
 static const char sql_get[] =
     "SELECT " MOVIES_COLUMNS " FROM movies m WHERE m.id = $1";
 
-/*
- * A movie's shows, as GET /api/shows?movie_id= lists them, plus whether
- * the movie exists at all (an unknown movie is a 404, not an empty list).
- */
-static const char sql_shows[] =
-    "WITH f AS ("
-    "  SELECT s.id FROM shows s"
-    "  JOIN screens sc ON sc.id = s.screen_id"
-    "  JOIN theatres t ON t.id = sc.theatre_id"
-    "  WHERE s.movie_id = $1::bigint"
-    "  AND ($2::text IS NULL OR lower(t.city) = lower($2))"
-    "  AND ($3::date IS NULL OR"
-    "    (s.start_time AT TIME ZONE t.timezone)::date = $3::date)"
-    "), page AS ("
-    "  SELECT " SHOWS_COLUMNS ","
-    "    row_number() OVER (ORDER BY s.start_time, s.id) AS n"
-    "  FROM " SHOWS_FROM
-    "  WHERE s.id IN (SELECT id FROM f)"
-    "  ORDER BY s.start_time, s.id LIMIT $4 OFFSET $5"
-    ")"
-    " SELECT page.*, c.total, c.found"
-    " FROM (SELECT count(*) AS total,"
-    "   EXISTS (SELECT 1 FROM movies WHERE id = $1::bigint) AS found"
-    "   FROM f) c"
-    " LEFT JOIN page ON true"
-    " ORDER BY page.n";
-
 static const char sql_create[] =
     "INSERT INTO movies AS m (title, description, duration_minutes,"
     " rating, poster_url, release_date)"
@@ -104,16 +75,10 @@ static const char sql_update[] =
 static const char sql_delete[] =
     "DELETE FROM movies WHERE id = $1 RETURNING id";
 
-/* Result columns of sql_shows after SHOWS_COLUMNS and the row number. */
-#define MOVIES_SHOWS_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
-#define MOVIES_SHOWS_FOUND_COL	(SHOWS_NCOLUMNS + 2)
-
 static int	movies_bind(struct http_request *, struct catalog_req *);
-static struct kore_json_item	*movies_shows_answer(struct catalog_req *);
 
 static const char * const movies_list_filters[] = { "q", "city", "date",
     NULL };
-static const char * const movies_shows_filters[] = { "city", "date", NULL };
 
 static const struct catalog_read movies_list_read = {
 	.sql = sql_list,
@@ -127,15 +92,6 @@ static const struct catalog_read movies_get_read = {
 	.sql = sql_get,
 	.id = 1,
 	.row = movies_json,
-	.not_found = "No movie with this id.",
-};
-
-static const struct catalog_read movies_shows_read = {
-	.sql = sql_shows,
-	.id = 1,
-	.paged = 1,
-	.filters = movies_shows_filters,
-	.answer = movies_shows_answer,
 	.not_found = "No movie with this id.",
 };
 
@@ -160,10 +116,6 @@ static const struct route_method movies_item_methods[] = {
 	CATALOG_READ(HTTP_METHOD_GET, &movies_get_read),
 	CATALOG_WRITE(HTTP_METHOD_PUT, &movies_write),
 	CATALOG_WRITE(HTTP_METHOD_DELETE, &movies_write),
-};
-
-static const struct route_method movies_shows_methods[] = {
-	CATALOG_READ(HTTP_METHOD_GET, &movies_shows_read),
 };
 
 struct kore_json_item *
@@ -260,24 +212,6 @@ int
 movies_item(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, movies_item_methods));
-}
-
-int
-movies_shows(struct http_request *req)
-{
-	return (ROUTE_DISPATCH(req, movies_shows_methods));
-}
-
-/* An unknown movie is a 404, not an empty list. */
-static struct kore_json_item *
-movies_shows_answer(struct catalog_req *c)
-{
-	if (db_rows(&c->db) == 0 ||
-	    db_value(&c->db, 0, MOVIES_SHOWS_FOUND_COL)[0] != 't')
-		return (NULL);
-
-	return (db_list_json(&c->db, shows_json, MOVIES_SHOWS_TOTAL_COL,
-	    c->limit, c->offset));
 }
 
 /* The body of a POST or PUT, after the id (PUT). */

@@ -1,5 +1,6 @@
 /*
  * shows: GET /api/shows (list with movie_id, theatre_id, city, date,
+ * limit, offset), a movie's shows GET /api/movies/{id}/shows (city, date,
  * limit, offset), GET /api/shows/{id} with seats_available, and the seat
  * map GET /api/shows/{id}/seats.
  *
@@ -39,6 +40,7 @@
 int	shows_collection(struct http_request *);
 int	shows_item(struct http_request *);
 int	shows_seats(struct http_request *);
+int	shows_by_movie(struct http_request *);
 
 /*
  * One row even for an empty page (see movies.c), sorted by the page's own
@@ -63,6 +65,33 @@ static const char sql_list[] =
     ")"
     " SELECT page.*, c.total"
     " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
+    " ORDER BY page.n";
+
+/*
+ * A movie's shows, as GET /api/shows?movie_id= lists them, plus whether
+ * the movie exists at all (an unknown movie is a 404, not an empty list).
+ */
+static const char sql_by_movie[] =
+    "WITH f AS ("
+    "  SELECT s.id FROM shows s"
+    "  JOIN screens sc ON sc.id = s.screen_id"
+    "  JOIN theatres t ON t.id = sc.theatre_id"
+    "  WHERE s.movie_id = $1::bigint"
+    "  AND ($2::text IS NULL OR lower(t.city) = lower($2))"
+    "  AND ($3::date IS NULL OR"
+    "    (s.start_time AT TIME ZONE t.timezone)::date = $3::date)"
+    "), page AS ("
+    "  SELECT " SHOWS_COLUMNS ","
+    "    row_number() OVER (ORDER BY s.start_time, s.id) AS n"
+    "  FROM " SHOWS_FROM
+    "  WHERE s.id IN (SELECT id FROM f)"
+    "  ORDER BY s.start_time, s.id LIMIT $4 OFFSET $5"
+    ")"
+    " SELECT page.*, c.total, c.found"
+    " FROM (SELECT count(*) AS total,"
+    "   EXISTS (SELECT 1 FROM movies WHERE id = $1::bigint) AS found"
+    "   FROM f) c"
+    " LEFT JOIN page ON true"
     " ORDER BY page.n";
 
 /*
@@ -166,6 +195,8 @@ static const char sql_delete[] =
 
 /* Result columns after SHOWS_COLUMNS. */
 #define SHOWS_LIST_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
+#define SHOWS_BY_MOVIE_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
+#define SHOWS_BY_MOVIE_FOUND_COL	(SHOWS_NCOLUMNS + 2)
 #define SHOWS_AVAILABLE_COL	SHOWS_NCOLUMNS
 #define SHOWS_GET_TTL_COL	(SHOWS_NCOLUMNS + 1)
 
@@ -178,6 +209,7 @@ struct shows_req {
 };
 
 static int	shows_bind(struct http_request *, struct catalog_req *);
+static struct kore_json_item	*shows_by_movie_answer(struct catalog_req *);
 static struct kore_json_item	*shows_write_answer(struct http_request *,
 				    struct catalog_req *);
 static int	shows_write_refused(struct http_request *,
@@ -204,6 +236,18 @@ static const struct catalog_read shows_list_read = {
 	.filters = shows_list_filters,
 	.row = shows_json,
 	.total_col = SHOWS_LIST_TOTAL_COL,
+};
+
+static const char * const shows_by_movie_filters[] = { "city", "date",
+    NULL };
+
+static const struct catalog_read shows_by_movie_read = {
+	.sql = sql_by_movie,
+	.id = 1,
+	.paged = 1,
+	.filters = shows_by_movie_filters,
+	.answer = shows_by_movie_answer,
+	.not_found = "No movie with this id.",
 };
 
 static const struct catalog_write shows_write = {
@@ -259,6 +303,10 @@ static const struct route_method shows_item_methods[] = {
 	ROUTE_METHOD(HTTP_METHOD_GET, shows_get_states),
 	CATALOG_WRITE(HTTP_METHOD_PUT, &shows_write),
 	CATALOG_WRITE(HTTP_METHOD_DELETE, &shows_write),
+};
+
+static const struct route_method shows_by_movie_methods[] = {
+	CATALOG_READ(HTTP_METHOD_GET, &shows_by_movie_read),
 };
 
 static const struct route_method shows_seats_methods[] = {
@@ -342,6 +390,24 @@ int
 shows_seats(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, shows_seats_methods));
+}
+
+int
+shows_by_movie(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, shows_by_movie_methods));
+}
+
+/* An unknown movie is a 404, not an empty list. */
+static struct kore_json_item *
+shows_by_movie_answer(struct catalog_req *c)
+{
+	if (db_rows(&c->db) == 0 ||
+	    db_value(&c->db, 0, SHOWS_BY_MOVIE_FOUND_COL)[0] != 't')
+		return (NULL);
+
+	return (db_list_json(&c->db, shows_json, SHOWS_BY_MOVIE_TOTAL_COL,
+	    c->limit, c->offset));
 }
 
 /* The body of a POST or PUT, after the id (PUT). */
