@@ -161,7 +161,7 @@ fi
 echo "== make test: FAILED: $(printf '%s\n' "${failed[@]}" | uniq | tr '\n' ' ')"
 for name in $(printf '%s\n' "${failed[@]}" | uniq); do
 	echo "-- $name ($out/log/$name.log):"
-	grep -E '\[FAIL\]|FAIL|[Ff]ailed|not ok|[Ee]rror|violation|Assertion|Synthesis' \
+	grep -E '\[FAIL\]|FAIL|[Ff]ailed|not ok|[Ee]rror|violation|Assertion|Synthesis|ALERT|[Cc]annot|did not' \
 	    "$out/log/$name.log" | grep -v ' 0 failed' | cut -c1-300 | tail -n 12
 done
 exit 1
