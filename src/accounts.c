@@ -75,8 +75,8 @@ static int	accounts_register_start(struct http_request *);
 static int	accounts_register_throttle(struct http_request *);
 static int	accounts_register_hash(struct http_request *);
 static int	accounts_register_insert(struct http_request *);
-static void	accounts_register_failed(struct http_request *,
-		    const struct db_call *);
+static int	accounts_register_failed(struct http_request *,
+		    struct db_call *);
 static int	accounts_register_answer(struct http_request *);
 
 static int	accounts_login_start(struct http_request *);
@@ -387,15 +387,15 @@ accounts_register_hash(struct http_request *req)
 }
 
 /* The unique index on lower(email) decides races between registrations. */
-static void
-accounts_register_failed(struct http_request *req, const struct db_call *db)
+static int
+accounts_register_failed(struct http_request *req, struct db_call *db)
 {
-	if (db_sqlstate_is(db, DB_UNIQUE_VIOLATION)) {
-		reply_error(req, HTTP_STATUS_CONFLICT, "email_taken",
-		    "An account with this email already exists.");
-	} else {
-		reply_unavailable(req);
-	}
+	if (!db_sqlstate_is(db, DB_UNIQUE_VIOLATION))
+		return (reply_db_failed(req, db));
+
+	reply_error(req, HTTP_STATUS_CONFLICT, "email_taken",
+	    "An account with this email already exists.");
+	return (HTTP_STATE_COMPLETE);
 }
 
 static int
@@ -468,7 +468,7 @@ accounts_login_lookup(struct http_request *req)
 	struct accounts_req	*a = http_state_get(req);
 	int			r;
 
-	if ((r = db_state(req, &a->db, LOGIN_VERIFY, NULL)) !=
+	if ((r = db_state(req, &a->db, LOGIN_VERIFY, reply_db_failed)) !=
 	    HTTP_STATE_CONTINUE)
 		return (r);
 
@@ -525,7 +525,7 @@ accounts_login_session(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
-	return (db_state(req, &a->db, LOGIN_ANSWER, NULL));
+	return (db_state(req, &a->db, LOGIN_ANSWER, reply_db_failed));
 }
 
 static int
@@ -561,7 +561,7 @@ accounts_me_query(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
-	return (db_state(req, &a->db, ME_ANSWER, NULL));
+	return (db_state(req, &a->db, ME_ANSWER, reply_db_failed));
 }
 
 /* A valid token for a deleted user is no longer a valid token. */

@@ -51,8 +51,8 @@ static int	catalog_write_parse(struct http_request *);
 static int	catalog_write_query(struct http_request *);
 static int	catalog_write_invalidate(struct http_request *);
 static int	catalog_write_answer(struct http_request *);
-static void	catalog_write_failed(struct http_request *,
-		    const struct db_call *);
+static int	catalog_write_failed(struct http_request *,
+		    struct db_call *);
 static void	catalog_free(struct http_request *);
 
 /* A read: bind, look in the cache, query on a miss, answer and cache. */
@@ -100,13 +100,14 @@ catalog_write(struct http_request *req, const void *w)
 }
 
 /* Only a date like 2026-02-31 gets past the validator. */
-void
-catalog_read_failed(struct http_request *req, const struct db_call *call)
+int
+catalog_read_failed(struct http_request *req, struct db_call *call)
 {
-	if (db_sqlstate_is(call, "22008"))
-		reply_invalid(req, "date", "date is not a real date.");
-	else
-		reply_unavailable(req);
+	if (!db_sqlstate_is(call, "22008"))
+		return (reply_db_failed(req, call));
+
+	reply_invalid(req, "date", "date is not a real date.");
+	return (HTTP_STATE_COMPLETE);
 }
 
 static struct catalog_req *
@@ -218,7 +219,7 @@ catalog_read_answer(struct http_request *req)
 	if (r->answer != NULL)
 		root = r->answer(c);
 	else if (r->paged)
-		root = db_list_json(&c->db, r->row, r->total_col, c->limit,
+		root = reply_list_rows(&c->db, r->row, r->total_col, c->limit,
 		    c->offset);
 	else if (db_rows(&c->db) > 0)
 		root = r->row(NULL, NULL, &c->db, 0, 0);
@@ -294,12 +295,12 @@ catalog_write_query(struct http_request *req)
 	    catalog_write_failed));
 }
 
-static void
-catalog_write_failed(struct http_request *req, const struct db_call *call)
+static int
+catalog_write_failed(struct http_request *req, struct db_call *call)
 {
 	struct catalog_req	*c = http_state_get(req);
 
-	admin_db_failed(req, call, c->write->time_field);
+	return (admin_db_failed(req, call, c->write->time_field));
 }
 
 /* Committed: cached catalog bodies are stale from now on. */

@@ -14,6 +14,7 @@
 #include "body.h"
 #include "cache.h"
 #include "db.h"
+#include "reply.h"
 #include "route.h"
 
 /* One catalog request, read or write. */
@@ -44,7 +45,7 @@ struct catalog_read {
 	int			id;
 	int			paged;
 	const char * const	*filters;
-	db_row_json		row;
+	reply_row_json		row;
 	int			total_col;
 	struct kore_json_item	*(*answer)(struct catalog_req *);
 	const char		*not_found;
@@ -67,7 +68,7 @@ struct catalog_write {
 	size_t			insize;
 	int			(*bind)(struct http_request *,
 				    struct catalog_req *);
-	db_row_json		row;
+	reply_row_json		row;
 	struct kore_json_item	*(*answer)(struct http_request *,
 				    struct catalog_req *);
 	const char		*collection;
@@ -82,7 +83,10 @@ struct catalog_write {
 int	catalog_read(struct http_request *, const void *);
 int	catalog_write(struct http_request *, const void *);
 
-/* A failed catalog read: 400 for a date PostgreSQL refused, else 503. */
-void	catalog_read_failed(struct http_request *, const struct db_call *);
+/*
+ * A failed catalog read: 400 for a date PostgreSQL refused, else db.c's
+ * table (reply_db_failed()). Returns the request's next state.
+ */
+int	catalog_read_failed(struct http_request *, struct db_call *);
 
 #endif

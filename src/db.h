@@ -25,6 +25,27 @@
 #define DB_SERIALIZATION	"40001"
 #define DB_DEADLOCK		"40P01"
 
+/*
+ * What the service does about a failed statement, by SQLSTATE
+ * (db_errors[] in db.c): run it again backed off, answer 503 with
+ * Retry-After, 400 invalid_request, or log it and answer 500.
+ */
+#define DB_ERROR_RETRY		1
+#define DB_ERROR_UNAVAILABLE	2
+#define DB_ERROR_INVALID	3
+#define DB_ERROR_INTERNAL	4
+
+/* Runs of one statement that keeps losing races, and the backoff. */
+#define DB_RETRY_MAX		8
+#define DB_RETRY_MS		2
+#define DB_RETRY_SHIFT_MAX	6
+
+struct db_error {
+	const char	*sqlstate;	/* a whole SQLSTATE or its class */
+	int		action;		/* DB_ERROR_* */
+	int		log;		/* worth a log line when it fails */
+};
+
 struct kore_timer;
 
 struct db_call {
@@ -39,6 +60,7 @@ struct db_call {
 	char			sqlstate[6];
 	int			started;
 	int			bound;
+	int			retries;	/* db_retry() so far */
 };
 
 void	db_call_init(struct db_call *, const char *);
@@ -57,29 +79,23 @@ int	db_sqlstate_is(const struct db_call *, const char *);
 int	db_connection_lost(const struct db_call *);
 void	db_retry_later(struct db_call *, struct http_request *, u_int64_t);
 
+const struct db_error	*db_error_lookup(const char *);
+int	db_error_action(const struct db_call *);
+int	db_retry(struct db_call *, struct http_request *);
+int	db_retry_backoff(struct db_call *, struct http_request *);
+u_int64_t	db_retry_delay(int, u_int64_t);
+
 void	db_register(const char *);
 
 /*
  * The db_run() step of a request state, in one call the state returns:
- * HTTP_STATE_RETRY while pending; on failure `failed` answers (NULL: the
- * service's default answer) and the request is complete; when done
- * req->fsm_state becomes `next`.
+ * HTTP_STATE_RETRY while pending; on failure what `failed` returns
+ * (reply_db_failed() in reply.c, or a handler's own mapping that ends
+ * there); when done req->fsm_state becomes `next`.
  */
-typedef void	(*db_failed_reply)(struct http_request *,
-		    const struct db_call *);
+typedef int	(*db_failed_reply)(struct http_request *, struct db_call *);
 
 int	db_state(struct http_request *, struct db_call *, int,
 	    db_failed_reply);
-
-/*
- * The list envelope of a list query's result ({"data", "limit", "offset",
- * "total"}), each row built by a db_row_json from its columns at `col`.
- */
-typedef struct kore_json_item	*(*db_row_json)(struct kore_json_item *,
-				    const char *, const struct db_call *, int,
-				    int);
-
-struct kore_json_item	*db_list_json(const struct db_call *, db_row_json,
-			    int, int64_t, int64_t);
 
 #endif

@@ -265,7 +265,7 @@ live_req_query(struct http_request *req)
 	struct live_req		*l = http_state_get(req);
 	int			r;
 
-	r = db_state(req, &l->db, LIVE_REQ_UPGRADE, NULL);
+	r = db_state(req, &l->db, LIVE_REQ_UPGRADE, reply_db_failed);
 	if (r != HTTP_STATE_CONTINUE)
 		return (r);
 

@@ -424,7 +424,7 @@ sessions_refresh_rotate(struct http_request *req)
 
 	int			r;
 
-	r = db_state(req, &s->db, REFRESH_ANSWER, NULL);
+	r = db_state(req, &s->db, REFRESH_ANSWER, reply_db_failed);
 	if (r != HTTP_STATE_CONTINUE)
 		return (r);
 
@@ -499,7 +499,7 @@ sessions_logout_revoke(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
 
-	return (db_state(req, &s->db, LOGOUT_DENY, NULL));
+	return (db_state(req, &s->db, LOGOUT_DENY, reply_db_failed));
 }
 
 /* The access token's jti on the deny list until it expires anyway. */

@@ -406,7 +406,7 @@ shows_by_movie_answer(struct catalog_req *c)
 	    db_value(&c->db, 0, SHOWS_BY_MOVIE_FOUND_COL)[0] != 't')
 		return (NULL);
 
-	return (db_list_json(&c->db, shows_json, SHOWS_BY_MOVIE_TOTAL_COL,
+	return (reply_list_rows(&c->db, shows_json, SHOWS_BY_MOVIE_TOTAL_COL,
 	    c->limit, c->offset));
 }
 
@@ -474,12 +474,19 @@ shows_write_answer(struct http_request *req, struct catalog_req *c)
 {
 	struct kore_json_item	*root;
 
-	if (db_rows(&c->db) != 1)
-		fatal("shows_write_answer: %d rows", db_rows(&c->db));
+	if (db_rows(&c->db) != 1) {
+		kore_log(LOG_ERR, "shows_write_answer: %d rows",
+		    db_rows(&c->db));
+		reply_internal(req);
+		return (NULL);
+	}
 	if (shows_write_refused(req, &c->db))
 		return (NULL);
-	if (db_isnull(&c->db, 0, 0))
-		fatal("shows_write_answer: no show and no reason");
+	if (db_isnull(&c->db, 0, 0)) {
+		kore_log(LOG_ERR, "shows_write_answer: no show and no reason");
+		reply_internal(req);
+		return (NULL);
+	}
 
 	root = shows_json(NULL, NULL, &c->db, 0, 0);
 	kore_json_create_integer(root, "seats_available",
