@@ -337,15 +337,17 @@ static int
 bookings_create_auth(struct http_request *req)
 {
 	struct bookings_req	*b = bookings_state(req);
-	int			r;
 
-	r = auth_state(req, auth_check(req, &b->auth, AUTH_ROLE_USER),
-	    BOOKINGS_CREATE_LIMIT);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
+	switch (auth_check(req, &b->auth, AUTH_ROLE_USER)) {
+	case AUTH_PENDING:
+		return (HTTP_STATE_RETRY);
+	case AUTH_DENIED:
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	throttle_user(req, &b->limit_user, THROTTLE_BOOKINGS,
 	    b->auth.user_id);
+	req->fsm_state = BOOKINGS_CREATE_LIMIT;
 	return (HTTP_STATE_CONTINUE);
 }
 
