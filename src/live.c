@@ -61,6 +61,7 @@
 #include "config.h"
 #include "db.h"
 #include "live.h"
+#include "live_frame.h"
 #include "live_sub.h"
 #include "peer.h"
 #include "reply.h"
@@ -77,10 +78,6 @@
  */
 #define LIVE_SNDBUF		(64 * 1024)
 #define LIVE_RETRY_AFTER	"5"
-
-#define LIVE_AVAILABLE		0
-#define LIVE_HELD		1
-#define LIVE_BOOKED		2
 
 /* Rows: seat id, status, ms until the next lapse (NULL: none). */
 static const char *sql_seats =
@@ -105,11 +102,6 @@ struct live_query {
 	PGresult		*result;
 	int			failed;
 	char			id[24];
-};
-
-struct live_seat {
-	int64_t		id;
-	int		status;
 };
 
 struct live_show {
@@ -164,13 +156,9 @@ static void	live_query_fail(struct live_query *);
 static void	live_query_cb(struct kore_pgsql *, void *);
 static void	live_query_done(struct live_query *);
 static void	live_apply(struct live_show *, PGresult *, int);
-static void	live_frame(struct kore_buf *, const char *, int64_t,
-		    const struct live_seat *, size_t, const int *);
 static void	live_send(struct live_sock *, u_int8_t, const void *,
 		    size_t);
 static size_t	live_queued(const struct connection *);
-static int	live_status_code(const char *);
-static const char	*live_status_name(int);
 
 static void	live_tick(void *, u_int64_t);
 static void	live_sub_event(int64_t, int);
@@ -669,29 +657,6 @@ live_apply(struct live_show *s, PGresult *res, int dirty)
 	kore_free(changed);
 }
 
-/*
- * {"type", "show_id", "seats": [{"id", "status"}]}: every seat, or those
- * at the indexes in `which` (n of them). Statuses are fixed words, so
- * nothing needs escaping.
- */
-static void
-live_frame(struct kore_buf *buf, const char *type, int64_t show,
-    const struct live_seat *seats, size_t n, const int *which)
-{
-	const struct live_seat	*seat;
-	size_t			i;
-
-	kore_buf_appendf(buf, "{\"type\":\"%s\",\"show_id\":%lld,\"seats\":[",
-	    type, (long long)show);
-	for (i = 0; i < n; i++) {
-		seat = which != NULL ? &seats[which[i]] : &seats[i];
-		kore_buf_appendf(buf, "%s{\"id\":%lld,\"status\":\"%s\"}",
-		    i ? "," : "", (long long)seat->id,
-		    live_status_name(seat->status));
-	}
-	kore_buf_append(buf, "]}", 2);
-}
-
 /* Bytes queued on the connection and not yet written. */
 static size_t
 live_queued(const struct connection *c)
@@ -726,30 +691,6 @@ live_send(struct live_sock *k, u_int8_t op, const void *data, size_t len)
 	}
 
 	kore_websocket_send(c, op, data, len);
-}
-
-static int
-live_status_code(const char *status)
-{
-	if (!strcmp(status, "held"))
-		return (LIVE_HELD);
-	if (!strcmp(status, "booked"))
-		return (LIVE_BOOKED);
-
-	return (LIVE_AVAILABLE);
-}
-
-static const char *
-live_status_name(int code)
-{
-	switch (code) {
-	case LIVE_HELD:
-		return ("held");
-	case LIVE_BOOKED:
-		return ("booked");
-	default:
-		return ("available");
-	}
 }
 
 /*
