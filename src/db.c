@@ -35,7 +35,6 @@
 #include <string.h>
 
 #include "db.h"
-#include "metrics.h"
 
 /*
  * The connection string with the host's address resolved now, in the
@@ -211,6 +210,15 @@ db_call_param_int(struct db_call *call, int64_t value)
 	return (buf);
 }
 
+/* Who is told of every failed statement (metrics.c, once per worker). */
+static void	(*db_error_cb)(const char *);
+
+void
+db_on_error(void (*cb)(const char *))
+{
+	db_error_cb = cb;
+}
+
 static int
 db_fail(struct db_call *call)
 {
@@ -222,8 +230,8 @@ db_fail(struct db_call *call)
 	    PG_DIAG_SQLSTATE)) != NULL)
 		kore_strlcpy(call->sqlstate, state, sizeof(call->sqlstate));
 
-	metrics_pgsql_error(call->sqlstate[0] != '\0' ? call->sqlstate :
-	    NULL);
+	if (db_error_cb != NULL)
+		db_error_cb(call->sqlstate[0] != '\0' ? call->sqlstate : NULL);
 	if (db_error_lookup(call->sqlstate)->log)
 		kore_pgsql_logerror(&call->pgsql);
 

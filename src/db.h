@@ -87,6 +87,9 @@ u_int64_t	db_retry_delay(int, u_int64_t);
 
 void	db_register(const char *);
 
+/* A callback told the SQLSTATE (NULL: none) of every failed statement. */
+void	db_on_error(void (*)(const char *));
+
 /*
  * The db_run() step of a request state, in one call the state returns:
  * HTTP_STATE_RETRY while pending; on failure what `failed` returns

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db.h"
 #include "metrics.h"
 #include "peer.h"
 #include "reply.h"
@@ -128,6 +129,7 @@ metrics_worker_init(void)
 	    worker->id >= METRICS_SLOTS)
 		fatal("metrics: no slot for worker");
 	metrics_mine = &metrics_slots[worker->id];
+	db_on_error(metrics_pgsql_error);
 	(void)kore_timer_add(metrics_tick, METRICS_TICK_MS, NULL, 0);
 	metrics_tick(NULL, 0);
 }
