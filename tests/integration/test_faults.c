@@ -585,3 +585,148 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 	free(key);
 	free(token);
 }
+
+/*
+ * POSTs req in a child while this test holds booking `booking`'s row
+ * lock, terminates the server's backend once it waits for that lock in
+ * `function` (polled, 10 s at most), then lets go: the server no longer
+ * knows whether the transition ran. Returns the child's status (0 when
+ * the answer was `want`).
+ */
+static int
+transition_cut_while_waiting(long long booking, const char *function,
+    struct multi_req *req, long want)
+{
+	PGconn		*lock, *poll;
+	PGresult	*res;
+	char		*sql, *cut;
+	pid_t		child;
+	double		deadline;
+	int		status, waiting;
+
+	lock = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
+	PQclear(PQexec(lock, "BEGIN"));
+	sql = api_format("SELECT id FROM bookings WHERE id = %lld FOR UPDATE",
+	    booking);
+	res = PQexec(lock, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		fixture_multi(req, 1, 20000);
+		if (req->status != want)
+			fprintf(stderr, "%s answered %ld: %s\n", req->path,
+			    req->status, req->resp != NULL ? req->resp : "");
+		_exit(req->status == want ? 0 : 1);
+	}
+
+	/* Polled from its own connection: a transaction sees one snapshot
+	 * of pg_stat_activity. */
+	poll = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(poll), CONNECTION_OK);
+	cut = api_format("SELECT count(pg_terminate_backend(pid))"
+	    " FROM pg_stat_activity WHERE datname = current_database()"
+	    " AND pid <> pg_backend_pid() AND query LIKE '%%%s%%'"
+	    " AND wait_event_type = 'Lock'", function);
+	waiting = 0;
+	deadline = now_seconds() + 10.0;
+	while (!waiting && now_seconds() < deadline) {
+		res = PQexec(poll, cut);
+		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+		waiting = !strcmp(PQgetvalue(res, 0, 0), "1");
+		PQclear(res);
+		if (!waiting)
+			usleep(50 * 1000);
+	}
+	PQfinish(poll);
+	PQclear(PQexec(lock, "ROLLBACK"));
+	PQfinish(lock);
+	cr_assert(waiting, "%s never waited for the booking's lock",
+	    function);
+
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	free(cut);
+	free(sql);
+
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/*
+ * A payment transition whose connection is cut (pg_terminate_backend of
+ * the backend waiting for the booking's lock): the server asks again
+ * with the same key on a fresh connection and answers what happened
+ * (201 with the payment, then 200 succeeded for the confirm), not 503;
+ * the database holds one payment for the key and the booking is paid.
+ */
+Test(faults, payment_whose_connection_died_is_resolved_not_503)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	struct multi_req	req;
+	char			*token, *key, *body, *bid, *pid, *status;
+	long long		uid, booking, payment;
+
+	fixture_show(&s, 1, "1 day");
+	token = test_user_token("user", &uid);
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[0]);
+	r = fixture_book(token, fixture_key(), body, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	booking = fixture_id(r);
+	api_free(r);
+	free(body);
+	bid = api_format("%lld", booking);
+
+	key = fixture_key();
+	body = api_format("{\"booking_id\": %lld}", booking);
+	memset(&req, 0, sizeof(req));
+	req.base = getenv("BOOKING_URL");
+	req.path = "/api/payments/initiate";
+	req.token = token;
+	req.key = key;
+	req.body = body;
+	cr_assert_eq(transition_cut_while_waiting(booking,
+	    "payment_initiate", &req, 201), 0,
+	    "the initiate whose connection died was not answered 201");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payments"
+	    " WHERE booking_id = $1::bigint AND initiate_key = $2", bid, key,
+	    NULL), 1);
+	payment = db_scalar("SELECT id FROM payments WHERE booking_id ="
+	    " $1::bigint", bid, NULL);
+	free(body);
+	free(key);
+
+	key = fixture_key();
+	body = api_format("{\"payment_id\": %lld, \"card_token\": "
+	    "\"tok_visa\"}", payment);
+	memset(&req, 0, sizeof(req));
+	req.base = getenv("BOOKING_URL");
+	req.path = "/api/payments/confirm";
+	req.token = token;
+	req.key = key;
+	req.body = body;
+	cr_assert_eq(transition_cut_while_waiting(booking,
+	    "payment_confirm_begin", &req, 200), 0,
+	    "the confirm whose connection died was not answered 200");
+	pid = api_format("%lld", payment);
+	status = db_text("SELECT status || ' ' || coalesce(confirm_outcome,"
+	    " '-') FROM payments WHERE id = $1::bigint", pid, NULL);
+	cr_assert_str_eq(status, "succeeded succeeded");
+	free(status);
+	status = db_text("SELECT status FROM bookings WHERE id = $1::bigint",
+	    bid, NULL);
+	cr_assert_str_eq(status, "confirmed");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events"
+	    " WHERE payment_id = $1::bigint AND type = 'charge_started'", pid,
+	    NULL), 1, "charged more than once");
+
+	free(status);
+	free(pid);
+	free(body);
+	free(key);
+	free(bid);
+	free(token);
+}
