@@ -286,6 +286,7 @@ kore_worker_configure(void)
 {
 	metrics_worker_init();
 	redis_worker_init();
+	auth_worker_init();
 	sweep_worker_init();
 	live_worker_init();
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
 #include "booking_fixtures.h"
@@ -728,5 +729,235 @@ Test(faults, payment_whose_connection_died_is_resolved_not_503)
 	free(body);
 	free(key);
 	free(bid);
+	free(token);
+}
+
+/* The test stack's redis-server, stopped or continued. */
+static void
+redis_signal(int sig)
+{
+	char	*path;
+	FILE	*fp;
+	long	pid;
+
+	path = api_format("%s/redis.pid", getenv("TEST_REDIS_DIR"));
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "no %s", path);
+	cr_assert_eq(fscanf(fp, "%ld", &pid), 1);
+	fclose(fp);
+	cr_assert_eq(kill((pid_t)pid, sig), 0);
+	free(path);
+}
+
+static void
+redis_continue(void)
+{
+	redis_signal(SIGCONT);
+	redis_restore();
+}
+
+/* One command to the test stack's Redis; its integer reply. */
+static long long
+redis_integer(const char *fmt, const char *arg)
+{
+	redisContext	*c;
+	redisReply	*reply;
+	long long	n;
+
+	c = redisConnect("127.0.0.1", atoi(getenv("TEST_REDIS_PORT")));
+	cr_assert(c != NULL && c->err == 0);
+	reply = redisCommand(c, fmt, arg);
+	cr_assert_not_null(reply);
+	n = reply->type == REDIS_REPLY_INTEGER ? reply->integer :
+	    reply->type == REDIS_REPLY_STATUS ? 1 : -1;
+	freeReplyObject(reply);
+	redisFree(c);
+
+	return (n);
+}
+
+/*
+ * A logout while Redis is stalled (SIGSTOP) is recorded in PostgreSQL
+ * only; Redis then comes back with its keys, the deny list's
+ * completeness marker among them, but without this token's entry (its
+ * SET may or may not have reached the stalled server before the server
+ * gave up: the test removes it to pin the worst case). The token must
+ * stay refused on every worker, and the list is refilled with it.
+ */
+Test(faults, logout_during_a_redis_stall_stays_revoked_when_it_returns,
+    .fini = redis_continue)
+{
+	struct api_resp	*r;
+	char		*revoked, *valid, *jti, *key, *user;
+	long long	uid, other;
+	double		deadline;
+	int		i, refused, refilled;
+
+	revoked = test_user_token("user", &uid);
+	valid = test_user_token("user", &other);
+	cr_assert_eq(me_status(revoked), 200);
+	/* Redis's list is trusted: its marker is there. */
+	cr_assert_eq(redis_integer("SET %s 1", "deny:complete"), 1);
+
+	redis_signal(SIGSTOP);
+	r = api_auth("POST", "/api/auth/logout", revoked, NULL);
+	cr_assert(r->status == 503 || r->status == 204, "%ld %s", r->status,
+	    r->body);
+	api_free(r);
+	user = api_format("%lld", uid);
+	jti = db_text("SELECT jti FROM revoked_tokens WHERE user_id ="
+	    " $1::bigint", user, NULL);
+	cr_assert_not_null(jti, "the logout was not recorded in PostgreSQL");
+	redis_signal(SIGCONT);
+
+	key = api_format("deny:jti:%s", jti);
+	(void)redis_integer("DEL %s", key);
+	cr_assert_eq(redis_integer("SET %s 1", "deny:complete"), 1);
+
+	/* Whichever worker answers, several times: never accepted. */
+	for (i = 0, refused = 0; i < 12; i++)
+		refused += me_status(revoked) == 401;
+	cr_assert_eq(refused, 12, "a token logged out during a Redis stall "
+	    "was accepted %d times of 12 after Redis came back", 12 - refused);
+	cr_assert_eq(me_status(valid), 200);
+
+	/* The list is refilled from PostgreSQL, this jti with it. */
+	refilled = 0;
+	deadline = now_seconds() + 10.0;
+	while (!refilled && now_seconds() < deadline) {
+		refilled = redis_integer("EXISTS %s", key) == 1;
+		if (!refilled) {
+			cr_assert_eq(me_status(valid), 200);
+			usleep(100 * 1000);
+		}
+	}
+	cr_assert(refilled, "the deny list was not refilled with %s", key);
+	cr_assert_eq(me_status(revoked), 401);
+
+	free(user);
+	free(key);
+	free(jti);
+	free(revoked);
+	free(valid);
+}
+
+/* The test stack's Redis value of key, or NULL. */
+static char *
+redis_get(const char *key)
+{
+	redisContext	*c;
+	redisReply	*reply;
+	char		*value;
+
+	c = redisConnect("127.0.0.1", atoi(getenv("TEST_REDIS_PORT")));
+	cr_assert(c != NULL && c->err == 0);
+	reply = redisCommand(c, "GET %s", key);
+	cr_assert_not_null(reply);
+	value = reply->type == REDIS_REPLY_STRING ? strdup(reply->str) : NULL;
+	freeReplyObject(reply);
+	redisFree(c);
+
+	return (value);
+}
+
+/*
+ * idem.c's compare-and-set: a request whose lease lapsed while it ran
+ * (here: its in-flight record was replaced by a newer owner's, as when
+ * a retry took the key over) answers its client, but its final store
+ * never overwrites the newer owner's record, and neither does its lease
+ * renewal.
+ */
+Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
+{
+	struct fixture_show	s;
+	struct multi_req	req;
+	PGconn			*lock;
+	PGresult		*res;
+	char			*token, *key, *body, *sql, *rkey, *rec, *newer;
+	char			*nl, *after;
+	long long		uid;
+	double			deadline;
+	pid_t			child;
+	int			status;
+
+	fixture_show(&s, 1, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	rkey = api_format("idem:%lld:%s", uid, key);
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[0]);
+
+	lock = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
+	PQclear(PQexec(lock, "BEGIN"));
+	sql = api_format("SELECT id FROM seats WHERE id = %lld FOR UPDATE",
+	    s.seats[0]);
+	res = PQexec(lock, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		memset(&req, 0, sizeof(req));
+		req.base = getenv("BOOKING_URL");
+		req.path = "/api/bookings";
+		req.token = token;
+		req.key = key;
+		req.body = body;
+		fixture_multi(&req, 1, 20000);
+		_exit(req.status == 201 ? 0 : 1);
+	}
+
+	/* The request holds the key (its claim waits for the seat). */
+	rec = NULL;
+	deadline = now_seconds() + 10.0;
+	while (rec == NULL && now_seconds() < deadline) {
+		if ((rec = redis_get(rkey)) == NULL)
+			usleep(20 * 1000);
+	}
+	cr_assert_not_null(rec, "the request never claimed %s", rkey);
+	cr_assert_eq(rec[0], 'I', "not in flight: %s", rec);
+	cr_assert_not_null((nl = strchr(rec, '\n')), "no owner: %s", rec);
+	*nl = '\0';
+	newer = api_format("%s\nnewer-owner-of-this-key", rec);
+	{
+		redisContext	*c;
+		redisReply	*reply;
+
+		c = redisConnect("127.0.0.1",
+		    atoi(getenv("TEST_REDIS_PORT")));
+		cr_assert(c != NULL && c->err == 0);
+		reply = redisCommand(c, "SET %s %s PX 60000", rkey, newer);
+		cr_assert(reply != NULL && reply->type == REDIS_REPLY_STATUS);
+		freeReplyObject(reply);
+		redisFree(c);
+	}
+
+	PQclear(PQexec(lock, "ROLLBACK"));
+	PQfinish(lock);
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the stale owner's request was not answered 201");
+	cr_assert_eq(bookings_with_key(key), 1);
+
+	/* Its store came and went: the newer owner's record stands. */
+	after = redis_get(rkey);
+	cr_assert_not_null(after, "the newer owner's record was deleted");
+	cr_assert_str_eq(after, newer, "a stale owner overwrote a newer "
+	    "owner's record");
+	deadline = now_seconds() + 10.0;
+	while (log_count("has a newer owner; not stored") == 0 &&
+	    now_seconds() < deadline)
+		usleep(50 * 1000);
+	cr_assert_gt(log_count("has a newer owner; not stored"), 0);
+
+	free(after);
+	free(newer);
+	free(rec);
+	free(sql);
+	free(body);
+	free(rkey);
+	free(key);
 	free(token);
 }
