@@ -30,6 +30,7 @@ struct auth {
 	int			state;
 	int			refill;
 	int			min_role;
+	u_int32_t		deny_lost;	/* auth.c's count then */
 	struct redis_ticket	*deny;
 	struct db_call		db;
 };
@@ -46,6 +47,8 @@ void	auth_cleanup(struct auth *);
  */
 int	auth_state(struct http_request *, int, int);
 void	auth_denylist_prime(void);
+void	auth_worker_init(void);
+void	auth_deny_lost(void);
 void	auth_unauthorized(struct http_request *, const char *);
 
 /* The Redis key that revokes an access token by its jti. */

@@ -516,6 +516,7 @@ sessions_logout_deny(struct http_request *req)
 	if (redis_command(req, &s->deny, "SET " AUTH_DENY_PREFIX "%s 1 EX %lld",
 	    s->auth.claims.jti, left) != KORE_RESULT_OK) {
 		kore_log(LOG_NOTICE, "sessions: logout cannot reach redis");
+		auth_deny_lost();
 		reply_unavailable(req);
 		return (HTTP_STATE_COMPLETE);
 	}
@@ -544,6 +545,7 @@ sessions_logout_answer(struct http_request *req)
 	}
 
 	kore_log(LOG_NOTICE, "sessions: logout could not deny-list a token");
+	auth_deny_lost();
 	reply_unavailable(req);
 	return (HTTP_STATE_COMPLETE);
 }
