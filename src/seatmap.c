@@ -1,8 +1,17 @@
 /*
  * seatmap: owns the freshness of every answer derived from seat states
- * (GET /api/shows/{id}/seats for anonymous callers, GET /api/shows/{id}
- * with seats_available). Those bodies are cached in Redis; this file is
- * the only one that knows their keys.
+ * (GET /api/shows/{id}/seats, GET /api/shows/{id} with seats_available).
+ * Those bodies are cached in Redis; this file is the only one that knows
+ * their keys. A signed-in caller's seat map (held_by_me) is a body of its
+ * own, "<kind><show>:u<user>:<version>:<generation>", under the same
+ * version and the same TTL rule as the anonymous one, so everything
+ * below holds for it too; bodies over SEATMAP_USER_BODY_MAX are not
+ * stored per user (a stadium per signed-in reader would crowd Redis).
+ *
+ * A hit on a body up to SEATMAP_INLINE_MAX bytes comes back from the
+ * lookup script itself (one round trip); a larger one is fetched with a
+ * plain GET after the script has named its key, so Redis does not copy
+ * it through Lua twice.
  *
  * The rule (migrations/005_booking.up.sql) changes its answer for a show
  * in two ways only:
@@ -56,8 +65,9 @@
 
 /*
  * KEYS: the show's version, the catalog generation; ARGV: the body's key
- * prefix. Answers the body (a bulk string) or, on a miss, the key to
- * store it under (a status reply).
+ * prefix, SEATMAP_INLINE_MAX. Answers the body (a bulk string), or a
+ * status reply: "get <key>" for a body too large to hand through Lua,
+ * "miss <key>" for the key to store a new body under.
  */
 static const char *seatmap_lookup_script =
     "local v = redis.call('GET', KEYS[1])\n"
@@ -70,9 +80,12 @@ static const char *seatmap_lookup_script =
     "end\n"
     "local k = ARGV[1] .. ':' .. v .. ':' ..\n"
     "  (redis.call('GET', KEYS[2]) or '0')\n"
-    "local b = redis.call('GET', k)\n"
-    "if b then return b end\n"
-    "return redis.status_reply(k)\n";
+    "local n = redis.call('STRLEN', k)\n"
+    "if n == 0 then return redis.status_reply('miss ' .. k) end\n"
+    "if n > tonumber(ARGV[2]) then\n"
+    "  return redis.status_reply('get ' .. k)\n"
+    "end\n"
+    "return redis.call('GET', k)\n";
 
 /* KEYS: the show's version. */
 static const char *seatmap_bump_script =
@@ -80,6 +93,8 @@ static const char *seatmap_bump_script =
     "  return redis.call('INCR', KEYS[1])\n"
     "end\n"
     "return 0\n";
+
+static int	seatmap_fetch(struct http_request *, struct seatmap_entry *);
 
 static const char	*seatmap_kinds[] = { NULL, "seatmap:seats:",
 			    "seatmap:show:" };
@@ -141,16 +156,17 @@ seatmap_changed(struct http_request *req, struct seatmap_entry *e,
 }
 
 /*
- * Looks a body of `kind` for `show` up; call until it stops answering
- * SEATMAP_PENDING. A miss remembers where seatmap_reply() may store.
+ * Looks a body of `kind` for `show` up, as seen by `user` (0: anonymous);
+ * call until it stops answering SEATMAP_PENDING. A miss remembers where
+ * seatmap_reply() may store.
  */
 int
 seatmap_lookup(struct http_request *req, struct seatmap_entry *e, int kind,
-    int64_t show)
+    int64_t show, int64_t user)
 {
 	const struct redis_result	*r;
-	const char			*argv[6];
-	size_t				lens[6];
+	const char			*argv[7];
+	size_t				lens[7];
 	char				key[SEATMAP_KEY_MAX];
 	char				prefix[SEATMAP_KEY_MAX];
 	int				i;
@@ -158,17 +174,25 @@ seatmap_lookup(struct http_request *req, struct seatmap_entry *e, int kind,
 	if (e->state == 0) {
 		(void)snprintf(key, sizeof(key), SEATMAP_VERSION_PREFIX "%lld",
 		    (long long)show);
-		(void)snprintf(prefix, sizeof(prefix), "%s%lld",
-		    seatmap_kinds[kind], (long long)show);
+		if (user != 0) {
+			(void)snprintf(prefix, sizeof(prefix), "%s%lld:u%lld",
+			    seatmap_kinds[kind], (long long)show,
+			    (long long)user);
+		} else {
+			(void)snprintf(prefix, sizeof(prefix), "%s%lld",
+			    seatmap_kinds[kind], (long long)show);
+		}
+		e->per_user = user != 0;
 		argv[0] = "EVAL";
 		argv[1] = seatmap_lookup_script;
 		argv[2] = "2";
 		argv[3] = key;
 		argv[4] = CACHE_GEN_KEY;
 		argv[5] = prefix;
-		for (i = 0; i < 6; i++)
+		argv[6] = SEATMAP_XSTR(SEATMAP_INLINE_MAX);
+		for (i = 0; i < 7; i++)
 			lens[i] = strlen(argv[i]);
-		e->state = redis_commandargv(req, &e->ticket, 6, argv, lens) ?
+		e->state = redis_commandargv(req, &e->ticket, 7, argv, lens) ?
 		    SEATMAP_PENDING : SEATMAP_MISS;
 		return (e->state);
 	}
@@ -183,9 +207,17 @@ seatmap_lookup(struct http_request *req, struct seatmap_entry *e, int kind,
 		r = redis_result(e->ticket);
 		if (r->type == REDIS_REPLY_STRING) {
 			e->state = SEATMAP_HIT;
-		} else if (r->type == REDIS_REPLY_STATUS && r->str != NULL) {
-			e->key = kore_strdup(r->str);
+		} else if (r->type == REDIS_REPLY_NIL && e->fetching) {
+			/* Gone between the script and the GET. */
 			e->state = SEATMAP_MISS;
+		} else if (r->type == REDIS_REPLY_STATUS && r->str != NULL &&
+		    !e->fetching && !strncmp(r->str, "miss ", 5)) {
+			e->key = kore_strdup(r->str + 5);
+			e->state = SEATMAP_MISS;
+		} else if (r->type == REDIS_REPLY_STATUS && r->str != NULL &&
+		    !e->fetching && !strncmp(r->str, "get ", 4)) {
+			e->key = kore_strdup(r->str + 4);
+			e->state = seatmap_fetch(req, e);
 		} else {
 			kore_log(LOG_NOTICE, "seatmap: lookup: %s",
 			    r->str != NULL ? r->str : "unexpected reply");
@@ -198,6 +230,24 @@ seatmap_lookup(struct http_request *req, struct seatmap_entry *e, int kind,
 	}
 
 	return (e->state);
+}
+
+/* A large body: a plain GET of the key the script named. */
+static int
+seatmap_fetch(struct http_request *req, struct seatmap_entry *e)
+{
+	const char	*argv[2];
+	size_t		lens[2];
+
+	redis_ticket_release(&e->ticket);
+	e->fetching = 1;
+	argv[0] = "GET";
+	argv[1] = e->key;
+	lens[0] = 3;
+	lens[1] = strlen(e->key);
+
+	return (redis_commandargv(req, &e->ticket, 2, argv, lens) ?
+	    SEATMAP_PENDING : SEATMAP_MISS);
 }
 
 /* Answers 200 with the body seatmap_lookup() found. */
@@ -237,6 +287,8 @@ seatmap_reply(struct http_request *req, struct seatmap_entry *e,
 
 	if (ttl_ms > SEATMAP_TTL_MAX_MS)
 		ttl_ms = SEATMAP_TTL_MAX_MS;
+	if (e->per_user && buf.offset > SEATMAP_USER_BODY_MAX)
+		ttl_ms = 0;
 	if (e->key != NULL && ttl_ms > 0) {
 		(void)snprintf(px, sizeof(px), "%lld", (long long)ttl_ms);
 		argv[0] = "SET";
@@ -264,4 +316,6 @@ seatmap_cleanup(struct seatmap_entry *e)
 	kore_free(e->key);
 	e->key = NULL;
 	e->state = 0;
+	e->fetching = 0;
+	e->per_user = 0;
 }

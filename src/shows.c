@@ -4,10 +4,10 @@
  * map GET /api/shows/{id}/seats.
  *
  * The list is cached with the catalog (cache.c). A show's
- * seats_available and its anonymous seat map are cached by seatmap.c,
- * which keeps them fresh after every seat-changing commit and lets them
- * lapse by the earliest hold or payment deadline they show; a signed-in
- * caller's seat map (held_by_me) is always computed. A seat's status
+ * seats_available and its seat map (anonymous, or a signed-in caller's
+ * with held_by_me) are cached by seatmap.c, which keeps them fresh after
+ * every seat-changing commit and lets them lapse by the earliest hold or
+ * payment deadline they show. A seat's status
  * comes from the seat_states view, the one place that knows about holds
  * and bookings.
  *
@@ -234,9 +234,8 @@ static struct http_state shows_get_states[] = {
 };
 
 /*
- * The seat map learns who asks first: an anonymous caller's map comes
- * from seatmap.c's cache, a signed-in caller's (held_by_me) from the
- * database.
+ * The seat map learns who asks first: an anonymous caller and a signed-in
+ * one (held_by_me) have bodies of their own in seatmap.c's cache.
  */
 #define SHOWS_SEATS_START	0
 #define SHOWS_SEATS_CALLER	1
@@ -483,12 +482,9 @@ shows_seats_caller(struct http_request *req)
 		(void)snprintf(s->caller, sizeof(s->caller), "%lld",
 		    (long long)s->auth.user_id);
 		db_call_param(&s->db, s->caller);
-		db_call_param(&s->db, SHOWS_TTL_MAX);
-		req->fsm_state = SHOWS_SEATS_QUERY;
-		return (HTTP_STATE_CONTINUE);
+	} else {
+		db_call_param(&s->db, NULL);
 	}
-
-	db_call_param(&s->db, NULL);
 	db_call_param(&s->db, SHOWS_TTL_MAX);
 	req->fsm_state = SHOWS_SEATS_CACHE;
 	return (HTTP_STATE_CONTINUE);
@@ -505,7 +501,7 @@ shows_seat_cache(struct http_request *req)
 	struct shows_req	*s = http_state_get(req);
 
 	switch (seatmap_lookup(req, &s->seatmap, s->seatmap_kind,
-	    s->show_id)) {
+	    s->show_id, s->auth.user_id)) {
 	case SEATMAP_PENDING:
 		return (HTTP_STATE_RETRY);
 	case SEATMAP_HIT:
@@ -623,12 +619,8 @@ shows_seats_answer(struct http_request *req)
 		}
 	}
 
-	if (s->auth.user_id != 0) {
-		reply_json(req, HTTP_STATUS_OK, root);
-	} else {
-		seatmap_reply(req, &s->seatmap, root,
-		    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL));
-	}
+	seatmap_reply(req, &s->seatmap, root,
+	    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL));
 	return (HTTP_STATE_COMPLETE);
 }
 
