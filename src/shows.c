@@ -581,7 +581,7 @@ shows_get_answer(struct http_request *req)
 	kore_json_create_integer(root, "seats_available",
 	    db_int(&s->db, 0, SHOWS_AVAILABLE_COL));
 	seatmap_reply(req, &s->seatmap, root,
-	    db_int(&s->db, 0, SHOWS_GET_TTL_COL));
+	    db_int(&s->db, 0, SHOWS_GET_TTL_COL), 0);
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -590,7 +590,7 @@ shows_seats_answer(struct http_request *req)
 {
 	struct shows_req	*s = http_state_get(req);
 	struct kore_json_item	*root, *seats, *seat;
-	int			i, rows;
+	int			i, rows, mine;
 
 	if ((rows = db_rows(&s->db)) == 0) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
@@ -602,6 +602,7 @@ shows_seats_answer(struct http_request *req)
 	kore_json_create_integer(root, "show_id", db_int(&s->db, 0, 0));
 	seats = kore_json_create_array(root, "seats");
 
+	mine = 0;
 	for (i = 0; i < rows; i++) {
 		if (db_isnull(&s->db, i, 1))
 			continue;
@@ -616,11 +617,12 @@ shows_seats_answer(struct http_request *req)
 		if (db_value(&s->db, i, 7)[0] == 't') {
 			kore_json_create_literal(seat, "held_by_me",
 			    KORE_JSON_TRUE);
+			mine = 1;
 		}
 	}
 
 	seatmap_reply(req, &s->seatmap, root,
-	    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL));
+	    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL), mine);
 	return (HTTP_STATE_COMPLETE);
 }
 

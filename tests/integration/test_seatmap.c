@@ -67,11 +67,11 @@ Test(seatmap, ten_thousand_seat_map_answers_well_within_a_second)
 {
 	struct api_resp	*r, *computed;
 	json_t		*seats, *seat;
-	long long	show, first, prev;
+	long long	show, first, prev, user;
 	double		best;
-	char		*path, *id;
+	char		*path, *id, *token;
 	size_t		i;
-	int		attempt;
+	int		attempt, hit;
 
 	show = fx_big_show(SEATMAP_BIG, "30 days");
 	id = api_format("%lld", show);
@@ -125,6 +125,24 @@ Test(seatmap, ten_thousand_seat_map_answers_well_within_a_second)
 	    "the cached big map differs from the computed one");
 	if (r != computed)
 		api_free(r);
+
+	/* A signed-in reader holding nothing: the same body, cached too. */
+	token = test_user_token("user", &user);
+	for (attempt = 0;; attempt++) {
+		r = api_auth("GET", path, token, NULL);
+		cr_assert_eq(r->status, 200);
+		cr_assert_eq(r->len, computed->len);
+		cr_assert(!memcmp(r->body, computed->body, r->len),
+		    "a signed-in big map differs from the anonymous one");
+		hit = cache_hit(r);
+		api_free(r);
+		if (hit)
+			break;
+		cr_assert_lt(attempt, 100, "a signed-in big map was never "
+		    "cached");
+		usleep(50 * 1000);
+	}
+	free(token);
 	api_free(computed);
 
 	free(path);
@@ -449,9 +467,11 @@ Test(seatmap, a_signed_in_map_is_cached_per_caller_and_reads_its_writes)
 	struct fixture_show	s;
 	struct api_resp		*r;
 	long long		a, b;
-	char			*ta, *tb, *body, *path, *st;
+	char			*ta, *tb, *body, *path, *st, *seats;
+	int			i;
 
 	fixture_show(&s, 4, "1 day");
+	seats = api_format("/api/shows/%lld/seats", s.id);
 	ta = test_user_token("user", &a);
 	tb = test_user_token("user", &b);
 
@@ -466,6 +486,13 @@ Test(seatmap, a_signed_in_map_is_cached_per_caller_and_reads_its_writes)
 	api_free(r);
 	expect_mine(s.id, s.seats[0], ta, "held", 1);
 	expect_mine(s.id, s.seats[0], tb, "held", 0);
+	for (i = 0; i < 2; i++) {
+		r = api("GET", seats, NULL);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		cr_assert_null(strstr(r->body, "held_by_me"),
+		    "an anonymous map shows held_by_me: %s", r->body);
+		api_free(r);
+	}
 	st = seat_status(s.id, s.seats[0], NULL);
 	cr_assert_str_eq(st, "held");
 	free(st);
@@ -477,6 +504,7 @@ Test(seatmap, a_signed_in_map_is_cached_per_caller_and_reads_its_writes)
 	expect_mine(s.id, s.seats[0], ta, "available", 0);
 	expect_mine(s.id, s.seats[0], tb, "available", 0);
 
+	free(seats);
 	free(path);
 	free(body);
 	free(ta);
