@@ -24,9 +24,13 @@ COPY . .
 # package-lock.json, embedded by build.sh for /docs and /redoc. If the
 # registry cannot be reached the image is built without them and those
 # pages answer 404 docs_not_built (the build log says so); pass
-# --build-arg DOCS=required to fail instead.
+# --build-arg DOCS=required to fail instead. Behind a TLS-inspecting proxy
+# pass its CA bundle as the build secret npm_ca (scripts/image.sh passes
+# the host's): it is mounted for this step only, never in a layer.
 ARG DOCS=optional
-RUN rm -rf build var node_modules \
+RUN --mount=type=secret,id=npm_ca rm -rf build var node_modules \
+    && { [ ! -s /run/secrets/npm_ca ] \
+         || export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; } \
     && { ./scripts/npm.sh docs || { [ "$DOCS" != required ] \
          && echo "WARNING: image without /docs and /redoc (npm failed)"; }; } \
     && ./scripts/build.sh

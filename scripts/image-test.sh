@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make image-test: runs the image `make image` built against a private
 # PostgreSQL and Redis on free loopback ports (--network host) and checks
-# it as a user would: it migrates an empty database, is healthy, speaks
+# it as a user would: it migrates an empty database, is healthy, serves
+# its docs pages, speaks
 # TLS 1.2 and 1.3 with the mounted certificate, takes a booking, runs as
 # an unprivileged user, has a HEALTHCHECK, holds no secret, refuses to
 # start without one, and stops cleanly on SIGTERM. Everything it started
@@ -133,6 +134,14 @@ for v in 1.2 1.3; do
 	[ "$got" = "200 0" ] || fail "TLS $v: $got"
 done
 ok "TLS 1.2 and 1.3 with the mounted certificate"
+
+# The docs pages are in the image: the build stage's npm reached the
+# registry (scripts/image.sh hands it the host's CA bundle).
+for page in /docs /redoc /docs/swagger-ui-bundle.js; do
+	got=$(curl -s $ca -o /dev/null -w '%{http_code}' "$base$page")
+	[ "$got" = 200 ] || fail "GET $page: $got (image built without the docs?)"
+done
+ok "the docs pages: /docs, /redoc and their scripts answer 200"
 
 uid=$($PODMAN exec "$name" id -u)
 [ "$uid" = 10001 ] || fail "runs as uid $uid"

@@ -111,14 +111,26 @@ image_probe() {
 	return 0
 }
 
+# The CA bundle npm in the build stage trusts (the build secret npm_ca):
+# the host's, so a registry behind a TLS-inspecting proxy works in the
+# image build as it does on the host.
+npm_ca() {
+	local f
+	for f in "${NODE_EXTRA_CA_CERTS:-}" /etc/ssl/certs/ca-certificates.crt; do
+		[ -n "$f" ] && [ -r "$f" ] && { echo "$f"; return; }
+	done
+}
+
 image_build() {
-	local started=$SECONDS
+	local started=$SECONDS ca secret=
 	image_base
+	ca=$(npm_ca)
+	[ -n "$ca" ] && secret="--secret id=npm_ca,src=$ca"
 	echo "podman build: $IMAGE (Dockerfile, FROM $IMAGE_BASE)"
 	# --format docker keeps HEALTHCHECK (OCI images have none);
 	# --network host lets apt reach the archive from the build stages.
 	podman_cmd build --pull=never --format docker --network host \
-	    $RUN_LIMITS --build-arg BASE_IMAGE="$IMAGE_BASE" \
+	    $RUN_LIMITS $secret --build-arg BASE_IMAGE="$IMAGE_BASE" \
 	    -t "$IMAGE" -f "$root/Dockerfile" "$root" \
 	    > "$IMAGE_CACHE/build.log" 2>&1 || {
 		tail -n 40 "$IMAGE_CACHE/build.log" >&2

@@ -54,18 +54,22 @@ build_http_tests() {
 # is named again at the very end with its failure lines, so the last lines
 # of a long CI log say what failed and why.
 failed=()
+declare -A took=()
+order=()
 mkdir -p "$out/log"
 fail() {
 	failed+=("$1")
 }
 # part NAME CMD...: runs CMD, its output also in $out/log/NAME.log.
 part() {
-	local name=$1 rc
+	local name=$1 rc started=$SECONDS
 	shift
 	set +e
 	"$@" 2>&1 | tee -a "$out/log/$name.log"
 	rc=${PIPESTATUS[0]}
 	set -e
+	[ -n "${took[$name]:-}" ] || order+=("$name")
+	took[$name]=$(( ${took[$name]:-0} + SECONDS - started ))
 	[ "$rc" -eq 0 ] || fail "$name"
 	return 0
 }
@@ -142,6 +146,11 @@ if [ "$what" = all ] || [ "$what" = chaos ]; then
 	part chaos "$root/scripts/chaos.sh" --short
 fi
 
+printf '== make test: seconds per part:'
+for name in "${order[@]}"; do
+	printf ' %s %s' "$name" "${took[$name]}"
+done
+echo
 if [ ${#failed[@]} -eq 0 ]; then
 	echo "== make test: every part passed"
 	exit 0
@@ -152,7 +161,7 @@ fi
 echo "== make test: FAILED: $(printf '%s\n' "${failed[@]}" | uniq | tr '\n' ' ')"
 for name in $(printf '%s\n' "${failed[@]}" | uniq); do
 	echo "-- $name ($out/log/$name.log):"
-	grep -E '\[FAIL\]|FAIL|[Ff]ailed|not ok|[Ee]rror|violation|Assertion|Synthesis' \
+	grep -E '\[FAIL\]|FAIL|[Ff]ailed|not ok|[Ee]rror|violation|Assertion|Synthesis|ALERT|[Cc]annot|did not' \
 	    "$out/log/$name.log" | grep -v ' 0 failed' | cut -c1-300 | tail -n 12
 done
 exit 1

@@ -660,12 +660,10 @@ accounts_register_insert(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		if (db_sqlstate_is(&a->db, DB_UNIQUE_VIOLATION)) {
-			reply_error(req, HTTP_STATUS_CONFLICT, "email_taken",
-			    "An account with this email already exists.");
-		} else {
-			reply_unavailable(req);
-		}
+		if (!db_sqlstate_is(&a->db, DB_UNIQUE_VIOLATION))
+			return (reply_db_failed(req, &a->db));
+		reply_error(req, HTTP_STATUS_CONFLICT, "email_taken",
+		    "An account with this email already exists.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -731,8 +729,7 @@ accounts_login_lookup(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &a->db));
 	}
 
 	a->known = db_rows(&a->db) == 1;
@@ -797,8 +794,7 @@ accounts_login_session(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &a->db));
 	}
 
 	req->fsm_state = LOGIN_ANSWER;
@@ -847,8 +843,7 @@ accounts_refresh_rotate(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &a->db));
 	}
 
 	if (db_rows(&a->db) == 1) {
@@ -936,8 +931,7 @@ accounts_logout_revoke(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &a->db));
 	}
 
 	req->fsm_state = LOGOUT_DENY;
@@ -1021,8 +1015,7 @@ accounts_me_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &a->db));
 	}
 
 	req->fsm_state = ME_ANSWER;

@@ -26,9 +26,13 @@ admin_authorize(struct http_request *req, struct auth *a)
 	return (auth_check(req, a, AUTH_ROLE_ADMIN));
 }
 
-/* field names the body member a bad date-time came from. */
-void
-admin_db_failed(struct http_request *req, const struct db_call *call,
+/*
+ * field names the body member a bad date-time came from. Returns the
+ * request's next state: what is not an admin write's own answer goes to
+ * db.c's table (reply_db_failed()).
+ */
+int
+admin_db_failed(struct http_request *req, struct db_call *call,
     const char *field)
 {
 	if (db_sqlstate_is(call, DB_EXCLUSION)) {
@@ -47,8 +51,10 @@ admin_db_failed(struct http_request *req, const struct db_call *call,
 	} else if (db_sqlstate_is(call, DB_CHECK_VIOLATION)) {
 		reply_invalid(req, "body", "A value is out of range.");
 	} else {
-		reply_unavailable(req);
+		return (reply_db_failed(req, call));
 	}
+
+	return (HTTP_STATE_COMPLETE);
 }
 
 /* 201 with root (freed) and Location: <collection>/<id>. */

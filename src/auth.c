@@ -222,7 +222,6 @@ auth_record_answer(struct http_request *req, struct auth *a)
 			auth_refilling = a->refill = 0;
 		kore_log(LOG_NOTICE, "auth: revocation unknown (no Redis, no "
 		    "database); refusing to guess");
-		http_response_header(req, "retry-after", "1");
 		reply_unavailable(req);
 		return (AUTH_DENIED);
 	}

@@ -101,7 +101,6 @@ struct bookings_req {
 	struct seatmap_entry	seatmap;
 	int64_t			changed_show;	/* 0: no seat changed */
 	const char		*key;
-	int			attempts;
 	int			charged;	/* rate limit charge sent */
 	int			resolving;	/* lookups after a lost claim */
 	int			status;
@@ -453,10 +452,8 @@ bookings_create_claim(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		if (claim_retryable(&b->db) && ++b->attempts < CLAIM_ATTEMPTS) {
-			db_call_reset(&b->db);
-			return (HTTP_STATE_CONTINUE);
-		}
+		if (claim_retry(&b->db, req))
+			return (HTTP_STATE_RETRY);
 		/*
 		 * The connection died, maybe after booking_claim committed.
 		 * The same call on a fresh connection looks the key up: it
@@ -472,10 +469,8 @@ bookings_create_claim(struct http_request *req)
 			b->resolving++;
 			return (HTTP_STATE_RETRY);
 		}
-		http_response_header(req, "retry-after", "1");
-		bookings_keep(b, HTTP_STATUS_SERVICE_UNAVAILABLE,
-		    reply_error_json("unavailable", "A backing service is "
-		    "unavailable; try again shortly.", NULL));
+		root = reply_db_error(req, &b->db, &status);
+		bookings_keep(b, status, root);
 		req->fsm_state = BOOKINGS_CREATE_STORE;
 		return (HTTP_STATE_CONTINUE);
 	}
@@ -630,12 +625,9 @@ bookings_read_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		if (claim_retryable(&b->db) && ++b->attempts < CLAIM_ATTEMPTS) {
-			db_call_reset(&b->db);
-			return (HTTP_STATE_CONTINUE);
-		}
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		if (claim_retry(&b->db, req))
+			return (HTTP_STATE_RETRY);
+		return (reply_db_failed(req, &b->db));
 	}
 
 	req->fsm_state = BOOKINGS_READ_CHANGED;

@@ -279,17 +279,19 @@ claim_param(const char *value)
 	return (value[0] == '\0' ? NULL : value);
 }
 
+/*
+ * A claim that lost a race runs again, backed off (db_retry()): besides
+ * deadlocks and serialization failures, a 23505 is two requests of one
+ * Idempotency-Key (or two holds of one seat) inserting at once, and the
+ * next run finds the winner's row. 1 when the request now sleeps.
+ */
 int
-claim_retryable(const struct db_call *call)
+claim_retry(struct db_call *call, struct http_request *req)
 {
-	if (!db_sqlstate_is(call, DB_DEADLOCK) &&
-	    !db_sqlstate_is(call, DB_SERIALIZATION) &&
-	    !db_sqlstate_is(call, DB_UNIQUE_VIOLATION))
-		return (0);
+	if (db_sqlstate_is(call, DB_UNIQUE_VIOLATION))
+		return (db_retry_backoff(call, req));
 
-	kore_log(LOG_NOTICE, "claim: SQLSTATE %s, trying again",
-	    call->sqlstate);
-	return (1);
+	return (db_retry(call, req));
 }
 
 /*
@@ -320,7 +322,8 @@ claim_existing(const struct db_call *call)
 /*
  * The error answer for a refused claim: its status in *status and its
  * body. Every outcome the SQL functions can give is in claim_outcomes;
- * anything else is a broken invariant.
+ * anything else (no row, an outcome this build does not know) came from
+ * the database, so it is logged and answered 500, never fatal().
  */
 struct kore_json_item *
 claim_error(const struct db_call *call, int *status)
@@ -331,8 +334,12 @@ claim_error(const struct db_call *call, int *status)
 	int64_t				seats[CLAIM_SEATS_MAX];
 	size_t				i, n;
 
-	if (db_rows(call) == 0)
-		fatal("claim_error: no outcome row");
+	if (db_rows(call) == 0) {
+		kore_log(LOG_ERR, "claim_error: no outcome row");
+		*status = HTTP_STATUS_INTERNAL_ERROR;
+		return (reply_error_json("internal_error", REPLY_INTERNAL_MSG,
+		    NULL));
+	}
 
 	outcome = db_value(call, 0, CLAIM_COL_OUTCOME);
 	for (i = 0; i < sizeof(claim_outcomes) / sizeof(claim_outcomes[0]);
@@ -340,8 +347,12 @@ claim_error(const struct db_call *call, int *status)
 		if (!strcmp(claim_outcomes[i].outcome, outcome))
 			break;
 	}
-	if (i == sizeof(claim_outcomes) / sizeof(claim_outcomes[0]))
-		fatal("claim_error: unknown outcome '%s'", outcome);
+	if (i == sizeof(claim_outcomes) / sizeof(claim_outcomes[0])) {
+		kore_log(LOG_ERR, "claim_error: unknown outcome '%s'", outcome);
+		*status = HTTP_STATUS_INTERNAL_ERROR;
+		return (reply_error_json("internal_error", REPLY_INTERNAL_MSG,
+		    NULL));
+	}
 
 	o = &claim_outcomes[i];
 	*status = o->status;

@@ -16,8 +16,6 @@
 #define CLAIM_SEATS_MAX		10
 /* The longest tier name (screen_rows.tier), in characters. */
 #define CLAIM_TIER_MAX		32
-/* Attempts at a claim that hit a deadlock, serialization or 23505. */
-#define CLAIM_ATTEMPTS		8
 
 #define CLAIM_BODY_SEATS	0x01	/* {show_id, seat_ids or seat_id} */
 #define CLAIM_BODY_HOLD		0x02	/* {hold_id} */
@@ -39,7 +37,7 @@ struct claim_body {
 
 int	claim_body_parse(struct http_request *, struct claim_body *, int);
 const char	*claim_param(const char *);
-int	claim_retryable(const struct db_call *);
+int	claim_retry(struct db_call *, struct http_request *);
 int	claim_ok(const struct db_call *);
 int	claim_existing(const struct db_call *);
 struct kore_json_item	*claim_error(const struct db_call *, int *);

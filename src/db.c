@@ -15,6 +15,13 @@
  * statement completed; db_call_cleanup() frees it and is safe to call
  * twice, and must run from the request's onfree callback because Kore's
  * own cleanup of the request's pgsql list runs after onfree.
+ *
+ * db_errors[] is the one table of what a failed statement means for the
+ * request (run it again, 503, 400 or 500); reply_db_failed() in reply.c
+ * answers from it, after a handler has answered the SQLSTATEs that are
+ * its own (a 23505 that means email_taken, ...). Nothing read from the
+ * database is a reason to fatal(): a value that breaks an invariant is
+ * logged and answered 500.
  */
 #include <sys/types.h>
 
@@ -96,6 +103,62 @@ db_resolved(const char *url)
 	return (out);
 }
 
+/*
+ * What a failed statement means, most specific first; the first entry
+ * whose sqlstate begins the statement's wins ("" matches only a failure
+ * without one: the connection died or none could be made). Not here: a
+ * programming mistake (42: a bad statement) or a database in trouble
+ * (XX), logged and answered 500. Class 23 (integrity) is the handler's
+ * to answer (email_taken, show_overlap, ...): one that reaches the table
+ * was not expected, and is 500 too.
+ */
+static const struct db_error db_errors[] = {
+	/* The transaction lost a race and was rolled back: run it again. */
+	{ DB_SERIALIZATION,	DB_ERROR_RETRY,		0 },
+	{ DB_DEADLOCK,		DB_ERROR_RETRY,		0 },
+	/* The connection failed, or the server is going or coming. */
+	{ "",			DB_ERROR_UNAVAILABLE,	1 },
+	{ "08",			DB_ERROR_UNAVAILABLE,	1 },
+	{ "57P01",		DB_ERROR_UNAVAILABLE,	1 },
+	{ "57P02",		DB_ERROR_UNAVAILABLE,	1 },
+	{ "57P03",		DB_ERROR_UNAVAILABLE,	1 },
+	/* Out of connections, memory or disk; a timeout; a busy lock. */
+	{ "53",			DB_ERROR_UNAVAILABLE,	1 },
+	{ "57014",		DB_ERROR_UNAVAILABLE,	1 },
+	{ "55P03",		DB_ERROR_UNAVAILABLE,	1 },
+	/* A value from the client that SQL refused (a date like 02-31). */
+	{ "22",			DB_ERROR_INVALID,	0 },
+	{ "23",			DB_ERROR_INTERNAL,	0 },
+};
+
+static const struct db_error db_error_unknown = {
+	NULL,			DB_ERROR_INTERNAL,	1
+};
+
+const struct db_error *
+db_error_lookup(const char *sqlstate)
+{
+	const struct db_error	*e;
+	size_t			i, len;
+
+	for (i = 0; i < sizeof(db_errors) / sizeof(db_errors[0]); i++) {
+		e = &db_errors[i];
+		len = strlen(e->sqlstate);
+		if (len == 0 ? sqlstate[0] == '\0' :
+		    !strncmp(sqlstate, e->sqlstate, len))
+			return (e);
+	}
+
+	return (&db_error_unknown);
+}
+
+/* The failed statement's DB_ERROR_* action. */
+int
+db_error_action(const struct db_call *call)
+{
+	return (db_error_lookup(call->sqlstate)->action);
+}
+
 void
 db_register(const char *url)
 {
@@ -136,15 +199,9 @@ db_fail(struct db_call *call)
 	    PG_DIAG_SQLSTATE)) != NULL)
 		kore_strlcpy(call->sqlstate, state, sizeof(call->sqlstate));
 
-	/*
-	 * Conflicts (23, 40) and bad client data (22) are answered by the
-	 * caller and not worth a log line.
-	 */
 	metrics_pgsql_error(call->sqlstate[0] != '\0' ? call->sqlstate :
 	    NULL);
-	if (strncmp(call->sqlstate, "23", 2) &&
-	    strncmp(call->sqlstate, "40", 2) &&
-	    strncmp(call->sqlstate, "22", 2))
+	if (db_error_lookup(call->sqlstate)->log)
 		kore_pgsql_logerror(&call->pgsql);
 
 	return (DB_FAILED);
@@ -342,4 +399,50 @@ db_retry_later(struct db_call *call, struct http_request *req, u_int64_t ms)
 	call->sleeper = req;
 	call->timer = kore_timer_add(db_wakeup, ms, call, KORE_TIMER_ONESHOT);
 	http_request_sleep(req);
+}
+
+/*
+ * Milliseconds before run `retries` + 1 of a statement that lost a race:
+ * doubling from DB_RETRY_MS, capped, plus up to as much again picked by
+ * `seed`, so statements that deadlocked each other do not meet again.
+ */
+u_int64_t
+db_retry_delay(int retries, u_int64_t seed)
+{
+	u_int64_t	ms;
+
+	ms = DB_RETRY_MS << (retries < DB_RETRY_SHIFT_MAX ? retries :
+	    DB_RETRY_SHIFT_MAX);
+	return (ms + seed % (ms + 1));
+}
+
+/*
+ * Runs the statement again later, backed off, whatever its SQLSTATE, at
+ * most DB_RETRY_MAX runs in all: 1 when the request now sleeps until
+ * then (the state returns HTTP_STATE_RETRY and runs db_run() again), 0
+ * when the runs are used up.
+ */
+int
+db_retry_backoff(struct db_call *call, struct http_request *req)
+{
+	if (call->retries + 1 >= DB_RETRY_MAX)
+		return (0);
+
+	kore_log(LOG_NOTICE, "db: SQLSTATE %s, trying again (%d)",
+	    call->sqlstate, call->retries + 1);
+	db_retry_later(call, req, db_retry_delay(call->retries,
+	    kore_time_ms() ^ (u_int64_t)(uintptr_t)call));
+	call->retries++;
+
+	return (1);
+}
+
+/* db_retry_backoff() for what db_errors[] says is worth running again. */
+int
+db_retry(struct db_call *call, struct http_request *req)
+{
+	if (db_error_action(call) != DB_ERROR_RETRY)
+		return (0);
+
+	return (db_retry_backoff(call, req));
 }

@@ -25,6 +25,27 @@
 #define DB_SERIALIZATION	"40001"
 #define DB_DEADLOCK		"40P01"
 
+/*
+ * What the service does about a failed statement, by SQLSTATE
+ * (db_errors[] in db.c): run it again backed off, answer 503 with
+ * Retry-After, 400 invalid_request, or log it and answer 500.
+ */
+#define DB_ERROR_RETRY		1
+#define DB_ERROR_UNAVAILABLE	2
+#define DB_ERROR_INVALID	3
+#define DB_ERROR_INTERNAL	4
+
+/* Runs of one statement that keeps losing races, and the backoff. */
+#define DB_RETRY_MAX		8
+#define DB_RETRY_MS		2
+#define DB_RETRY_SHIFT_MAX	6
+
+struct db_error {
+	const char	*sqlstate;	/* a whole SQLSTATE or its class */
+	int		action;		/* DB_ERROR_* */
+	int		log;		/* worth a log line when it fails */
+};
+
 struct kore_timer;
 
 struct db_call {
@@ -38,6 +59,7 @@ struct db_call {
 	char			sqlstate[6];
 	int			started;
 	int			bound;
+	int			retries;	/* db_retry() so far */
 };
 
 void	db_call_init(struct db_call *, const char *);
@@ -54,6 +76,12 @@ size_t	db_int_array(const struct db_call *, int, int, int64_t *, size_t);
 int	db_sqlstate_is(const struct db_call *, const char *);
 int	db_connection_lost(const struct db_call *);
 void	db_retry_later(struct db_call *, struct http_request *, u_int64_t);
+
+const struct db_error	*db_error_lookup(const char *);
+int	db_error_action(const struct db_call *);
+int	db_retry(struct db_call *, struct http_request *);
+int	db_retry_backoff(struct db_call *, struct http_request *);
+u_int64_t	db_retry_delay(int, u_int64_t);
 
 void	db_register(const char *);
 

@@ -65,7 +65,6 @@ struct holds_req {
 	struct claim_body	body;
 	struct throttle		limit_user;
 	struct seatmap_entry	seatmap;
-	int			attempts;
 	char			user[24];
 	char			id[24];
 	char			ttl[16];
@@ -265,12 +264,9 @@ holds_create_claim(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		if (claim_retryable(&h->db) && ++h->attempts < CLAIM_ATTEMPTS) {
-			db_call_reset(&h->db);
-			return (HTTP_STATE_CONTINUE);
-		}
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		if (claim_retry(&h->db, req))
+			return (HTTP_STATE_RETRY);
+		return (reply_db_failed(req, &h->db));
 	}
 
 	req->fsm_state = HOLDS_CREATE_CHANGED;
@@ -369,12 +365,9 @@ holds_item_query(struct http_request *req)
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
 		if (req->method == HTTP_METHOD_POST &&
-		    claim_retryable(&h->db) && ++h->attempts < CLAIM_ATTEMPTS) {
-			db_call_reset(&h->db);
-			return (HTTP_STATE_CONTINUE);
-		}
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		    claim_retry(&h->db, req))
+			return (HTTP_STATE_RETRY);
+		return (reply_db_failed(req, &h->db));
 	}
 
 	req->fsm_state = HOLDS_ITEM_CHANGED;

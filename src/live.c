@@ -301,8 +301,7 @@ live_req_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &l->db));
 	}
 
 	if (db_rows(&l->db) == 0) {

@@ -378,10 +378,9 @@ movies_query(struct http_request *req)
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
 		/* Only a date like 2026-02-31 gets past the validator. */
-		if (db_sqlstate_is(&m->db, "22008"))
-			reply_invalid(req, "date", "date is not a real date.");
-		else
-			reply_unavailable(req);
+		if (!db_sqlstate_is(&m->db, "22008"))
+			return (reply_db_failed(req, &m->db));
+		reply_invalid(req, "date", "date is not a real date.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -578,8 +577,7 @@ movies_write_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		admin_db_failed(req, &m->db, "release_date");
-		return (HTTP_STATE_COMPLETE);
+		return (admin_db_failed(req, &m->db, "release_date"));
 	}
 
 	req->fsm_state = MOVIES_WRITE_INVALIDATE;

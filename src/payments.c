@@ -108,7 +108,6 @@ struct payments_req {
 	struct throttle		limit_user;
 	struct idem		idem;
 	struct db_call		db;
-	int			attempts;
 	int			keyed;		/* uses an Idempotency-Key */
 	const char		*key;
 	int64_t			id;		/* booking or payment */
@@ -632,19 +631,17 @@ static int
 payments_query(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
+	struct kore_json_item	*root;
+	int			status;
 
 	switch (db_run(&p->db, req)) {
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		if (claim_retryable(&p->db) && ++p->attempts < CLAIM_ATTEMPTS) {
-			db_call_reset(&p->db);
-			return (HTTP_STATE_CONTINUE);
-		}
-		http_response_header(req, "retry-after", "1");
-		payments_keep(p, HTTP_STATUS_SERVICE_UNAVAILABLE,
-		    reply_error_json("unavailable", "A backing service is "
-		    "unavailable; try again shortly.", NULL));
+		if (claim_retry(&p->db, req))
+			return (HTTP_STATE_RETRY);
+		root = reply_db_error(req, &p->db, &status);
+		payments_keep(p, status, root);
 		req->fsm_state = PAYMENTS_STORE;
 		return (HTTP_STATE_CONTINUE);
 	}
@@ -652,8 +649,8 @@ payments_query(struct http_request *req)
 	if (db_rows(&p->db) == 0) {
 		kore_log(LOG_ERR, "payments: a transition answered no row");
 		payments_keep(p, HTTP_STATUS_INTERNAL_ERROR,
-		    reply_error_json("internal_error", "Something went "
-		    "wrong.", NULL));
+		    reply_error_json("internal_error", REPLY_INTERNAL_MSG,
+		    NULL));
 		req->fsm_state = PAYMENTS_STORE;
 		return (HTTP_STATE_CONTINUE);
 	}
@@ -753,7 +750,6 @@ payments_charge(struct http_request *req)
 	db_call_param(&p->db, p->key);
 	db_call_param(&p->db, result);
 	db_call_param(&p->db, p->reference[0] != '\0' ? p->reference : NULL);
-	p->attempts = 0;
 
 	req->fsm_state = PAYMENTS_QUERY;
 	return (HTTP_STATE_CONTINUE);
@@ -869,8 +865,7 @@ payments_read_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &p->db));
 	}
 
 	req->fsm_state = PAYMENTS_READ_ANSWER;

@@ -206,7 +206,7 @@ void
 reply_internal(struct http_request *req)
 {
 	reply_error(req, HTTP_STATUS_INTERNAL_ERROR, "internal_error",
-	    "The server failed to handle the request; it has been logged.");
+	    REPLY_INTERNAL_MSG);
 }
 
 void
@@ -214,7 +214,67 @@ reply_unavailable(struct http_request *req)
 {
 	http_response_header(req, "retry-after", "1");
 	reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
-	    "A backing service is unavailable; try again shortly.");
+	    REPLY_UNAVAILABLE_MSG);
+}
+
+/*
+ * The answer to a failed statement that its handler did not answer
+ * itself, from db.c's table (db_errors[]): its status in *status, with
+ * Retry-After set on a 503. A statement that kept losing races after
+ * db_retry() is 503 whatever its SQLSTATE.
+ */
+struct kore_json_item *
+reply_db_error(struct http_request *req, const struct db_call *call,
+    int *status)
+{
+	struct kore_json_item	*details;
+	int			action;
+
+	action = db_error_action(call);
+	if (call->retries > 0)
+		action = DB_ERROR_UNAVAILABLE;
+
+	switch (action) {
+	case DB_ERROR_RETRY:
+	case DB_ERROR_UNAVAILABLE:
+		*status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+		http_response_header(req, "retry-after", "1");
+		return (reply_error_json("unavailable", REPLY_UNAVAILABLE_MSG,
+		    NULL));
+	case DB_ERROR_INVALID:
+		*status = HTTP_STATUS_BAD_REQUEST;
+		details = kore_json_create_object(NULL, NULL);
+		kore_json_create_string(details, "field",
+		    req->method == HTTP_METHOD_GET ||
+		    req->method == HTTP_METHOD_DELETE ? "query" : "body");
+		return (reply_error_json("invalid_request", "A value is out "
+		    "of range or malformed.", details));
+	}
+
+	kore_log(LOG_ERR, "db: SQLSTATE %s on %s answered 500",
+	    call->sqlstate[0] != '\0' ? call->sqlstate : "(none)", req->path);
+	*status = HTTP_STATUS_INTERNAL_ERROR;
+	return (reply_error_json("internal_error", REPLY_INTERNAL_MSG, NULL));
+}
+
+/*
+ * A handler's last word on a failed statement: run again when db.c's
+ * table says so (HTTP_STATE_RETRY, the request sleeps until then), or
+ * answered from it (HTTP_STATE_COMPLETE).
+ */
+int
+reply_db_failed(struct http_request *req, struct db_call *call)
+{
+	struct kore_json_item	*root;
+	int			status;
+
+	if (db_retry(call, req))
+		return (HTTP_STATE_RETRY);
+
+	root = reply_db_error(req, call, &status);
+	reply_json(req, status, root);
+
+	return (HTTP_STATE_COMPLETE);
 }
 
 struct kore_json_item *

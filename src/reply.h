@@ -25,6 +25,17 @@ void	reply_invalid(struct http_request *, const char *, const char *);
 void	reply_internal(struct http_request *);
 void	reply_unavailable(struct http_request *);
 
+#define REPLY_INTERNAL_MSG	\
+	"The server failed to handle the request; it has been logged."
+#define REPLY_UNAVAILABLE_MSG	\
+	"A backing service is unavailable; try again shortly."
+
+/* A failed statement's answer from db.c's table (the request's state). */
+struct db_call;
+struct kore_json_item	*reply_db_error(struct http_request *,
+			    const struct db_call *, int *);
+int	reply_db_failed(struct http_request *, struct db_call *);
+
 /* The list envelope {"data": [...], "limit", "offset", "total"}. */
 struct kore_json_item	*reply_list_new(struct kore_json_item **);
 void	reply_list(struct http_request *, struct kore_json_item *,
@@ -33,7 +44,6 @@ void	reply_list(struct http_request *, struct kore_json_item *,
 void	reply_list_end(struct kore_json_item *, int64_t, int64_t, int64_t);
 
 /* Builds one list item from a result row, its columns from `col` on. */
-struct db_call;
 typedef struct kore_json_item	*(*reply_row_json)(struct kore_json_item *,
 				    const char *, const struct db_call *, int,
 				    int);

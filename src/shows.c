@@ -541,10 +541,9 @@ shows_query(struct http_request *req)
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
 		/* Only a date like 2026-02-31 gets past the validator. */
-		if (db_sqlstate_is(&s->db, "22008"))
-			reply_invalid(req, "date", "date is not a real date.");
-		else
-			reply_unavailable(req);
+		if (!db_sqlstate_is(&s->db, "22008"))
+			return (reply_db_failed(req, &s->db));
+		reply_invalid(req, "date", "date is not a real date.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -702,8 +701,7 @@ shows_write_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		admin_db_failed(req, &s->db, "start_time");
-		return (HTTP_STATE_COMPLETE);
+		return (admin_db_failed(req, &s->db, "start_time"));
 	}
 
 	req->fsm_state = SHOWS_WRITE_INVALIDATE;
@@ -779,12 +777,19 @@ shows_write_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	if (db_rows(&s->db) != 1)
-		fatal("shows_write_answer: %d rows", db_rows(&s->db));
+	if (db_rows(&s->db) != 1) {
+		kore_log(LOG_ERR, "shows_write_answer: %d rows",
+		    db_rows(&s->db));
+		reply_internal(req);
+		return (HTTP_STATE_COMPLETE);
+	}
 	if (shows_write_refused(req, s))
 		return (HTTP_STATE_COMPLETE);
-	if (db_isnull(&s->db, 0, 0))
-		fatal("shows_write_answer: no show and no reason");
+	if (db_isnull(&s->db, 0, 0)) {
+		kore_log(LOG_ERR, "shows_write_answer: no show and no reason");
+		reply_internal(req);
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	root = shows_json(NULL, NULL, &s->db, 0, 0);
 	kore_json_create_integer(root, "seats_available",

@@ -531,8 +531,7 @@ theatres_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		reply_unavailable(req);
-		return (HTTP_STATE_COMPLETE);
+		return (reply_db_failed(req, &t->db));
 	}
 
 	req->fsm_state = THEATRES_READ_ANSWER;
@@ -697,8 +696,7 @@ theatres_write_query(struct http_request *req)
 	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
 	case DB_FAILED:
-		admin_db_failed(req, &t->db, NULL);
-		return (HTTP_STATE_COMPLETE);
+		return (admin_db_failed(req, &t->db, NULL));
 	}
 
 	req->fsm_state = THEATRES_WRITE_INVALIDATE;
