@@ -4,10 +4,19 @@
 # config from conf/ embedded. The Dockerfile runs this same script.
 #
 # Output: build/booking
+#
+# `scripts/build.sh asan` builds the same sources (Kore's too) with
+# AddressSanitizer and UndefinedBehaviorSanitizer into build/asan/booking,
+# for the sanitizer part of make test (scripts/test.sh asan).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out="$root/build"
+variant=${1:-}
+case "$variant" in
+"")	out="$root/build" ;;
+asan)	out="$root/build/asan" ;;
+*)	echo "usage: $0 [asan]" >&2; exit 1 ;;
+esac
 kore_src="$out/kore"
 app="$out/app/booking"
 
@@ -84,6 +93,14 @@ if [ $docs = yes ]; then
 else
 	echo "docs pages not built in: run scripts/npm.sh first" >&2
 fi
+flavor="PGSQL=1 TASKS=1"
+if [ "$variant" = asan ]; then
+	san="-fsanitize=address,undefined"
+	echo "cflags=$san -fno-omit-frame-pointer -DBOOKING_SANITIZE" \
+	    >> "$app/conf/build.conf"
+	echo "ldflags=$san" >> "$app/conf/build.conf"
+	flavor="$flavor SANITIZE=address,undefined"
+fi
 if [ "$(cat "$out/docs.stamp" 2>/dev/null)" != $docs ]; then
 	rm -f "$app/.objs/docs.c.o"
 	echo $docs > "$out/docs.stamp"
@@ -104,7 +121,7 @@ if [ -f "$out/booking" ] && [ -n "$(find "$root/src" -name '*.h' \
 fi
 
 cd "$app"
-KORE_SOURCE="$kore_src" KORE_FLAVOR="PGSQL=1 TASKS=1" kodev build \
+KORE_SOURCE="$kore_src" KORE_FLAVOR="$flavor" kodev build \
     > "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 install -m 0755 "$app/booking" "$out/booking"
 echo "built $out/booking"

@@ -131,11 +131,17 @@ redis_stop() {
 	rm -f "$dir/redis.pid"
 }
 
-# A port nothing listens on, from the range 20000-59999.
+# A port nothing listens on, below the kernel's ephemeral range (where
+# outgoing connections take their source ports, so a port picked there
+# can be taken before the server binds it: "Address already in use"):
+# from 10000 up to the range's start (32768 by default).
 free_port() {
-	local p
+	local p lo=32768
+	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
+	    lo=32768
+	[ "$lo" -gt 11024 ] || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make test: Criterion unit tests, a short fuzzing smoke over the
 # committed corpus (scripts/fuzz.sh), then integration tests over HTTPS
-# against a throwaway PostgreSQL and Redis (tests/support/harness.sh), then
-# the checks of the API description (tests/openapi/: lint, routes against
+# against a throwaway PostgreSQL and Redis (tests/support/harness.sh), the
+# same integration tests against a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer (scripts/build.sh asan; any report fails),
+# then the checks of the API description (tests/openapi/: lint, routes against
 # the description, every response of the integration tests validated
 # against it, a generated client's scenario, the docs pages in headless
 # Chromium), then the cluster tests against three instances behind HAProxy
@@ -11,8 +13,8 @@
 # podman when podman can run containers here (scripts/image.sh,
 # scripts/image-test.sh; otherwise it says why it skipped), and the short
 # form of the fault injection run (scripts/chaos.sh --short).
-# `scripts/test.sh unit`, `fuzz`, `integration`, `openapi`, `cluster`,
-# `compose`, `image` or `chaos` runs one part.
+# `scripts/test.sh unit`, `fuzz`, `integration`, `asan`, `openapi`,
+# `cluster`, `compose`, `image` or `chaos` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,6 +97,13 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 	echo "== openapi: responses of the integration tests"
 	part openapi-responses node "$root/tests/openapi/validate.mjs" \
 	    "$root/build/openapi.json" "$out/responses.jsonl"
+fi
+if [ "$what" = all ] || [ "$what" = asan ]; then
+	echo "== asan: integration tests against an ASan/UBSan build"
+	part asan-build "$root/scripts/build.sh" asan
+	[ "$what" = all ] || build_http_tests integration integration
+	TEST_SANITIZE=1 TEST_BIN="$root/build/asan/booking" \
+	    part asan "$root/tests/support/harness.sh" "$out/integration"
 fi
 if [ "$what" = all ] || [ "$what" = openapi ]; then
 	echo "== openapi: lint"

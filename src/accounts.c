@@ -952,6 +952,7 @@ accounts_logout_deny(struct http_request *req)
 	if (redis_command(req, &a->deny, "SET " AUTH_DENY_PREFIX "%s 1 EX %lld",
 	    a->auth.claims.jti, left) != KORE_RESULT_OK) {
 		kore_log(LOG_NOTICE, "accounts: logout cannot reach redis");
+		auth_deny_lost();
 		reply_unavailable(req);
 		return (HTTP_STATE_COMPLETE);
 	}
@@ -980,6 +981,7 @@ accounts_logout_answer(struct http_request *req)
 	}
 
 	kore_log(LOG_NOTICE, "accounts: logout could not deny-list a token");
+	auth_deny_lost();
 	reply_unavailable(req);
 	return (HTTP_STATE_COMPLETE);
 }

@@ -16,6 +16,13 @@
  * PostgreSQL; after "unknown" that same query returns every live
  * revocation and the list is refilled (fire and forget). If neither can
  * answer, the request is 503.
+ *
+ * A logout that could not write its jti to Redis (stalled or down) is in
+ * PostgreSQL only, and a Redis that comes back with its keys still says
+ * "complete". So such a logout tells every worker of the instance
+ * (auth_deny_lost(), a Kore message), and each then asks PostgreSQL for
+ * every token until it has refilled the list from PostgreSQL and Redis
+ * confirmed the marker, which the refill writes last.
  */
 #include <sys/types.h>
 
@@ -39,7 +46,11 @@
 #define AUTH_STATE_NEW		0
 #define AUTH_STATE_DENYLIST	1
 #define AUTH_STATE_RECORD	2
-#define AUTH_STATE_DONE		3
+#define AUTH_STATE_REFILL	3
+#define AUTH_STATE_DONE		4
+
+/* Kore message to every worker: a logout could not write Redis. */
+#define AUTH_MSG_DENY_LOST	(KORE_MSG_APP_BASE + 1)
 
 /* Set once the Redis deny list holds every live revocation. */
 #define AUTH_DENY_COMPLETE	"deny:complete"
@@ -66,10 +77,21 @@ static const char *sql_revoked =
 static int	auth_record_start(struct http_request *, struct auth *, int,
 		    int);
 static int	auth_record_answer(struct http_request *, struct auth *);
-static void	auth_refill(const struct db_call *);
+static int	auth_record_verdict(struct http_request *, struct auth *);
+static int	auth_refill(const struct db_call *, struct http_request *,
+		    struct redis_ticket **);
+static void	auth_msg_deny_lost(struct kore_msg *, const void *);
 
 /* A refill from this worker is under way: others ask about their jti. */
 static int	auth_refilling = 0;
+
+/*
+ * Logouts that could not write Redis, as this worker heard of them, and
+ * how many of them a refill confirmed by Redis covers: while the two
+ * differ the Redis list may lack a revocation.
+ */
+static u_int32_t	auth_deny_lost_n = 0;
+static u_int32_t	auth_deny_settled_n = 0;
 
 void
 auth_unauthorized(struct http_request *req, const char *message)
@@ -134,6 +156,19 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 		return (auth_finish(req, a, min_role));
 	case AUTH_STATE_RECORD:
 		return (auth_record_answer(req, a));
+	case AUTH_STATE_REFILL:
+		/* Redis confirms the refill; PostgreSQL's answer stands. */
+		if (redis_wait(a->deny) == REDIS_PENDING)
+			return (AUTH_PENDING);
+		r = redis_result(a->deny);
+		if (r != NULL && r->type == REDIS_REPLY_STATUS &&
+		    a->deny_lost == auth_deny_lost_n &&
+		    auth_deny_settled_n != auth_deny_lost_n) {
+			auth_deny_settled_n = a->deny_lost;
+			kore_log(LOG_NOTICE, "auth: deny list refilled after a "
+			    "lost logout; trusting Redis again");
+		}
+		return (auth_record_verdict(req, a));
 	default:
 		fatal("auth_check: called after it finished");
 	}
@@ -157,6 +192,9 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 
 	a->user_id = a->claims.sub;
 	a->role = a->claims.role;
+
+	if (auth_deny_lost_n != auth_deny_settled_n)
+		return (auth_record_start(req, a, !auth_refilling, min_role));
 
 	if (redis_command(req, &a->deny, "EVAL %s 2 " AUTH_DENY_PREFIX "%s "
 	    AUTH_DENY_COMPLETE, auth_lua_check, a->claims.jti) !=
@@ -199,6 +237,7 @@ auth_record_start(struct http_request *req, struct auth *a, int refill,
 	a->state = AUTH_STATE_RECORD;
 	a->refill = refill;
 	a->min_role = min_role;
+	a->deny_lost = auth_deny_lost_n;
 	if (refill)
 		auth_refilling = 1;
 	db_call_init(&a->db, sql_revoked);
@@ -211,7 +250,7 @@ auth_record_start(struct http_request *req, struct auth *a, int refill,
 static int
 auth_record_answer(struct http_request *req, struct auth *a)
 {
-	int		i;
+	int		confirm;
 
 	switch (db_run(&a->db, req)) {
 	case DB_PENDING:
@@ -227,9 +266,25 @@ auth_record_answer(struct http_request *req, struct auth *a)
 	}
 
 	if (a->refill) {
-		auth_refill(&a->db);
 		auth_refilling = a->refill = 0;
+		/* After a lost logout, wait for Redis to confirm. */
+		redis_ticket_release(&a->deny);
+		confirm = a->deny_lost != auth_deny_settled_n;
+		if (auth_refill(&a->db, confirm ? req : NULL, &a->deny) &&
+		    confirm) {
+			a->state = AUTH_STATE_REFILL;
+			return (AUTH_PENDING);
+		}
 	}
+
+	return (auth_record_verdict(req, a));
+}
+
+/* PostgreSQL's rows (this token's, or every live one) decide. */
+static int
+auth_record_verdict(struct http_request *req, struct auth *a)
+{
+	int		i;
 
 	for (i = 0; i < db_rows(&a->db); i++) {
 		if (!strcmp(db_value(&a->db, i, 0), a->claims.jti)) {
@@ -243,12 +298,15 @@ auth_record_answer(struct http_request *req, struct auth *a)
 }
 
 /*
- * Redis lost its deny list (it says "unknown"): put back every live
- * revocation, then mark the list complete. Fire and forget; until it
- * lands, requests keep asking PostgreSQL.
+ * Redis lost its deny list (it says "unknown"), or may lack a lost
+ * logout's revocation: put back every live revocation, then mark the
+ * list complete. Fire and forget, but for the marker when req is set:
+ * its ticket is then *marker, bound to req. Returns 1 when every command
+ * was sent.
  */
-static void
-auth_refill(const struct db_call *call)
+static int
+auth_refill(const struct db_call *call, struct http_request *req,
+    struct redis_ticket **marker)
 {
 	struct redis_ticket	*t;
 	const char		*argv[5];
@@ -272,13 +330,46 @@ auth_refill(const struct db_call *call)
 		}
 		for (j = 0; j < (i < n ? 5 : 3); j++)
 			argvlen[j] = strlen(argv[j]);
+		if (i == n && req != NULL) {
+			if (redis_commandargv(req, marker, 3, argv,
+			    argvlen) != KORE_RESULT_OK)
+				return (0);
+			break;
+		}
 		if (redis_commandargv(NULL, &t, i < n ? 5 : 3, argv,
 		    argvlen) != KORE_RESULT_OK)
-			return;
+			return (0);
 		redis_ticket_release(&t);
 	}
 
 	kore_log(LOG_NOTICE, "auth: refilled the deny list (%d)", n);
+	return (1);
+}
+
+/* In every worker: hear of logouts that could not write Redis. */
+void
+auth_worker_init(void)
+{
+	if (!kore_msg_register(AUTH_MSG_DENY_LOST, auth_msg_deny_lost))
+		fatal("auth: cannot register a message type");
+}
+
+/*
+ * A logout recorded its revocation in PostgreSQL but not in Redis: from
+ * now on every worker of this instance distrusts the Redis list until it
+ * has refilled it (the sender hears its own message too).
+ */
+void
+auth_deny_lost(void)
+{
+	auth_deny_lost_n++;
+	kore_msg_send(KORE_MSG_WORKER_ALL, AUTH_MSG_DENY_LOST, NULL, 0);
+}
+
+static void
+auth_msg_deny_lost(struct kore_msg *msg, const void *data)
+{
+	auth_deny_lost_n++;
 }
 
 /*

@@ -32,6 +32,7 @@ struct auth {
 	int			state;
 	int			refill;
 	int			min_role;
+	u_int32_t		deny_lost;	/* auth.c's count then */
 	struct redis_ticket	*deny;
 	struct db_call		db;
 };
@@ -40,6 +41,8 @@ int	auth_check(struct http_request *, struct auth *, int);
 int	auth_optional(struct http_request *, struct auth *);
 void	auth_cleanup(struct auth *);
 void	auth_denylist_prime(void);
+void	auth_worker_init(void);
+void	auth_deny_lost(void);
 void	auth_unauthorized(struct http_request *, const char *);
 
 /* The Redis key that revokes an access token by its jti. */

@@ -43,6 +43,20 @@ void	kore_worker_configure(void);
 void	kore_seccomp_hook(void);
 
 /*
+ * The sanitizer build (scripts/build.sh asan): ASan's runtime names each
+ * new thread (gettid) and sizes it (sched_getaffinity) when a task
+ * thread starts, and may yield while it writes a report.
+ */
+#if defined(BOOKING_SANITIZE)
+#define BOOKING_SANITIZER_SYSCALLS		\
+	KORE_SYSCALL_ALLOW(gettid),		\
+	KORE_SYSCALL_ALLOW(sched_getaffinity),	\
+	KORE_SYSCALL_ALLOW(sched_yield),
+#else
+#define BOOKING_SANITIZER_SYSCALLS
+#endif
+
+/*
  * What the workers need beyond Kore's own filter: libpq and glibc stat and
  * list files when a connection is made; hiredis opens and tunes a TCP
  * socket; name resolution for REDIS_URL/DATABASE_URL host names. Task
@@ -67,6 +81,7 @@ KORE_SECCOMP_FILTER("booking",
 	KORE_SYSCALL_ALLOW(madvise),
 	KORE_SYSCALL_ALLOW(clone3),
 	KORE_SYSCALL_ALLOW(rseq),
+	BOOKING_SANITIZER_SYSCALLS
 );
 
 static void	booking_usage(void);
@@ -271,6 +286,7 @@ kore_worker_configure(void)
 {
 	metrics_worker_init();
 	redis_worker_init();
+	auth_worker_init();
 	sweep_worker_init();
 	live_worker_init();
 }

@@ -328,12 +328,6 @@ claim_existing(const struct db_call *call)
 struct kore_json_item *
 claim_error(const struct db_call *call, int *status)
 {
-	const struct claim_outcome	*o;
-	struct kore_json_item		*details, *ids;
-	const char			*outcome;
-	int64_t				seats[CLAIM_SEATS_MAX];
-	size_t				i, n;
-
 	if (db_rows(call) == 0) {
 		kore_log(LOG_ERR, "claim_error: no outcome row");
 		*status = HTTP_STATUS_INTERNAL_ERROR;
@@ -341,7 +335,23 @@ claim_error(const struct db_call *call, int *status)
 		    NULL));
 	}
 
-	outcome = db_value(call, 0, CLAIM_COL_OUTCOME);
+	return (claim_error_as(call, db_value(call, 0, CLAIM_COL_OUTCOME),
+	    status));
+}
+
+/*
+ * claim_error() for an outcome the caller knows better than the row (a
+ * transition resolved after its connection died); the row (at least one)
+ * still gives the details.
+ */
+struct kore_json_item *
+claim_error_as(const struct db_call *call, const char *outcome, int *status)
+{
+	const struct claim_outcome	*o;
+	struct kore_json_item		*details, *ids;
+	int64_t				seats[CLAIM_SEATS_MAX];
+	size_t				i, n;
+
 	for (i = 0; i < sizeof(claim_outcomes) / sizeof(claim_outcomes[0]);
 	    i++) {
 		if (!strcmp(claim_outcomes[i].outcome, outcome))

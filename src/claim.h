@@ -41,6 +41,8 @@ int	claim_retry(struct db_call *, struct http_request *);
 int	claim_ok(const struct db_call *);
 int	claim_existing(const struct db_call *);
 struct kore_json_item	*claim_error(const struct db_call *, int *);
+struct kore_json_item	*claim_error_as(const struct db_call *, const char *,
+			    int *);
 
 /* Exposed for tests. */
 int	claim_seats_check(const int64_t *, size_t, const char **);

@@ -22,6 +22,12 @@
  *   store    the answer under the key (idem.c)
  *   answer
  *
+ * Every transition is idempotent under its key (the Idempotency-Key of
+ * initiate and confirm, the event id of a callback): when a transition's
+ * connection dies, whether it committed is unknown, and the same call on
+ * a fresh connection answers what was done (payments_resolved() reads
+ * that answer); only a database that stays out of reach is 503.
+ *
  * The transitions answer rows (outcome, ids, payment_rows() columns,
  * refund_due). Outcomes that are a payment are answered here; every other
  * one goes through claim_error(), the one table of SQL outcomes to HTTP.
@@ -53,6 +59,13 @@ int	payments_confirm(struct http_request *);
 int	payments_callback(struct http_request *);
 int	payments_item(struct http_request *);
 int	payments_booking(struct http_request *);
+
+/*
+ * After a transition's connection died: this many lookups, backing off
+ * from PAYMENTS_RESOLVE_MS (as bookings do for a claim).
+ */
+#define PAYMENTS_RESOLVE_ATTEMPTS	6
+#define PAYMENTS_RESOLVE_MS		150
 
 /* A charge mark older than this is a dead server's (seconds). */
 #define PAYMENTS_CHARGE_STALE	"60"
@@ -115,6 +128,9 @@ struct payments_req {
 	int64_t			offset;
 	struct payment_charge	charge;
 	int			charged;
+	const char		*charge_result;	/* what the provider said */
+	int			resolving;	/* lookups after a lost call */
+	const char		*outcome;	/* the transition's, resolved */
 	int64_t			refund_id;
 	int64_t			refund_cents;
 	int64_t			freed_show;
@@ -154,6 +170,7 @@ static int	payments_parse_confirm(struct http_request *,
 static int	payments_parse_event(struct http_request *,
 		    struct payments_req *);
 static int	payments_outcome(struct payments_req *);
+static const char	*payments_resolved(struct payments_req *);
 static struct kore_json_item	*payments_json(struct kore_json_item *,
 				    const char *, const struct db_call *,
 				    int, int);
@@ -640,6 +657,16 @@ payments_query(struct http_request *req)
 	case DB_FAILED:
 		if (claim_retry(&p->db, req))
 			return (HTTP_STATE_RETRY);
+		if (db_connection_lost(&p->db) &&
+		    p->resolving < PAYMENTS_RESOLVE_ATTEMPTS) {
+			kore_log(LOG_NOTICE, "payments: connection lost during "
+			    "a transition; asking again (%d)",
+			    p->resolving + 1);
+			db_retry_later(&p->db, req,
+			    PAYMENTS_RESOLVE_MS << MIN(p->resolving, 3));
+			p->resolving++;
+			return (HTTP_STATE_RETRY);
+		}
 		root = reply_db_error(req, &p->db, &status);
 		payments_keep(p, status, root);
 		req->fsm_state = PAYMENTS_STORE;
@@ -655,13 +682,14 @@ payments_query(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	if (!strcmp(db_value(&p->db, 0, 0), "charge")) {
+	p->outcome = payments_resolved(p);
+	if (!strcmp(p->outcome, "charge")) {
 		req->fsm_state = PAYMENTS_CHARGE;
 		return (HTTP_STATE_CONTINUE);
 	}
 
-	if (!strcmp(db_value(&p->db, 0, 0), "payment_in_progress") ||
-	    !strcmp(db_value(&p->db, 0, 0), "confirm_in_flight"))
+	if (!strcmp(p->outcome, "payment_in_progress") ||
+	    !strcmp(p->outcome, "confirm_in_flight"))
 		http_response_header(req, "retry-after", "1");
 
 	if (!db_isnull(&p->db, 0, PAYMENTS_COL_REFUND) &&
@@ -678,6 +706,55 @@ payments_query(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
+/*
+ * The transition's outcome. Run again after its connection died
+ * (p->resolving), a transition that had committed answers as a retry of
+ * its key does, which is not always what this request did:
+ *
+ *   confirm_in_flight  before the charge: the payment is marked as being
+ *                      charged under this request's key (which the
+ *                      request holds), and the charge never happened, so
+ *                      the request charges now; a charge is deduped by
+ *                      payment (struct payment_charge), so even a
+ *                      second request of the key racing it charges once
+ *   payment_in_progress  after the provider refused the token: the first
+ *                      run lifted the mark; nothing was charged, so the
+ *                      answer is card_token_invalid
+ *   booking_not_payable  after money arrived for a booking that lapsed:
+ *                      the first run refunded the payment in the
+ *                      database but its refund_due was lost, so the
+ *                      money goes back now
+ */
+static const char *
+payments_resolved(struct payments_req *p)
+{
+	const char	*o;
+	int		reason;
+
+	o = db_value(&p->db, 0, 0);
+	if (p->resolving == 0 || p->which != PAYMENTS_CONFIRM)
+		return (o);
+
+	if (!p->charged && !strcmp(o, "confirm_in_flight"))
+		return ("charge");
+	if (p->charged && !strcmp(p->charge_result, "invalid") &&
+	    !strcmp(o, "payment_in_progress"))
+		return ("card_token_invalid");
+
+	reason = PAYMENTS_COL_ROWS + 7;
+	if (p->charged && !strcmp(p->charge_result, "succeeded") &&
+	    !strcmp(o, "booking_not_payable") && !db_isnull(&p->db, 0, reason) &&
+	    !strcmp(db_value(&p->db, 0, reason), "booking_not_payable")) {
+		kore_log(LOG_NOTICE, "payments: refunding payment %lld, "
+		    "whose refund_due was lost with its connection",
+		    (long long)db_int(&p->db, 0, PAYMENTS_COL_ID));
+		p->refund_id = db_int(&p->db, 0, PAYMENTS_COL_ID);
+		p->refund_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
+	}
+
+	return (o);
+}
+
 /* The transition's answer in p->answer; returns its status. */
 static int
 payments_outcome(struct payments_req *p)
@@ -686,7 +763,7 @@ payments_outcome(struct payments_req *p)
 	const char		*o;
 	int			status;
 
-	o = db_value(&p->db, 0, 0);
+	o = p->outcome;
 	if (p->which == PAYMENTS_CALLBACK) {
 		/* Applied, ignored or seen before: the gateway is done. */
 		root = kore_json_create_object(NULL, NULL);
@@ -704,7 +781,7 @@ payments_outcome(struct payments_req *p)
 		return (status);
 	}
 
-	root = claim_error(&p->db, &status);
+	root = claim_error_as(&p->db, o, &status);
 	payments_keep(p, status, root);
 	return (status);
 }
@@ -743,6 +820,8 @@ payments_charge(struct http_request *req)
 	(void)kore_strlcpy(p->reference, p->charge.reference,
 	    sizeof(p->reference));
 	p->charge.currency = NULL;
+	p->charge_result = result;
+	p->resolving = 0;
 
 	db_call_cleanup(&p->db);
 	db_call_init(&p->db, sql_confirm_finish);

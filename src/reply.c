@@ -220,8 +220,10 @@ reply_unavailable(struct http_request *req)
 /*
  * The answer to a failed statement that its handler did not answer
  * itself, from db.c's table (db_errors[]): its status in *status, with
- * Retry-After set on a 503. A statement that kept losing races after
- * db_retry() is 503 whatever its SQLSTATE.
+ * Retry-After set on a 503. A statement that kept losing races until
+ * db_retry() gave up is 503 whatever its last SQLSTATE (a claim's 23505);
+ * one that was run again once and then failed otherwise is answered for
+ * what it failed with.
  */
 struct kore_json_item *
 reply_db_error(struct http_request *req, const struct db_call *call,
@@ -231,7 +233,7 @@ reply_db_error(struct http_request *req, const struct db_call *call,
 	int			action;
 
 	action = db_error_action(call);
-	if (call->retries > 0)
+	if (call->retries + 1 >= DB_RETRY_MAX)
 		action = DB_ERROR_UNAVAILABLE;
 
 	switch (action) {

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
 #include "booking_fixtures.h"
@@ -582,6 +583,381 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 
 	free(sql);
 	free(body);
+	free(key);
+	free(token);
+}
+
+/*
+ * POSTs req in a child while this test holds booking `booking`'s row
+ * lock, terminates the server's backend once it waits for that lock in
+ * `function` (polled, 10 s at most), then lets go: the server no longer
+ * knows whether the transition ran. Returns the child's status (0 when
+ * the answer was `want`).
+ */
+static int
+transition_cut_while_waiting(long long booking, const char *function,
+    struct multi_req *req, long want)
+{
+	PGconn		*lock, *poll;
+	PGresult	*res;
+	char		*sql, *cut;
+	pid_t		child;
+	double		deadline;
+	int		status, waiting;
+
+	lock = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
+	PQclear(PQexec(lock, "BEGIN"));
+	sql = api_format("SELECT id FROM bookings WHERE id = %lld FOR UPDATE",
+	    booking);
+	res = PQexec(lock, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		fixture_multi(req, 1, 20000);
+		if (req->status != want)
+			fprintf(stderr, "%s answered %ld: %s\n", req->path,
+			    req->status, req->resp != NULL ? req->resp : "");
+		_exit(req->status == want ? 0 : 1);
+	}
+
+	/* Polled from its own connection: a transaction sees one snapshot
+	 * of pg_stat_activity. */
+	poll = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(poll), CONNECTION_OK);
+	cut = api_format("SELECT count(pg_terminate_backend(pid))"
+	    " FROM pg_stat_activity WHERE datname = current_database()"
+	    " AND pid <> pg_backend_pid() AND query LIKE '%%%s%%'"
+	    " AND wait_event_type = 'Lock'", function);
+	waiting = 0;
+	deadline = now_seconds() + 10.0;
+	while (!waiting && now_seconds() < deadline) {
+		res = PQexec(poll, cut);
+		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+		waiting = !strcmp(PQgetvalue(res, 0, 0), "1");
+		PQclear(res);
+		if (!waiting)
+			usleep(50 * 1000);
+	}
+	PQfinish(poll);
+	PQclear(PQexec(lock, "ROLLBACK"));
+	PQfinish(lock);
+	cr_assert(waiting, "%s never waited for the booking's lock",
+	    function);
+
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	free(cut);
+	free(sql);
+
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/*
+ * A payment transition whose connection is cut (pg_terminate_backend of
+ * the backend waiting for the booking's lock): the server asks again
+ * with the same key on a fresh connection and answers what happened
+ * (201 with the payment, then 200 succeeded for the confirm), not 503;
+ * the database holds one payment for the key and the booking is paid.
+ */
+Test(faults, payment_whose_connection_died_is_resolved_not_503)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	struct multi_req	req;
+	char			*token, *key, *body, *bid, *pid, *status;
+	long long		uid, booking, payment;
+
+	fixture_show(&s, 1, "1 day");
+	token = test_user_token("user", &uid);
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[0]);
+	r = fixture_book(token, fixture_key(), body, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	booking = fixture_id(r);
+	api_free(r);
+	free(body);
+	bid = api_format("%lld", booking);
+
+	key = fixture_key();
+	body = api_format("{\"booking_id\": %lld}", booking);
+	memset(&req, 0, sizeof(req));
+	req.base = getenv("BOOKING_URL");
+	req.path = "/api/payments/initiate";
+	req.token = token;
+	req.key = key;
+	req.body = body;
+	cr_assert_eq(transition_cut_while_waiting(booking,
+	    "payment_initiate", &req, 201), 0,
+	    "the initiate whose connection died was not answered 201");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payments"
+	    " WHERE booking_id = $1::bigint AND initiate_key = $2", bid, key,
+	    NULL), 1);
+	payment = db_scalar("SELECT id FROM payments WHERE booking_id ="
+	    " $1::bigint", bid, NULL);
+	free(body);
+	free(key);
+
+	key = fixture_key();
+	body = api_format("{\"payment_id\": %lld, \"card_token\": "
+	    "\"tok_visa\"}", payment);
+	memset(&req, 0, sizeof(req));
+	req.base = getenv("BOOKING_URL");
+	req.path = "/api/payments/confirm";
+	req.token = token;
+	req.key = key;
+	req.body = body;
+	cr_assert_eq(transition_cut_while_waiting(booking,
+	    "payment_confirm_begin", &req, 200), 0,
+	    "the confirm whose connection died was not answered 200");
+	pid = api_format("%lld", payment);
+	status = db_text("SELECT status || ' ' || coalesce(confirm_outcome,"
+	    " '-') FROM payments WHERE id = $1::bigint", pid, NULL);
+	cr_assert_str_eq(status, "succeeded succeeded");
+	free(status);
+	status = db_text("SELECT status FROM bookings WHERE id = $1::bigint",
+	    bid, NULL);
+	cr_assert_str_eq(status, "confirmed");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_events"
+	    " WHERE payment_id = $1::bigint AND type = 'charge_started'", pid,
+	    NULL), 1, "charged more than once");
+
+	free(status);
+	free(pid);
+	free(body);
+	free(key);
+	free(bid);
+	free(token);
+}
+
+/* The test stack's redis-server, stopped or continued. */
+static void
+redis_signal(int sig)
+{
+	char	*path;
+	FILE	*fp;
+	long	pid;
+
+	path = api_format("%s/redis.pid", getenv("TEST_REDIS_DIR"));
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "no %s", path);
+	cr_assert_eq(fscanf(fp, "%ld", &pid), 1);
+	fclose(fp);
+	cr_assert_eq(kill((pid_t)pid, sig), 0);
+	free(path);
+}
+
+static void
+redis_continue(void)
+{
+	redis_signal(SIGCONT);
+	redis_restore();
+}
+
+/* One command to the test stack's Redis; its integer reply. */
+static long long
+redis_integer(const char *fmt, const char *arg)
+{
+	redisContext	*c;
+	redisReply	*reply;
+	long long	n;
+
+	c = redisConnect("127.0.0.1", atoi(getenv("TEST_REDIS_PORT")));
+	cr_assert(c != NULL && c->err == 0);
+	reply = redisCommand(c, fmt, arg);
+	cr_assert_not_null(reply);
+	n = reply->type == REDIS_REPLY_INTEGER ? reply->integer :
+	    reply->type == REDIS_REPLY_STATUS ? 1 : -1;
+	freeReplyObject(reply);
+	redisFree(c);
+
+	return (n);
+}
+
+/*
+ * A logout while Redis is stalled (SIGSTOP) is recorded in PostgreSQL
+ * only; Redis then comes back with its keys, the deny list's
+ * completeness marker among them, but without this token's entry (its
+ * SET may or may not have reached the stalled server before the server
+ * gave up: the test removes it to pin the worst case). The token must
+ * stay refused on every worker, and the list is refilled with it.
+ */
+Test(faults, logout_during_a_redis_stall_stays_revoked_when_it_returns,
+    .fini = redis_continue)
+{
+	struct api_resp	*r;
+	char		*revoked, *valid, *jti, *key, *user;
+	long long	uid, other;
+	double		deadline;
+	int		i, refused, refilled;
+
+	revoked = test_user_token("user", &uid);
+	valid = test_user_token("user", &other);
+	cr_assert_eq(me_status(revoked), 200);
+	/* Redis's list is trusted: its marker is there. */
+	cr_assert_eq(redis_integer("SET %s 1", "deny:complete"), 1);
+
+	redis_signal(SIGSTOP);
+	r = api_auth("POST", "/api/auth/logout", revoked, NULL);
+	cr_assert(r->status == 503 || r->status == 204, "%ld %s", r->status,
+	    r->body);
+	api_free(r);
+	user = api_format("%lld", uid);
+	jti = db_text("SELECT jti FROM revoked_tokens WHERE user_id ="
+	    " $1::bigint", user, NULL);
+	cr_assert_not_null(jti, "the logout was not recorded in PostgreSQL");
+	redis_signal(SIGCONT);
+
+	key = api_format("deny:jti:%s", jti);
+	(void)redis_integer("DEL %s", key);
+	cr_assert_eq(redis_integer("SET %s 1", "deny:complete"), 1);
+
+	/* Whichever worker answers, several times: never accepted. */
+	for (i = 0, refused = 0; i < 12; i++)
+		refused += me_status(revoked) == 401;
+	cr_assert_eq(refused, 12, "a token logged out during a Redis stall "
+	    "was accepted %d times of 12 after Redis came back", 12 - refused);
+	cr_assert_eq(me_status(valid), 200);
+
+	/* The list is refilled from PostgreSQL, this jti with it. */
+	refilled = 0;
+	deadline = now_seconds() + 10.0;
+	while (!refilled && now_seconds() < deadline) {
+		refilled = redis_integer("EXISTS %s", key) == 1;
+		if (!refilled) {
+			cr_assert_eq(me_status(valid), 200);
+			usleep(100 * 1000);
+		}
+	}
+	cr_assert(refilled, "the deny list was not refilled with %s", key);
+	cr_assert_eq(me_status(revoked), 401);
+
+	free(user);
+	free(key);
+	free(jti);
+	free(revoked);
+	free(valid);
+}
+
+/* The test stack's Redis value of key, or NULL. */
+static char *
+redis_get(const char *key)
+{
+	redisContext	*c;
+	redisReply	*reply;
+	char		*value;
+
+	c = redisConnect("127.0.0.1", atoi(getenv("TEST_REDIS_PORT")));
+	cr_assert(c != NULL && c->err == 0);
+	reply = redisCommand(c, "GET %s", key);
+	cr_assert_not_null(reply);
+	value = reply->type == REDIS_REPLY_STRING ? strdup(reply->str) : NULL;
+	freeReplyObject(reply);
+	redisFree(c);
+
+	return (value);
+}
+
+/*
+ * idem.c's compare-and-set: a request whose lease lapsed while it ran
+ * (here: its in-flight record was replaced by a newer owner's, as when
+ * a retry took the key over) answers its client, but its final store
+ * never overwrites the newer owner's record, and neither does its lease
+ * renewal.
+ */
+Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
+{
+	struct fixture_show	s;
+	struct multi_req	req;
+	PGconn			*lock;
+	PGresult		*res;
+	char			*token, *key, *body, *sql, *rkey, *rec, *newer;
+	char			*nl, *after;
+	long long		uid;
+	double			deadline;
+	pid_t			child;
+	int			status;
+
+	fixture_show(&s, 1, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	rkey = api_format("idem:%lld:%s", uid, key);
+	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
+	    s.seats[0]);
+
+	lock = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
+	PQclear(PQexec(lock, "BEGIN"));
+	sql = api_format("SELECT id FROM seats WHERE id = %lld FOR UPDATE",
+	    s.seats[0]);
+	res = PQexec(lock, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child == 0) {
+		memset(&req, 0, sizeof(req));
+		req.base = getenv("BOOKING_URL");
+		req.path = "/api/bookings";
+		req.token = token;
+		req.key = key;
+		req.body = body;
+		fixture_multi(&req, 1, 20000);
+		_exit(req.status == 201 ? 0 : 1);
+	}
+
+	/* The request holds the key (its claim waits for the seat). */
+	rec = NULL;
+	deadline = now_seconds() + 10.0;
+	while (rec == NULL && now_seconds() < deadline) {
+		if ((rec = redis_get(rkey)) == NULL)
+			usleep(20 * 1000);
+	}
+	cr_assert_not_null(rec, "the request never claimed %s", rkey);
+	cr_assert_eq(rec[0], 'I', "not in flight: %s", rec);
+	cr_assert_not_null((nl = strchr(rec, '\n')), "no owner: %s", rec);
+	*nl = '\0';
+	newer = api_format("%s\nnewer-owner-of-this-key", rec);
+	{
+		redisContext	*c;
+		redisReply	*reply;
+
+		c = redisConnect("127.0.0.1",
+		    atoi(getenv("TEST_REDIS_PORT")));
+		cr_assert(c != NULL && c->err == 0);
+		reply = redisCommand(c, "SET %s %s PX 60000", rkey, newer);
+		cr_assert(reply != NULL && reply->type == REDIS_REPLY_STATUS);
+		freeReplyObject(reply);
+		redisFree(c);
+	}
+
+	PQclear(PQexec(lock, "ROLLBACK"));
+	PQfinish(lock);
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the stale owner's request was not answered 201");
+	cr_assert_eq(bookings_with_key(key), 1);
+
+	/* Its store came and went: the newer owner's record stands. */
+	after = redis_get(rkey);
+	cr_assert_not_null(after, "the newer owner's record was deleted");
+	cr_assert_str_eq(after, newer, "a stale owner overwrote a newer "
+	    "owner's record");
+	deadline = now_seconds() + 10.0;
+	while (log_count("has a newer owner; not stored") == 0 &&
+	    now_seconds() < deadline)
+		usleep(50 * 1000);
+	cr_assert_gt(log_count("has a newer owner; not stored"), 0);
+
+	free(after);
+	free(newer);
+	free(rec);
+	free(sql);
+	free(body);
+	free(rkey);
 	free(key);
 	free(token);
 }

@@ -2,6 +2,12 @@
 # Runs the integration test binary ($1) against a throwaway PostgreSQL,
 # Redis and server on free loopback ports, and tears all of it down (by
 # PID) however the tests end.
+#
+# TEST_BIN names the server (build/booking unless set). With
+# TEST_SANITIZE=1 (a build from `scripts/build.sh asan`) every process the
+# tests start writes ASan/UBSan reports under the run's directory; any
+# report fails the run, and the reports are kept in
+# build/tests/sanitizer/ and printed.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -49,7 +55,34 @@ export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
 export MIGRATIONS_DIR="$root/migrations"
 export PORT=$port WORKERS=2
 export BOOKING_URL="https://127.0.0.1:$port"
-export TEST_TMP="$tmp" TEST_ROOT="$root" TEST_BIN="$root/build/booking"
+export TEST_TMP="$tmp" TEST_ROOT="$root"
+export TEST_BIN=${TEST_BIN:-$root/build/booking}
+sanitize=${TEST_SANITIZE:-0}
+if [ "$sanitize" = 1 ]; then
+	# Kore's workers run under seccomp: no leak check at exit (LSan
+	# stops the world with ptrace) and no external symbolizer (gcc's
+	# libasan symbolizes in process). Kore forks: one file a process.
+	mkdir -p "$tmp/sanitizer"
+	export ASAN_OPTIONS="halt_on_error=1:detect_leaks=0:symbolize=1:\
+log_path=$tmp/sanitizer/asan:detect_stack_use_after_return=0"
+	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:\
+log_path=$tmp/sanitizer/ubsan"
+	rm -rf "$root/build/tests/sanitizer"
+fi
+# sanitizer_reports: 1 (and the reports kept and printed) if any.
+sanitizer_reports() {
+	local f keep="$root/build/tests/sanitizer"
+	[ "$sanitize" = 1 ] || return 0
+	[ -n "$(ls -A "$tmp/sanitizer" 2>/dev/null)" ] || return 0
+	mkdir -p "$keep"
+	cp "$tmp"/sanitizer/* "$keep/"
+	echo "---- sanitizer reports (kept in $keep)"
+	for f in "$keep"/*; do
+		echo "== $(basename "$f")"
+		head -n 60 "$f"
+	done
+	return 1
+}
 export TEST_REDIS_DIR="$tmp/redis" TEST_REDIS_PORT=$redisport
 export TEST_PG_DIR="$tmp/pg" TEST_SERVER_LOG="$tmp/server.log"
 
@@ -68,5 +101,20 @@ rc=$?
 if [ $rc -ne 0 ]; then
 	echo "---- server log (last 40 lines)"
 	tail -n 40 "$tmp/server.log"
+fi
+# The servers' last words are in the reports too: stop them first.
+if [ "$sanitize" = 1 ]; then
+	for f in "$tmp"/pids/* "$tmp/server.pid"; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null || continue
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	sanitizer_reports || rc=1
+	mkdir -p "$root/build/tests/sanitizer"
+	cp "$tmp"/server*.log "$root/build/tests/sanitizer/"
 fi
 exit $rc
