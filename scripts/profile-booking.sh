@@ -25,7 +25,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/services.sh"
+. "$root/scripts/stack.sh"
 
 n=${PROFILE_N:-200}
 secs=${PROFILE_SECONDS:-5}
@@ -34,21 +34,16 @@ bin=${PROFILE_BIN:-$root/build/booking}
 pgbin=$(pg_bindir) || exit 1
 [ -x "$bin" ] || { echo "profile: build/booking is missing" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/booking-profile.XXXXXX)
-chmod 755 "$tmp"
-server_pid=
+if [ -n "${PROFILE_PORT:-}" ]; then
+	port=$PROFILE_PORT pgport=$((PROFILE_PORT + 1))
+	redisport=$((PROFILE_PORT + 2))
+fi
+stack_init profile
 
+# stop_server: the server, and anything still on its port (a worker that
+# outlived it under valgrind).
 stop_server() {
-	[ -n "$server_pid" ] || return 0
-	kill "$server_pid" 2>/dev/null
-	for _ in $(seq 1 100); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
-	server_pid=
-	# Anything still on our port is ours (a worker that outlived it).
+	stack_server_stop
 	for p in $(ss -tlnpH "sport = :$port" 2>/dev/null |
 	    grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
 		kill -9 "$p" 2>/dev/null
@@ -56,20 +51,11 @@ stop_server() {
 }
 cleanup() {
 	stop_server
-	redis_stop "$tmp/redis"
-	pg_stop "$tmp/pg"
-	rm -rf "$tmp" 2>/dev/null
+	stack_stop
 }
 trap cleanup EXIT INT TERM
 
-if [ -n "${PROFILE_PORT:-}" ]; then
-	port=$PROFILE_PORT pgport=$((PROFILE_PORT + 1))
-	redisport=$((PROFILE_PORT + 2))
-else
-	port=$(free_port) pgport=$(free_port) redisport=$(free_port)
-fi
-
-pg_start "$tmp/pg" "$pgport" || exit 1
+stack_services booking_profile || exit 1
 psql -q -h 127.0.0.1 -p "$pgport" -U postgres -c \
     "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
     postgres || exit 1
@@ -77,65 +63,22 @@ pg_restart "$tmp/pg" || exit 1
 psql -q -h 127.0.0.1 -p "$pgport" -U postgres \
     -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" \
     -c "SELECT pg_reload_conf()" postgres >/dev/null || exit 1
-pg_createdb "$pgport" booking_profile || exit 1
-redis_start "$tmp/redis" "$redisport" || exit 1
-make_cert "$tmp/cert"
 
-db="postgresql://postgres@127.0.0.1:$pgport/booking_profile"
-secret=$(openssl rand -hex 32)
-export DATABASE_URL="$db" REDIS_URL="redis://127.0.0.1:$redisport/0"
-export JWT_SECRET="$secret" PORT=$port MIGRATIONS_DIR="$root/migrations"
-export PAYMENT_WEBHOOK_SECRET=$(openssl rand -hex 32)
-export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
-
-psql() { command psql -q -X -v ON_ERROR_STOP=1 "$db" "$@"; }
+psql() { stack_psql "$@"; }
 rcli() { redis-cli -h 127.0.0.1 -p "$redisport" "$@"; }
 
 # start_server [WRAPPER...]: the server, under the wrapper if given.
 start_server() {
-	(cd "$tmp" && exec "$@" "$bin" -f -n -r >> "$tmp/server.log" 2>&1) &
-	server_pid=$!
-	if ! wait_health "https://127.0.0.1:$port/api/health" 120; then
-		echo "profile: server did not start" >&2
-		tail -n 20 "$tmp/server.log" >&2
-		exit 1
-	fi
+	STACK_WAIT=120 stack_server_start "$bin" "$@" || exit 1
 }
 
 start_server
 psql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" || exit 1
 
-psql -c "INSERT INTO users (name, email, password_hash)
-    SELECT 'Profile ' || g, 'profile' || g || '@example.test', '!'
-    FROM generate_series(1, $users) g" || exit 1
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-now=$(date +%s)
-header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-psql -tA -c "SELECT id FROM users ORDER BY id" | while read -r uid; do
-	jti=$(openssl rand -hex 16)
-	payload=$(printf '{"sub":"%s","role":"user","jti":"%s","iss":"booking","aud":"booking-api","iat":%d,"exp":%d}' \
-	    "$uid" "$jti" "$now" $((now + 3600)) | b64url)
-	sig=$(printf '%s.%s' "$header" "$payload" |
-	    openssl dgst -sha256 -hmac "$secret" -binary | b64url)
-	echo "$uid $header.$payload.$sig"
-done > "$tmp/tokens"
+stack_users profile "$users" "$tmp/tokens" || exit 1
 
 # Six shows of 5,000 seats: one per sequential pass, two for wrk.
-psql -c "
-    INSERT INTO movies (title, duration_minutes) VALUES ('Profile', 100);
-    INSERT INTO theatres (name, city, timezone)
-        VALUES ('Profile', 'Profileville', 'UTC');
-    INSERT INTO screens (theatre_id, name)
-        SELECT (SELECT id FROM theatres), 'S' || g
-        FROM generate_series(1, 6) g;
-    INSERT INTO shows (movie_id, screen_id, start_time, end_time)
-        SELECT (SELECT id FROM movies), sc.id, now() + interval '30 days',
-            now() + interval '30 days 2 hours'
-        FROM screens sc ORDER BY sc.id;
-    INSERT INTO seats (show_id, row_label, number, tier, price_cents)
-        SELECT s.id, 'A', g, 'standard', 1200
-        FROM shows s CROSS JOIN generate_series(1, 5000) g
-        ORDER BY s.id, g;" || exit 1
+stack_venue Profile 6 5000 || exit 1
 mapfile -t shows < <(psql -tA -c "SELECT id FROM shows ORDER BY id")
 
 # book SHOW COUNT: bookings of the show's first COUNT seats, one user per
