@@ -12,7 +12,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/services.sh"
+. "$root/scripts/stack.sh"
 
 secs=${BENCH_SECONDS:-5}
 users=500		# bench users; each books at most 10 seats per show
@@ -22,92 +22,21 @@ bin="$root/build/booking"
 lua="$root/scripts/bench/bookings.lua"
 pgbin=$(pg_bindir) || exit 1
 
-for tool in wrk openssl psql "$pgbin/pgbench"; do
-	command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2
-	    exit 1; }
-done
-[ -x "$bin" ] || { echo "bench: build/booking is missing (make build)" >&2
-    exit 1; }
+stack_need "$bin" wrk openssl psql "$pgbin/pgbench" || exit 1
 
-tmp=$(mktemp -d /tmp/booking-bench.XXXXXX)
-chmod 755 "$tmp"
-server_pid=
+stack_init bench
+trap stack_stop EXIT INT TERM
+stack_services booking_bench || exit 1
+stack_server_start "$bin" || exit 1
 
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null
-		for _ in $(seq 1 50); do
-			kill -0 "$server_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$server_pid" 2>/dev/null
-	fi
-	redis_stop "$tmp/redis"
-	pg_stop "$tmp/pg"
-	rm -rf "$tmp" 2>/dev/null
-}
-trap cleanup EXIT INT TERM
-
-pgport=$(free_port)
-redisport=$(free_port)
-port=$(free_port)
-
-pg_start "$tmp/pg" "$pgport" || exit 1
-pg_createdb "$pgport" booking_bench || exit 1
-redis_start "$tmp/redis" "$redisport" || exit 1
-make_cert "$tmp/cert"
-
-db="postgresql://postgres@127.0.0.1:$pgport/booking_bench"
-secret=$(openssl rand -hex 32)
-export DATABASE_URL="$db" REDIS_URL="redis://127.0.0.1:$redisport/0"
-export JWT_SECRET="$secret" PORT=$port MIGRATIONS_DIR="$root/migrations"
-export PAYMENT_WEBHOOK_SECRET=$(openssl rand -hex 32)
-export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
-
-(cd "$tmp" && exec "$bin" -f -n -r > "$tmp/server.log" 2>&1) &
-server_pid=$!
-if ! wait_health "https://127.0.0.1:$port/api/health" 30; then
-	echo "bench: server did not start" >&2
-	tail -n 20 "$tmp/server.log" >&2
-	exit 1
-fi
-
-psql() { command psql -q -X -v ON_ERROR_STOP=1 "$db" "$@"; }
+psql() { stack_psql "$@"; }
 
 # Users, and HS256 tokens minted here (the same claims token.c checks).
-psql -c "INSERT INTO users (name, email, password_hash)
-    SELECT 'Bench ' || g, 'bench' || g || '@example.test', '!'
-    FROM generate_series(1, $users) g" || exit 1
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-now=$(date +%s)
-header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-psql -tA -c "SELECT id FROM users ORDER BY id" | while read -r uid; do
-	jti=$(openssl rand -hex 16)
-	payload=$(printf '{"sub":"%s","role":"user","jti":"%s","iss":"booking","aud":"booking-api","iat":%d,"exp":%d}' \
-	    "$uid" "$jti" "$now" $((now + 3600)) | b64url)
-	sig=$(printf '%s.%s' "$header" "$payload" |
-	    openssl dgst -sha256 -hmac "$secret" -binary | b64url)
-	echo "$uid $header.$payload.$sig"
-done > "$tmp/tokens"
+stack_users bench "$users" "$tmp/tokens" || exit 1
 
 # Shows far in the future, each on its own screen, with seats in id order:
 # 2 x $shows for the uncontended runs, 2 for the contended ones.
-nshows=$((2 * shows + 2))
-psql -c "
-    INSERT INTO movies (title, duration_minutes) VALUES ('Bench', 100);
-    INSERT INTO theatres (name, city, timezone)
-        VALUES ('Bench', 'Benchville', 'UTC');
-    INSERT INTO screens (theatre_id, name)
-        SELECT (SELECT id FROM theatres), 'S' || g
-        FROM generate_series(1, $nshows) g;
-    INSERT INTO shows (movie_id, screen_id, start_time, end_time)
-        SELECT (SELECT id FROM movies), sc.id, now() + interval '30 days',
-            now() + interval '30 days 2 hours'
-        FROM screens sc ORDER BY sc.id;
-    INSERT INTO seats (show_id, row_label, number, tier, price_cents)
-        SELECT s.id, 'A', g, 'standard', 1200
-        FROM shows s CROSS JOIN generate_series(1, $per_show) g
-        ORDER BY s.id, g;" || exit 1
+stack_venue Bench $((2 * shows + 2)) "$per_show" || exit 1
 psql -tA -c "SELECT id FROM shows ORDER BY id" > "$tmp/shows.all"
 ok=$(psql -tA -c "SELECT bool_and(id = (SELECT min(id) FROM seats)
     + (dense_rank - 1) * $per_show + number - 1) FROM (SELECT id, number,

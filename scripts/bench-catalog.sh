@@ -8,56 +8,21 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/services.sh"
+. "$root/scripts/stack.sh"
 
 secs=${BENCH_SECONDS:-5}
 threads=${BENCH_THREADS:-2}
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
 [ -x "$root/build/booking" ] || { echo "run make build first" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/booking-bench.XXXXXX)
-chmod 755 "$tmp"
-
-cleanup() {
-	if [ -f "$tmp/server.pid" ]; then
-		kill "$(cat "$tmp/server.pid")" 2>/dev/null
-		sleep 0.5
-		kill -9 "$(cat "$tmp/server.pid")" 2>/dev/null
-	fi
-	redis_stop "$tmp/redis"
-	pg_stop "$tmp/pg"
-	rm -rf "$tmp" 2>/dev/null
-}
-trap cleanup EXIT INT TERM
-
-pgport=$(free_port)
-redisport=$(free_port)
-port=$(free_port)
-
-PG_FSYNC=off pg_start "$tmp/pg" "$pgport" || exit 1
-pg_createdb "$pgport" booking_bench || exit 1
-redis_start "$tmp/redis" "$redisport" || exit 1
-make_cert "$tmp/cert"
-
-export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking_bench"
-export REDIS_URL="redis://127.0.0.1:$redisport/0"
-export JWT_SECRET="bench-secret-0123456789abcdef0123456789"
-export PAYMENT_WEBHOOK_SECRET="bench-webhook-secret-0123456789abcdef01"
-export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
-export MIGRATIONS_DIR="$root/migrations" PORT=$port
-
+stack_init bench
+trap stack_stop EXIT INT TERM
+PG_FSYNC=off stack_services booking_bench || exit 1
 "$root/build/booking" migrate >/dev/null || exit 1
 psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -f "$root/migrations/seed.sql" \
     >/dev/null || exit 1
-
-(cd "$tmp" && exec "$root/build/booking" -f -n -r > "$tmp/server.log" 2>&1) &
-echo $! > "$tmp/server.pid"
+stack_server_start "$root/build/booking" || exit 1
 base="https://127.0.0.1:$port"
-if ! wait_health "$base/api/health" 30; then
-	echo "server did not start:"
-	tail -n 20 "$tmp/server.log"
-	exit 1
-fi
 
 show=$(psql "$DATABASE_URL" -tAc "SELECT min(id) FROM shows")
 seats=$(psql "$DATABASE_URL" -tAc \

@@ -17,7 +17,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/services.sh"
+. "$root/scripts/stack.sh"
 
 secs=${BENCH_SECONDS:-3}
 clients=${BENCH_CLIENTS:-32}
@@ -26,78 +26,18 @@ users=1000
 bin="$root/build/booking"
 pgbin=$(pg_bindir) || exit 1
 
-for tool in wrk openssl psql "$pgbin/pgbench"; do
-	command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2
-	    exit 1; }
-done
-[ -x "$bin" ] || { echo "bench: build/booking is missing (make build)" >&2
-    exit 1; }
+stack_need "$bin" wrk openssl psql "$pgbin/pgbench" || exit 1
 
-tmp=$(mktemp -d /tmp/booking-bench.XXXXXX)
-chmod 755 "$tmp"
-server_pid=
-
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null
-		for _ in $(seq 1 50); do
-			kill -0 "$server_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$server_pid" 2>/dev/null
-	fi
-	redis_stop "$tmp/redis"
-	pg_stop "$tmp/pg"
-	rm -rf "$tmp" 2>/dev/null
-}
-trap cleanup EXIT INT TERM
-
-pgport=$(free_port)
-redisport=$(free_port)
-port=$(free_port)
-
-pg_start "$tmp/pg" "$pgport" || exit 1
-pg_createdb "$pgport" booking_bench || exit 1
-redis_start "$tmp/redis" "$redisport" || exit 1
-make_cert "$tmp/cert"
-
-db="postgresql://postgres@127.0.0.1:$pgport/booking_bench"
-secret=$(openssl rand -hex 32)
-export DATABASE_URL="$db" REDIS_URL="redis://127.0.0.1:$redisport/0"
-export JWT_SECRET="$secret" PORT=$port MIGRATIONS_DIR="$root/migrations"
-export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
-export PAYMENT_WEBHOOK_SECRET=$(openssl rand -hex 32)
-
-(cd "$tmp" && exec "$bin" -f -n -r > "$tmp/server.log" 2>&1) &
-server_pid=$!
+stack_init bench
+trap stack_stop EXIT INT TERM
+stack_services booking_bench || exit 1
+stack_server_start "$bin" || exit 1
 base="https://127.0.0.1:$port"
-if ! wait_health "$base/api/health" 30; then
-	echo "bench: server did not start" >&2
-	tail -n 20 "$tmp/server.log" >&2
-	exit 1
-fi
 
-psql() { command psql -q -X -v ON_ERROR_STOP=1 "$db" "$@"; }
+psql() { stack_psql "$@"; }
 
-# Users and HS256 tokens (the claims token.c checks), minted in one
-# statement with pgcrypto: a thousand openssl runs take minutes here.
-psql -c "CREATE EXTENSION IF NOT EXISTS pgcrypto;
-    INSERT INTO users (name, email, password_hash)
-    SELECT 'Bench ' || g, 'bench' || g || '@example.test', '!'
-    FROM generate_series(1, $users) g" || exit 1
-now=$(date +%s)
-psql -tA -v secret="$secret" -v now="$now" <<'SQL' > "$tmp/tokens" || exit 1
-CREATE FUNCTION pg_temp.b64url(bytea) RETURNS text LANGUAGE sql AS $$
-	SELECT translate(replace(rtrim(encode($1, 'base64'), '='), E'\n', ''),
-	    '+/', '-_') $$;
-SELECT id || ' ' || hp || '.' || pg_temp.b64url(hmac(hp, :'secret',
-    'sha256'))
-FROM (SELECT id, pg_temp.b64url('{"alg":"HS256","typ":"JWT"}') || '.' ||
-    pg_temp.b64url(convert_to(json_build_object('sub', id::text,
-    'role', 'user', 'jti', md5('hall' || id), 'iss', 'booking',
-    'aud', 'booking-api', 'iat', :now, 'exp', :now + 3600)::text, 'UTF8'))
-    AS hp FROM users ORDER BY id) t;
-SQL
+# Users and HS256 tokens (the claims token.c checks).
+stack_users bench "$users" "$tmp/tokens" || exit 1
 tok=$(head -n 1 "$tmp/tokens" | cut -d' ' -f2)
 me=$(curl -sk -H "Authorization: Bearer $tok" "$base/api/users/me")
 case "$me" in

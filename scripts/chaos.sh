@@ -20,7 +20,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/services.sh"
+. "$root/scripts/stack.sh"
 
 clients=${CHAOS_CLIENTS:-8}
 after=${CHAOS_AFTER:-3}		# seconds of load after each fault
@@ -38,89 +38,26 @@ bin="$root/build/booking"
 
 [ -x "$bin" ] || { echo "chaos: build/booking is missing" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/booking-chaos.XXXXXX)
-chmod 755 "$tmp"
-server_pid=
-
-cleanup() {
-	[ -f "$tmp/redis/redis.pid" ] &&
-	    kill -CONT "$(cat "$tmp/redis/redis.pid")" 2>/dev/null
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null
-		for _ in $(seq 1 50); do
-			kill -0 "$server_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$server_pid" 2>/dev/null
-	fi
-	redis_stop "$tmp/redis"
-	pg_stop "$tmp/pg"
-	rm -rf "$tmp" 2>/dev/null
-}
-trap cleanup EXIT INT TERM
-
-pgport=$(free_port)
-redisport=$(free_port)
-port=$(free_port)
+stack_init chaos
+trap stack_stop EXIT INT TERM
 B="https://127.0.0.1:$port"
-
-PG_FSYNC=off pg_start "$tmp/pg" "$pgport" || exit 1
-pg_createdb "$pgport" booking_chaos || exit 1
-redis_start "$tmp/redis" "$redisport" || exit 1
-make_cert "$tmp/cert"
-
-db="postgresql://postgres@127.0.0.1:$pgport/booking_chaos"
-secret=$(openssl rand -hex 32)
-export DATABASE_URL="$db" REDIS_URL="redis://127.0.0.1:$redisport/0"
-export JWT_SECRET="$secret" PORT=$port MIGRATIONS_DIR="$root/migrations"
-export PAYMENT_WEBHOOK_SECRET=$(openssl rand -hex 32)
-export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
+PG_FSYNC=off stack_services booking_chaos || exit 1
 export WORKERS=2 RATE_LIMIT_BOOKINGS=1000000
+stack_server_start "$bin" || exit 1
 
-(cd "$tmp" && exec "$bin" -f -n -r > "$tmp/server.log" 2>&1) &
-server_pid=$!
-if ! wait_health "$B/api/health" 30; then
-	echo "chaos: server did not start" >&2
-	tail -n 20 "$tmp/server.log" >&2
-	exit 1
-fi
+psql() { stack_psql "$@"; }
 
-psql() { command psql -q -X -v ON_ERROR_STOP=1 "$db" "$@"; }
-
-# One user per client plus a prober, with tokens minted here.
-psql -c "INSERT INTO users (name, email, password_hash)
-    SELECT 'Chaos ' || g, 'chaos' || g || '@example.test', '!'
-    FROM generate_series(0, $clients) g" || exit 1
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-now=$(date +%s)
-header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-psql -tA -c "SELECT id FROM users ORDER BY id" | while read -r uid; do
-	payload=$(printf '{"sub":"%s","role":"user","jti":"%s","iss":"booking","aud":"booking-api","iat":%d,"exp":%d}' \
-	    "$uid" "$(openssl rand -hex 16)" "$now" $((now + 3600)) | b64url)
-	sig=$(printf '%s.%s' "$header" "$payload" |
-	    openssl dgst -sha256 -hmac "$secret" -binary | b64url)
-	echo "$header.$payload.$sig"
-done > "$tmp/tokens"
+# One user per client plus a prober, with tokens minted here: line c + 1
+# is client c's token, the last line the prober's.
+stack_users chaos $((clients + 1)) "$tmp/users" || exit 1
+cut -d' ' -f2 "$tmp/users" > "$tmp/tokens"
 
 # Shows with contiguous seat ids: client c books seats c*10 .. c*10+9 of
 # one show, then moves to the next. The last shows are the prober's.
 nshows=$((shows_per_fault * 5 + 5))
-psql -c "
-    INSERT INTO movies (title, duration_minutes) VALUES ('Chaos', 100);
-    INSERT INTO theatres (name, city, timezone)
-        VALUES ('Chaos', 'Chaosville', 'UTC');
-    INSERT INTO screens (theatre_id, name)
-        SELECT (SELECT id FROM theatres), 'S' || g
-        FROM generate_series(1, $nshows) g;
-    INSERT INTO shows (movie_id, screen_id, start_time, end_time)
-        SELECT (SELECT id FROM movies), sc.id, now() + interval '30 days',
-            now() + interval '30 days 2 hours'
-        FROM screens sc ORDER BY sc.id;
-    INSERT INTO seats (show_id, row_label, number, tier, price_cents)
-        SELECT s.id, 'A', g, 'standard', 1200
-        FROM shows s CROSS JOIN generate_series(1, $per_show) g
-        ORDER BY s.id, g;
-    CREATE TABLE chaos_answers (key text, status int, curl int);" || exit 1
+stack_venue Chaos "$nshows" "$per_show" || exit 1
+psql -c "CREATE TABLE chaos_answers (key text, status int, curl int)" ||
+    exit 1
 seat0=$(psql -tA -c "SELECT min(id) FROM seats")
 show0=$(psql -tA -c "SELECT min(id) FROM shows")
 

@@ -1,6 +1,8 @@
 /*
  * auth: who is calling. Every protected handler's first state calls
- * auth_check() until it stops answering AUTH_PENDING.
+ * auth_check() until it stops answering AUTH_PENDING. From its first
+ * AUTH_PENDING on, the token is verified and user_id, role and claims
+ * are set; only revocation is still being checked.
  */
 #ifndef __H_AUTH_H
 #define __H_AUTH_H

@@ -101,6 +101,7 @@ struct bookings_req {
 	struct seatmap_entry	seatmap;
 	int64_t			changed_show;	/* 0: no seat changed */
 	const char		*key;
+	int			charged;	/* rate limit charge sent */
 	int			resolving;	/* lookups after a lost claim */
 	int			status;
 	struct kore_buf		*answer;
@@ -332,21 +333,33 @@ bookings_keep(struct bookings_req *b, int status, struct kore_json_item *root)
 	kore_json_item_free(root);
 }
 
-/* Who is asking. */
+/*
+ * Who is asking. While the deny list is asked (AUTH_PENDING, the token
+ * itself verified), the rate-limit charge is sent behind it: one round
+ * trip for both, and the charge is void if the token is on the list.
+ */
 static int
 bookings_create_auth(struct http_request *req)
 {
 	struct bookings_req	*b = bookings_state(req);
+	int			ret;
+	char			deny[sizeof(AUTH_DENY_PREFIX) +
+				    TOKEN_JTI_LEN];
 
-	switch (auth_check(req, &b->auth, AUTH_ROLE_USER)) {
-	case AUTH_PENDING:
-		return (HTTP_STATE_RETRY);
-	case AUTH_DENIED:
+	ret = auth_check(req, &b->auth, AUTH_ROLE_USER);
+	if (ret == AUTH_DENIED)
 		return (HTTP_STATE_COMPLETE);
-	}
 
-	throttle_user(req, &b->limit_user, THROTTLE_BOOKINGS,
-	    b->auth.user_id);
+	if (!b->charged) {
+		b->charged = 1;
+		(void)snprintf(deny, sizeof(deny), "%s%s", AUTH_DENY_PREFIX,
+		    b->auth.claims.jti);
+		throttle_user_unless(req, &b->limit_user, THROTTLE_BOOKINGS,
+		    b->auth.user_id, deny);
+	}
+	if (ret == AUTH_PENDING)
+		return (HTTP_STATE_RETRY);
+
 	req->fsm_state = BOOKINGS_CREATE_LIMIT;
 	return (HTTP_STATE_CONTINUE);
 }

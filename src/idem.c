@@ -60,6 +60,7 @@ static void	idem_store_logged(struct idem *);
 static void	idem_lease_end(struct idem *);
 static void	idem_fingerprint(struct http_request *, const char *,
 		    char *, size_t);
+static void	idem_hex(const u_int8_t *, size_t, char *);
 
 /* KEYS[1] the key, ARGV[1] our in-flight record; the rest per script. */
 static const char *idem_lua_store =
@@ -136,7 +137,6 @@ idem_fingerprint(struct http_request *req, const char *body_digest,
 	const char		*ctype;
 	u_int8_t		md[SHA256_DIGEST_LENGTH];
 	char			hex[SHA256_DIGEST_LENGTH * 2 + 1];
-	size_t			i;
 	int			len;
 
 	if (!http_request_header(req, "content-type", &ctype))
@@ -150,8 +150,7 @@ idem_fingerprint(struct http_request *req, const char *body_digest,
 	(void)SHA256(buf.data, buf.offset, md);
 	kore_buf_cleanup(&buf);
 
-	for (i = 0; i < sizeof(md); i++)
-		(void)snprintf(hex + i * 2, 3, "%02x", md[i]);
+	idem_hex(md, sizeof(md), hex);
 
 	len = snprintf(out, outlen, "%s %s %s",
 	    http_method_text(req->method), req->path, hex);
@@ -159,6 +158,20 @@ idem_fingerprint(struct http_request *req, const char *body_digest,
 		/* A long path: the hash still covers all of it. */
 		out[outlen - 1] = '\0';
 	}
+}
+
+/* len bytes as 2 * len lowercase hex digits and a NUL. */
+static void
+idem_hex(const u_int8_t *in, size_t len, char *out)
+{
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < len; i++) {
+		out[i * 2] = digits[in[i] >> 4];
+		out[i * 2 + 1] = digits[in[i] & 0x0f];
+	}
+	out[len * 2] = '\0';
 }
 
 int
@@ -304,11 +317,10 @@ idem_begin(struct http_request *req, struct idem *id)
 		fatal("idem_begin: RAND_bytes failed");
 	len = snprintf(id->inflight, sizeof(id->inflight), "%c %s\n",
 	    IDEM_RECORD_INFLIGHT, id->fingerprint);
-	for (i = 0; i < (int)sizeof(owner) && len > 0 &&
-	    (size_t)len + 3 <= sizeof(id->inflight); i++)
-		len += snprintf(id->inflight + len, 3, "%02x", owner[i]);
-	if (len < 0 || (size_t)len + 1 >= sizeof(id->inflight))
+	if (len < 0 || (size_t)len + sizeof(owner) * 2 + 1 >
+	    sizeof(id->inflight))
 		fatal("idem_begin: record too long");
+	idem_hex(owner, sizeof(owner), id->inflight + len);
 
 	argv[0] = "SET";
 	argv[1] = id->key;

@@ -5,10 +5,10 @@
  * map GET /api/shows/{id}/seats.
  *
  * The list is cached with the catalog (cache.c). A show's
- * seats_available and its anonymous seat map are cached by seatmap.c,
- * which keeps them fresh after every seat-changing commit and lets them
- * lapse by the earliest hold or payment deadline they show; a signed-in
- * caller's seat map (held_by_me) is always computed. A seat's status
+ * seats_available and its seat map (anonymous, or a signed-in caller's
+ * with held_by_me) are cached by seatmap.c, which keeps them fresh after
+ * every seat-changing commit and lets them lapse by the earliest hold or
+ * payment deadline they show. A seat's status
  * comes from the seat_states view, the one place that knows about holds
  * and bookings.
  *
@@ -276,9 +276,8 @@ static struct http_state shows_get_states[] = {
 };
 
 /*
- * The seat map learns who asks first: an anonymous caller's map comes
- * from seatmap.c's cache, a signed-in caller's (held_by_me) from the
- * database.
+ * The seat map learns who asks first: an anonymous caller and a signed-in
+ * one (held_by_me) have bodies of their own in seatmap.c's cache.
  */
 #define SHOWS_SEATS_BIND	0
 #define SHOWS_SEATS_CALLER	1
@@ -519,7 +518,8 @@ shows_seatmap_state(struct http_request *req, int kind, int next)
 {
 	struct shows_req	*s = http_state_get(req);
 
-	switch (seatmap_lookup(req, &s->seatmap, kind, s->show_id)) {
+	switch (seatmap_lookup(req, &s->seatmap, kind, s->show_id,
+	    s->auth.user_id)) {
 	case SEATMAP_PENDING:
 		return (HTTP_STATE_RETRY);
 	case SEATMAP_HIT:
@@ -575,7 +575,7 @@ shows_get_answer(struct http_request *req)
 	kore_json_create_integer(root, "seats_available",
 	    db_int(&s->db, 0, SHOWS_AVAILABLE_COL));
 	seatmap_reply(req, &s->seatmap, root,
-	    db_int(&s->db, 0, SHOWS_GET_TTL_COL));
+	    db_int(&s->db, 0, SHOWS_GET_TTL_COL), 0);
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -600,12 +600,10 @@ shows_seats_caller(struct http_request *req)
 	if (r != HTTP_STATE_CONTINUE)
 		return (r);
 
-	if (s->auth.user_id != 0) {
+	if (s->auth.user_id != 0)
 		(void)db_call_param_int(&s->db, s->auth.user_id);
-		req->fsm_state = SHOWS_SEATS_QUERY;
-	} else {
+	else
 		db_call_param(&s->db, NULL);
-	}
 	db_call_param(&s->db, SHOWS_TTL_MAX);
 
 	return (HTTP_STATE_CONTINUE);
@@ -632,7 +630,7 @@ shows_seats_answer(struct http_request *req)
 {
 	struct shows_req	*s = http_state_get(req);
 	struct kore_json_item	*root, *seats, *seat;
-	int			i, rows;
+	int			i, rows, mine;
 
 	if ((rows = db_rows(&s->db)) == 0) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
@@ -644,6 +642,7 @@ shows_seats_answer(struct http_request *req)
 	kore_json_create_integer(root, "show_id", db_int(&s->db, 0, 0));
 	seats = kore_json_create_array(root, "seats");
 
+	mine = 0;
 	for (i = 0; i < rows; i++) {
 		if (db_isnull(&s->db, i, 1))
 			continue;
@@ -658,15 +657,12 @@ shows_seats_answer(struct http_request *req)
 		if (db_value(&s->db, i, 7)[0] == 't') {
 			kore_json_create_literal(seat, "held_by_me",
 			    KORE_JSON_TRUE);
+			mine = 1;
 		}
 	}
 
-	if (s->auth.user_id != 0) {
-		reply_json(req, HTTP_STATUS_OK, root);
-	} else {
-		seatmap_reply(req, &s->seatmap, root,
-		    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL));
-	}
+	seatmap_reply(req, &s->seatmap, root,
+	    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL), mine);
 	return (HTTP_STATE_COMPLETE);
 }
 

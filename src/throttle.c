@@ -17,6 +17,12 @@
  *
  * Limits are a defence, not a dependency: when Redis cannot answer, the
  * request goes ahead and a line is logged.
+ *
+ * A per-user charge may carry a guard key (throttle_user_unless()): the
+ * script charges nothing when that key exists. Bookings pass the token's
+ * deny-list key and send the charge right behind auth.c's deny-list
+ * lookup, so both travel in one round trip and a revoked token (refused
+ * by auth_check() a moment later) is not charged to its user.
  */
 #include <sys/types.h>
 
@@ -38,28 +44,34 @@
 #define THROTTLE_STATUS		429
 
 /*
- * KEYS: the counters; ARGV: limit and window of each, in pairs. Answers 0
- * when charged, else the seconds until the fullest counter's window ends.
+ * KEYS: the counters, then the guard key if ARGV[1] is 1; ARGV[2..]:
+ * limit and window of each counter, in pairs. Answers 0 when charged (or
+ * when the guard key exists: nothing charged), else the seconds until the
+ * fullest counter's window ends.
  */
 static const char *throttle_take_lua =
+    "local n = #KEYS - tonumber(ARGV[1])\n"
+    "if n < #KEYS and redis.call('EXISTS', KEYS[#KEYS]) == 1 then\n"
+    "  return 0\n"
+    "end\n"
     "local wait = 0\n"
-    "for i = 1, #KEYS do\n"
-    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
-    "  if n >= tonumber(ARGV[2 * i - 1]) then\n"
+    "for i = 1, n do\n"
+    "  local c = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
+    "  if c >= tonumber(ARGV[2 * i]) then\n"
     "    local t = redis.call('TTL', KEYS[i])\n"
     "    if t < 0 then\n"
-    "      redis.call('EXPIRE', KEYS[i], ARGV[2 * i])\n"
-    "      t = tonumber(ARGV[2 * i])\n"
+    "      redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1])\n"
+    "      t = tonumber(ARGV[2 * i + 1])\n"
     "    end\n"
     "    if t < 1 then t = 1 end\n"
     "    if t > wait then wait = t end\n"
     "  end\n"
     "end\n"
     "if wait > 0 then return wait end\n"
-    "for i = 1, #KEYS do\n"
+    "for i = 1, n do\n"
     "  if redis.call('INCR', KEYS[i]) == 1 or"
     " redis.call('TTL', KEYS[i]) < 0 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[2 * i])\n"
+    "    redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1])\n"
     "  end\n"
     "end\n"
     "return 0\n";
@@ -104,12 +116,13 @@ static int
 throttle_eval(struct http_request *req, struct throttle *t,
     const char *script, int with_args)
 {
-	const char	*argv[3 + THROTTLE_KEYS_MAX * 3];
+	const char	*argv[5 + THROTTLE_KEYS_MAX * 3];
 	char		nkeys[8];
-	int		argc, i;
+	int		argc, guard, i;
 
 	redis_ticket_release(&t->ticket);
-	(void)snprintf(nkeys, sizeof(nkeys), "%d", t->count);
+	guard = with_args && t->guard[0] != '\0';
+	(void)snprintf(nkeys, sizeof(nkeys), "%d", t->count + guard);
 
 	argc = 0;
 	argv[argc++] = "EVAL";
@@ -117,6 +130,10 @@ throttle_eval(struct http_request *req, struct throttle *t,
 	argv[argc++] = nkeys;
 	for (i = 0; i < t->count; i++)
 		argv[argc++] = t->keys[i];
+	if (guard)
+		argv[argc++] = t->guard;
+	if (with_args)
+		argv[argc++] = guard ? "1" : "0";
 	for (i = 0; with_args && i < t->count; i++) {
 		argv[argc++] = t->limits[i];
 		argv[argc++] = t->windows[i];
@@ -178,6 +195,14 @@ void
 throttle_user(struct http_request *req, struct throttle *t, int what,
     int64_t user)
 {
+	throttle_user_unless(req, t, what, user, NULL);
+}
+
+/* The same, charging nothing if the key `guard` (if not NULL) exists. */
+void
+throttle_user_unless(struct http_request *req, struct throttle *t, int what,
+    int64_t user, const char *guard)
+{
 	static const char	*names[] = { "holds", "bookings", "payments" };
 	int			limit;
 
@@ -198,6 +223,10 @@ throttle_user(struct http_request *req, struct throttle *t, int what,
 	memset(t, 0, sizeof(*t));
 	throttle_key(t, limit, config.rate_limit_window,
 	    THROTTLE_PREFIX "%s:user:%lld", names[what], (long long)user);
+	if (guard != NULL &&
+	    kore_strlcpy(t->guard, guard, sizeof(t->guard)) >=
+	    sizeof(t->guard))
+		fatal("throttle: guard key too long");
 	throttle_take(req, t);
 }
 

@@ -33,6 +33,8 @@ struct throttle {
 	char			limits[THROTTLE_KEYS_MAX][16];
 	char			windows[THROTTLE_KEYS_MAX][16];
 	int			count;
+	/* Charge nothing if this key exists ("": no guard). */
+	char			guard[THROTTLE_KEY_MAX];
 	struct redis_ticket	*ticket;
 };
 
@@ -41,6 +43,8 @@ void	throttle_login(struct http_request *, struct throttle *,
 void	throttle_register(struct http_request *, struct throttle *);
 void	throttle_user(struct http_request *, struct throttle *, int,
 	    int64_t);
+void	throttle_user_unless(struct http_request *, struct throttle *, int,
+	    int64_t, const char *);
 int	throttle_wait(struct throttle *, int64_t *);
 int	throttle_limited(struct http_request *, struct throttle *);
 void	throttle_refund(struct http_request *, struct throttle *);

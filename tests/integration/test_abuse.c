@@ -288,6 +288,65 @@ Test(abuse, holds_and_bookings_are_rate_limited_per_user)
 	abuse_stop(&a);
 }
 
+/*
+ * A booking's rate-limit charge travels with the token's deny-list lookup
+ * (one round trip) and is void when the token is revoked: a revoked token
+ * is refused every time and does not use up its user's limit.
+ */
+Test(abuse, revoked_tokens_do_not_use_up_the_booking_limit)
+{
+	struct abuse_server	a;
+	struct fixture_show	s;
+	struct api_resp		*r;
+	char			*tok, *revoked, *body, *key, *user;
+	long long		uid;
+	int			i;
+
+	abuse_start(&a, 10, "RATE_LIMIT_BOOKINGS=2",
+	    "RATE_LIMIT_WINDOW_SECONDS=300", NULL);
+	fixture_show(&s, 4, "1 day");
+	tok = test_user_token("user", &uid);
+	revoked = test_token(uid, "user", 600);
+	user = api_format("%lld", uid);
+
+	r = abuse_post(a.srv.url, "/api/auth/logout", revoked, "", NULL);
+	cr_assert_eq(r->status, 204, "%s", r->body);
+	api_free(r);
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
+	    s.id, s.seats[0]);
+	for (i = 0; i < 4; i++) {
+		key = fixture_key();
+		r = fixture_book_at(a.srv.url, revoked, key, body, NULL);
+		cr_assert_eq(r->status, 401, "revoked %d: %s", i, r->body);
+		cr_assert(strstr(r->body, "revoked") != NULL, "%s", r->body);
+		api_free(r);
+		free(key);
+	}
+	free(body);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE"
+	    " user_id = $1", user, NULL), 0);
+
+	for (i = 0; i < 3; i++) {
+		body = api_format("{\"show_id\": %lld, \"seat_ids\": "
+		    "[%lld]}", s.id, s.seats[i]);
+		key = fixture_key();
+		r = fixture_book_at(a.srv.url, tok, key, body, NULL);
+		cr_assert_eq(r->status, i < 2 ? 201 : 429, "booking %d: %s",
+		    i, r->body);
+		api_free(r);
+		free(body);
+		free(key);
+	}
+	cr_assert_eq(db_scalar("SELECT count(*) FROM bookings WHERE"
+	    " user_id = $1", user, NULL), 2);
+
+	free(user);
+	free(tok);
+	free(revoked);
+	abuse_stop(&a);
+}
+
 static long
 abuse_register(const char *base, const char *forwarded)
 {

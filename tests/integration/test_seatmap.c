@@ -7,7 +7,10 @@
  *   booking, a release or a cancellation sees it in its next read, though
  *   the previous read was cached;
  * - a lapsed hold or an unpaid booking past its deadline shows as
- *   available within a second of the deadline, with nobody writing.
+ *   available within a second of the deadline, with nobody writing;
+ * - a signed-in caller's map (held_by_me) is cached too, per caller, and
+ *   keeps read-your-writes; a large body fetched from the cache (a plain
+ *   GET, not through the lookup script) is the body that was computed.
  */
 #include <criterion/criterion.h>
 
@@ -51,15 +54,24 @@ hold(const char *base, const char *token, const char *body)
 	return (r);
 }
 
+static int
+cache_hit(const struct api_resp *r)
+{
+	char	xc[16];
+
+	return (api_header(r, "x-cache", xc, sizeof(xc)) != NULL &&
+	    !strcmp(xc, "hit"));
+}
+
 Test(seatmap, ten_thousand_seat_map_answers_well_within_a_second)
 {
-	struct api_resp	*r;
+	struct api_resp	*r, *computed;
 	json_t		*seats, *seat;
-	long long	show, first, prev;
+	long long	show, first, prev, user;
 	double		best;
-	char		*path, *id;
+	char		*path, *id, *token;
 	size_t		i;
-	int		attempt;
+	int		attempt, hit;
 
 	show = fx_big_show(SEATMAP_BIG, "30 days");
 	id = api_format("%lld", show);
@@ -94,6 +106,44 @@ Test(seatmap, ten_thousand_seat_map_answers_well_within_a_second)
 	}
 	cr_assert_lt(best, SEATMAP_BOUND_SECONDS,
 	    "a %d-seat map took %.3f s at best", SEATMAP_BIG, best);
+
+	/* Nothing changed: a hit (polled for: the store is not awaited)
+	 * answers the computed body, byte for byte. */
+	r = api("GET", path, NULL);
+	cr_assert_eq(r->status, 200);
+	computed = r;
+	for (attempt = 0; !cache_hit(r); attempt++) {
+		cr_assert_lt(attempt, 100, "the big map was never cached");
+		if (r != computed)
+			api_free(r);
+		usleep(50 * 1000);
+		r = api("GET", path, NULL);
+		cr_assert_eq(r->status, 200);
+	}
+	cr_assert_eq(r->len, computed->len);
+	cr_assert(!memcmp(r->body, computed->body, r->len),
+	    "the cached big map differs from the computed one");
+	if (r != computed)
+		api_free(r);
+
+	/* A signed-in reader holding nothing: the same body, cached too. */
+	token = test_user_token("user", &user);
+	for (attempt = 0;; attempt++) {
+		r = api_auth("GET", path, token, NULL);
+		cr_assert_eq(r->status, 200);
+		cr_assert_eq(r->len, computed->len);
+		cr_assert(!memcmp(r->body, computed->body, r->len),
+		    "a signed-in big map differs from the anonymous one");
+		hit = cache_hit(r);
+		api_free(r);
+		if (hit)
+			break;
+		cr_assert_lt(attempt, 100, "a signed-in big map was never "
+		    "cached");
+		usleep(50 * 1000);
+	}
+	free(token);
+	api_free(computed);
 
 	free(path);
 
@@ -352,4 +402,111 @@ Test(seatmap, an_unpaid_booking_is_available_within_a_second, .timeout = 60)
 	free(sid);
 	free(bid);
 	free(seat);
+}
+
+/*
+ * Seat `seat` in `token`'s read of the map: its status, whether it is
+ * held_by_me, and whether the answer came from the cache.
+ */
+static char *
+my_seat(long long show, long long seat, const char *token, int *mine,
+    int *hit)
+{
+	struct api_resp	*r;
+	json_t		*seats, *v;
+	char		*path, *status;
+	size_t		i;
+
+	path = api_format("/api/shows/%lld/seats", show);
+	r = api_auth("GET", path, token, NULL);
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	*hit = cache_hit(r);
+	status = NULL;
+	seats = json_object_get(r->json, "seats");
+	json_array_foreach(seats, i, v) {
+		if (jint(v, "id") != seat)
+			continue;
+		status = strdup(json_string_value(json_object_get(v,
+		    "status")));
+		*mine = json_is_true(json_object_get(v, "held_by_me"));
+	}
+	cr_assert_not_null(status, "seat %lld not in %s", seat, r->body);
+	api_free(r);
+	free(path);
+
+	return (status);
+}
+
+/*
+ * Reads `token`'s map until an answer comes from the cache (bounded);
+ * every answer on the way must say `want` and `want_mine`.
+ */
+static void
+expect_mine(long long show, long long seat, const char *token,
+    const char *want, int want_mine)
+{
+	char	*st;
+	int	attempt, hit, mine;
+
+	for (attempt = 0;; attempt++) {
+		st = my_seat(show, seat, token, &mine, &hit);
+		cr_assert_str_eq(st, want, "seat %lld: %s, want %s%s", seat,
+		    st, want, hit ? " (cached)" : "");
+		cr_assert_eq(mine, want_mine, "seat %lld: held_by_me %d%s",
+		    seat, mine, hit ? " (cached)" : "");
+		free(st);
+		if (hit)
+			break;
+		cr_assert_lt(attempt, 100, "a signed-in map was never cached");
+		usleep(50 * 1000);
+	}
+}
+
+Test(seatmap, a_signed_in_map_is_cached_per_caller_and_reads_its_writes)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	long long		a, b;
+	char			*ta, *tb, *body, *path, *st, *seats;
+	int			i;
+
+	fixture_show(&s, 4, "1 day");
+	seats = api_format("/api/shows/%lld/seats", s.id);
+	ta = test_user_token("user", &a);
+	tb = test_user_token("user", &b);
+
+	expect_mine(s.id, s.seats[0], ta, "available", 0);
+	expect_mine(s.id, s.seats[0], tb, "available", 0);
+
+	/* A's hold: A's next read says held_by_me, B's and nobody's not. */
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
+	    s.id, s.seats[0]);
+	r = hold(NULL, ta, body);
+	path = api_format("/api/holds/%lld", fixture_id(r));
+	api_free(r);
+	expect_mine(s.id, s.seats[0], ta, "held", 1);
+	expect_mine(s.id, s.seats[0], tb, "held", 0);
+	for (i = 0; i < 2; i++) {
+		r = api("GET", seats, NULL);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		cr_assert_null(strstr(r->body, "held_by_me"),
+		    "an anonymous map shows held_by_me: %s", r->body);
+		api_free(r);
+	}
+	st = seat_status(s.id, s.seats[0], NULL);
+	cr_assert_str_eq(st, "held");
+	free(st);
+
+	/* Its release: available again for A at once, from any cache. */
+	r = api_auth("DELETE", path, ta, NULL);
+	cr_assert_eq(r->status, 204, "%s", r->body);
+	api_free(r);
+	expect_mine(s.id, s.seats[0], ta, "available", 0);
+	expect_mine(s.id, s.seats[0], tb, "available", 0);
+
+	free(seats);
+	free(path);
+	free(body);
+	free(ta);
+	free(tb);
 }
