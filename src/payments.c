@@ -1,6 +1,7 @@
 /*
- * payments: POST /api/payments/initiate, /confirm and /mock-callback,
- * GET /api/payments/{id} and GET /api/bookings/{id}/payments.
+ * payments: POST /api/payments/initiate, /confirm and /mock-callback.
+ * The reads (GET /api/payments/{id}, GET /api/bookings/{id}/payments) and
+ * the JSON of a payment are in payments_read.c.
  *
  * Every change of state is a transition function in
  * migrations/007_payments.up.sql (the state machine is written at its
@@ -57,8 +58,6 @@
 int	payments_initiate(struct http_request *);
 int	payments_confirm(struct http_request *);
 int	payments_callback(struct http_request *);
-int	payments_item(struct http_request *);
-int	payments_booking(struct http_request *);
 
 /*
  * After a transition's connection died: this many lookups, backing off
@@ -82,26 +81,7 @@ static const char *sql_confirm_finish =
 static const char *sql_event =
     "SELECT * FROM payment_event_apply($1, $2, $3)";
 
-/* Rows: PAYMENTS_COLS. */
-static const char *sql_get =
-    "SELECT r.* FROM payments p, payment_rows(ARRAY[p.id]) r"
-    " WHERE p.id = $1 AND (p.user_id = $2 OR $3::boolean)";
-
-/*
- * Rows: PAYMENTS_COLS, total, whether the booking is visible; one row of
- * NULL payment columns for an empty page.
- */
-static const char *sql_list =
-    "WITH b AS (SELECT id FROM bookings"
-    "  WHERE id = $1 AND (user_id = $2 OR $3::boolean)),"
-    " f AS (SELECT p.id FROM payments p JOIN b ON b.id = p.booking_id),"
-    " page AS (SELECT id FROM f ORDER BY id LIMIT $4 OFFSET $5)"
-    " SELECT r.*, (SELECT count(*) FROM f), EXISTS (SELECT 1 FROM b)"
-    " FROM (SELECT 1) one LEFT JOIN payment_rows(ARRAY("
-    "  SELECT id FROM page ORDER BY id)) r ON true";
-
-/* payment_rows() columns, from payment_id to refund_reason. */
-#define PAYMENTS_COLS		8
+/* payment_rows() columns (PAYMENTS_COLS) in a transition's answer. */
 #define PAYMENTS_COL_ROWS	2	/* in a transition's answer */
 #define PAYMENTS_COL_ID		2
 #define PAYMENTS_COL_AMOUNT	4
@@ -112,8 +92,6 @@ static const char *sql_list =
 #define PAYMENTS_INITIATE	1
 #define PAYMENTS_CONFIRM	2
 #define PAYMENTS_CALLBACK	3
-#define PAYMENTS_GET		4
-#define PAYMENTS_LIST		5
 
 struct payments_req {
 	int			which;
@@ -124,8 +102,6 @@ struct payments_req {
 	int			keyed;		/* uses an Idempotency-Key */
 	const char		*key;
 	int64_t			id;		/* booking or payment */
-	int64_t			limit;
-	int64_t			offset;
 	struct payment_charge	charge;
 	int			charged;
 	const char		*charge_result;	/* what the provider said */
@@ -139,8 +115,6 @@ struct payments_req {
 	struct kore_buf		*answer;
 	char			user[24];
 	char			sid[24];
-	char			slimit[24];
-	char			soffset[24];
 	char			token[PAYMENTS_TOKEN_MAX * 4 + 1];
 	char			event_id[PAYMENTS_EVENT_ID_MAX * 4 + 1];
 	char			event_type[32];
@@ -158,11 +132,6 @@ static int	payments_changed(struct http_request *);
 static int	payments_store(struct http_request *);
 static int	payments_answer(struct http_request *);
 
-static int	payments_read_auth(struct http_request *);
-static int	payments_read_prepare(struct http_request *);
-static int	payments_read_query(struct http_request *);
-static int	payments_read_answer(struct http_request *);
-
 static int	payments_parse_initiate(struct http_request *,
 		    struct payments_req *);
 static int	payments_parse_confirm(struct http_request *,
@@ -171,13 +140,9 @@ static int	payments_parse_event(struct http_request *,
 		    struct payments_req *);
 static int	payments_outcome(struct payments_req *);
 static const char	*payments_resolved(struct payments_req *);
-static struct kore_json_item	*payments_json(struct kore_json_item *,
-				    const char *, const struct db_call *,
-				    int, int);
 static void	payments_keep(struct payments_req *, int,
 		    struct kore_json_item *);
-static int	payments_run(struct http_request *, int, struct http_state *,
-		    size_t);
+static int	payments_run(struct http_request *, int);
 static struct payments_req	*payments_state(struct http_request *);
 static void	payments_free(struct http_request *);
 static const struct payment_provider	*payments_provider(void);
@@ -206,23 +171,9 @@ static struct http_state payments_write_states[] = {
 	KORE_HTTP_STATE(payments_answer),
 };
 
-#define PAYMENTS_READ_AUTH	0
-#define PAYMENTS_READ_PREPARE	1
-#define PAYMENTS_READ_QUERY	2
-#define PAYMENTS_READ_ANSWER	3
-
-static struct http_state payments_read_states[] = {
-	KORE_HTTP_STATE(payments_read_auth),
-	KORE_HTTP_STATE(payments_read_prepare),
-	KORE_HTTP_STATE(payments_read_query),
-	KORE_HTTP_STATE(payments_read_answer),
-};
-
 static int	payments_initiate_post(struct http_request *);
 static int	payments_confirm_post(struct http_request *);
 static int	payments_callback_post(struct http_request *);
-static int	payments_item_get(struct http_request *);
-static int	payments_booking_get(struct http_request *);
 
 static const struct route_method payments_initiate_methods[] = {
 	ROUTE_HANDLER(HTTP_METHOD_POST, payments_initiate_post),
@@ -234,14 +185,6 @@ static const struct route_method payments_confirm_methods[] = {
 
 static const struct route_method payments_callback_methods[] = {
 	ROUTE_HANDLER(HTTP_METHOD_POST, payments_callback_post),
-};
-
-static const struct route_method payments_item_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, payments_item_get),
-};
-
-static const struct route_method payments_booking_methods[] = {
-	ROUTE_HANDLER(HTTP_METHOD_GET, payments_booking_get),
 };
 
 int
@@ -262,59 +205,30 @@ payments_callback(struct http_request *req)
 	return (ROUTE_DISPATCH(req, payments_callback_methods));
 }
 
-int
-payments_item(struct http_request *req)
-{
-	return (ROUTE_DISPATCH(req, payments_item_methods));
-}
-
-int
-payments_booking(struct http_request *req)
-{
-	return (ROUTE_DISPATCH(req, payments_booking_methods));
-}
-
 static int
 payments_initiate_post(struct http_request *req)
 {
-	return (payments_run(req, PAYMENTS_INITIATE, payments_write_states,
-	    ROUTE_STATES(payments_write_states)));
+	return (payments_run(req, PAYMENTS_INITIATE));
 }
 
 static int
 payments_confirm_post(struct http_request *req)
 {
-	return (payments_run(req, PAYMENTS_CONFIRM, payments_write_states,
-	    ROUTE_STATES(payments_write_states)));
+	return (payments_run(req, PAYMENTS_CONFIRM));
 }
 
 static int
 payments_callback_post(struct http_request *req)
 {
-	return (payments_run(req, PAYMENTS_CALLBACK, payments_write_states,
-	    ROUTE_STATES(payments_write_states)));
+	return (payments_run(req, PAYMENTS_CALLBACK));
 }
 
 static int
-payments_item_get(struct http_request *req)
-{
-	return (payments_run(req, PAYMENTS_GET, payments_read_states,
-	    ROUTE_STATES(payments_read_states)));
-}
-
-static int
-payments_booking_get(struct http_request *req)
-{
-	return (payments_run(req, PAYMENTS_LIST, payments_read_states,
-	    ROUTE_STATES(payments_read_states)));
-}
-
-static int
-payments_run(struct http_request *req, int which, struct http_state *states,
-    size_t n)
+payments_run(struct http_request *req, int which)
 {
 	payments_state(req)->which = which;
-	return (http_state_run(states, n, req));
+	return (http_state_run(payments_write_states,
+	    ROUTE_STATES(payments_write_states), req));
 }
 
 static struct payments_req *
@@ -345,30 +259,6 @@ payments_refund(int64_t payment_id, int64_t amount_cents)
 		kore_log(LOG_ERR, "payments: %s could not refund payment "
 		    "%lld (%lld cents)", prov->name, (long long)payment_id,
 		    (long long)amount_cents);
-}
-
-/* One payment object from payment_rows() columns starting at col. */
-static struct kore_json_item *
-payments_json(struct kore_json_item *parent, const char *name,
-    const struct db_call *c, int row, int col)
-{
-	struct kore_json_item	*p;
-
-	p = kore_json_create_object(parent, name);
-	kore_json_create_integer(p, "id", db_int(c, row, col));
-	kore_json_create_integer(p, "booking_id", db_int(c, row, col + 1));
-	kore_json_create_integer(p, "amount_cents", db_int(c, row, col + 2));
-	kore_json_create_string(p, "currency", db_value(c, row, col + 3));
-	kore_json_create_string(p, "status", db_value(c, row, col + 4));
-	kore_json_create_string(p, "created_at", db_value(c, row, col + 5));
-	kore_json_create_string(p, "updated_at", db_value(c, row, col + 6));
-	if (db_isnull(c, row, col + 7))
-		kore_json_create_literal(p, "refund_reason", KORE_JSON_NULL);
-	else
-		kore_json_create_string(p, "refund_reason",
-		    db_value(c, row, col + 7));
-
-	return (p);
 }
 
 /* The answer to send (and to store under the Idempotency-Key). */
@@ -880,85 +770,6 @@ payments_answer(struct http_request *req)
 	struct payments_req	*p = http_state_get(req);
 
 	reply_buf(req, p->status, p->answer);
-	return (HTTP_STATE_COMPLETE);
-}
-
-static int
-payments_read_auth(struct http_request *req)
-{
-	struct payments_req	*p = http_state_get(req);
-
-	return (auth_state(req, auth_check(req, &p->auth, AUTH_ROLE_USER),
-	    PAYMENTS_READ_PREPARE));
-}
-
-/* The path id (and a list's page); admins see every payment. */
-static int
-payments_read_prepare(struct http_request *req)
-{
-	struct payments_req	*p = http_state_get(req);
-
-	if (!route_id(req, 1, &p->id))
-		return (HTTP_STATE_COMPLETE);
-	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->id);
-	(void)snprintf(p->user, sizeof(p->user), "%lld",
-	    (long long)p->auth.user_id);
-
-	db_call_init(&p->db, p->which == PAYMENTS_GET ? sql_get : sql_list);
-	db_call_param(&p->db, p->sid);
-	db_call_param(&p->db, p->user);
-	db_call_param(&p->db, p->auth.role == AUTH_ROLE_ADMIN ?
-	    "true" : "false");
-
-	if (p->which == PAYMENTS_LIST) {
-		http_populate_get(req);
-		if (!route_page(req, &p->limit, &p->offset))
-			return (HTTP_STATE_COMPLETE);
-		(void)snprintf(p->slimit, sizeof(p->slimit), "%lld",
-		    (long long)p->limit);
-		(void)snprintf(p->soffset, sizeof(p->soffset), "%lld",
-		    (long long)p->offset);
-		db_call_param(&p->db, p->slimit);
-		db_call_param(&p->db, p->soffset);
-	}
-
-	req->fsm_state = PAYMENTS_READ_QUERY;
-	return (HTTP_STATE_CONTINUE);
-}
-
-static int
-payments_read_query(struct http_request *req)
-{
-	struct payments_req	*p = http_state_get(req);
-
-	return (db_state(req, &p->db, PAYMENTS_READ_ANSWER, reply_db_failed));
-}
-
-static int
-payments_read_answer(struct http_request *req)
-{
-	struct payments_req	*p = http_state_get(req);
-
-	if (p->which == PAYMENTS_GET) {
-		if (db_rows(&p->db) == 0) {
-			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
-			    "No payment with this id.");
-			return (HTTP_STATE_COMPLETE);
-		}
-		reply_json(req, HTTP_STATUS_OK,
-		    payments_json(NULL, NULL, &p->db, 0, 0));
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	if (db_rows(&p->db) == 0 ||
-	    strcmp(db_value(&p->db, 0, PAYMENTS_COLS + 1), "t")) {
-		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
-		    "No booking with this id.");
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&p->db, payments_json,
-	    PAYMENTS_COLS, p->limit, p->offset));
 	return (HTTP_STATE_COMPLETE);
 }
 

@@ -1,9 +1,11 @@
 /*
- * payments: paying for bookings. payments.c owns the HTTP flows of
- * /api/payments and GET /api/bookings/{id}/payments; the money moves
- * through a payment provider, a table of functions any gateway can fill
- * in (gateway_mock.c is the first). Only payments.c calls a provider, so
- * adding one touches neither booking code nor the flows.
+ * payments: paying for bookings. payments.c owns the writes of
+ * /api/payments (initiate, confirm, the gateway's callback) and
+ * payments_read.c the reads (GET /api/payments/{id} and
+ * GET /api/bookings/{id}/payments); the money moves through a payment
+ * provider, a table of functions any gateway can fill in (gateway_mock.c
+ * is the first). Only payments.c calls a provider, so adding one touches
+ * neither booking code nor the flows.
  */
 #ifndef __H_PAYMENTS_H
 #define __H_PAYMENTS_H
@@ -57,5 +59,19 @@ extern const struct payment_provider	gateway_mock;
 
 /* Refunds a payment the database has just marked refunded. */
 void	payments_refund(int64_t, int64_t);
+
+/*
+ * Between payments.c and payments_read.c: the columns of payment_rows()
+ * (migrations/007_payments.up.sql), from payment_id to refund_reason,
+ * and the one JSON object of a payment built from them, starting at a
+ * column (a transition's answer has them after its outcome and ids).
+ */
+#define PAYMENTS_COLS		8
+
+struct db_call;
+struct kore_json_item;
+
+struct kore_json_item	*payments_json(struct kore_json_item *,
+			    const char *, const struct db_call *, int, int);
 
 #endif

@@ -1,0 +1,251 @@
+/*
+ * payments_read: GET /api/payments/{id} and GET /api/bookings/{id}/payments,
+ * and payments_json(), the one JSON object of a payment, which the writes
+ * in payments.c answer with too.
+ *
+ * Both reads share one state machine:
+ *
+ *   auth     Bearer token (a user; admins see every payment)
+ *   prepare  the path id, and for a booking's list the page
+ *   query    one read of payment_rows() (migrations/007_payments.up.sql)
+ *   answer   the payment, the page, or 404 for a payment or booking the
+ *            caller may not see (the same as one that does not exist)
+ *
+ * Reads change nothing: no Idempotency-Key, no rate limit, no provider.
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db.h"
+#include "payments.h"
+#include "reply.h"
+#include "route.h"
+
+int	payments_item(struct http_request *);
+int	payments_booking(struct http_request *);
+
+/* Rows: PAYMENTS_COLS. */
+static const char *sql_get =
+    "SELECT r.* FROM payments p, payment_rows(ARRAY[p.id]) r"
+    " WHERE p.id = $1 AND (p.user_id = $2 OR $3::boolean)";
+
+/*
+ * Rows: PAYMENTS_COLS, total, whether the booking is visible; one row of
+ * NULL payment columns for an empty page.
+ */
+static const char *sql_list =
+    "WITH b AS (SELECT id FROM bookings"
+    "  WHERE id = $1 AND (user_id = $2 OR $3::boolean)),"
+    " f AS (SELECT p.id FROM payments p JOIN b ON b.id = p.booking_id),"
+    " page AS (SELECT id FROM f ORDER BY id LIMIT $4 OFFSET $5)"
+    " SELECT r.*, (SELECT count(*) FROM f), EXISTS (SELECT 1 FROM b)"
+    " FROM (SELECT 1) one LEFT JOIN payment_rows(ARRAY("
+    "  SELECT id FROM page ORDER BY id)) r ON true";
+
+/* Which request, by route. */
+#define PAYMENTS_READ_GET	1
+#define PAYMENTS_READ_LIST	2
+
+struct payments_read_req {
+	int			which;
+	struct auth		auth;
+	struct db_call		db;
+	int64_t			id;		/* payment or booking */
+	int64_t			limit;
+	int64_t			offset;
+	char			user[24];
+	char			sid[24];
+	char			slimit[24];
+	char			soffset[24];
+};
+
+static int	payments_read_auth(struct http_request *);
+static int	payments_read_prepare(struct http_request *);
+static int	payments_read_query(struct http_request *);
+static int	payments_read_answer(struct http_request *);
+
+static int	payments_read_run(struct http_request *, int);
+static void	payments_read_free(struct http_request *);
+
+#define PAYMENTS_READ_AUTH	0
+#define PAYMENTS_READ_PREPARE	1
+#define PAYMENTS_READ_QUERY	2
+#define PAYMENTS_READ_ANSWER	3
+
+static struct http_state payments_read_states[] = {
+	KORE_HTTP_STATE(payments_read_auth),
+	KORE_HTTP_STATE(payments_read_prepare),
+	KORE_HTTP_STATE(payments_read_query),
+	KORE_HTTP_STATE(payments_read_answer),
+};
+
+static int	payments_item_get(struct http_request *);
+static int	payments_booking_get(struct http_request *);
+
+static const struct route_method payments_item_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_GET, payments_item_get),
+};
+
+static const struct route_method payments_booking_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_GET, payments_booking_get),
+};
+
+int
+payments_item(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_item_methods));
+}
+
+int
+payments_booking(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_booking_methods));
+}
+
+static int
+payments_item_get(struct http_request *req)
+{
+	return (payments_read_run(req, PAYMENTS_READ_GET));
+}
+
+static int
+payments_booking_get(struct http_request *req)
+{
+	return (payments_read_run(req, PAYMENTS_READ_LIST));
+}
+
+static int
+payments_read_run(struct http_request *req, int which)
+{
+	struct payments_read_req	*p;
+
+	if ((p = http_state_get(req)) == NULL)
+		p = http_state_create(req, sizeof(*p), payments_read_free);
+	p->which = which;
+
+	return (http_state_run(payments_read_states,
+	    ROUTE_STATES(payments_read_states), req));
+}
+
+/* One payment object from payment_rows() columns starting at col. */
+struct kore_json_item *
+payments_json(struct kore_json_item *parent, const char *name,
+    const struct db_call *c, int row, int col)
+{
+	struct kore_json_item	*p;
+
+	p = kore_json_create_object(parent, name);
+	kore_json_create_integer(p, "id", db_int(c, row, col));
+	kore_json_create_integer(p, "booking_id", db_int(c, row, col + 1));
+	kore_json_create_integer(p, "amount_cents", db_int(c, row, col + 2));
+	kore_json_create_string(p, "currency", db_value(c, row, col + 3));
+	kore_json_create_string(p, "status", db_value(c, row, col + 4));
+	kore_json_create_string(p, "created_at", db_value(c, row, col + 5));
+	kore_json_create_string(p, "updated_at", db_value(c, row, col + 6));
+	if (db_isnull(c, row, col + 7))
+		kore_json_create_literal(p, "refund_reason", KORE_JSON_NULL);
+	else
+		kore_json_create_string(p, "refund_reason",
+		    db_value(c, row, col + 7));
+
+	return (p);
+}
+
+static int
+payments_read_auth(struct http_request *req)
+{
+	struct payments_read_req	*p = http_state_get(req);
+
+	return (auth_state(req, auth_check(req, &p->auth, AUTH_ROLE_USER),
+	    PAYMENTS_READ_PREPARE));
+}
+
+/* The path id (and a list's page); admins see every payment. */
+static int
+payments_read_prepare(struct http_request *req)
+{
+	struct payments_read_req	*p = http_state_get(req);
+
+	if (!route_id(req, 1, &p->id))
+		return (HTTP_STATE_COMPLETE);
+	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->id);
+	(void)snprintf(p->user, sizeof(p->user), "%lld",
+	    (long long)p->auth.user_id);
+
+	db_call_init(&p->db,
+	    p->which == PAYMENTS_READ_GET ? sql_get : sql_list);
+	db_call_param(&p->db, p->sid);
+	db_call_param(&p->db, p->user);
+	db_call_param(&p->db, p->auth.role == AUTH_ROLE_ADMIN ?
+	    "true" : "false");
+
+	if (p->which == PAYMENTS_READ_LIST) {
+		http_populate_get(req);
+		if (!route_page(req, &p->limit, &p->offset))
+			return (HTTP_STATE_COMPLETE);
+		(void)snprintf(p->slimit, sizeof(p->slimit), "%lld",
+		    (long long)p->limit);
+		(void)snprintf(p->soffset, sizeof(p->soffset), "%lld",
+		    (long long)p->offset);
+		db_call_param(&p->db, p->slimit);
+		db_call_param(&p->db, p->soffset);
+	}
+
+	req->fsm_state = PAYMENTS_READ_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+static int
+payments_read_query(struct http_request *req)
+{
+	struct payments_read_req	*p = http_state_get(req);
+
+	return (db_state(req, &p->db, PAYMENTS_READ_ANSWER, reply_db_failed));
+}
+
+static int
+payments_read_answer(struct http_request *req)
+{
+	struct payments_read_req	*p = http_state_get(req);
+
+	if (p->which == PAYMENTS_READ_GET) {
+		if (db_rows(&p->db) == 0) {
+			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+			    "No payment with this id.");
+			return (HTTP_STATE_COMPLETE);
+		}
+		reply_json(req, HTTP_STATUS_OK,
+		    payments_json(NULL, NULL, &p->db, 0, 0));
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	if (db_rows(&p->db) == 0 ||
+	    strcmp(db_value(&p->db, 0, PAYMENTS_COLS + 1), "t")) {
+		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+		    "No booking with this id.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&p->db, payments_json,
+	    PAYMENTS_COLS, p->limit, p->offset));
+	return (HTTP_STATE_COMPLETE);
+}
+
+static void
+payments_read_free(struct http_request *req)
+{
+	struct payments_read_req	*p = http_state_get(req);
+
+	if (p == NULL)
+		return;
+
+	auth_cleanup(&p->auth);
+	db_call_cleanup(&p->db);
+	http_state_cleanup(req);
+}
