@@ -10,7 +10,8 @@
  *
  *   auth     Bearer token, or for a gateway event its signature
  *   limit    RATE_LIMIT_PAYMENTS per user (throttle.c); not for events
- *   parse    the body (and the Idempotency-Key) into struct payments_req
+ *   parse    the body (payments_body.c) and the Idempotency-Key into
+ *            struct payments_req, bound to the transition's parameters
  *   reserve  the key in Redis (idem.c): a retry is replayed here
  *   query    one transition: payment_initiate, payment_confirm_begin,
  *            payment_confirm_finish or payment_event_apply
@@ -44,7 +45,6 @@
 #include <time.h>
 
 #include "auth.h"
-#include "body.h"
 #include "claim.h"
 #include "config.h"
 #include "db.h"
@@ -68,8 +68,6 @@ int	payments_callback(struct http_request *);
 
 /* A charge mark older than this is a dead server's (seconds). */
 #define PAYMENTS_CHARGE_STALE	"60"
-#define PAYMENTS_TOKEN_MAX	100
-#define PAYMENTS_EVENT_ID_MAX	255
 
 /* Rows: outcome, ids, PAYMENTS_COLS, refund_due. */
 static const char *sql_initiate =
@@ -101,7 +99,7 @@ struct payments_req {
 	struct db_call		db;
 	int			keyed;		/* uses an Idempotency-Key */
 	const char		*key;
-	int64_t			id;		/* booking or payment */
+	struct payments_body	body;		/* payments_body.c */
 	struct payment_charge	charge;
 	int			charged;
 	const char		*charge_result;	/* what the provider said */
@@ -115,9 +113,6 @@ struct payments_req {
 	struct kore_buf		*answer;
 	char			user[24];
 	char			sid[24];
-	char			token[PAYMENTS_TOKEN_MAX * 4 + 1];
-	char			event_id[PAYMENTS_EVENT_ID_MAX * 4 + 1];
-	char			event_type[32];
 	char			reference[PAYMENT_REFERENCE_MAX];
 };
 
@@ -132,12 +127,6 @@ static int	payments_changed(struct http_request *);
 static int	payments_store(struct http_request *);
 static int	payments_answer(struct http_request *);
 
-static int	payments_parse_initiate(struct http_request *,
-		    struct payments_req *);
-static int	payments_parse_confirm(struct http_request *,
-		    struct payments_req *);
-static int	payments_parse_event(struct http_request *,
-		    struct payments_req *);
 static int	payments_outcome(struct payments_req *);
 static const char	*payments_resolved(struct payments_req *);
 static void	payments_keep(struct payments_req *, int,
@@ -344,13 +333,13 @@ payments_parse(struct http_request *req)
 
 	switch (p->which) {
 	case PAYMENTS_INITIATE:
-		ok = payments_parse_initiate(req, p);
+		ok = payments_body_initiate(req, &p->body);
 		break;
 	case PAYMENTS_CONFIRM:
-		ok = payments_parse_confirm(req, p);
+		ok = payments_body_confirm(req, &p->body);
 		break;
 	case PAYMENTS_CALLBACK:
-		ok = payments_parse_event(req, p);
+		ok = payments_body_event(req, &p->body);
 		break;
 	default:
 		fatal("payments_parse: unknown request %d", p->which);
@@ -358,14 +347,18 @@ payments_parse(struct http_request *req)
 	if (!ok)
 		return (HTTP_STATE_COMPLETE);
 
+	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->body.id);
 	if (p->which == PAYMENTS_CALLBACK) {
+		db_call_init(&p->db, sql_event);
+		db_call_param(&p->db, p->body.event_id);
+		db_call_param(&p->db, p->body.event_type);
+		db_call_param(&p->db, p->sid);
 		req->fsm_state = PAYMENTS_QUERY;
 		return (HTTP_STATE_CONTINUE);
 	}
 
 	p->keyed = 1;
 	idem_init(&p->idem, req, p->auth.user_id, p->key);
-	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->id);
 	if (p->which == PAYMENTS_INITIATE) {
 		db_call_init(&p->db, sql_initiate);
 		db_call_param(&p->db, p->user);
@@ -384,131 +377,6 @@ payments_parse(struct http_request *req)
 
 	req->fsm_state = PAYMENTS_RESERVE;
 	return (HTTP_STATE_CONTINUE);
-}
-
-/* {booking_id}; anything else in the body (amount_cents) is ignored. */
-static int
-payments_parse_initiate(struct http_request *req, struct payments_req *p)
-{
-	struct kore_json	json;
-	int			ret;
-
-	if (!body_json(req, &json, BODY_REQUIRED))
-		return (KORE_RESULT_ERROR);
-	ret = body_id(&json, "booking_id", &p->id);
-	body_cleanup(&json);
-
-	if (ret != BODY_OK) {
-		reply_invalid(req, "booking_id", "booking_id must be a "
-		    "positive integer.");
-		return (KORE_RESULT_ERROR);
-	}
-
-	return (KORE_RESULT_OK);
-}
-
-/* {payment_id, card_token}; amount_cents is ignored. */
-static int
-payments_parse_confirm(struct http_request *req, struct payments_req *p)
-{
-	struct kore_json	json;
-	const char		*token, *field, *why;
-
-	if (!body_json(req, &json, BODY_REQUIRED))
-		return (KORE_RESULT_ERROR);
-
-	field = NULL;
-	why = NULL;
-	if (body_id(&json, "payment_id", &p->id) != BODY_OK) {
-		field = "payment_id";
-		why = "payment_id must be a positive integer.";
-	} else if (!body_get_string(json.root, "card_token", 1, 1,
-	    PAYMENTS_TOKEN_MAX, &token)) {
-		field = "card_token";
-		why = "card_token must be a string of 1 to 100 characters.";
-	} else if (kore_strlcpy(p->token, token, sizeof(p->token)) >=
-	    sizeof(p->token)) {
-		fatal("payments_parse_confirm: token longer than checked");
-	}
-	body_cleanup(&json);
-
-	if (field != NULL) {
-		reply_invalid(req, field, why);
-		return (KORE_RESULT_ERROR);
-	}
-
-	return (KORE_RESULT_OK);
-}
-
-/* A gateway event: {id, type, data: {payment_id}}. */
-static int
-payments_parse_event(struct http_request *req, struct payments_req *p)
-{
-	struct kore_json	json;
-	struct kore_json_item	*data, *item;
-	const char		*id, *type, *field, *why;
-	size_t			i;
-	static const char	*types[] = {
-		"payment.succeeded", "payment.failed", "refund.succeeded"
-	};
-
-	if (!body_json(req, &json, BODY_REQUIRED))
-		return (KORE_RESULT_ERROR);
-
-	field = NULL;
-	why = NULL;
-	type = NULL;
-	if (!body_get_string(json.root, "id", 1, 1, PAYMENTS_EVENT_ID_MAX,
-	    &id)) {
-		field = "id";
-		why = "id must be a string of 1 to 255 characters.";
-	} else if (!body_get_string(json.root, "type", 1, 1, 64, &type)) {
-		field = "type";
-		why = "type must be a string.";
-	} else {
-		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-			if (!strcmp(types[i], type))
-				break;
-		}
-		if (i == sizeof(types) / sizeof(types[0])) {
-			field = "type";
-			why = "type must be payment.succeeded, "
-			    "payment.failed or refund.succeeded.";
-		}
-	}
-
-	if (field == NULL) {
-		data = body_member(json.root, "data");
-		item = data != NULL && data->type == KORE_JSON_TYPE_OBJECT ?
-		    body_member(data, "payment_id") : NULL;
-		if (item == NULL || item->type != KORE_JSON_TYPE_INTEGER_U64 ||
-		    item->data.u64 < 1 || item->data.u64 > INT64_MAX) {
-			field = "data.payment_id";
-			why = "data.payment_id must be a positive integer.";
-		} else {
-			p->id = (int64_t)item->data.u64;
-		}
-	}
-
-	if (field == NULL) {
-		(void)kore_strlcpy(p->event_id, id, sizeof(p->event_id));
-		(void)kore_strlcpy(p->event_type, type,
-		    sizeof(p->event_type));
-	}
-	body_cleanup(&json);
-
-	if (field != NULL) {
-		reply_invalid(req, field, why);
-		return (KORE_RESULT_ERROR);
-	}
-
-	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->id);
-	db_call_init(&p->db, sql_event);
-	db_call_param(&p->db, p->event_id);
-	db_call_param(&p->db, p->event_type);
-	db_call_param(&p->db, p->sid);
-
-	return (KORE_RESULT_OK);
 }
 
 /* Claim the key in Redis: a retry is replayed or refused here. */
@@ -631,7 +499,8 @@ payments_resolved(struct payments_req *p)
 
 	reason = PAYMENTS_COL_ROWS + 7;
 	if (p->charged && !strcmp(p->charge_result, "succeeded") &&
-	    !strcmp(o, "booking_not_payable") && !db_isnull(&p->db, 0, reason) &&
+	    !strcmp(o, "booking_not_payable") &&
+	    !db_isnull(&p->db, 0, reason) &&
 	    !strcmp(db_value(&p->db, 0, reason), "booking_not_payable")) {
 		kore_log(LOG_NOTICE, "payments: refunding payment %lld, "
 		    "whose refund_due was lost with its connection",
@@ -692,7 +561,7 @@ payments_charge(struct http_request *req)
 	p->charge.payment_id = db_int(&p->db, 0, PAYMENTS_COL_ID);
 	p->charge.amount_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
 	p->charge.currency = db_value(&p->db, 0, PAYMENTS_COL_ROWS + 3);
-	p->charge.card_token = p->token;
+	p->charge.card_token = p->body.token;
 
 	switch (payments_provider()->charge(&p->charge)) {
 	case PAYMENT_CHARGE_SUCCEEDED:
