@@ -22,6 +22,9 @@
  * the next read repairs; a slow re-read (LIVE_RESYNC_MS) bounds staleness
  * if a notice is ever lost.
  *
+ * A socket lives no longer than its token: live_tick() closes it (1008,
+ * "token expired") when the token expires.
+ *
  * Bounds: at most config.live_max_sockets per worker (503 beyond) and
  * config.live_max_per_address per client address (peer.c: behind a
  * trusted proxy, the forwarded one) per worker (429); the kernel keeps at
@@ -56,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth.h"
 #include "config.h"
@@ -93,6 +97,7 @@ struct live_sock {
 	struct peer_ip		client;		/* peer.c: behind a proxy too */
 	struct live_show	*show;
 	int			want_snapshot;
+	u_int64_t		expires;	/* kore_time_ms(): the token's */
 	TAILQ_ENTRY(live_sock)	list;
 };
 
@@ -146,7 +151,8 @@ static struct live_show	*live_show_find(int64_t);
 static struct live_show	*live_show_get(int64_t);
 static void	live_show_drop(struct live_show *);
 static void	live_attach(struct connection *, int64_t,
-		    const struct peer_ip *);
+		    const struct peer_ip *, int64_t);
+static void	live_expire(struct live_sock *);
 static int	live_address_count(const struct peer_ip *);
 static void	live_arm(struct live_show *, u_int64_t);
 static void	live_timer(void *, u_int64_t);
@@ -289,7 +295,8 @@ live_req_upgrade(struct http_request *req)
 
 	kore_websocket_handshake(req, NULL, NULL, "live_ws_disconnect");
 	if (req->owner->proto == CONN_PROTO_WEBSOCKET)
-		live_attach(req->owner, l->show_id, &client);
+		live_attach(req->owner, l->show_id, &client,
+		    l->auth.claims.exp);
 
 	return (HTTP_STATE_COMPLETE);
 }
@@ -328,9 +335,10 @@ live_address_count(const struct peer_ip *ip)
 	return (n);
 }
 
+/* expires: when the caller's access token expires (Unix seconds). */
 static void
 live_attach(struct connection *c, int64_t show_id,
-    const struct peer_ip *client)
+    const struct peer_ip *client, int64_t expires)
 {
 	struct live_show	*s;
 	struct live_sock	*k;
@@ -347,6 +355,8 @@ live_attach(struct connection *c, int64_t show_id,
 	k->c = c;
 	k->client = *client;
 	k->show = s;
+	k->expires = kore_time_ms() + (expires > time(NULL) ?
+	    (u_int64_t)(expires - time(NULL)) * 1000 : 0);
 	c->hdlr_extra = k;
 	TAILQ_INSERT_TAIL(&s->socks, k, list);
 	live.nsocks++;
@@ -360,6 +370,27 @@ live_attach(struct connection *c, int64_t show_id,
 		k->want_snapshot = 1;
 		live_refresh(s);
 	}
+}
+
+/*
+ * The socket's token expired: a close frame with 1008 (policy violation)
+ * and the reason, and the socket leaves its show at once (no more
+ * frames); Kore closes the connection when the client answers the close,
+ * or websocket_timeout after. A client reconnects with a fresh token.
+ */
+static void
+live_expire(struct live_sock *k)
+{
+	struct connection	*c = k->c;
+	static const char	close[] = "\x03\xf0token expired";
+
+	live_ws_disconnect(c);
+	if (c->state != CONN_STATE_ESTABLISHED ||
+	    (c->flags & CONN_WS_CLOSE_SENT))
+		return;
+
+	c->flags |= CONN_WS_CLOSE_SENT;
+	kore_websocket_send(c, WEBSOCKET_OP_CLOSE, close, sizeof(close) - 1);
 }
 
 /* Kore calls this when a live socket goes, whatever the reason. */
@@ -722,6 +753,16 @@ live_tick(void *arg, u_int64_t now)
 	if (!TAILQ_EMPTY(&live.shows) && live_sub_connect(now)) {
 		TAILQ_FOREACH(s, &live.shows, list)
 			live_sub_subscribe(s->id);
+	}
+
+	/* A socket lives no longer than the token it was opened with. */
+	for (s = TAILQ_FIRST(&live.shows); s != NULL; s = snext) {
+		snext = TAILQ_NEXT(s, list);
+		for (k = TAILQ_FIRST(&s->socks); k != NULL; k = knext) {
+			knext = TAILQ_NEXT(k, list);
+			if (k->expires <= now)
+				live_expire(k);
+		}
 	}
 
 	if (now - live.last_ping < (u_int64_t)config.live_ping * 1000)
