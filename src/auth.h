@@ -15,8 +15,7 @@
 #include "db.h"
 #include "token.h"
 
-#define AUTH_ROLE_USER		1
-#define AUTH_ROLE_ADMIN		2
+/* AUTH_ROLE_USER and AUTH_ROLE_ADMIN: token.h, the token's role claim. */
 
 #define AUTH_OK			1
 #define AUTH_PENDING		2

@@ -22,6 +22,9 @@
  * the next read repairs; a slow re-read (LIVE_RESYNC_MS) bounds staleness
  * if a notice is ever lost.
  *
+ * A socket lives no longer than its token: live_tick() closes it (1008,
+ * "token expired") when the token expires.
+ *
  * Bounds: at most config.live_max_sockets per worker (503 beyond) and
  * config.live_max_per_address per client address (peer.c: behind a
  * trusted proxy, the forwarded one) per worker (429); the kernel keeps at
@@ -56,16 +59,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "live.h"
 #include "live_frame.h"
 #include "live_sub.h"
 #include "peer.h"
-#include "reply.h"
-#include "route.h"
 
 #define LIVE_TICK_MS		250
 #define LIVE_RESYNC_MS		30000
@@ -77,14 +78,10 @@
  * queues, and config.live_queue_max bounds that queue.
  */
 #define LIVE_SNDBUF		(64 * 1024)
-#define LIVE_RETRY_AFTER	"5"
 
 /* Rows: seat id, status, ms until the next lapse (NULL: none). */
 static const char *sql_seats =
     "SELECT seat_id, status, next_change_ms FROM show_live_seats($1)";
-
-static const char *sql_show =
-    "SELECT 1 FROM shows WHERE id = $1";
 
 struct live_show;
 
@@ -93,6 +90,7 @@ struct live_sock {
 	struct peer_ip		client;		/* peer.c: behind a proxy too */
 	struct live_show	*show;
 	int			want_snapshot;
+	u_int64_t		expires;	/* kore_time_ms(): the token's */
 	TAILQ_ENTRY(live_sock)	list;
 };
 
@@ -125,29 +123,12 @@ static struct {
 	u_int64_t		last_ping;
 } live;
 
-/* The upgrade request's state. */
-struct live_req {
-	struct auth		auth;
-	struct db_call		db;
-	int64_t			show_id;
-	char			id[24];
-};
-
-int	live_seats(struct http_request *);
 void	live_ws_disconnect(struct connection *);
-
-static int	live_req_auth(struct http_request *);
-static int	live_req_parse(struct http_request *);
-static int	live_req_query(struct http_request *);
-static int	live_req_upgrade(struct http_request *);
-static void	live_req_free(struct http_request *);
 
 static struct live_show	*live_show_find(int64_t);
 static struct live_show	*live_show_get(int64_t);
 static void	live_show_drop(struct live_show *);
-static void	live_attach(struct connection *, int64_t,
-		    const struct peer_ip *);
-static int	live_address_count(const struct peer_ip *);
+static void	live_expire(struct live_sock *);
 static void	live_arm(struct live_show *, u_int64_t);
 static void	live_timer(void *, u_int64_t);
 static void	live_refresh(struct live_show *);
@@ -163,22 +144,6 @@ static size_t	live_queued(const struct connection *);
 static void	live_tick(void *, u_int64_t);
 static void	live_sub_event(int64_t, int);
 
-#define LIVE_REQ_AUTH		0
-#define LIVE_REQ_PARSE		1
-#define LIVE_REQ_QUERY		2
-#define LIVE_REQ_UPGRADE	3
-
-static struct http_state live_req_states[] = {
-	KORE_HTTP_STATE(live_req_auth),
-	KORE_HTTP_STATE(live_req_parse),
-	KORE_HTTP_STATE(live_req_query),
-	KORE_HTTP_STATE(live_req_upgrade),
-};
-
-static const struct route_method live_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_GET, live_req_states),
-};
-
 void
 live_worker_init(void)
 {
@@ -190,6 +155,13 @@ live_worker_init(void)
 	(void)kore_timer_add(live_tick, LIVE_TICK_MS, NULL, 0);
 }
 
+/* Live sockets of this worker. */
+u_int32_t
+live_sockets(void)
+{
+	return (live.nsocks);
+}
+
 /* After a commit that changed seats of show_id (live_sub.c). */
 void
 live_publish(int64_t show_id)
@@ -197,118 +169,8 @@ live_publish(int64_t show_id)
 	live_sub_publish(show_id);
 }
 
-int
-live_seats(struct http_request *req)
-{
-	return (ROUTE_DISPATCH(req, live_methods));
-}
-
-/* Who is asking: any signed-in user (the contract's Bearer). */
-static int
-live_req_auth(struct http_request *req)
-{
-	struct live_req		*l;
-
-	if ((l = http_state_get(req)) == NULL)
-		l = http_state_create(req, sizeof(*l), live_req_free);
-
-	return (auth_state(req, auth_check(req, &l->auth, AUTH_ROLE_USER),
-	    LIVE_REQ_PARSE));
-}
-
-/* A WebSocket upgrade for a show id; 400 for anything else. */
-static int
-live_req_parse(struct http_request *req)
-{
-	struct live_req		*l = http_state_get(req);
-	const char		*upgrade, *key, *version;
-
-	if (!route_id(req, 1, &l->show_id))
-		return (HTTP_STATE_COMPLETE);
-
-	if (!http_request_header(req, "upgrade", &upgrade) ||
-	    strcasecmp(upgrade, "websocket") ||
-	    !http_request_header(req, "sec-websocket-key", &key) ||
-	    !http_request_header(req, "sec-websocket-version", &version) ||
-	    strcmp(version, "13")) {
-		http_response_header(req, "sec-websocket-version", "13");
-		reply_error(req, HTTP_STATUS_BAD_REQUEST, "invalid_request",
-		    "This endpoint speaks WebSocket (version 13): send a GET "
-		    "with Upgrade: websocket.");
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	(void)snprintf(l->id, sizeof(l->id), "%lld", (long long)l->show_id);
-	db_call_init(&l->db, sql_show);
-	db_call_param(&l->db, l->id);
-
-	req->fsm_state = LIVE_REQ_QUERY;
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* Does the show exist. */
-static int
-live_req_query(struct http_request *req)
-{
-	struct live_req		*l = http_state_get(req);
-	int			r;
-
-	r = db_state(req, &l->db, LIVE_REQ_UPGRADE, reply_db_failed);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
-
-	if (db_rows(&l->db) == 0) {
-		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
-		    "No show with this id.");
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	return (HTTP_STATE_CONTINUE);
-}
-
-/* Within the caps: upgrade, then the socket joins the show's watchers. */
-static int
-live_req_upgrade(struct http_request *req)
-{
-	struct live_req		*l = http_state_get(req);
-	struct peer_ip		client;
-
-	peer_ip(req, &client);
-	if (live.nsocks >= (u_int32_t)config.live_max_sockets) {
-		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
-		reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
-		    "Too many live seat maps on this server; try again later.");
-		return (HTTP_STATE_COMPLETE);
-	}
-	if (live_address_count(&client) >= config.live_max_per_address) {
-		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
-		reply_error(req, 429, "rate_limited",
-		    "Too many live seat maps from this address.");
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	kore_websocket_handshake(req, NULL, NULL, "live_ws_disconnect");
-	if (req->owner->proto == CONN_PROTO_WEBSOCKET)
-		live_attach(req->owner, l->show_id, &client);
-
-	return (HTTP_STATE_COMPLETE);
-}
-
-static void
-live_req_free(struct http_request *req)
-{
-	struct live_req		*l = http_state_get(req);
-
-	if (l == NULL)
-		return;
-
-	auth_cleanup(&l->auth);
-	db_call_cleanup(&l->db);
-	http_state_cleanup(req);
-}
-
 /* Sockets of this worker from a client address (peer.c). */
-static int
+int
 live_address_count(const struct peer_ip *ip)
 {
 	struct live_show	*s;
@@ -328,9 +190,13 @@ live_address_count(const struct peer_ip *ip)
 	return (n);
 }
 
-static void
+/*
+ * A socket just upgraded joins the show's watchers (live_upgrade.c);
+ * expires: when the caller's access token expires (Unix seconds).
+ */
+void
 live_attach(struct connection *c, int64_t show_id,
-    const struct peer_ip *client)
+    const struct peer_ip *client, int64_t expires)
 {
 	struct live_show	*s;
 	struct live_sock	*k;
@@ -347,6 +213,8 @@ live_attach(struct connection *c, int64_t show_id,
 	k->c = c;
 	k->client = *client;
 	k->show = s;
+	k->expires = kore_time_ms() + (expires > time(NULL) ?
+	    (u_int64_t)(expires - time(NULL)) * 1000 : 0);
 	c->hdlr_extra = k;
 	TAILQ_INSERT_TAIL(&s->socks, k, list);
 	live.nsocks++;
@@ -360,6 +228,27 @@ live_attach(struct connection *c, int64_t show_id,
 		k->want_snapshot = 1;
 		live_refresh(s);
 	}
+}
+
+/*
+ * The socket's token expired: a close frame with 1008 (policy violation)
+ * and the reason, and the socket leaves its show at once (no more
+ * frames); Kore closes the connection when the client answers the close,
+ * or websocket_timeout after. A client reconnects with a fresh token.
+ */
+static void
+live_expire(struct live_sock *k)
+{
+	struct connection	*c = k->c;
+	static const char	close[] = "\x03\xf0token expired";
+
+	live_ws_disconnect(c);
+	if (c->state != CONN_STATE_ESTABLISHED ||
+	    (c->flags & CONN_WS_CLOSE_SENT))
+		return;
+
+	c->flags |= CONN_WS_CLOSE_SENT;
+	kore_websocket_send(c, WEBSOCKET_OP_CLOSE, close, sizeof(close) - 1);
 }
 
 /* Kore calls this when a live socket goes, whatever the reason. */
@@ -722,6 +611,16 @@ live_tick(void *arg, u_int64_t now)
 	if (!TAILQ_EMPTY(&live.shows) && live_sub_connect(now)) {
 		TAILQ_FOREACH(s, &live.shows, list)
 			live_sub_subscribe(s->id);
+	}
+
+	/* A socket lives no longer than the token it was opened with. */
+	for (s = TAILQ_FIRST(&live.shows); s != NULL; s = snext) {
+		snext = TAILQ_NEXT(s, list);
+		for (k = TAILQ_FIRST(&s->socks); k != NULL; k = knext) {
+			knext = TAILQ_NEXT(k, list);
+			if (k->expires <= now)
+				live_expire(k);
+		}
 	}
 
 	if (now - live.last_ping < (u_int64_t)config.live_ping * 1000)

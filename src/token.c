@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "token.h"
 
 #define TOKEN_MAX_LEN		4096

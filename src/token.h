@@ -20,6 +20,10 @@
 #define TOKEN_BAD_CLAIMS	4
 #define TOKEN_EXPIRED		5
 
+/* The role claim's values; the rest of the service knows them as roles. */
+#define AUTH_ROLE_USER		1
+#define AUTH_ROLE_ADMIN		2
+
 struct token_claims {
 	int64_t		sub;
 	int		role;			/* AUTH_ROLE_* */

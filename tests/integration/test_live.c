@@ -568,3 +568,59 @@ Test(live, bad_requests_are_refused)
 	ws_close(&ws);
 	free(path);
 }
+
+/*
+ * A socket lives no longer than the token it was opened with: at the
+ * token's expiry the server sends a close frame, 1008 "token expired",
+ * and no more frames; a socket with a longer token is still served.
+ */
+Test(live, socket_closes_when_its_token_expires, .timeout = 60)
+{
+	struct fixture_show	s;
+	struct ws_client	brief, lasting;
+	char			*path, *body, *token, *msg;
+	long long		uid;
+	double			opened, closed;
+	json_t			*j;
+	int			status;
+
+	fixture_show(&s, 4, "1 day");
+	path = live_path(s.id);
+	uid = test_user("user");
+	token = test_token(uid, "user", 3);
+
+	status = ws_open(&brief, getenv("BOOKING_URL"), path, NULL, 0, token,
+	    &body);
+	cr_assert_eq(status, 101, "%d %s", status, body ? body : "");
+	opened = ws_now_ms();
+	j = expect_msg(&brief, "snapshot", s.id, WAIT_MS);
+	json_decref(j);
+	open_live(&lasting, NULL, s.id, NULL);
+	j = expect_msg(&lasting, "snapshot", s.id, WAIT_MS);
+	json_decref(j);
+
+	/* Only a close arrives, within the token's life plus the wait. */
+	msg = ws_recv(&brief, 3000 + WAIT_MS);
+	closed = ws_now_ms();
+	cr_assert_null(msg, "a frame after expiry: %s", msg);
+	cr_assert(brief.closed, "the socket stayed open %.0f ms",
+	    closed - opened);
+	cr_assert_eq(brief.close_code, 1008, "close code %d",
+	    brief.close_code);
+	cr_assert_str_eq(brief.close_reason, "token expired");
+	/* The token had at least one whole second left at the upgrade. */
+	cr_assert_geq(closed - opened, 900.0, "closed after %.0f ms",
+	    closed - opened);
+	cr_log_info("live: a 3 s token's socket closed %.0f ms after its "
+	    "upgrade", closed - opened);
+
+	/* The other watcher is still served. */
+	api_free(hold_at(NULL, watcher(), s.id, s.seats[0]));
+	expect_update(&lasting, s.id, s.seats[0], "held");
+	cr_assert_not(lasting.closed);
+
+	ws_close(&brief);
+	ws_close(&lasting);
+	free(token);
+	free(path);
+}

@@ -185,6 +185,24 @@ ws_open(struct ws_client *ws, const char *base, const char *path,
 	return (status);
 }
 
+/* The server's close frame: its status code and reason, and our answer. */
+static void
+ws_closed_by_server(struct ws_client *ws, const unsigned char *p,
+    uint64_t len)
+{
+	size_t	n;
+
+	if (len >= 2) {
+		ws->close_code = (p[0] << 8) | p[1];
+		n = len - 2 < sizeof(ws->close_reason) - 1 ? len - 2 :
+		    sizeof(ws->close_reason) - 1;
+		memcpy(ws->close_reason, p + 2, n);
+		ws->close_reason[n] = '\0';
+	}
+	ws_send_frame(ws, 0x8, p, len >= 2 ? 2 : 0);
+	ws->closed = 1;
+}
+
 char *
 ws_recv(struct ws_client *ws, int timeout_ms)
 {
@@ -222,7 +240,7 @@ ws_recv(struct ws_client *ws, int timeout_ms)
 					ws_send_frame(ws, 0xA, b + hdr, plen);
 					ws->pings++;
 				} else if (op == 0x8) {
-					ws->closed = 1;
+					ws_closed_by_server(ws, b + hdr, plen);
 				}
 				ws_consume(ws, hdr + plen);
 				if (msg != NULL)

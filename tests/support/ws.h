@@ -19,6 +19,8 @@ struct ws_client {
 	size_t		cap;
 	int		closed;
 	int		pings;		/* pings answered */
+	int		close_code;	/* the server's close frame's, or 0 */
+	char		close_reason[64];
 };
 
 /*
@@ -31,7 +33,10 @@ struct ws_client {
  */
 int	ws_open(struct ws_client *, const char *, const char *, const char *,
 	    int, const char *, char **);
-/* The next text frame within timeout_ms, or NULL (timeout, close). */
+/*
+ * The next text frame within timeout_ms, or NULL (timeout, close). A
+ * close frame from the server is answered, and its code and reason kept.
+ */
 char	*ws_recv(struct ws_client *, int);
 void	ws_close(struct ws_client *);
 

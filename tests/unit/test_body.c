@@ -1,38 +1,7 @@
 /* Unit tests for body.c: the checks every body validator uses. */
-#include <criterion/criterion.h>
+#include "json_doc.h"
 
-#include <kore/kore.h>
-
-#include <string.h>
-
-#include "body.h"
-
-static struct kore_json	doc;
-
-static void
-setup(void)
-{
-	kore_mem_init();
-	memset(&doc, 0, sizeof(doc));
-}
-
-static void
-teardown(void)
-{
-	body_cleanup(&doc);
-}
-
-TestSuite(body, .init = setup, .fini = teardown);
-
-static struct kore_json_item *
-parse(const char *text)
-{
-	body_cleanup(&doc);
-	kore_json_init(&doc, text, strlen(text));
-	cr_assert(kore_json_parse(&doc), "cannot parse %s", text);
-
-	return (doc.root);
-}
+JSON_DOC_SUITE(body);
 
 Test(body, rfc3339_accepts_utc_offsets_and_fractions)
 {

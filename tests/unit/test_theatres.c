@@ -1,39 +1,8 @@
 /* Unit tests for theatres.c: the screen body validator. */
-#include <criterion/criterion.h>
-
-#include <kore/kore.h>
-
-#include <string.h>
-
-#include "body.h"
+#include "json_doc.h"
 #include "theatres.h"
 
-static struct kore_json	doc;
-
-static void
-setup(void)
-{
-	kore_mem_init();
-	memset(&doc, 0, sizeof(doc));
-}
-
-static void
-teardown(void)
-{
-	body_cleanup(&doc);
-}
-
-TestSuite(theatres, .init = setup, .fini = teardown);
-
-static struct kore_json_item *
-parse(const char *text)
-{
-	body_cleanup(&doc);
-	kore_json_init(&doc, text, strlen(text));
-	cr_assert(kore_json_parse(&doc), "cannot parse %s", text);
-
-	return (doc.root);
-}
+JSON_DOC_SUITE(theatres);
 
 Test(theatres, screen_input_wants_distinct_rows_in_range)
 {
