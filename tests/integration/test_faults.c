@@ -324,6 +324,65 @@ kill_workers(void)
 		cr_assert_eq(kill(pids[i], SIGKILL), 0);
 }
 
+/*
+ * A transaction of its own that holds row `id` of `table` locked (FOR
+ * UPDATE): a request that needs the row waits until it ends (PQfinish).
+ */
+static PGconn *
+lock_row(const char *table, long long id)
+{
+	PGconn		*lock;
+	PGresult	*res;
+	char		*sql;
+
+	lock = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
+	PQclear(PQexec(lock, "BEGIN"));
+	sql = api_format("SELECT id FROM %s WHERE id = %lld FOR UPDATE",
+	    table, id);
+	res = PQexec(lock, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	free(sql);
+
+	return (lock);
+}
+
+/* POST /api/bookings with this body under this key. */
+static void
+booking_req(struct multi_req *req, const char *token, const char *key,
+    const char *body)
+{
+	memset(req, 0, sizeof(*req));
+	req->base = getenv("BOOKING_URL");
+	req->path = "/api/bookings";
+	req->token = token;
+	req->key = key;
+	req->body = body;
+}
+
+/*
+ * req sent from a child process while the test goes on; the child exits
+ * 0 when the answer was `want` (any answer when want is 0), else 1 after
+ * printing what it got.
+ */
+static pid_t
+send_in_child(struct multi_req *req, int timeout_ms, long want)
+{
+	pid_t	child;
+
+	child = fork();
+	cr_assert_neq(child, -1);
+	if (child != 0)
+		return (child);
+
+	fixture_multi(req, 1, timeout_ms);
+	if (want != 0 && req->status != want)
+		fprintf(stderr, "%s answered %ld: %s\n", req->path,
+		    req->status, req->resp != NULL ? req->resp : "");
+	_exit(want == 0 || req->status == want ? 0 : 1);
+}
+
 static long long
 bookings_with_key(const char *key)
 {
@@ -376,8 +435,7 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 	struct multi_req	req;
 	struct api_resp		*r;
 	PGconn			*lock;
-	PGresult		*res;
-	char			*token, *key, *body, *sql;
+	char			*token, *key, *body;
 	long long		uid;
 	double			start, waited;
 	pid_t			child;
@@ -389,27 +447,10 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
 	    s.seats[0]);
 
-	lock = PQconnectdb(getenv("DATABASE_URL"));
-	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
-	PQclear(PQexec(lock, "BEGIN"));
-	sql = api_format("SELECT id FROM seats WHERE id = %lld FOR UPDATE",
-	    s.seats[0]);
-	res = PQexec(lock, sql);
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	PQclear(res);
+	lock = lock_row("seats", s.seats[0]);
 
-	child = fork();
-	cr_assert_neq(child, -1);
-	if (child == 0) {
-		memset(&req, 0, sizeof(req));
-		req.base = getenv("BOOKING_URL");
-		req.path = "/api/bookings";
-		req.token = token;
-		req.key = key;
-		req.body = body;
-		fixture_multi(&req, 1, 3000);
-		_exit(0);
-	}
+	booking_req(&req, token, key, body);
+	child = send_in_child(&req, 3000, 0);
 
 	/* The request is in the database, holding its key in flight. */
 	usleep(800 * 1000);
@@ -440,7 +481,6 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 	cr_assert_eq(bookings_with_key(key), 1);
 
 	api_free(r);
-	free(sql);
 	free(body);
 	free(key);
 	free(token);
@@ -527,7 +567,7 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 	struct multi_req	req;
 	PGconn			*lock;
 	PGresult		*res;
-	char			*token, *key, *body, *sql;
+	char			*token, *key, *body;
 	long long		uid;
 	pid_t			child;
 	int			status;
@@ -538,30 +578,10 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
 	    s.seats[0]);
 
-	lock = PQconnectdb(getenv("DATABASE_URL"));
-	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
-	PQclear(PQexec(lock, "BEGIN"));
-	sql = api_format("SELECT id FROM seats WHERE id = %lld FOR UPDATE",
-	    s.seats[0]);
-	res = PQexec(lock, sql);
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	PQclear(res);
+	lock = lock_row("seats", s.seats[0]);
 
-	child = fork();
-	cr_assert_neq(child, -1);
-	if (child == 0) {
-		memset(&req, 0, sizeof(req));
-		req.base = getenv("BOOKING_URL");
-		req.path = "/api/bookings";
-		req.token = token;
-		req.key = key;
-		req.body = body;
-		fixture_multi(&req, 1, 15000);
-		if (req.status != 201)
-			fprintf(stderr, "claim answered %ld: %s\n", req.status,
-			    req.resp != NULL ? req.resp : "");
-		_exit(req.status == 201 ? 0 : 1);
-	}
+	booking_req(&req, token, key, body);
+	child = send_in_child(&req, 15000, 201);
 
 	usleep(800 * 1000);
 	res = PQexec(lock, "SELECT count(pg_terminate_backend(pid))"
@@ -581,7 +601,6 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 	    "the claim whose connection died was not answered 201");
 	cr_assert_eq(bookings_with_key(key), 1);
 
-	free(sql);
 	free(body);
 	free(key);
 	free(token);
@@ -600,29 +619,14 @@ transition_cut_while_waiting(long long booking, const char *function,
 {
 	PGconn		*lock, *poll;
 	PGresult	*res;
-	char		*sql, *cut;
+	char		*cut;
 	pid_t		child;
 	double		deadline;
 	int		status, waiting;
 
-	lock = PQconnectdb(getenv("DATABASE_URL"));
-	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
-	PQclear(PQexec(lock, "BEGIN"));
-	sql = api_format("SELECT id FROM bookings WHERE id = %lld FOR UPDATE",
-	    booking);
-	res = PQexec(lock, sql);
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	PQclear(res);
+	lock = lock_row("bookings", booking);
 
-	child = fork();
-	cr_assert_neq(child, -1);
-	if (child == 0) {
-		fixture_multi(req, 1, 20000);
-		if (req->status != want)
-			fprintf(stderr, "%s answered %ld: %s\n", req->path,
-			    req->status, req->resp != NULL ? req->resp : "");
-		_exit(req->status == want ? 0 : 1);
-	}
+	child = send_in_child(req, 20000, want);
 
 	/* Polled from its own connection: a transaction sees one snapshot
 	 * of pg_stat_activity. */
@@ -650,7 +654,6 @@ transition_cut_while_waiting(long long booking, const char *function,
 
 	cr_assert_eq(waitpid(child, &status, 0), child);
 	free(cut);
-	free(sql);
 
 	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
@@ -872,8 +875,7 @@ Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
 	struct fixture_show	s;
 	struct multi_req	req;
 	PGconn			*lock;
-	PGresult		*res;
-	char			*token, *key, *body, *sql, *rkey, *rec, *newer;
+	char			*token, *key, *body, *rkey, *rec, *newer;
 	char			*nl, *after;
 	long long		uid;
 	double			deadline;
@@ -887,27 +889,10 @@ Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
 	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
 	    s.seats[0]);
 
-	lock = PQconnectdb(getenv("DATABASE_URL"));
-	cr_assert_eq(PQstatus(lock), CONNECTION_OK);
-	PQclear(PQexec(lock, "BEGIN"));
-	sql = api_format("SELECT id FROM seats WHERE id = %lld FOR UPDATE",
-	    s.seats[0]);
-	res = PQexec(lock, sql);
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	PQclear(res);
+	lock = lock_row("seats", s.seats[0]);
 
-	child = fork();
-	cr_assert_neq(child, -1);
-	if (child == 0) {
-		memset(&req, 0, sizeof(req));
-		req.base = getenv("BOOKING_URL");
-		req.path = "/api/bookings";
-		req.token = token;
-		req.key = key;
-		req.body = body;
-		fixture_multi(&req, 1, 20000);
-		_exit(req.status == 201 ? 0 : 1);
-	}
+	booking_req(&req, token, key, body);
+	child = send_in_child(&req, 20000, 201);
 
 	/* The request holds the key (its claim waits for the seat). */
 	rec = NULL;
@@ -955,7 +940,6 @@ Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
 	free(after);
 	free(newer);
 	free(rec);
-	free(sql);
 	free(body);
 	free(rkey);
 	free(key);
