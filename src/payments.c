@@ -50,6 +50,8 @@
 #include "db.h"
 #include "idem.h"
 #include "payments.h"
+#include "payments_body.h"
+#include "payments_read.h"
 #include "reply.h"
 #include "route.h"
 #include "seatmap.h"

@@ -3,7 +3,8 @@
  * /api/payments (initiate, confirm, the gateway's callback) and
  * payments_read.c the reads (GET /api/payments/{id} and
  * GET /api/bookings/{id}/payments), payments_body.c the checks of the
- * writes' request bodies; the money moves through a payment
+ * writes' request bodies (payments_read.h and payments_body.h are
+ * what those two share with payments.c); the money moves through a payment
  * provider, a table of functions any gateway can fill in (gateway_mock.c
  * is the first). Only payments.c calls a provider, so adding one touches
  * neither booking code nor the flows.
@@ -60,40 +61,5 @@ extern const struct payment_provider	gateway_mock;
 
 /* Refunds a payment the database has just marked refunded. */
 void	payments_refund(int64_t, int64_t);
-
-/*
- * Between payments.c and payments_read.c: the columns of payment_rows()
- * (migrations/007_payments.up.sql), from payment_id to refund_reason,
- * and the one JSON object of a payment built from them, starting at a
- * column (a transition's answer has them after its outcome and ids).
- */
-#define PAYMENTS_COLS		8
-
-struct db_call;
-struct kore_json_item;
-
-struct kore_json_item	*payments_json(struct kore_json_item *,
-			    const char *, const struct db_call *, int, int);
-
-/*
- * Between payments.c and payments_body.c: a write's body, checked. The
- * buffers hold the longest string the checks accept (in UTF-8 bytes).
- */
-#define PAYMENTS_TOKEN_MAX	100
-#define PAYMENTS_EVENT_ID_MAX	255
-
-struct payments_body {
-	int64_t		id;	/* booking (initiate) or payment */
-	char		token[PAYMENTS_TOKEN_MAX * 4 + 1];
-	char		event_id[PAYMENTS_EVENT_ID_MAX * 4 + 1];
-	char		event_type[32];
-};
-
-struct http_request;
-
-/* Each fills the struct or answers 400 naming the field; KORE_RESULT_*. */
-int	payments_body_initiate(struct http_request *, struct payments_body *);
-int	payments_body_confirm(struct http_request *, struct payments_body *);
-int	payments_body_event(struct http_request *, struct payments_body *);
 
 #endif

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "body.h"
-#include "payments.h"
+#include "payments_body.h"
 #include "reply.h"
 
 /* {booking_id}; anything else in the body (amount_cents) is ignored. */

@@ -23,7 +23,7 @@
 
 #include "auth.h"
 #include "db.h"
-#include "payments.h"
+#include "payments_read.h"
 #include "reply.h"
 #include "route.h"
 
