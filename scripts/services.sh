@@ -146,6 +146,25 @@ free_port() {
 	done
 }
 
+# stop_tree PID [SECONDS]: SIGTERM to a server, up to SECONDS (10) for it
+# to stop its workers and exit; if it did not, SIGKILL to it and to the
+# children it had. Kore's workers do not notice their parent's death: a
+# parent killed before it stopped them leaves them serving (and holding
+# the port).
+stop_tree() {
+	local pid=$1 secs=${2:-10} kids
+	kill -0 "$pid" 2>/dev/null || return 0
+	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 1 $((secs * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	# A parent that exited stopped its workers itself.
+	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" $kids 2>/dev/null
+	return 0
+}
+
 # make_cert DIR: a self-signed RSA certificate for localhost/127.0.0.1.
 make_cert() {
 	local dir=$1

@@ -563,6 +563,23 @@ test_server_spawn(struct test_server *srv, const char **env)
 	free(log);
 }
 
+/* SIGKILL to the children of pid (its Kore workers). */
+static void
+kill_children(pid_t pid)
+{
+	FILE	*fp;
+	char	path[64];
+	int	child;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/task/%d/children",
+	    (int)pid, (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	while (fscanf(fp, "%d", &child) == 1)
+		kill((pid_t)child, SIGKILL);
+	fclose(fp);
+}
+
 void
 test_server_stop(struct test_server *srv)
 {
@@ -573,12 +590,17 @@ test_server_stop(struct test_server *srv)
 		return;
 
 	kill(srv->pid, SIGTERM);
-	for (i = 0; i < 50; i++) {
+	for (i = 0; i < 100; i++) {
 		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid)
 			break;
 		usleep(100 * 1000);
 	}
-	if (i == 50) {
+	if (i == 100) {
+		/*
+		 * Its workers too: Kore's workers do not notice their
+		 * parent's death, and would go on serving the port.
+		 */
+		kill_children(srv->pid);
 		kill(srv->pid, SIGKILL);
 		waitpid(srv->pid, &status, 0);
 	}

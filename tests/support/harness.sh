@@ -20,16 +20,9 @@ chmod 755 "$tmp"
 mkdir -p "$tmp/pids"
 
 cleanup() {
-	local f pid
+	local f
 	for f in "$tmp"/pids/* "$tmp/server.pid"; do
-		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		kill "$pid" 2>/dev/null
-	done
-	sleep 0.2
-	for f in "$tmp"/pids/* "$tmp/server.pid"; do
-		[ -f "$f" ] || continue
-		kill -9 "$(cat "$f")" 2>/dev/null
+		[ -f "$f" ] && stop_tree "$(cat "$f")"
 	done
 	redis_stop "$tmp/redis"
 	pg_stop "$tmp/pg"
