@@ -348,6 +348,45 @@ lock_row(const char *table, long long id)
 	return (lock);
 }
 
+/*
+ * Waits (10 s at most, polled) until a backend of the server waits for a
+ * lock in a statement naming `function`, and then with `terminate` ends
+ * it with pg_terminate_backend(); 1 once one did, 0 if none ever waited.
+ * Polled from a connection of its own: a transaction sees one snapshot
+ * of pg_stat_activity.
+ */
+static int
+lock_waiter(const char *function, int terminate)
+{
+	PGconn		*poll;
+	PGresult	*res;
+	char		*sql;
+	double		deadline;
+	int		found;
+
+	poll = PQconnectdb(getenv("DATABASE_URL"));
+	cr_assert_eq(PQstatus(poll), CONNECTION_OK);
+	sql = api_format("SELECT count(%s) FROM pg_stat_activity"
+	    " WHERE datname = current_database()"
+	    " AND pid <> pg_backend_pid() AND query LIKE '%%%s%%'"
+	    " AND wait_event_type = 'Lock'",
+	    terminate ? "pg_terminate_backend(pid)" : "*", function);
+	found = 0;
+	deadline = now_seconds() + 10.0;
+	while (!found && now_seconds() < deadline) {
+		res = PQexec(poll, sql);
+		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+		found = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+		PQclear(res);
+		if (!found)
+			usleep(50 * 1000);
+	}
+	PQfinish(poll);
+	free(sql);
+
+	return (found);
+}
+
 /* POST /api/bookings with this body under this key. */
 static void
 booking_req(struct multi_req *req, const char *token, const char *key,
@@ -453,7 +492,8 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 	child = send_in_child(&req, 3000, 0);
 
 	/* The request is in the database, holding its key in flight. */
-	usleep(800 * 1000);
+	cr_assert(lock_waiter("booking_claim", 0),
+	    "the claim never waited for the seat's lock");
 	r = fixture_book(token, key, body, NULL);
 	busy = r->status;
 	api_free(r);
@@ -566,7 +606,6 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 	struct fixture_show	s;
 	struct multi_req	req;
 	PGconn			*lock;
-	PGresult		*res;
 	char			*token, *key, *body;
 	long long		uid;
 	pid_t			child;
@@ -583,15 +622,8 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 	booking_req(&req, token, key, body);
 	child = send_in_child(&req, 15000, 201);
 
-	usleep(800 * 1000);
-	res = PQexec(lock, "SELECT count(pg_terminate_backend(pid))"
-	    " FROM pg_stat_activity WHERE datname = current_database()"
-	    " AND pid <> pg_backend_pid() AND query LIKE '%booking_claim%'"
-	    " AND wait_event_type = 'Lock'");
-	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	cr_assert_str_eq(PQgetvalue(res, 0, 0), "1",
+	cr_assert(lock_waiter("booking_claim", 1),
 	    "the claim was not waiting for the lock");
-	PQclear(res);
 	usleep(300 * 1000);
 	PQclear(PQexec(lock, "ROLLBACK"));
 	PQfinish(lock);
@@ -609,7 +641,7 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 /*
  * POSTs req in a child while this test holds booking `booking`'s row
  * lock, terminates the server's backend once it waits for that lock in
- * `function` (polled, 10 s at most), then lets go: the server no longer
+ * `function` (lock_waiter()), then lets go: the server no longer
  * knows whether the transition ran. Returns the child's status (0 when
  * the answer was `want`).
  */
@@ -617,43 +649,21 @@ static int
 transition_cut_while_waiting(long long booking, const char *function,
     struct multi_req *req, long want)
 {
-	PGconn		*lock, *poll;
-	PGresult	*res;
-	char		*cut;
+	PGconn		*lock;
 	pid_t		child;
-	double		deadline;
 	int		status, waiting;
 
 	lock = lock_row("bookings", booking);
 
 	child = send_in_child(req, 20000, want);
 
-	/* Polled from its own connection: a transaction sees one snapshot
-	 * of pg_stat_activity. */
-	poll = PQconnectdb(getenv("DATABASE_URL"));
-	cr_assert_eq(PQstatus(poll), CONNECTION_OK);
-	cut = api_format("SELECT count(pg_terminate_backend(pid))"
-	    " FROM pg_stat_activity WHERE datname = current_database()"
-	    " AND pid <> pg_backend_pid() AND query LIKE '%%%s%%'"
-	    " AND wait_event_type = 'Lock'", function);
-	waiting = 0;
-	deadline = now_seconds() + 10.0;
-	while (!waiting && now_seconds() < deadline) {
-		res = PQexec(poll, cut);
-		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-		waiting = !strcmp(PQgetvalue(res, 0, 0), "1");
-		PQclear(res);
-		if (!waiting)
-			usleep(50 * 1000);
-	}
-	PQfinish(poll);
+	waiting = lock_waiter(function, 1);
 	PQclear(PQexec(lock, "ROLLBACK"));
 	PQfinish(lock);
 	cr_assert(waiting, "%s never waited for the booking's lock",
 	    function);
 
 	cr_assert_eq(waitpid(child, &status, 0), child);
-	free(cut);
 
 	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
