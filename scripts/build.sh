@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the service as one Kore binary: a private copy of Debian's Kore
-# sources with patches/*.patch applied, plus src/ and assets/, with the
+# sources with the patches named in patches/series applied in that order,
+# plus src/ and assets/, with the
 # config from conf/ embedded. The Dockerfile runs this same script.
 #
 # Output: build/booking
@@ -22,14 +23,31 @@ app="$out/app/booking"
 
 mkdir -p "$out" "$app/conf"
 
-# Refresh the Kore copy when the patches change.
-stamp=$(cat "$root"/patches/*.patch | sha256sum | cut -d' ' -f1)
+# patches/series names the patches in the order they apply (comments and
+# blank lines aside). A patch in patches/ that the series does not name is
+# an error: it would silently not be applied.
+series=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$root/patches/series")
+for p in "$root"/patches/*.patch; do
+	if ! grep -qxF "$(basename "$p")" <<< "$series"; then
+		echo "patches/$(basename "$p") is not in patches/series" >&2
+		exit 1
+	fi
+done
+
+# Refresh the Kore copy when the series or a patch changes.
+stamp=$(for p in $series; do echo "$p"; cat "$root/patches/$p"; done |
+    sha256sum | cut -d' ' -f1)
 if [ ! -f "$out/kore.stamp" ] || [ "$(cat "$out/kore.stamp")" != "$stamp" ]
 then
+	echo "applying patches/series to a copy of /usr/share/kore"
 	rm -rf "$kore_src" "$app/.objs"
 	cp -r /usr/share/kore "$kore_src"
-	for p in "$root"/patches/*.patch; do
-		patch -s -d "$kore_src" -p1 < "$p"
+	for p in $series; do
+		patch -s -d "$kore_src" -p1 --forward --no-backup-if-mismatch \
+		    < "$root/patches/$p" || {
+			echo "patches/$p does not apply" >&2
+			exit 1
+		}
 	done
 	echo "$stamp" > "$out/kore.stamp"
 fi
