@@ -60,22 +60,11 @@ alive() {
 	[ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 
-# stop_pid FILE SECONDS [SIGNAL]: signal (TERM), wait, then SIGKILL; by
-# PID only.
+# stop_pid FILE SECONDS [SIGNAL]: stop_tree (services.sh) on the PID in
+# FILE, then FILE removed.
 stop_pid() {
-	local file=$1 secs=$2 sig=${3:-TERM} pid i
-	alive "$file" || { rm -f "$file"; return 0; }
-	pid=$(cat "$file")
-	kill -"$sig" "$pid" 2>/dev/null || true
-	for i in $(seq 1 $((secs * 10))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "pid $pid did not stop in ${secs}s; killing it" >&2
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$file"
+	alive "$1" && stop_tree "$(cat "$1")" "$2" "${3:-TERM}"
+	rm -f "$1"
 }
 
 # HAProxy needs about two descriptors a connection and refuses to start

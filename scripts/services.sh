@@ -120,48 +120,67 @@ redis_start() {
 }
 
 redis_stop() {
-	local dir=$1 pid i
+	local dir=$1
 	[ -f "$dir/redis.pid" ] || return 0
-	pid=$(cat "$dir/redis.pid")
-	kill "$pid" 2>/dev/null || true
-	for i in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	stop_tree "$(cat "$dir/redis.pid")" 5
 	rm -f "$dir/redis.pid"
 }
 
-# A port nothing listens on, below the kernel's ephemeral range (where
-# outgoing connections take their source ports, so a port picked there
-# can be taken before the server binds it: "Address already in use"):
-# from 10000 up to the range's start (32768 by default).
+# free_port: a loopback port nothing listens on and nobody else was handed,
+# below the kernel's ephemeral range (where outgoing connections take their
+# source ports, so a port picked there can be taken before the server binds
+# it: "Address already in use"): from 10000 up to the range's start.
+#
+# A port handed out is reserved for as long as the calling script ($$)
+# lives: a directory per port under PORT_RESERVE_DIR holding the holder's
+# PID, made under an flock so two pickers (this function, or
+# test_free_port() in tests/support/client.c, in any checkout) never hand
+# out the same port. A reservation whose holder has exited is reused.
+PORT_RESERVE_DIR=${PORT_RESERVE_DIR:-/tmp/booking-ports}
 free_port() {
-	local p lo=32768
+	local p lo=32768 fd holder tries
 	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
 	    lo=32768
 	[ "$lo" -gt 11024 ] || lo=32768
-	while :; do
+	mkdir -p "$PORT_RESERVE_DIR" && chmod 1777 "$PORT_RESERVE_DIR" 2>/dev/null
+	exec {fd}>>"$PORT_RESERVE_DIR/lock"
+	flock "$fd"
+	for tries in $(seq 1 1000); do
 		p=$((10000 + RANDOM % (lo - 10000)))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+		holder=$(cat "$PORT_RESERVE_DIR/$p" 2>/dev/null)
+		[ -n "$holder" ] && kill -0 "$holder" 2>/dev/null && continue
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		echo $$ > "$PORT_RESERVE_DIR/$p"
+		exec {fd}>&-
+		echo "$p"
+		return 0
 	done
+	exec {fd}>&-
+	echo "free_port: no free port below $lo" >&2
+	return 1
 }
 
-# stop_tree PID [SECONDS]: SIGTERM to a server, up to SECONDS (10) for it
-# to stop its workers and exit; if it did not, SIGKILL to it and to the
-# children it had. Kore's workers do not notice their parent's death: a
-# parent killed before it stopped them leaves them serving (and holding
-# the port).
+# stop_tree PID [SECONDS] [SIGNAL]: SIGNAL (TERM) to a server, up to
+# SECONDS (10) for it to stop its workers and exit; if it did not, SIGKILL
+# to it and to the children it had. Kore's workers do not notice their
+# parent's death: a parent killed before it stopped them leaves them
+# serving (and holding the port). The one way scripts/ and tests/support/
+# stop a process they started.
 stop_tree() {
-	local pid=$1 secs=${2:-10} kids
+	local pid=$1 secs=${2:-10} sig=${3:-TERM} kids
+	[ -n "$pid" ] || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
 	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
-	kill "$pid" 2>/dev/null
+	kill -"$sig" "$pid" 2>/dev/null
 	for _ in $(seq 1 $((secs * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	# A parent that exited stopped its workers itself.
-	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" $kids 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "pid $pid did not stop in ${secs}s; killing it" >&2
+		kill -9 "$pid" $kids 2>/dev/null
+	fi
 	return 0
 }
 

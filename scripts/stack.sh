@@ -76,12 +76,7 @@ stack_server_start() {
 
 stack_server_stop() {
 	[ -n "$server_pid" ] || return 0
-	kill "$server_pid" 2>/dev/null
-	for _ in $(seq 1 100); do
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$server_pid" 2>/dev/null
+	stop_tree "$server_pid"
 	wait "$server_pid" 2>/dev/null
 	server_pid=
 }

@@ -7,11 +7,8 @@ var="$root/var"
 
 if [ -f "$var/booking.pid" ]; then
 	pid=$(cat "$var/booking.pid")
-	if kill "$pid" 2>/dev/null; then
-		for i in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
+	if kill -0 "$pid" 2>/dev/null; then
+		stop_tree "$pid"
 		echo "stopped the service (pid $pid)"
 	fi
 	rm -f "$var/booking.pid"

@@ -4,6 +4,8 @@
  * a test never passes on a request that was not made.
  */
 #include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -14,6 +16,8 @@
 #include <libpq-fe.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -434,17 +438,57 @@ redis_flush(void)
 }
 
 /*
- * A loopback port nothing is bound to, below the kernel's ephemeral range
- * (as free_port in scripts/services.sh): a port from inside it can be
- * taken as some connection's source port before the server binds it.
+ * A loopback port nothing is bound to and nobody else was handed, below
+ * the kernel's ephemeral range: a port from inside it can be taken as some
+ * connection's source port before the server binds it. The reservation is
+ * free_port's in scripts/services.sh (one file per port under
+ * PORT_RESERVE_DIR naming its holder's PID, written under an flock), so
+ * neither picker hands out a port the other holds; this process holds
+ * what it picked until it exits.
  */
+static int
+port_reserved(const char *dir, int port)
+{
+	char		path[PATH_MAX];
+	FILE		*fp;
+	int		holder;
+
+	(void)snprintf(path, sizeof(path), "%s/%d", dir, port);
+	if ((fp = fopen(path, "r")) == NULL)
+		return (0);
+	if (fscanf(fp, "%d", &holder) != 1)
+		holder = 0;
+	fclose(fp);
+
+	return (holder > 0 && kill((pid_t)holder, 0) == 0);
+}
+
+static int
+port_bindable(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd, ok;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_neq(fd, -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+
+	return (ok);
+}
+
 int
 test_free_port(void)
 {
-	struct sockaddr_in	sin;
-	FILE			*fp;
-	int			fd, port, lo, tries;
-	static int		seeded;
+	char		path[PATH_MAX];
+	const char	*dir;
+	FILE		*fp;
+	int		lock, port, lo, tries;
+	static int	seeded;
 
 	if (!seeded) {
 		srandom((unsigned int)(getpid() ^ time(NULL)));
@@ -458,20 +502,27 @@ test_free_port(void)
 		fclose(fp);
 	}
 
+	if ((dir = getenv("PORT_RESERVE_DIR")) == NULL)
+		dir = "/tmp/booking-ports";
+	(void)mkdir(dir, 01777);
+	(void)snprintf(path, sizeof(path), "%s/lock", dir);
+	lock = open(path, O_WRONLY | O_CREAT | O_APPEND, 0666);
+	cr_assert_neq(lock, -1, "%s: %s", path, strerror(errno));
+	cr_assert_eq(flock(lock, LOCK_EX), 0);
+
 	for (tries = 0; tries < 1000; tries++) {
 		port = 10000 + (int)(random() % (lo - 10000));
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		cr_assert_neq(fd, -1);
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sin.sin_port = htons(port);
-		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
-			close(fd);
-			return (port);
-		}
-		close(fd);
+		if (port_reserved(dir, port) || !port_bindable(port))
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%d", dir, port);
+		fp = fopen(path, "w");
+		cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+		fprintf(fp, "%d\n", (int)getpid());
+		fclose(fp);
+		close(lock);
+		return (port);
 	}
+	close(lock);
 	cr_assert_fail("no free port below %d", lo);
 	return (-1);
 }

@@ -99,12 +99,7 @@ fi
 if [ "$sanitize" = 1 ]; then
 	for f in "$tmp"/pids/* "$tmp/server.pid"; do
 		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		kill "$pid" 2>/dev/null || continue
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
+		stop_tree "$(cat "$f")"
 	done
 	sanitizer_reports || rc=1
 	mkdir -p "$root/build/tests/sanitizer"
