@@ -1,18 +1,23 @@
 # The single entry point. `make run` serves the API with a private
 # PostgreSQL and Redis; `make test` runs every test from a fresh machine.
 
-.PHONY: chaos all deps build run stop test unit integration cluster-test \
-	migrate rollback bench clean admin cluster cluster-stop image \
-	image-test fuzz
+.PHONY: chaos all deps deps-test build run stop test unit integration \
+	cluster-test migrate rollback bench clean admin cluster cluster-stop \
+	image image-test fuzz
 
 all: build
 
+# What building and serving need (Debian packages, then the two npm
+# packages the docs pages embed); the test toolchain comes with deps-test.
 deps:
-	@./scripts/deps.sh
+	@./scripts/deps.sh run
+	@./scripts/npm.sh docs
 
-# npm.sh first: the docs pages embed files of npm packages (package.json).
-build: deps
+deps-test:
+	@./scripts/deps.sh test
 	@./scripts/npm.sh
+
+build: deps
 	@./scripts/build.sh
 
 run: build
@@ -35,11 +40,11 @@ unit: build
 integration: build
 	@./scripts/test.sh integration
 
-cluster-test: build
+cluster-test: build deps-test
 	@./scripts/test.sh cluster
 
 # Three instances behind HAProxy on https://127.0.0.1:8443 (README, Deploy).
-cluster: build
+cluster: build deps-test
 	@./scripts/cluster.sh start
 
 cluster-stop:
@@ -53,17 +58,18 @@ image:
 image-test:
 	@./scripts/image-test.sh
 
-bench: build
+bench: build deps-test
 	@./scripts/bench.sh
 
 # Booking load with faults injected one at a time (scripts/chaos.sh): a
 # table per fault, non-zero on any violation or a recovery over 5 s.
-chaos: build
+chaos: build deps-test
 	@./scripts/chaos.sh
 
 # libFuzzer harnesses under ASan/UBSan, FUZZ_SECONDS (default 60) each.
-fuzz: build
+fuzz: build deps-test
 	@./scripts/fuzz.sh run
 
+# Stops what make run started and removes build/ and var/ (README, Files).
 clean:
-	rm -rf build
+	@./scripts/stop.sh clean

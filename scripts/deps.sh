@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the service and the tests need.
 # Run as root it installs what is missing; otherwise it only reports.
+#
+#   scripts/deps.sh run    what make run needs: build, serve, docs pages
+#   scripts/deps.sh test   what make test adds: Criterion, curl, wrk,
+#                          clang, HAProxy, compose, Chromium
+#   scripts/deps.sh        both
+#   (build, runtime, docs, node, image: the Dockerfile's and others' sets)
 set -euo pipefail
 
 BUILD_PKGS="build-essential pkg-config kore libssl-dev libpq-dev
@@ -26,6 +32,8 @@ image)	pkgs="$IMAGE_PKGS" ;;
 runtime) pkgs="$RUNTIME_PKGS" ;;
 docs)	pkgs="$DOCS_PKGS" ;;
 node)	pkgs="$NODE_PKGS" ;;
+run)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $DOCS_PKGS" ;;
+test)	pkgs="$TEST_PKGS $CLUSTER_PKGS $NODE_PKGS" ;;
 *)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $CLUSTER_PKGS $NODE_PKGS" ;;
 esac
 
@@ -50,12 +58,38 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# install: apt-get, with a progress line every 10% of the packages it
+# downloads and sets up (a first install takes minutes); its whole output
+# is in build/deps.log in a checkout (elsewhere, e.g. an image's stage,
+# it is not kept).
+root=$(cd "$(dirname "$0")/.." && pwd)
+log=/dev/null
+if [ -f "$root/Makefile" ]; then
+	mkdir -p "$root/build"
+	log="$root/build/deps.log"
+fi
+install() {
+	local total
+	apt-get update -qq >> "$log" 2>&1 || return 1
+	total=$(apt-get install -s --no-install-recommends "${missing[@]}" \
+	    2>>"$log" | grep -c '^Inst ') || true
+	echo "deps: installing ${missing[*]}: $total packages with what" \
+	    "they need"
+	apt-get install -y -q --no-install-recommends "${missing[@]}" 2>&1 |
+	    tee -a "$log" | awk -v total="$total" '
+		function report(what, n) {
+			if (total > 0 && (n == total ||
+			    int(n * 10 / total) > int((n - 1) * 10 / total)))
+				printf "deps: %s %d of %d packages\n", what, n, total
+		}
+		/^Get:[0-9]/ { report("downloaded", ++got); fflush() }
+		/^Setting up / { report("set up", ++set); fflush() }'
+	return "${PIPESTATUS[0]}"
+}
 # Another apt may hold the dpkg lock for a while: wait for it.
 for try in 1 2 3 4 5 6 7 8 9 10; do
-	if apt-get update -qq && apt-get install -y -qq \
-	    --no-install-recommends "${missing[@]}" >/dev/null; then
+	if install; then
 		break
 	fi
 	[ "$try" = 10 ] && exit 1

@@ -12,7 +12,9 @@
 #
 #   scripts/image.sh            build $IMAGE (booking:latest)
 #   scripts/image.sh probe      exit 0 if podman can run containers here,
-#                               else print why not and exit 1
+#                               else print why not and exit 1 (what can
+#                               be known before installing podman and
+#                               debootstrap is checked first)
 #   scripts/image.sh base       only make the base image
 #
 # podman runs with Debian's runc (crun refuses cgroup v1 hybrid setups)
@@ -87,6 +89,29 @@ SRC
 	    >/dev/null
 }
 
+# What can be known before installing anything: root, device nodes
+# (debootstrap makes /dev entries; inside a container without CAP_MKNOD
+# that fails, and so does podman), namespaces. Says why not.
+image_precheck() {
+	local out t
+	[ "$(id -u)" -eq 0 ] || { echo "not root (podman runs rootful here)"
+	    return 1; }
+	t=$(mktemp -d)
+	if ! out=$(mknod "$t/null" c 1 3 2>&1); then
+		rm -rf "$t"
+		echo "cannot make device nodes here (${out##*: }): debootstrap" \
+		    "and podman need to; this is probably a container without" \
+		    "CAP_MKNOD"
+		return 1
+	fi
+	rm -rf "$t"
+	if ! out=$(unshare --mount --pid --net --fork true 2>&1); then
+		echo "cannot make namespaces here (${out##*: })"
+		return 1
+	fi
+	return 0
+}
+
 # Can podman run a container here? Says why not.
 image_probe() {
 	local out
@@ -146,7 +171,8 @@ image_build() {
 case "${1:-build}" in
 build)	image_deps; mkdir -p "$IMAGE_CACHE"; image_build ;;
 base)	image_deps; image_base ;;
-probe)	image_deps >/dev/null 2>&1 || { echo "container tools missing"
+probe)	image_precheck || exit 1
+	image_deps >/dev/null 2>&1 || { echo "container tools missing"
 	    exit 1; }; image_probe ;;
 *)	echo "usage: image.sh [build|base|probe]" >&2; exit 2 ;;
 esac

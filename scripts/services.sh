@@ -2,9 +2,11 @@
 # Shell functions to run a private PostgreSQL cluster and Redis on
 # loopback, for `make run` and the tests. Source it; nothing here runs by
 # itself. PostgreSQL refuses to run as root, so as root the cluster runs
-# as the unprivileged system user "booking" (made on first use).
+# as the user Debian's postgresql package made, "postgres" (no user is
+# created; only where that user is missing, a system user "booking" is).
 
-PG_USER_NAME=booking
+PG_USER_NAME=postgres
+id postgres >/dev/null 2>&1 || PG_USER_NAME=booking
 
 pg_bindir() {
 	local d
@@ -30,7 +32,9 @@ as_pg() {
 }
 
 # A directory the cluster's owner can reach: $1 itself when it can,
-# otherwise one under /var/tmp, linked from $1.
+# otherwise (as root, in a checkout the owner cannot enter, e.g. under
+# /root) /var/tmp/booking-pg-<hash of $1>, linked from $1; pg_remove
+# removes both.
 pg_datadir() {
 	local want=$1 alt
 	mkdir -p "$(dirname "$want")"
@@ -45,11 +49,29 @@ pg_datadir() {
 	echo "$alt/data"
 }
 
+# pg_remove DIR: stops the cluster and removes its data, also the
+# /var/tmp directory pg_datadir linked from DIR.
+pg_remove() {
+	local dir=$1
+	pg_stop "$dir"
+	if [ -L "$dir" ]; then
+		case "$(readlink "$dir")" in
+		/var/tmp/booking-pg-*) rm -rf "$(readlink "$dir")" ;;
+		esac
+	fi
+	rm -rf "$dir"
+}
+
 # pg_start DATADIR PORT: initialise when new, start, wait until ready.
 pg_start() {
 	local dir port=$2 bin
 	bin=$(pg_bindir) || return 1
 	dir=$(pg_datadir "$1")
+	# A cluster made by an earlier owner (the former "booking" user).
+	if [ "$(id -u)" -eq 0 ] && [ -d "$dir" ] &&
+	    [ "$(stat -c %U "$dir")" != "$PG_USER_NAME" ]; then
+		chown -R "$PG_USER_NAME" "$dir"
+	fi
 	if [ ! -f "$dir/PG_VERSION" ]; then
 		mkdir -p "$dir"
 		[ "$(id -u)" -eq 0 ] && chown "$PG_USER_NAME" "$dir"

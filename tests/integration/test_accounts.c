@@ -1301,8 +1301,13 @@ Test(accounts, admin_command_and_password_hash_command)
 		    NULL };
 		const char *nobody[] = { getenv("TEST_BIN"), "admin",
 		    "nobody@nowhere.test", NULL };
+		char out[256];
+
 		cr_assert_eq(test_run(promote, NULL), 0);
-		cr_assert_neq(test_run(nobody, NULL), 0);
+		cr_assert_neq(test_run_output(nobody, NULL, out, sizeof(out)),
+		    0);
+		cr_assert_not_null(strstr(out,
+		    "no user with email nobody@nowhere.test"), "%s", out);
 	}
 	cr_assert_eq(db_scalar("SELECT count(*) FROM users WHERE email = $1 "
 	    "AND role = 'admin'", email, NULL), 1);

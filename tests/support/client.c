@@ -399,6 +399,54 @@ test_run(const char **argv, const char **env)
 	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/*
+ * Runs argv with extra environment, its stdout and stderr read into out
+ * (NUL-terminated, cut at size - 1 bytes) instead of the test's output;
+ * returns its exit status.
+ */
+int
+test_run_output(const char **argv, const char **env, char *out, size_t size)
+{
+	pid_t	pid;
+	int	status, i, fds[2];
+	size_t	len;
+	ssize_t	n;
+	char	discard[256];
+
+	cr_assert_gt(size, 0);
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		for (i = 0; env != NULL && env[i] != NULL; i++)
+			putenv((char *)(uintptr_t)env[i]);
+		execvp(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	len = 0;
+	for (;;) {
+		if (len < size - 1)
+			n = read(fds[0], out + len, size - 1 - len);
+		else
+			n = read(fds[0], discard, sizeof(discard));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len < size - 1)
+			len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(fds[0]);
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 static void
 redis_control(const char *fn)
 {

@@ -60,5 +60,6 @@ void	test_server_stop(struct test_server *);
 int	test_free_port(void);
 int	test_wait_health(const char *, int);
 int	test_run(const char **, const char **);
+int	test_run_output(const char **, const char **, char *, size_t);
 
 #endif
