@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "expect.h"
 
 #define PASSWORD	"correct horse battery"
 
@@ -41,7 +42,6 @@ static struct api_resp	*do_login(const char *, const char *,
 static struct api_resp	*do_refresh(const char *, const char *);
 static struct api_resp	*do_me(const char *, const char *);
 static char	*field(const struct api_resp *, const char *);
-static void	assert_error(const struct api_resp *, long, const char *);
 static void	assert_invalid_field(struct api_resp *, const char *);
 static void	assert_challenge(const struct api_resp *);
 static void	assert_session(const struct api_resp *, const char *);
@@ -52,7 +52,6 @@ static void	multi_add(CURLM *, struct multi_req *, const char *,
 static void	multi_finish(CURLM *, struct multi_req *, int);
 static void	multi_free(CURLM *, struct multi_req *, int);
 static int	multi_step(CURLM *, struct multi_req *, int);
-static double	now_seconds(void);
 
 static char *
 unique_email(const char *tag)
@@ -160,15 +159,6 @@ user_id_of(const struct api_resp *r)
 }
 
 static void
-assert_error(const struct api_resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_not_null(r->json, "error body is not JSON: %s", r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
-}
-
-static void
 assert_invalid_field(struct api_resp *r, const char *name)
 {
 	assert_error(r, 400, "invalid_request");
@@ -223,15 +213,6 @@ assert_session(const struct api_resp *r, const char *email)
 	cr_assert(json_is_integer(json_object_get(r->json, "expires_in")));
 	cr_assert(strstr(r->body, "$y$") == NULL, "a hash leaked: %s",
 	    r->body);
-}
-
-static double
-now_seconds(void)
-{
-	struct timeval	tv;
-
-	gettimeofday(&tv, NULL);
-	return (tv.tv_sec + tv.tv_usec / 1e6);
 }
 
 static size_t
@@ -716,6 +697,26 @@ Test(accounts, tampered_resigned_and_alg_none_tokens_are_401)
 	free(email);
 }
 
+/* A condition for wait_until(): the server refuses this access token. */
+struct token_at {
+	const char	*url;
+	const char	*token;
+};
+
+static int
+token_refused(void *arg)
+{
+	const struct token_at	*t = arg;
+	struct api_resp		*r;
+	int			refused;
+
+	r = do_me(t->url, t->token);
+	refused = r->status == 401;
+	api_free(r);
+
+	return (refused);
+}
+
 Test(accounts, access_tokens_expire)
 {
 	struct test_server	srv;
@@ -737,7 +738,8 @@ Test(accounts, access_tokens_expire)
 	cr_assert_eq(t->status, 200);
 	api_free(t);
 
-	sleep(3);
+	wait_until(token_refused, &(struct token_at){ srv.url, access }, 10,
+	    "the access token to expire");
 	t = do_me(srv.url, access);
 	assert_error(t, 401, "unauthorized");
 	assert_challenge(t);
@@ -1048,7 +1050,6 @@ Test(accounts, login_works_without_redis)
 	struct api_opts		o = { 0 };
 	struct api_resp		*r;
 	char			*email, *access;
-	int			i;
 
 	email = unique_email("noredis");
 	r = do_register(NULL, "No Redis", email, PASSWORD);
@@ -1069,18 +1070,7 @@ Test(accounts, login_works_without_redis)
 	r = api_with("POST", "/api/auth/logout", "", &o);
 	assert_error(r, 503, "unavailable");
 	api_free(r);
-	redis_up();
-
-	for (i = 0; i < 40; i++) {
-		r = api("GET", "/api/health", NULL);
-		if (r->status == 200) {
-			api_free(r);
-			break;
-		}
-		api_free(r);
-		usleep(100 * 1000);
-	}
-	cr_assert_lt(i, 40, "health did not recover after Redis restarted");
+	redis_restore();
 
 	/*
 	 * Back with Redis: the failed logout was recorded in PostgreSQL all
@@ -1303,7 +1293,9 @@ Test(accounts, admin_command_and_password_hash_command)
 		    "nobody@nowhere.test", NULL };
 		char out[256];
 
-		cr_assert_eq(test_run(promote, NULL), 0);
+		cr_assert_eq(test_run_output(promote, NULL, out, sizeof(out)),
+		    0, "%s", out);
+		cr_assert_not_null(strstr(out, "is now an admin"), "%s", out);
 		cr_assert_neq(test_run_output(nobody, NULL, out, sizeof(out)),
 		    0);
 		cr_assert_not_null(strstr(out,

@@ -14,6 +14,7 @@
 #include "client.h"
 #include "fixtures.h"
 #include "tokens.h"
+#include "expect.h"
 
 static const char *admin_writes[][2] = {
 	{ "POST", "/api/movies" },
@@ -107,20 +108,6 @@ admin(const char *method, const char *path, const char *body)
 
 	cr_assert_not_null(token, "test_admin_token() gave no token");
 	return (api_auth(method, path, token, body));
-}
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code,
-    const char *field)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
-	if (field != NULL) {
-		cr_assert_str_eq(json_string_value(json_object_get(
-		    json_object_get(json_object_get(r->json, "error"),
-		    "details"), "field")), field, "body %s", r->body);
-	}
 }
 
 static void

@@ -11,34 +11,18 @@
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
-}
+#include "expect.h"
 
 static struct api_resp *
 book_seats(const char *token, const struct fixture_show *s, int from,
     int count)
 {
 	struct api_resp	*r;
-	char		*body, *next;
-	int		i;
+	char		*body;
 
-	body = api_format("{\"show_id\": %lld, \"seat_ids\": [", s->id);
-	for (i = 0; i < count; i++) {
-		next = api_format("%s%s%lld", body, i ? "," : "",
-		    s->seats[from + i]);
-		free(body);
-		body = next;
-	}
-	next = api_format("%s]}", body);
-	r = fixture_book(token, fixture_key(), next, NULL);
+	body = fixture_seats_body(s, from, count);
+	r = fixture_book(token, fixture_key(), body, NULL);
 	free(body);
-	free(next);
 
 	return (r);
 }

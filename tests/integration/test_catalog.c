@@ -12,6 +12,7 @@
 #include "client.h"
 #include "fixtures.h"
 #include "tokens.h"
+#include "expect.h"
 
 static void
 setup(void)
@@ -35,25 +36,6 @@ get_ok(struct api_resp **rp, const char *fmt, long long a, long long b)
 	free(path);
 
 	return ((*rp)->json);
-}
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code,
-    const char *field)
-{
-	json_t	*err;
-
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_not_null(r->json, "error body is not JSON: %s", r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
-	err = json_object_get(r->json, "error");
-	cr_assert(json_is_string(json_object_get(err, "message")));
-	if (field != NULL) {
-		cr_assert_str_eq(json_string_value(json_object_get(
-		    json_object_get(err, "details"), "field")), field,
-		    "body %s", r->body);
-	}
 }
 
 static void

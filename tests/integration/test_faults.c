@@ -24,20 +24,12 @@
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
+#include "expect.h"
 
 /* Generous bounds: the machine is shared and timings are noisy. */
 #define FAULT_RECOVERY_SECONDS	10.0
 #define FAULT_ROUNDS		30
 #define FAULT_CONCURRENCY	12
-
-static double
-now_seconds(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
 
 /* Lines of the main server's log that contain `what`. */
 static int
@@ -524,24 +516,6 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 	free(body);
 	free(key);
 	free(token);
-}
-
-/* Redis is back and every worker of the main server talks to it. */
-static void
-redis_restore(void)
-{
-	struct api_resp	*r;
-	int		i, ok;
-
-	redis_up();
-	for (i = 0, ok = 0; i < 100 && ok < 4; i++) {
-		r = api("GET", "/api/health", NULL);
-		ok = r->status == 200 ? ok + 1 : 0;
-		api_free(r);
-		if (ok < 4)
-			usleep(100 * 1000);
-	}
-	cr_assert_eq(ok, 4, "Redis did not come back");
 }
 
 static long

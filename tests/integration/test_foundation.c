@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "expect.h"
 
 static long long
 make_movie(const char *title)
@@ -18,17 +19,6 @@ make_movie(const char *title)
 	return (db_insert_id("INSERT INTO movies (title, description, "
 	    "duration_minutes, rating, release_date) VALUES ($1, 'd', 100, "
 	    "'PG', '2026-01-02') RETURNING id", title, NULL));
-}
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_not_null(r->json, "error body is not JSON: %s", r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
-	cr_assert(json_is_string(json_object_get(json_object_get(r->json,
-	    "error"), "message")));
 }
 
 Test(foundation, tls12_handshake_succeeds)
@@ -101,18 +91,7 @@ Test(foundation, health_reports_redis_down_then_recovers)
 		api_free(r);
 	}
 
-	redis_up();
-	/* Reconnection is lazy and rate-limited: allow a few attempts. */
-	for (i = 0; i < 40; i++) {
-		r = api("GET", "/api/health", NULL);
-		if (r->status == 200) {
-			api_free(r);
-			break;
-		}
-		api_free(r);
-		usleep(100 * 1000);
-	}
-	cr_assert_lt(i, 40, "health did not recover after Redis restarted");
+	redis_restore();
 	for (i = 0; i < 4; i++) {
 		r = api("GET", "/api/health", NULL);
 		cr_assert_eq(r->status, 200);
@@ -495,29 +474,6 @@ Test(foundation, three_servers_starting_at_once_migrate_once,
 	free(url);
 }
 
-/* Runs the server binary with one setting changed; returns its stderr. */
-static char *
-start_with(const char *unset, const char *set, int *status)
-{
-	char		*cmd, *out;
-	FILE		*fp;
-	size_t		n;
-
-	cmd = api_format("cd \"$TEST_TMP\" && env %s%s %s PORT=%d "
-	    "AUTO_MIGRATE=0 timeout 10 \"$TEST_BIN\" -f -n -r 2>&1 >/dev/null",
-	    unset ? "-u " : "", unset ? unset : "", set ? set : "",
-	    test_free_port());
-	fp = popen(cmd, "r");
-	cr_assert_not_null(fp);
-	out = calloc(1, 4096);
-	n = fread(out, 1, 4095, fp);
-	out[n] = '\0';
-	*status = pclose(fp);
-	free(cmd);
-
-	return (out);
-}
-
 Test(foundation, missing_settings_stop_startup_with_one_line)
 {
 	static const struct {
@@ -537,7 +493,7 @@ Test(foundation, missing_settings_stop_startup_with_one_line)
 	char	*out, *nl;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		out = start_with(cases[i].unset, cases[i].set, &status);
+		out = test_start_output(cases[i].unset, cases[i].set, &status);
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 		    "case %zu: status %d, output %s", i, status, out);
 		cr_assert_not_null(strstr(out, cases[i].says),

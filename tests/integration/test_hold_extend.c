@@ -13,6 +13,7 @@
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
+#include "expect.h"
 
 static struct api_resp *
 hold_seats(const char *token, long long show, long long seat)
@@ -42,14 +43,6 @@ extend(const char *token, long long hold)
 	free(path);
 
 	return (r);
-}
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
 }
 
 /* Seconds between the hold's expires_at and now() + (its lifetime - s). */

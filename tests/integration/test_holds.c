@@ -12,6 +12,7 @@
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
+#include "expect.h"
 
 static struct api_resp *
 hold(const char *base, const char *token, const char *body)
@@ -21,14 +22,6 @@ hold(const char *base, const char *token, const char *body)
 	o.base = base;
 	o.token = token;
 	return (api_with("POST", "/api/holds", body, &o));
-}
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
 }
 
 Test(holds, hold_is_created_and_only_its_owner_sees_it)
@@ -168,6 +161,18 @@ Test(holds, owner_books_held_seats_with_hold_id)
 	free(body);
 }
 
+/*
+ * A condition for wait_until(): the database's clock is past the hold's
+ * expires_at.
+ */
+static int
+hold_lapsed(void *id)
+{
+	return (db_scalar("SELECT count(*) FROM holds WHERE id = $1 AND "
+	    "expires_at < now()", api_format("%lld", *(long long *)id),
+	    NULL) == 1);
+}
+
 Test(holds, hold_lapses_after_its_ttl_and_seats_are_bookable, .timeout = 60)
 {
 	struct test_server	srv;
@@ -192,7 +197,8 @@ Test(holds, hold_lapses_after_its_ttl_and_seats_are_bookable, .timeout = 60)
 	api_free(bk);
 
 	/* No sweeper runs anywhere; the rule itself lets the hold go. */
-	usleep(1500 * 1000);
+	wait_until(hold_lapsed, &(long long){ fixture_id(r) }, 10,
+	    "the hold's expires_at to pass");
 	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE id = $1"
 	    " AND released_at IS NULL", api_format("%lld", fixture_id(r)),
 	    NULL), 1);

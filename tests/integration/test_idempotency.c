@@ -11,14 +11,7 @@
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
-}
+#include "expect.h"
 
 static long long
 bookings_of(long long user)
@@ -28,43 +21,6 @@ bookings_of(long long user)
 	(void)snprintf(id, sizeof(id), "%lld", user);
 	return (db_scalar("SELECT count(*) FROM bookings WHERE user_id = $1",
 	    id, NULL));
-}
-
-static char *
-seats_body(const struct fixture_show *s, int from, int count)
-{
-	char	*body, *next;
-	int	i;
-
-	body = api_format("{\"show_id\": %lld, \"seat_ids\": [", s->id);
-	for (i = 0; i < count; i++) {
-		next = api_format("%s%s%lld", body, i ? "," : "",
-		    s->seats[from + i]);
-		free(body);
-		body = next;
-	}
-	next = api_format("%s]}", body);
-	free(body);
-
-	return (next);
-}
-
-/* Redis is back and every worker of the main server talks to it. */
-static void
-redis_restore(void)
-{
-	struct api_resp	*r;
-	int		i, ok;
-
-	redis_up();
-	for (i = 0, ok = 0; i < 60 && ok < 4; i++) {
-		r = api("GET", "/api/health", NULL);
-		ok = r->status == 200 ? ok + 1 : 0;
-		api_free(r);
-		if (ok < 4)
-			usleep(100 * 1000);
-	}
-	cr_assert_eq(ok, 4, "Redis did not come back");
 }
 
 Test(idempotency, retry_is_replayed_with_the_same_status_and_body)
@@ -77,7 +33,7 @@ Test(idempotency, retry_is_replayed_with_the_same_status_and_body)
 	fixture_show(&s, 2, "1 day");
 	a = test_user_token("user", &ua);
 	key = fixture_key();
-	body = seats_body(&s, 0, 2);
+	body = fixture_seats_body(&s, 0, 2);
 
 	r1 = fixture_book(a, key, body, NULL);
 	cr_assert_eq(r1->status, 201, "%s", r1->body);
@@ -107,7 +63,7 @@ Test(idempotency, a_4xx_is_replayed_too)
 	fixture_show(&s, 1, "1 day");
 	a = test_user_token("user", &ua);
 	b = test_user_token("user", &ub);
-	body = seats_body(&s, 0, 1);
+	body = fixture_seats_body(&s, 0, 1);
 	key = fixture_key();
 
 	r1 = fixture_book(a, fixture_key(), body, NULL);
@@ -138,8 +94,8 @@ Test(idempotency, same_key_with_a_different_body_is_422)
 	fixture_show(&s, 2, "1 day");
 	a = test_user_token("user", &ua);
 	key = fixture_key();
-	b1 = seats_body(&s, 0, 1);
-	b2 = seats_body(&s, 1, 1);
+	b1 = fixture_seats_body(&s, 0, 1);
+	b2 = fixture_seats_body(&s, 1, 1);
 
 	r = fixture_book(a, key, b1, NULL);
 	cr_assert_eq(r->status, 201, "%s", r->body);
@@ -179,7 +135,7 @@ Test(idempotency, concurrent_same_key_makes_one_booking, .timeout = 30)
 	fixture_show(&s, 3, "1 day");
 	a = test_user_token("user", &ua);
 	key = fixture_key();
-	body = seats_body(&s, 0, 3);
+	body = fixture_seats_body(&s, 0, 3);
 
 	memset(reqs, 0, sizeof(reqs));
 	for (i = 0; i < 8; i++) {
@@ -241,7 +197,7 @@ Test(idempotency, missing_long_or_odd_keys_are_400)
 
 	fixture_show(&s, 1, "1 day");
 	a = test_user_token("user", &ua);
-	body = seats_body(&s, 0, 1);
+	body = fixture_seats_body(&s, 0, 1);
 
 	r = fixture_book(a, NULL, body, NULL);
 	assert_error(r, 400, "idempotency_key_missing");
@@ -276,7 +232,7 @@ Test(idempotency, redis_flushed_between_attempt_and_retry_still_one_booking)
 	fixture_show(&s, 2, "1 day");
 	a = test_user_token("user", &ua);
 	key = fixture_key();
-	body = seats_body(&s, 0, 2);
+	body = fixture_seats_body(&s, 0, 2);
 
 	r1 = fixture_book(a, key, body, NULL);
 	cr_assert_eq(r1->status, 201, "%s", r1->body);
@@ -290,7 +246,7 @@ Test(idempotency, redis_flushed_between_attempt_and_retry_still_one_booking)
 
 	/* The database also knows the request it was for. */
 	redis_flush();
-	other = seats_body(&s, 1, 1);
+	other = fixture_seats_body(&s, 1, 1);
 	r2 = fixture_book(a, key, other, NULL);
 	assert_error(r2, 422, "idempotency_key_reused");
 	api_free(r2);
@@ -319,7 +275,7 @@ Test(idempotency, redis_down_booking_works_and_retry_is_one_booking,
 	fixture_show(&s, 2, "1 day");
 	a = test_user_token("user", &ua);
 	key = fixture_key();
-	body = seats_body(&s, 0, 2);
+	body = fixture_seats_body(&s, 0, 2);
 
 	redis_down();
 	r1 = fixture_book(a, key, body, NULL);

@@ -16,6 +16,7 @@
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
+#include "expect.h"
 
 /* The value of the sample `series` (name with labels, exact), or -1. */
 static double
@@ -268,9 +269,10 @@ Test(metrics, access_log_has_one_json_line_without_secrets)
 	r = api_with("GET", "/api/bookings?limit=5", NULL, &o);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	api_free(r);
-	usleep(200 * 1000);
 
 	log = api_format("%s/server-%d.log", getenv("TEST_TMP"), srv.port);
+	wait_until(file_contains, &(struct file_needle){ log,
+	    "acclog-test-1" }, 10, "the access log line");
 	fp = fopen(log, "r");
 	cr_assert_not_null(fp);
 	found = 0;
@@ -333,9 +335,10 @@ Test(metrics, kore_pre_handler_error_has_a_request_id)
 		cr_assert(isxdigit((unsigned char)id[i]), "%s", id);
 	api_free(r);
 	free(body);
-	usleep(200 * 1000);
 
 	log = api_format("%s/server-%d.log", getenv("TEST_TMP"), srv.port);
+	wait_until(file_contains, &(struct file_needle){ log, id }, 10,
+	    "the access log line of the 413");
 	fp = fopen(log, "r");
 	cr_assert_not_null(fp);
 	found = 0;

@@ -22,6 +22,7 @@
 #include "booking_fixtures.h"
 #include "client.h"
 #include "tokens.h"
+#include "expect.h"
 
 /* A pending_payment booking of `nseats` seats, with its owner. */
 struct paying {
@@ -112,14 +113,6 @@ initiated(const struct paying *p)
 	api_free(r);
 
 	return (id);
-}
-
-static void
-assert_error(const struct api_resp *r, long status, const char *code)
-{
-	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
-	    r->body);
-	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
 }
 
 static const char *
@@ -1120,30 +1113,6 @@ Test(payments, concurrent_confirms_charge_the_card_once, .timeout = 60)
 	}
 }
 
-/* The server's one line on standard error when it refuses to start. */
-static char *
-refused_start(const char *unset, const char *set, int *status)
-{
-	FILE	*fp;
-	char	*cmd, *out;
-	size_t	n;
-
-	cmd = api_format("cd \"$TEST_TMP\" && env %s%s %s PORT=%d "
-	    "AUTO_MIGRATE=0 timeout 10 \"$TEST_BIN\" -f -n -r 2>&1 >/dev/null",
-	    unset ? "-u " : "", unset ? unset : "", set ? set : "",
-	    test_free_port());
-	fp = popen(cmd, "r");
-	cr_assert_not_null(fp);
-	out = calloc(1, 4096);
-	cr_assert_not_null(out);
-	n = fread(out, 1, 4095, fp);
-	out[n] = '\0';
-	*status = pclose(fp);
-	free(cmd);
-
-	return (out);
-}
-
 Test(payments, payment_settings_are_checked_at_startup)
 {
 	static const struct {
@@ -1164,7 +1133,7 @@ Test(payments, payment_settings_are_checked_at_startup)
 	char	*out;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		out = refused_start(cases[i].unset, cases[i].set, &status);
+		out = test_start_output(cases[i].unset, cases[i].set, &status);
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 		    "case %zu: status %d, output %s", i, status, out);
 		cr_assert_not_null(strstr(out, cases[i].says),

@@ -23,6 +23,7 @@
 #include "client.h"
 #include "fixtures.h"
 #include "tokens.h"
+#include "expect.h"
 
 #define SEATMAP_BIG		10000
 #define SEATMAP_BOUND_SECONDS	1.0
@@ -271,15 +272,6 @@ Test(seatmap, every_write_is_seen_by_the_next_read)
 
 	free(body);
 	free(token);
-}
-
-static double
-now_seconds(void)
-{
-	struct timeval	tv;
-
-	(void)gettimeofday(&tv, NULL);
-	return (tv.tv_sec + tv.tv_usec / 1e6);
 }
 
 /*

@@ -249,3 +249,23 @@ fixture_multi_free(struct multi_req *reqs, int n)
 		reqs[i].headers = NULL;
 	}
 }
+
+/* {"show_id": s, "seat_ids": [count seats of s from index from]}. */
+char *
+fixture_seats_body(const struct fixture_show *s, int from, int count)
+{
+	char	*body, *next;
+	int	i;
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [", s->id);
+	for (i = 0; i < count; i++) {
+		next = api_format("%s%s%lld", body, i ? "," : "",
+		    s->seats[from + i]);
+		free(body);
+		body = next;
+	}
+	next = api_format("%s]}", body);
+	free(body);
+
+	return (next);
+}

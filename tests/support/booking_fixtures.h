@@ -24,6 +24,7 @@ struct api_resp	*fixture_book(const char *, const char *, const char *,
 struct api_resp	*fixture_book_at(const char *, const char *, const char *,
 		    const char *, const char *);
 char		*fixture_key(void);
+char		*fixture_seats_body(const struct fixture_show *, int, int);
 long long	fixture_id(const struct api_resp *);
 int		fixture_seat_ids(const struct api_resp *, const char *,
 		    long long *, int);

@@ -447,6 +447,35 @@ test_run_output(const char **argv, const char **env, char *out, size_t size)
 	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/*
+ * Starts the server binary with one setting unset and/or one set
+ * ("NAME=value"), for a start-up that must be refused: returns what it
+ * wrote on standard error (the caller frees it), its exit status in
+ * *status (pclose()'s; it is killed after 10 s if it does start).
+ */
+char *
+test_start_output(const char *unset, const char *set, int *status)
+{
+	FILE	*fp;
+	char	*cmd, *out;
+	size_t	n;
+
+	cmd = api_format("cd \"$TEST_TMP\" && env %s%s %s PORT=%d "
+	    "AUTO_MIGRATE=0 timeout 10 \"$TEST_BIN\" -f -n -r 2>&1 >/dev/null",
+	    unset ? "-u " : "", unset ? unset : "", set ? set : "",
+	    test_free_port());
+	fp = popen(cmd, "r");
+	cr_assert_not_null(fp);
+	out = calloc(1, 4096);
+	cr_assert_not_null(out);
+	n = fread(out, 1, 4095, fp);
+	out[n] = '\0';
+	*status = pclose(fp);
+	free(cmd);
+
+	return (out);
+}
+
 static void
 redis_control(const char *fn)
 {

@@ -61,5 +61,6 @@ int	test_free_port(void);
 int	test_wait_health(const char *, int);
 int	test_run(const char **, const char **);
 int	test_run_output(const char **, const char **, char *, size_t);
+char	*test_start_output(const char *, const char *, int *);
 
 #endif

@@ -1,0 +1,48 @@
+/*
+ * What tests say about answers, and how they wait: the one home of the
+ * asserts and waits the test files share.
+ *
+ *   assert_error(r, 409, "seat_unavailable");
+ *   assert_error(r, 400, "validation_failed", "seat_ids");
+ *	an error answer: this status, a JSON envelope {"error": {"code",
+ *	"message"}} with this code, and, when a field is given (not NULL),
+ *	error.details.field naming it.
+ *
+ *   wait_until(cond, arg, seconds, what)
+ *	polls cond(arg) every 20 ms until it returns non-zero, for at most
+ *	seconds; the test fails naming what if it never does. Returns the
+ *	seconds it waited. Use it instead of a fixed sleep: a test waits for
+ *	the condition it needs, however slow the machine.
+ *
+ *   redis_restore()
+ *	Redis started again (redis_up()) and the main server healthy on
+ *	four answers in a row, so every worker has reconnected; bounded.
+ *
+ *   now_seconds()	Unix time in seconds, with microseconds.
+ *
+ *   file_contains(path, needle)     a condition for wait_until: the file
+ *	(e.g. a server's log) has a line containing needle.
+ */
+#ifndef __H_TEST_EXPECT_H
+#define __H_TEST_EXPECT_H
+
+#include "client.h"
+
+#define assert_error(r, status, ...)					\
+	expect_error_answer((r), (status), __VA_ARGS__, NULL)
+
+void	expect_error_answer(const struct api_resp *, long, const char *,
+	    const char *, ...);
+
+double	wait_until(int (*)(void *), void *, double, const char *);
+double	now_seconds(void);
+
+struct file_needle {
+	const char	*path;
+	const char	*needle;
+};
+int	file_contains(void *);
+
+void	redis_restore(void);
+
+#endif
