@@ -139,6 +139,10 @@ if [ -f "$out/booking" ] && [ -n "$(find "$root/src" -name '*.h' \
 fi
 
 cd "$app"
+if [ ! -f "$out/booking" ] || [ ! -d "$app/.objs" ]; then
+	echo "building $out/booking with kodev: Kore first, then src/" \
+	    "(a few minutes; log: ${out#$root/}/build.log)"
+fi
 KORE_SOURCE="$kore_src" KORE_FLAVOR="$flavor" kodev build \
     > "$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 install -m 0755 "$app/booking" "$out/booking"

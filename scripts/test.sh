@@ -23,6 +23,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 objs="$root/build/app/booking/.objs"
 out="$root/build/tests"
 what=${1:-all}
+# scripts/test.sh unit|integration|asan FILTER: only the tests Criterion's
+# --filter FILTER selects ("suite/test", wildcards allowed), e.g.
+# scripts/test.sh integration 'holds/*'.
+filter=()
+[ -n "${2:-}" ] && filter=(--filter "$2")
 parts="unit fuzz integration asan openapi cluster compose image chaos"
 case " all $parts " in
 *" $what "*) ;;
@@ -97,7 +102,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	for t in "$root"/tests/unit/test_*.c; do
 		t="$out/$(basename "$t" .c)"
 		echo "== unit: $(basename "$t")"
-		part unit "$t" --jobs 2
+		part unit "$t" --jobs 2 "${filter[@]}"
 	done
 fi
 if [ "$what" = all ] || [ "$what" = fuzz ]; then
@@ -110,7 +115,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 	rm -f "$out/responses.jsonl"
 	OPENAPI_RECORD="$out/responses.jsonl" \
 	    part integration "$root/tests/support/harness.sh" \
-	    "$out/integration"
+	    "$out/integration" "${filter[@]}"
 	echo "== openapi: responses of the integration tests"
 	part openapi-responses node "$root/tests/openapi/validate.mjs" \
 	    "$root/build/openapi.json" "$out/responses.jsonl"
@@ -120,7 +125,8 @@ if [ "$what" = all ] || [ "$what" = asan ]; then
 	part asan-build "$root/scripts/build.sh" asan
 	[ "$what" = all ] || build_http_tests integration integration
 	TEST_SANITIZE=1 TEST_BIN="$root/build/asan/booking" \
-	    part asan "$root/tests/support/harness.sh" "$out/integration"
+	    part asan "$root/tests/support/harness.sh" "$out/integration" \
+	    "${filter[@]}"
 fi
 if [ "$what" = all ] || [ "$what" = openapi ]; then
 	echo "== openapi: lint"
