@@ -3,7 +3,7 @@
 # build (scripts/deps.sh, scripts/build.sh); the final stage holds only the
 # binary, its shared libraries and the migrations, and runs as an
 # unprivileged user. No secret is in it: every setting comes from the
-# environment (README, Configuration), the certificate from a volume.
+# environment (docs/deployment.md, Configuration), the certificate from a volume.
 #
 # `make image` builds it with podman from a locally made Debian 12 base
 # (scripts/image.sh passes BASE_IMAGE); elsewhere the default base works:

@@ -43,7 +43,7 @@ integration: build
 cluster-test: build deps-test
 	@./scripts/test.sh cluster
 
-# Three instances behind HAProxy on https://127.0.0.1:8443 (README, Deploy).
+# Three instances behind HAProxy on https://127.0.0.1:8443 (docs/deployment.md).
 cluster: build deps-test
 	@./scripts/cluster.sh start
 
@@ -70,6 +70,6 @@ chaos: build deps-test
 fuzz: build deps-test
 	@./scripts/fuzz.sh run
 
-# Stops what make run started and removes build/ and var/ (README, Files).
+# Stops what make run started and removes build/ and var/ (README.md, Files it writes).
 clean:
 	@./scripts/stop.sh clean

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where a booking's time goes, in measures that do not depend on how
-# loaded the machine is (README, "Performance: where a booking's time
-# goes"). On a throwaway stack like scripts/bench-bookings.sh (private
+# loaded the machine is (docs/performance.md, "Performance: where a
+# booking's time goes"). On a throwaway stack like scripts/bench-bookings.sh (private
 # PostgreSQL with pg_stat_statements, Redis, server; all stopped by PID):
 #
 #  1. PROFILE_N (default 200) bookings of distinct seats, one after the
