@@ -69,7 +69,7 @@ if [ -f "$root/Makefile" ]; then
 	mkdir -p "$root/build"
 	log="$root/build/deps.log"
 fi
-install() {
+apt_install() {
 	local total
 	apt-get update -qq >> "$log" 2>&1 || return 1
 	total=$(apt-get install -s --no-install-recommends "${missing[@]}" \
@@ -89,7 +89,7 @@ install() {
 }
 # Another apt may hold the dpkg lock for a while: wait for it.
 for try in 1 2 3 4 5 6 7 8 9 10; do
-	if install; then
+	if apt_install; then
 		break
 	fi
 	[ "$try" = 10 ] && exit 1

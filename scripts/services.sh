@@ -164,20 +164,30 @@ free_port() {
 	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
 	    lo=32768
 	[ "$lo" -gt 11024 ] || lo=32768
-	mkdir -p "$PORT_RESERVE_DIR" && chmod 1777 "$PORT_RESERVE_DIR" 2>/dev/null
-	exec {fd}>>"$PORT_RESERVE_DIR/lock"
+	# Shared by every user of the machine: the directory is sticky and
+	# world-writable, its files world-writable.
+	if [ ! -d "$PORT_RESERVE_DIR" ]; then
+		mkdir -p "$PORT_RESERVE_DIR" 2>/dev/null
+		chmod 1777 "$PORT_RESERVE_DIR" 2>/dev/null
+	fi
+	if [ ! -e "$PORT_RESERVE_DIR/lock" ]; then
+		: >> "$PORT_RESERVE_DIR/lock"
+		chmod 666 "$PORT_RESERVE_DIR/lock" 2>/dev/null
+	fi
+	exec {fd}<"$PORT_RESERVE_DIR/lock" || return 1
 	flock "$fd"
 	for tries in $(seq 1 1000); do
 		p=$((10000 + RANDOM % (lo - 10000)))
 		holder=$(cat "$PORT_RESERVE_DIR/$p" 2>/dev/null)
 		[ -n "$holder" ] && kill -0 "$holder" 2>/dev/null && continue
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-		echo $$ > "$PORT_RESERVE_DIR/$p"
-		exec {fd}>&-
+		{ echo $$ > "$PORT_RESERVE_DIR/$p"; } 2>/dev/null || continue
+		chmod 666 "$PORT_RESERVE_DIR/$p" 2>/dev/null
+		exec {fd}<&-
 		echo "$p"
 		return 0
 	done
-	exec {fd}>&-
+	exec {fd}<&-
 	echo "free_port: no free port below $lo" >&2
 	return 1
 }

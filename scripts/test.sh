@@ -4,8 +4,8 @@
 # against a throwaway PostgreSQL and Redis (tests/support/harness.sh), the
 # same integration tests against a build with AddressSanitizer and
 # UndefinedBehaviorSanitizer (scripts/build.sh asan; any report fails),
-# then the checks of the API description (tests/openapi/: lint, routes against
-# the description, every response of the integration tests validated
+# then the checks of the API description (tests/openapi/: lint, routes and
+# the contract docs/api.md against the description, every response of the integration tests validated
 # against it, a generated client's scenario, the docs pages in headless
 # Chromium), then the cluster tests against three instances behind HAProxy
 # (tests/support/cluster-harness.sh), the compose.yaml check
