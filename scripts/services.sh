@@ -179,7 +179,8 @@ free_port() {
 	for tries in $(seq 1 1000); do
 		p=$((10000 + RANDOM % (lo - 10000)))
 		holder=$(cat "$PORT_RESERVE_DIR/$p" 2>/dev/null)
-		[ -n "$holder" ] && kill -0 "$holder" 2>/dev/null && continue
+		# Alive, whoever's it is (kill -0 fails on another user's).
+		[ -n "$holder" ] && [ -d "/proc/$holder" ] && continue
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
 		{ echo $$ > "$PORT_RESERVE_DIR/$p"; } 2>/dev/null || continue
 		chmod 666 "$PORT_RESERVE_DIR/$p" 2>/dev/null

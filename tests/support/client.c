@@ -548,7 +548,8 @@ port_reserved(const char *dir, int port)
 		holder = 0;
 	fclose(fp);
 
-	return (holder > 0 && kill((pid_t)holder, 0) == 0);
+	/* EPERM: alive, another user's. */
+	return (holder > 0 && (kill((pid_t)holder, 0) == 0 || errno == EPERM));
 }
 
 static int
