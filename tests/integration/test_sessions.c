@@ -12,7 +12,10 @@
 
 #include <jwt.h>
 
+#include <sys/wait.h>
+
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -238,6 +241,63 @@ Test(sessions, reuse_of_a_rotated_refresh_token_revokes_its_access_tokens)
 	free(ro);
 }
 
+/*
+ * Two clients refresh with one token at once: one rotates, the other is
+ * a replay, which ends the session, so the winner's new access token is
+ * refused too (someone else holds a copy of the session).
+ */
+Test(sessions, parallel_refreshes_with_one_token_end_the_session)
+{
+	struct api_resp	*r, *t;
+	char		*email, *r0, buf[2][1024];
+	int		fds[2][2], i, n, status, ok;
+	pid_t		pids[2];
+	ssize_t		len;
+
+	email = sess_email("race");
+	r = sess_register(email);
+	r0 = sess_field(r, "refresh_token");
+	api_free(r);
+
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(pipe(fds[i]), 0);
+		if ((pids[i] = fork()) == 0) {
+			close(fds[i][0]);
+			t = sess_refresh(r0);
+			if (t->status == 200 && t->json != NULL) {
+				const char *a = json_string_value(
+				    json_object_get(t->json, "access_token"));
+				if (a != NULL)
+					(void)write(fds[i][1], a, strlen(a));
+			}
+			_exit(t->status == 200 ? 0 : t->status == 401 ? 1 : 2);
+		}
+		cr_assert_gt(pids[i], 0);
+		close(fds[i][1]);
+	}
+
+	ok = 0;
+	n = -1;
+	for (i = 0; i < 2; i++) {
+		len = read(fds[i][0], buf[i], sizeof(buf[i]) - 1);
+		buf[i][len > 0 ? len : 0] = '\0';
+		close(fds[i][0]);
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) < 2);
+		if (WEXITSTATUS(status) == 0) {
+			ok++;
+			n = i;
+		}
+	}
+	cr_assert_eq(ok, 1, "%d refreshes succeeded", ok);
+	cr_assert_gt(strlen(buf[n]), 0);
+	cr_assert_eq(sess_me(buf[n]), 401,
+	    "the winner's access token outlives the replay");
+
+	free(email);
+	free(r0);
+}
+
 /* Logout with the newest access token ends the older ones and the refresh. */
 Test(sessions, logout_ends_every_token_of_the_login)
 {
@@ -412,6 +472,44 @@ Test(sessions, successful_logins_are_limited_per_account)
 	sess_stop(&s);
 	free(email);
 	free(other);
+}
+
+/*
+ * Eight correct logins for one account at once, three allowed: the count
+ * is taken before any hashing in one Redis script, so exactly three get
+ * in and the rest are 429.
+ */
+Test(sessions, parallel_logins_get_at_most_the_per_account_limit)
+{
+	struct sess_server	s;
+	struct api_resp		*r;
+	char			*email;
+	pid_t			pids[8];
+	int			i, status, in, limited;
+
+	sess_start(&s, 13, "LOGIN_MAX_PER_ACCOUNT=3", NULL);
+	email = sess_email("parallel-logins");
+	api_free(sess_register(email));
+
+	for (i = 0; i < 8; i++) {
+		if ((pids[i] = fork()) == 0) {
+			r = sess_login(s.srv.url, email, PASSWORD, NULL);
+			_exit(r->status == 200 ? 0 : r->status == 429 ? 1 : 2);
+		}
+		cr_assert_gt(pids[i], 0);
+	}
+	in = limited = 0;
+	for (i = 0; i < 8; i++) {
+		cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+		cr_assert(WIFEXITED(status));
+		in += WEXITSTATUS(status) == 0;
+		limited += WEXITSTATUS(status) == 1;
+	}
+	cr_assert_eq(in, 3, "%d logins got in", in);
+	cr_assert_eq(limited, 5);
+
+	sess_stop(&s);
+	free(email);
 }
 
 /*
