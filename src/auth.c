@@ -15,8 +15,9 @@
  * request rather than when the token expires. A promotion takes effect
  * at the next refresh, which reads the role afresh.
  *
- * Revocation never fails open. Logout also records the jti in
- * PostgreSQL (revoked_tokens, migration 008), the record of truth. The
+ * Revocation never fails open. Revocations are also recorded in
+ * PostgreSQL (revoked_tokens, migrations 008 and 012), the record of
+ * truth. The
  * Redis list is trusted only while AUTH_DENY_COMPLETE exists: it is set
  * after the list was filled from PostgreSQL, so a Redis that restarted
  * empty says "unknown". When Redis is down, stalled, gives a reply that
@@ -25,9 +26,10 @@
  * revocation and the list is refilled (fire and forget). If neither can
  * answer, the request is 503.
  *
- * A logout that could not write its jti to Redis (stalled or down) is in
- * PostgreSQL only, and a Redis that comes back with its keys still says
- * "complete". So such a logout tells every worker of the instance
+ * A revocation (logout, or a replayed refresh token: a session's sid)
+ * that could not be written to Redis (stalled or down) is in PostgreSQL
+ * only, and a Redis that comes back with its keys still says "complete".
+ * So such a revocation tells every worker of the instance
  * (auth_deny_lost(), a Kore message), and each then asks PostgreSQL for
  * every token until it has refilled the list from PostgreSQL and Redis
  * confirmed the marker, which the refill writes last.
