@@ -14,8 +14,9 @@
  * A session ends as a whole. A token that was already used is a replay:
  * its family is revoked and its sid deny-listed, so every access token
  * of that login stops working at once, and the answer is 401. Logout does
- * the same for the caller's session (and for the family of a refresh
- * token it is given, if that is another login of the same user). The
+ * the same for the caller's session (a refresh token it is given that
+ * belongs to another login of the caller's has its family revoked: that
+ * login can no longer refresh, and its access tokens lapse). The
  * sid goes on the record (revoked_tokens, migration 012) and the Redis
  * deny list (auth.c reads both) until every access token it covers has
  * expired: ACCESS_TOKEN_TTL_SECONDS from now. A replay whose sid cannot
@@ -607,7 +608,6 @@ static int
 sessions_logout_start(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
-
 	long long		left;
 
 	if (!sessions_body(req, BODY_OPTIONAL, sessions_input_logout, s))
