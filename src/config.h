@@ -36,6 +36,7 @@ struct config {
 	/* sessions (issue 20): per-email ceiling, successes per account */
 	int		login_max_failures_email;
 	int		login_max_per_account;
+	int		rate_limit_refresh;	/* per address and window */
 	int		login_window;
 	int		password_cost;
 	int		rate_limit_window;

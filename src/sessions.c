@@ -53,6 +53,7 @@
 #include "reply.h"
 #include "route.h"
 #include "sessions.h"
+#include "throttle.h"
 #include "token.h"
 #include "users.h"
 
@@ -129,6 +130,7 @@ struct sessions_req {
 	struct auth		auth;
 	struct db_call		db;
 	struct redis_ticket	*deny;
+	struct throttle		throttle;
 	struct users_row	user;
 	struct sessions_input	in;
 	struct sessions_fresh	fresh;
@@ -145,6 +147,7 @@ static int	sessions_body(struct http_request *, int,
 		    struct sessions_req *);
 
 static int	sessions_refresh_start(struct http_request *);
+static int	sessions_refresh_throttle(struct http_request *);
 static int	sessions_refresh_rotate(struct http_request *);
 static int	sessions_refresh_reuse(struct http_request *);
 static int	sessions_refresh_deny(struct http_request *);
@@ -159,13 +162,15 @@ static int	sessions_logout_deny(struct http_request *);
 static int	sessions_logout_answer(struct http_request *);
 
 #define REFRESH_START		0
-#define REFRESH_ROTATE		1
-#define REFRESH_REUSE		2
-#define REFRESH_DENY		3
-#define REFRESH_ANSWER		4
+#define REFRESH_THROTTLE	1
+#define REFRESH_ROTATE		2
+#define REFRESH_REUSE		3
+#define REFRESH_DENY		4
+#define REFRESH_ANSWER		5
 
 static struct http_state refresh_states[] = {
 	KORE_HTTP_STATE(sessions_refresh_start),
+	KORE_HTTP_STATE(sessions_refresh_throttle),
 	KORE_HTTP_STATE(sessions_refresh_rotate),
 	KORE_HTTP_STATE(sessions_refresh_reuse),
 	KORE_HTTP_STATE(sessions_refresh_deny),
@@ -417,6 +422,7 @@ sessions_free(struct http_request *req)
 	auth_cleanup(&s->auth);
 	db_call_cleanup(&s->db);
 	redis_ticket_release(&s->deny);
+	throttle_cleanup(&s->throttle);
 	OPENSSL_cleanse(&s->in, sizeof(s->in));
 	OPENSSL_cleanse(&s->fresh, sizeof(s->fresh));
 	http_state_cleanup(req);
@@ -445,7 +451,10 @@ sessions_body(struct http_request *req, int optional,
 	return (ret);
 }
 
-/* Validate the body; rotate the presented token into a new one. */
+/*
+ * Validate the body; charge the refresh to the client address (each adds
+ * a row, kept until it expires: RATE_LIMIT_REFRESH bounds how fast).
+ */
 static int
 sessions_refresh_start(struct http_request *req)
 {
@@ -453,6 +462,25 @@ sessions_refresh_start(struct http_request *req)
 
 	if (!sessions_body(req, BODY_REQUIRED, sessions_input_refresh, s))
 		return (HTTP_STATE_COMPLETE);
+
+	throttle_refresh(req, &s->throttle);
+	req->fsm_state = REFRESH_THROTTLE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Past the limit: 429. Otherwise rotate the token into a new one. */
+static int
+sessions_refresh_throttle(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	switch (throttle_limited(req, &s->throttle)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	if (s->in.refresh[0] == '\0' || sessions_hash(s->in.refresh,
 	    s->old_hash, sizeof(s->old_hash)) == -1) {
 		auth_unauthorized(req, "The refresh token is not valid.");

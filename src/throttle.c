@@ -23,7 +23,8 @@
  * anywhere else until the email's ceiling; the ceiling bounds what a
  * guesser with many addresses gets, and with the per-account limit bounds
  * the password hashing one account can cost in a window. Registrations
- * are charged per address; holds, bookings and payment calls per user.
+ * and refreshes are charged per address; holds, bookings and payment
+ * calls per user.
  * Addresses are counted as peer_limit_address() gives them: an IPv6
  * client by its /64.
  *
@@ -212,6 +213,19 @@ throttle_register(struct http_request *req, struct throttle *t)
 	throttle_key(t, config.rate_limit_registrations,
 	    config.rate_limit_registrations_window,
 	    THROTTLE_PREFIX "register:addr:%s", addr);
+	throttle_take(req, t);
+}
+
+/* Charges a refresh to the client address: each one writes a row. */
+void
+throttle_refresh(struct http_request *req, struct throttle *t)
+{
+	char		addr[PEER_LIMIT_ADDR_MAX];
+
+	memset(t, 0, sizeof(*t));
+	peer_limit_address(req, addr, sizeof(addr));
+	throttle_key(t, config.rate_limit_refresh, config.rate_limit_window,
+	    THROTTLE_PREFIX "refresh:addr:%s", addr);
 	throttle_take(req, t);
 }
 

@@ -1,7 +1,8 @@
 /*
  * throttle: fixed-window counters in Redis that refuse a request past a
  * limit: failed logins per (email, address), per address and per email,
- * successful logins per account, registrations per address, holds,
+ * successful logins per account, registrations and refreshes per
+ * address, holds,
  * bookings and payment calls per user.
  */
 #ifndef __H_THROTTLE_H
@@ -48,6 +49,7 @@ struct throttle {
 void	throttle_login(struct http_request *, struct throttle *,
 	    const char *);
 void	throttle_register(struct http_request *, struct throttle *);
+void	throttle_refresh(struct http_request *, struct throttle *);
 void	throttle_user(struct http_request *, struct throttle *, int,
 	    int64_t);
 void	throttle_user_unless(struct http_request *, struct throttle *, int,

@@ -513,6 +513,59 @@ Test(sessions, parallel_logins_get_at_most_the_per_account_limit)
 }
 
 /*
+ * Each refresh writes a row: two per address and window here, the third
+ * is 429 with Retry-After and writes nothing; another /64 goes on.
+ */
+Test(sessions, refreshes_are_limited_per_address)
+{
+	struct sess_server	s;
+	struct api_resp		*r;
+	char			*email, *tok, *b, *uid, retry[16];
+	int			i;
+
+	sess_start(&s, 10, "TRUSTED_PROXIES=127.0.0.0/8",
+	    "RATE_LIMIT_REFRESH=2", NULL);
+	email = sess_email("refresh-limit");
+	r = sess_register(email);
+	tok = sess_field(r, "refresh_token");
+	uid = api_format("%lld", (long long)json_integer_value(
+	    json_object_get(json_object_get(r->json, "user"), "id")));
+	api_free(r);
+
+	for (i = 0; i < 3; i++) {
+		b = api_format("{\"refresh_token\": \"%s\"}", tok);
+		r = sess_post(s.srv.url, "/api/auth/refresh", NULL, b,
+		    "2001:db8:5:6::1");
+		free(b);
+		if (i < 2) {
+			cr_assert_eq(r->status, 200, "refresh %d: %s", i,
+			    r->body);
+			free(tok);
+			tok = sess_field(r, "refresh_token");
+		} else {
+			cr_assert_eq(r->status, 429, "%s", r->body);
+			cr_assert_not_null(api_header(r, "retry-after", retry,
+			    sizeof(retry)));
+		}
+		api_free(r);
+	}
+	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens"
+	    " WHERE user_id = $1", uid, NULL), 3);
+
+	b = api_format("{\"refresh_token\": \"%s\"}", tok);
+	r = sess_post(s.srv.url, "/api/auth/refresh", NULL, b,
+	    "2001:db8:5:7::1");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	free(b);
+
+	sess_stop(&s);
+	free(email);
+	free(tok);
+	free(uid);
+}
+
+/*
  * Refresh tokens that expired or were revoked more than an hour ago are
  * deleted by the periodic sweep; a live one stays.
  */
