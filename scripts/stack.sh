@@ -112,7 +112,8 @@ SELECT id || ' ' || hp || '.' || pg_temp.b64url(hmac(hp, :'secret',
     'sha256'))
 FROM (SELECT id, pg_temp.b64url('{"alg":"HS256","typ":"JWT"}') || '.' ||
     pg_temp.b64url(convert_to(json_build_object('sub', id::text,
-    'role', 'user', 'jti', md5(random()::text || id), 'iss', 'booking',
+    'role', 'user', 'jti', md5(random()::text || id),
+    'sid', gen_random_uuid()::text, 'iss', 'booking',
     'aud', 'booking-api', 'iat', :now, 'exp', :now + 3600)::text, 'UTF8'))
     AS hp FROM users ORDER BY id) t;
 SQL

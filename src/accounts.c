@@ -8,8 +8,9 @@
  * Passwords are hashed and verified in a Kore task (password.c); a login
  * for an unknown email verifies against a dummy hash, so it costs the
  * same. Every login attempt is charged, before its password is verified,
- * to a counter per client address and one per email, and refunded when it
- * succeeds; registrations are charged per address (throttle.c).
+ * to failure counters per (email, address), per address and per email,
+ * and to a success counter per account; its outcome settles the charge
+ * (throttle.c). Registrations are charged per address.
  */
 #include <sys/types.h>
 
@@ -43,8 +44,9 @@ static const char sql_register[] =
     "), r AS ("
     "  INSERT INTO refresh_tokens (user_id, token_hash, expires_at)"
     "  SELECT id, $4, now() + make_interval(secs => $5::int) FROM u"
+    "  RETURNING family"
     ")"
-    " SELECT " USERS_COLUMNS " FROM u";
+    " SELECT " USERS_COLUMNS ", r.family::text FROM u, r";
 
 static const char sql_login_lookup[] =
     "SELECT " USERS_COLUMNS ", u.password_hash"
@@ -408,7 +410,8 @@ accounts_register_insert(struct http_request *req)
 	if (r != HTTP_STATE_CONTINUE)
 		return (r);
 
-	if (db_rows(&a->db) != 1) {
+	if (db_rows(&a->db) != 1 ||
+	    !sessions_read_sid(&a->db, USERS_NCOLUMNS, &a->fresh)) {
 		reply_internal(req);
 		return (HTTP_STATE_COMPLETE);
 	}
@@ -502,14 +505,15 @@ accounts_login_verify(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	/* One answer for every kind of failure; the charge stays. */
+	/* One answer for every kind of failure; it counts as a failure. */
 	if (!a->known || !a->pw.match) {
+		throttle_settle(req, &a->throttle, 0);
 		reply_error(req, HTTP_STATUS_UNAUTHORIZED,
 		    "invalid_credentials", "The email or password is wrong.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	throttle_refund(req, &a->throttle);
+	throttle_settle(req, &a->throttle, 1);
 
 	if (!sessions_fresh(req, &a->fresh))
 		return (HTTP_STATE_COMPLETE);
@@ -524,8 +528,16 @@ static int
 accounts_login_session(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
+	int			r;
 
-	return (db_state(req, &a->db, LOGIN_ANSWER, reply_db_failed));
+	r = db_state(req, &a->db, LOGIN_ANSWER, reply_db_failed);
+	if (r == HTTP_STATE_CONTINUE && !sessions_read_sid(&a->db, 0,
+	    &a->fresh)) {
+		reply_internal(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	return (r);
 }
 
 static int

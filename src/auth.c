@@ -2,13 +2,22 @@
  * auth: the one place protected routes are guarded.
  *
  * A Bearer access token is verified (token.c: HS256 pinned, issuer,
- * audience, expiry) and then looked up in the Redis deny list that logout
- * writes (AUTH_DENY_PREFIX + jti, expiring with the token). The lookups
+ * audience, expiry, a session id) and then looked up in the Redis deny
+ * list by its jti and by its session's sid (AUTH_DENY_PREFIX + either,
+ * expiring with the tokens it covers): logout and a replayed refresh
+ * token (sessions.c) revoke a whole session by its sid. The lookups
  * are asynchronous, so auth_check() is written to be called from a
  * request state until it returns something other than AUTH_PENDING.
  *
- * Revocation never fails open. Logout also records the jti in
- * PostgreSQL (revoked_tokens, migration 008), the record of truth. The
+ * A token that says "admin" is only as good as the account's role now:
+ * its role is read from PostgreSQL (one primary-key lookup, for admins
+ * only), so a demotion, or a deleted account, takes effect at the next
+ * request rather than when the token expires. A promotion takes effect
+ * at the next refresh, which reads the role afresh.
+ *
+ * Revocation never fails open. Revocations are also recorded in
+ * PostgreSQL (revoked_tokens, migrations 008 and 012), the record of
+ * truth. The
  * Redis list is trusted only while AUTH_DENY_COMPLETE exists: it is set
  * after the list was filled from PostgreSQL, so a Redis that restarted
  * empty says "unknown". When Redis is down, stalled, gives a reply that
@@ -17,9 +26,10 @@
  * revocation and the list is refilled (fire and forget). If neither can
  * answer, the request is 503.
  *
- * A logout that could not write its jti to Redis (stalled or down) is in
- * PostgreSQL only, and a Redis that comes back with its keys still says
- * "complete". So such a logout tells every worker of the instance
+ * A revocation (logout, or a replayed refresh token: a session's sid)
+ * that could not be written to Redis (stalled or down) is in PostgreSQL
+ * only, and a Redis that comes back with its keys still says "complete".
+ * So such a revocation tells every worker of the instance
  * (auth_deny_lost(), a Kore message), and each then asks PostgreSQL for
  * every token until it has refilled the list from PostgreSQL and Redis
  * confirmed the marker, which the refill writes last.
@@ -47,7 +57,8 @@
 #define AUTH_STATE_DENYLIST	1
 #define AUTH_STATE_RECORD	2
 #define AUTH_STATE_REFILL	3
-#define AUTH_STATE_DONE		4
+#define AUTH_STATE_ROLE		4
+#define AUTH_STATE_DONE		5
 
 /* Kore message to every worker: a logout could not write Redis. */
 #define AUTH_MSG_DENY_LOST	(KORE_MSG_APP_BASE + 1)
@@ -60,19 +71,25 @@
 #define AUTH_DENY_YES		1
 #define AUTH_DENY_UNKNOWN	2
 
+/* KEYS: the token's jti key, the marker, the session's sid key. */
 static const char *auth_lua_check =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end"
+    "if redis.call('EXISTS', KEYS[1]) == 1 or"
+    " redis.call('EXISTS', KEYS[3]) == 1 then return 1 end"
     " if redis.call('EXISTS', KEYS[2]) == 0 then return 2 end return 0";
 
 /*
- * Rows: jti, seconds left. Only this token's row, or ($2) every live
- * revocation, to refill the Redis list.
+ * Rows: jti or sid, seconds left. Only this token's rows ($1 its jti, $3
+ * its sid), or ($2) every live revocation, to refill the Redis list.
  */
 static const char *sql_revoked =
     "SELECT jti, greatest(1, ceil(extract(epoch FROM"
     "  expires_at - now())))::bigint"
     " FROM revoked_tokens"
-    " WHERE expires_at > now() AND ($2::boolean OR jti = $1)";
+    " WHERE expires_at > now() AND ($2::boolean OR jti = $1 OR jti = $3)";
+
+/* The account's role now, for a token that claims admin. */
+static const char *sql_role =
+    "SELECT role FROM users WHERE id = $1";
 
 static int	auth_record_start(struct http_request *, struct auth *, int,
 		    int);
@@ -81,6 +98,8 @@ static int	auth_record_verdict(struct http_request *, struct auth *);
 static int	auth_refill(const struct db_call *, struct http_request *,
 		    struct redis_ticket **);
 static void	auth_msg_deny_lost(struct kore_msg *, const void *);
+static int	auth_finish(struct http_request *, struct auth *, int);
+static int	auth_role_answer(struct http_request *, struct auth *);
 
 /* A refill from this worker is under way: others ask about their jti. */
 static int	auth_refilling = 0;
@@ -101,9 +120,18 @@ auth_unauthorized(struct http_request *req, const char *message)
 	reply_error(req, HTTP_STATUS_UNAUTHORIZED, "unauthorized", message);
 }
 
+/* Not revoked. An admin's role is checked against the account first. */
 static int
 auth_finish(struct http_request *req, struct auth *a, int min_role)
 {
+	if (a->claims.role == AUTH_ROLE_ADMIN && a->state != AUTH_STATE_ROLE) {
+		a->state = AUTH_STATE_ROLE;
+		a->min_role = min_role;
+		db_call_init(&a->db, sql_role);
+		(void)db_call_param_int(&a->db, a->user_id);
+		return (auth_role_answer(req, a));
+	}
+
 	a->state = AUTH_STATE_DONE;
 	req->user_id = a->user_id;	/* for the access log */
 	if (a->role < min_role) {
@@ -156,6 +184,8 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 		return (auth_finish(req, a, min_role));
 	case AUTH_STATE_RECORD:
 		return (auth_record_answer(req, a));
+	case AUTH_STATE_ROLE:
+		return (auth_role_answer(req, a));
 	case AUTH_STATE_REFILL:
 		/* Redis confirms the refill; PostgreSQL's answer stands. */
 		if (redis_wait(a->deny) == REDIS_PENDING)
@@ -196,9 +226,9 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 	if (auth_deny_lost_n != auth_deny_settled_n)
 		return (auth_record_start(req, a, !auth_refilling, min_role));
 
-	if (redis_command(req, &a->deny, "EVAL %s 2 " AUTH_DENY_PREFIX "%s "
-	    AUTH_DENY_COMPLETE, auth_lua_check, a->claims.jti) !=
-	    KORE_RESULT_OK) {
+	if (redis_command(req, &a->deny, "EVAL %s 3 " AUTH_DENY_PREFIX "%s "
+	    AUTH_DENY_COMPLETE " " AUTH_DENY_PREFIX "%s", auth_lua_check,
+	    a->claims.jti, a->claims.sid) != KORE_RESULT_OK) {
 		kore_log(LOG_NOTICE, "auth: deny list unavailable, checking "
 		    "the database");
 		return (auth_record_start(req, a, 0, min_role));
@@ -243,6 +273,7 @@ auth_record_start(struct http_request *req, struct auth *a, int refill,
 	db_call_init(&a->db, sql_revoked);
 	db_call_param(&a->db, a->claims.jti);
 	db_call_param(&a->db, refill ? "true" : "false");
+	db_call_param(&a->db, a->claims.sid);
 
 	return (auth_record_answer(req, a));
 }
@@ -287,13 +318,39 @@ auth_record_verdict(struct http_request *req, struct auth *a)
 	int		i;
 
 	for (i = 0; i < db_rows(&a->db); i++) {
-		if (!strcmp(db_value(&a->db, i, 0), a->claims.jti)) {
+		if (!strcmp(db_value(&a->db, i, 0), a->claims.jti) ||
+		    !strcmp(db_value(&a->db, i, 0), a->claims.sid)) {
 			a->state = AUTH_STATE_DONE;
 			auth_unauthorized(req, "This token has been revoked.");
 			return (AUTH_DENIED);
 		}
 	}
 
+	return (auth_finish(req, a, a->min_role));
+}
+
+/* The role of an account whose token says admin decides, or its absence. */
+static int
+auth_role_answer(struct http_request *req, struct auth *a)
+{
+	switch (db_run(&a->db, req)) {
+	case DB_PENDING:
+		return (AUTH_PENDING);
+	case DB_FAILED:
+		a->state = AUTH_STATE_DONE;
+		kore_log(LOG_NOTICE, "auth: cannot read an admin's role");
+		reply_unavailable(req);
+		return (AUTH_DENIED);
+	}
+
+	if (db_rows(&a->db) != 1) {
+		a->state = AUTH_STATE_DONE;
+		auth_unauthorized(req, "The account no longer exists.");
+		return (AUTH_DENIED);
+	}
+
+	a->role = token_role_parse(db_value(&a->db, 0, 0));
+	db_call_cleanup(&a->db);
 	return (auth_finish(req, a, a->min_role));
 }
 
@@ -397,8 +454,8 @@ auth_denylist_prime(void)
 		PQfinish(db);
 		return;
 	}
-	res = PQexecParams(db, sql_revoked, 2, NULL,
-	    (const char *[]){ "", "true" }, NULL, NULL, 0);
+	res = PQexecParams(db, sql_revoked, 3, NULL,
+	    (const char *[]){ "", "true", "" }, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto done;
 

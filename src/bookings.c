@@ -344,7 +344,7 @@ bookings_create_auth(struct http_request *req)
 	struct bookings_req	*b = bookings_state(req);
 	int			ret;
 	char			deny[sizeof(AUTH_DENY_PREFIX) +
-				    TOKEN_JTI_LEN];
+				    TOKEN_SID_LEN];
 
 	ret = auth_check(req, &b->auth, AUTH_ROLE_USER);
 	if (ret == AUTH_DENIED)
@@ -352,8 +352,9 @@ bookings_create_auth(struct http_request *req)
 
 	if (!b->charged) {
 		b->charged = 1;
+		/* Logout and replays revoke the session, by its sid. */
 		(void)snprintf(deny, sizeof(deny), "%s%s", AUTH_DENY_PREFIX,
-		    b->auth.claims.jti);
+		    b->auth.claims.sid);
 		throttle_user_unless(req, &b->limit_user, THROTTLE_BOOKINGS,
 		    b->auth.user_id, deny);
 	}

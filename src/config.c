@@ -137,6 +137,18 @@ config_load(void)
 	if (!config_int("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
 	    &config.login_window))
 		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
+	/* sessions (issue 20): begin */
+	if (!config_int("LOGIN_MAX_FAILURES_PER_EMAIL", 100, 1, 1000000,
+	    &config.login_max_failures_email))
+		return ("LOGIN_MAX_FAILURES_PER_EMAIL must be from 1 to "
+		    "1000000");
+	if (!config_int("LOGIN_MAX_PER_ACCOUNT", 30, 1, 1000000,
+	    &config.login_max_per_account))
+		return ("LOGIN_MAX_PER_ACCOUNT must be from 1 to 1000000");
+	if (!config_int("RATE_LIMIT_REFRESH", 120, 1, 1000000,
+	    &config.rate_limit_refresh))
+		return ("RATE_LIMIT_REFRESH must be from 1 to 1000000");
+	/* sessions (issue 20): end */
 	if (!config_int("LIVE_MAX_SOCKETS", 1024, 1, 100000,
 	    &config.live_max_sockets))
 		return ("LIVE_MAX_SOCKETS must be from 1 to 100000");

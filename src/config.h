@@ -31,8 +31,12 @@ struct config {
 	int		hold_sweep;	/* seconds between clean-ups */
 	int		access_ttl;
 	int		refresh_ttl;
-	int		login_max_failures;
+	int		login_max_failures;	/* per (email, address) */
 	int		login_max_failures_address;
+	/* sessions (issue 20): per-email ceiling, successes per account */
+	int		login_max_failures_email;
+	int		login_max_per_account;
+	int		rate_limit_refresh;	/* per address and window */
 	int		login_window;
 	int		password_cost;
 	int		rate_limit_window;

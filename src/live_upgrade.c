@@ -137,6 +137,7 @@ live_req_upgrade(struct http_request *req)
 	struct peer_ip		client;
 
 	peer_ip(req, &client);
+	peer_ip_aggregate(&client);	/* an IPv6 client is its /64 */
 	if (live_sockets() >= (u_int32_t)config.live_max_sockets) {
 		http_response_header(req, "retry-after", LIVE_RETRY_AFTER);
 		reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE, "unavailable",

@@ -10,6 +10,12 @@
  * address this module formatted itself, never the header's bytes, so it
  * is safe in Redis keys and log lines.
  *
+ * Per-address limits (login and registration throttles, live sockets)
+ * count a client by peer_limit_address() or peer_ip_aggregate(): an IPv6
+ * client by its /64, the smallest network a host is given (one machine
+ * commonly holds a whole /64 and can pick any of its 2^64 addresses),
+ * and an IPv4-mapped IPv6 address as the IPv4 address it is.
+ *
  * peer_config() runs once in the parent; workers inherit the list.
  */
 #include <sys/types.h>
@@ -21,6 +27,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -249,6 +256,40 @@ peer_address(struct http_request *req, char *out, size_t len)
 
 	peer_ip(req, &ip);
 	peer_ip_format(&ip, out, len);
+}
+
+/* ip as per-address limits count it: IPv6 by /64, v4-mapped as IPv4. */
+void
+peer_ip_aggregate(struct peer_ip *ip)
+{
+	static const u_int8_t	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				    0xff, 0xff };
+
+	if (ip->family != AF_INET6)
+		return;
+
+	if (memcmp(ip->bytes, mapped, sizeof(mapped)) == 0) {
+		memmove(ip->bytes, ip->bytes + 12, 4);
+		memset(ip->bytes + 4, 0, 12);
+		ip->family = AF_INET;
+		return;
+	}
+
+	memset(ip->bytes + 8, 0, 8);
+}
+
+/* The client as per-address limits count it: "a.b.c.d" or "x:y::/64". */
+void
+peer_limit_address(struct http_request *req, char *out, size_t len)
+{
+	struct peer_ip	ip;
+	char		addr[PEER_ADDR_MAX];
+
+	peer_ip(req, &ip);
+	peer_ip_aggregate(&ip);
+	peer_ip_format(&ip, addr, sizeof(addr));
+	(void)snprintf(out, len, "%s%s", addr,
+	    ip.family == AF_INET6 ? "/64" : "");
 }
 
 /* The TCP peer of a connection, for answers given before any request. */

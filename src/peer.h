@@ -13,6 +13,8 @@
 
 #define PEER_CIDRS_MAX		32
 #define PEER_ADDR_MAX		46	/* INET6_ADDRSTRLEN */
+/* An address as per-address limits count it: PEER_ADDR_MAX plus "/64". */
+#define PEER_LIMIT_ADDR_MAX	(PEER_ADDR_MAX + 4)
 
 /* An address: family AF_INET (4 bytes used) or AF_INET6. */
 struct peer_ip {
@@ -32,6 +34,8 @@ struct peer_cidrs {
 
 int	peer_config(const char *);
 void	peer_address(struct http_request *, char *, size_t);
+void	peer_limit_address(struct http_request *, char *, size_t);
+void	peer_ip_aggregate(struct peer_ip *);
 void	peer_ip(struct http_request *, struct peer_ip *);
 void	peer_connection_address(struct connection *, char *, size_t);
 

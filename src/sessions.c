@@ -4,20 +4,32 @@
  * and login (accounts.c) give.
  *
  * A session answer is the user, a JWT access token (token.c) and an
- * opaque refresh token. Every login (and registration) starts a
- * refresh-token family; /refresh rotates the presented token in one
- * statement that marks it used and adds its successor only if it was
- * still live, so two refreshes with one token can never both succeed. A
- * token that was already used is a replay: its whole family is revoked
- * and the answer is 401. Logout revokes the presented refresh token's
- * family and deny-lists the access token's jti in Redis until it would
- * have expired (auth.c reads that list).
+ * opaque refresh token. Every login (and registration) starts a session:
+ * a refresh-token family, whose uuid is the session id (`sid`) every
+ * access token of that login carries, the ones refreshes give included.
+ * /refresh rotates the presented token in one statement that marks it
+ * used and adds its successor only if it was still live, so two
+ * refreshes with one token can never both succeed.
+ *
+ * A session ends as a whole. A token that was already used is a replay:
+ * its family is revoked and its sid deny-listed, so every access token
+ * of that login stops working at once, and the answer is 401. Logout does
+ * the same for the caller's session (a refresh token it is given that
+ * belongs to another login of the caller's has its family revoked: that
+ * login can no longer refresh, and its access tokens lapse). The
+ * sid goes on the record (revoked_tokens, migration 012) and the Redis
+ * deny list (auth.c reads both) until every access token it covers has
+ * expired: ACCESS_TOKEN_TTL_SECONDS from now. A replay whose sid cannot
+ * be written to Redis makes the instance distrust the Redis list until
+ * refilled from PostgreSQL (auth_deny_lost()); a logout that cannot
+ * answers 503 as well, so the client knows to retry.
  *
  * A refresh token is 32 random bytes, base64url without padding (43
  * characters), shown to the client once. Only its SHA-256 in hex is
  * stored (refresh_tokens.token_hash), so a database dump holds nothing a
  * client could present; the token has 256 bits of entropy, so an unsalted
- * fast hash is enough.
+ * fast hash is enough. Expired and long-revoked rows are deleted by the
+ * sweep (sweep.c, refresh_sweep() in migration 012).
  */
 #include <sys/types.h>
 
@@ -41,16 +53,18 @@
 #include "reply.h"
 #include "route.h"
 #include "sessions.h"
+#include "throttle.h"
 #include "token.h"
 #include "users.h"
 
 int	sessions_refresh(struct http_request *);
 int	sessions_logout(struct http_request *);
 
-/* A login starts a new family (the column's default). */
+/* A login starts a new family (the column's default): the sid. */
 static const char sql_session_new[] =
     "INSERT INTO refresh_tokens (user_id, token_hash, expires_at)"
-    " VALUES ($1, $2, now() + make_interval(secs => $3::int))";
+    " VALUES ($1, $2, now() + make_interval(secs => $3::int))"
+    " RETURNING family::text";
 
 /*
  * Rotation: the presented token is live only if unused, unrevoked and
@@ -69,43 +83,60 @@ static const char sql_refresh_rotate[] =
     "), fresh AS ("
     "  INSERT INTO refresh_tokens (user_id, family, token_hash, expires_at)"
     "  SELECT user_id, family, $2, now() + make_interval(secs => $3::int)"
-    "  FROM old RETURNING user_id"
+    "  FROM old RETURNING user_id, family"
     ")"
-    " SELECT " USERS_COLUMNS
+    " SELECT " USERS_COLUMNS ", fresh.family::text"
     " FROM fresh JOIN users u ON u.id = fresh.user_id";
 
-/* Reuse of a rotated token: the whole family stops working. */
-static const char sql_refresh_reuse[] =
-    "UPDATE refresh_tokens SET revoked_at = now()"
-    " WHERE revoked_at IS NULL AND family = ("
-    "  SELECT family FROM refresh_tokens"
-    "  WHERE token_hash = $1 AND used_at IS NOT NULL)";
-
-/* Logout: the presented token's family, if it is the caller's. */
 /*
- * The access token's jti goes on the record (revoked_tokens, read when
- * Redis cannot answer; auth.c), and the refresh token's family is
- * revoked when one was given ($1 NULL otherwise). Lapsed records go.
+ * Reuse of a rotated token: the whole session stops working. The family
+ * is revoked and its sid recorded for $2 seconds (the access tokens'
+ * lifetime); a replay of a replay records it again. One row, the sid,
+ * when the token was a used one; none when it is unknown.
+ */
+static const char sql_refresh_reuse[] =
+    "WITH fam AS ("
+    "  SELECT family, user_id FROM refresh_tokens"
+    "  WHERE token_hash = $1 AND used_at IS NOT NULL"
+    "), revoke AS ("
+    "  UPDATE refresh_tokens SET revoked_at = now()"
+    "  WHERE revoked_at IS NULL AND family = (SELECT family FROM fam)"
+    "), deny AS ("
+    "  INSERT INTO revoked_tokens (jti, user_id, expires_at)"
+    "  SELECT family::text, user_id, now() + make_interval(secs => $2::int)"
+    "  FROM fam ON CONFLICT (jti) DO UPDATE"
+    "  SET expires_at = greatest(revoked_tokens.expires_at,"
+    "  EXCLUDED.expires_at)"
+    ")"
+    " SELECT family::text FROM fam";
+
+/*
+ * Logout: the caller's session ($3, its sid) goes on the record for $4
+ * seconds and its family is revoked, as is the family of the refresh
+ * token given ($1, NULL if none) when it is the caller's.
  */
 static const char sql_logout_revoke[] =
-    "WITH jti AS (INSERT INTO revoked_tokens (jti, user_id, expires_at)"
-    "  VALUES ($3, $2, to_timestamp($4::bigint))"
-    "  ON CONFLICT (jti) DO NOTHING),"
-    " lapsed AS (DELETE FROM revoked_tokens"
-    "  WHERE expires_at < now() - interval '1 hour')"
+    "WITH deny AS (INSERT INTO revoked_tokens (jti, user_id, expires_at)"
+    "  VALUES ($3, $2, now() + make_interval(secs => $4::int))"
+    "  ON CONFLICT (jti) DO UPDATE"
+    "  SET expires_at = greatest(revoked_tokens.expires_at,"
+    "  EXCLUDED.expires_at))"
     " UPDATE refresh_tokens SET revoked_at = now()"
-    " WHERE $1::text IS NOT NULL AND revoked_at IS NULL AND family = ("
-    "  SELECT family FROM refresh_tokens"
-    "  WHERE token_hash = $1 AND user_id = $2)";
+    " WHERE revoked_at IS NULL AND user_id = $2 AND (family = $3::uuid"
+    "  OR family = (SELECT family FROM refresh_tokens"
+    "  WHERE $1::text IS NOT NULL AND token_hash = $1 AND user_id = $2))";
 
 struct sessions_req {
 	struct auth		auth;
 	struct db_call		db;
 	struct redis_ticket	*deny;
+	struct throttle		throttle;
 	struct users_row	user;
 	struct sessions_input	in;
 	struct sessions_fresh	fresh;
 	char			old_hash[SESSIONS_HASH_LEN + 1];
+	char			sid[TOKEN_SID_LEN + 1];	/* being revoked */
+	long long		deny_ttl;
 };
 
 static struct sessions_req	*sessions_req_get(struct http_request *);
@@ -116,9 +147,13 @@ static int	sessions_body(struct http_request *, int,
 		    struct sessions_req *);
 
 static int	sessions_refresh_start(struct http_request *);
+static int	sessions_refresh_throttle(struct http_request *);
 static int	sessions_refresh_rotate(struct http_request *);
 static int	sessions_refresh_reuse(struct http_request *);
+static int	sessions_refresh_deny(struct http_request *);
 static int	sessions_refresh_answer(struct http_request *);
+static int	sessions_deny_sid(struct http_request *, struct sessions_req *);
+static int	sessions_deny_wait(struct sessions_req *);
 
 static int	sessions_logout_auth(struct http_request *);
 static int	sessions_logout_start(struct http_request *);
@@ -127,14 +162,18 @@ static int	sessions_logout_deny(struct http_request *);
 static int	sessions_logout_answer(struct http_request *);
 
 #define REFRESH_START		0
-#define REFRESH_ROTATE		1
-#define REFRESH_REUSE		2
-#define REFRESH_ANSWER		3
+#define REFRESH_THROTTLE	1
+#define REFRESH_ROTATE		2
+#define REFRESH_REUSE		3
+#define REFRESH_DENY		4
+#define REFRESH_ANSWER		5
 
 static struct http_state refresh_states[] = {
 	KORE_HTTP_STATE(sessions_refresh_start),
+	KORE_HTTP_STATE(sessions_refresh_throttle),
 	KORE_HTTP_STATE(sessions_refresh_rotate),
 	KORE_HTTP_STATE(sessions_refresh_reuse),
+	KORE_HTTP_STATE(sessions_refresh_deny),
 	KORE_HTTP_STATE(sessions_refresh_answer),
 };
 
@@ -257,6 +296,26 @@ sessions_fresh(struct http_request *req, struct sessions_fresh *f)
 	return (KORE_RESULT_OK);
 }
 
+/*
+ * The session id a statement returned in column `col` of its one row;
+ * KORE_RESULT_ERROR (logged) when it is not there.
+ */
+int
+sessions_read_sid(const struct db_call *db, int col,
+    struct sessions_fresh *f)
+{
+	const char	*sid;
+
+	sid = db_rows(db) == 1 ? db_value(db, 0, col) : NULL;
+	if (!token_sid_valid(sid)) {
+		kore_log(LOG_ERR, "sessions: no session id for a new session");
+		return (KORE_RESULT_ERROR);
+	}
+
+	kore_strlcpy(f->sid, sid, sizeof(f->sid));
+	return (KORE_RESULT_OK);
+}
+
 /* The statement that starts a new family for a user with a fresh token. */
 void
 sessions_bind_new(struct db_call *db, int64_t user_id,
@@ -279,7 +338,7 @@ sessions_reply(struct http_request *req, int status,
 
 	req->user_id = user->id;	/* for the access log */
 	if (token_issue((const unsigned char *)config.jwt_secret,
-	    config.jwt_secret_len, user->id, user->role,
+	    config.jwt_secret_len, user->id, user->role, fresh->sid,
 	    config.access_ttl, time(NULL), &claims, &jwt) == -1) {
 		kore_log(LOG_ERR, "sessions: cannot issue an access token");
 		reply_internal(req);
@@ -363,6 +422,7 @@ sessions_free(struct http_request *req)
 	auth_cleanup(&s->auth);
 	db_call_cleanup(&s->db);
 	redis_ticket_release(&s->deny);
+	throttle_cleanup(&s->throttle);
 	OPENSSL_cleanse(&s->in, sizeof(s->in));
 	OPENSSL_cleanse(&s->fresh, sizeof(s->fresh));
 	http_state_cleanup(req);
@@ -391,7 +451,10 @@ sessions_body(struct http_request *req, int optional,
 	return (ret);
 }
 
-/* Validate the body; rotate the presented token into a new one. */
+/*
+ * Validate the body; charge the refresh to the client address (each adds
+ * a row, kept until it expires: RATE_LIMIT_REFRESH bounds how fast).
+ */
 static int
 sessions_refresh_start(struct http_request *req)
 {
@@ -399,6 +462,25 @@ sessions_refresh_start(struct http_request *req)
 
 	if (!sessions_body(req, BODY_REQUIRED, sessions_input_refresh, s))
 		return (HTTP_STATE_COMPLETE);
+
+	throttle_refresh(req, &s->throttle);
+	req->fsm_state = REFRESH_THROTTLE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* Past the limit: 429. Otherwise rotate the token into a new one. */
+static int
+sessions_refresh_throttle(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	switch (throttle_limited(req, &s->throttle)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	if (s->in.refresh[0] == '\0' || sessions_hash(s->in.refresh,
 	    s->old_hash, sizeof(s->old_hash)) == -1) {
 		auth_unauthorized(req, "The refresh token is not valid.");
@@ -430,26 +512,104 @@ sessions_refresh_rotate(struct http_request *req)
 
 	if (db_rows(&s->db) == 1) {
 		users_read(&s->db, &s->user);
+		if (!sessions_read_sid(&s->db, USERS_NCOLUMNS, &s->fresh)) {
+			reply_internal(req);
+			return (HTTP_STATE_COMPLETE);
+		}
 		return (HTTP_STATE_CONTINUE);
 	}
 
+	s->deny_ttl = config.access_ttl;
 	db_call_init(&s->db, sql_refresh_reuse);
 	db_call_param(&s->db, s->old_hash);
+	(void)db_call_param_int(&s->db, s->deny_ttl);
 
 	req->fsm_state = REFRESH_REUSE;
 	return (HTTP_STATE_CONTINUE);
 }
 
+/* A replay: its session's sid to the deny list; unknown tokens: 401. */
 static int
 sessions_refresh_reuse(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
 
-	if (db_run(&s->db, req) == DB_PENDING)
+	switch (db_run(&s->db, req)) {
+	case DB_PENDING:
 		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		return (reply_db_failed(req, &s->db));
+	}
+
+	if (db_rows(&s->db) != 1 ||
+	    !token_sid_valid(db_value(&s->db, 0, 0))) {
+		auth_unauthorized(req, "The refresh token is not valid.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	kore_strlcpy(s->sid, db_value(&s->db, 0, 0), sizeof(s->sid));
+	kore_log(LOG_NOTICE, "sessions: refresh token replayed, session %s "
+	    "revoked", s->sid);
+	req->fsm_state = REFRESH_DENY;
+	if (!sessions_deny_sid(req, s)) {
+		auth_deny_lost();
+		auth_unauthorized(req, "The refresh token is not valid.");
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	return (HTTP_STATE_RETRY);
+}
+
+/* Recorded either way; a lost Redis write only changes who is asked. */
+static int
+sessions_refresh_deny(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+
+	switch (sessions_deny_wait(s)) {
+	case REDIS_PENDING:
+		return (HTTP_STATE_RETRY);
+	case REDIS_READY:
+		break;
+	default:
+		kore_log(LOG_NOTICE, "sessions: could not deny-list a "
+		    "replayed session");
+		auth_deny_lost();
+		break;
+	}
 
 	auth_unauthorized(req, "The refresh token is not valid.");
 	return (HTTP_STATE_COMPLETE);
+}
+
+/* SET deny:jti:<sid> for s->deny_ttl seconds; 0 when it was not sent. */
+static int
+sessions_deny_sid(struct http_request *req, struct sessions_req *s)
+{
+	if (s->deny_ttl < 1)
+		s->deny_ttl = 1;
+
+	return (redis_command(req, &s->deny, "SET " AUTH_DENY_PREFIX
+	    "%s 1 EX %lld", s->sid, s->deny_ttl) == KORE_RESULT_OK);
+}
+
+/* REDIS_PENDING, REDIS_READY when Redis stored it, else REDIS_FAILED. */
+static int
+sessions_deny_wait(struct sessions_req *s)
+{
+	const struct redis_result	*r;
+
+	switch (redis_wait(s->deny)) {
+	case REDIS_PENDING:
+		return (REDIS_PENDING);
+	case REDIS_READY:
+		r = redis_result(s->deny);
+		if (r->type == REDIS_REPLY_STATUS)
+			return (REDIS_READY);
+		break;
+	}
+
+	return (REDIS_FAILED);
 }
 
 static int
@@ -476,9 +636,15 @@ static int
 sessions_logout_start(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
+	long long		left;
 
 	if (!sessions_body(req, BODY_OPTIONAL, sessions_input_logout, s))
 		return (HTTP_STATE_COMPLETE);
+
+	/* Every access token of the session lapses within access_ttl. */
+	kore_strlcpy(s->sid, s->auth.claims.sid, sizeof(s->sid));
+	left = (long long)(s->auth.claims.exp - time(NULL));
+	s->deny_ttl = left > config.access_ttl ? left : config.access_ttl;
 
 	db_call_init(&s->db, sql_logout_revoke);
 	if (s->in.refresh[0] == '\0' || sessions_hash(s->in.refresh,
@@ -487,8 +653,8 @@ sessions_logout_start(struct http_request *req)
 	else
 		db_call_param(&s->db, s->old_hash);
 	(void)db_call_param_int(&s->db, s->auth.user_id);
-	db_call_param(&s->db, s->auth.claims.jti);
-	(void)db_call_param_int(&s->db, s->auth.claims.exp);
+	db_call_param(&s->db, s->sid);
+	(void)db_call_param_int(&s->db, s->deny_ttl);
 
 	req->fsm_state = LOGOUT_REVOKE;
 	return (HTTP_STATE_CONTINUE);
@@ -502,19 +668,13 @@ sessions_logout_revoke(struct http_request *req)
 	return (db_state(req, &s->db, LOGOUT_DENY, reply_db_failed));
 }
 
-/* The access token's jti on the deny list until it expires anyway. */
+/* The session's sid on the deny list until its tokens expire anyway. */
 static int
 sessions_logout_deny(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
-	long long		left;
 
-	left = (long long)(s->auth.claims.exp - time(NULL));
-	if (left < 1)
-		left = 1;
-
-	if (redis_command(req, &s->deny, "SET " AUTH_DENY_PREFIX "%s 1 EX %lld",
-	    s->auth.claims.jti, left) != KORE_RESULT_OK) {
+	if (!sessions_deny_sid(req, s)) {
 		kore_log(LOG_NOTICE, "sessions: logout cannot reach redis");
 		auth_deny_lost();
 		reply_unavailable(req);
@@ -525,28 +685,22 @@ sessions_logout_deny(struct http_request *req)
 	return (HTTP_STATE_RETRY);
 }
 
-/* Without the deny list entry the token would still work: 503. */
+/* Without the deny list entry the tokens would still work: 503. */
 static int
 sessions_logout_answer(struct http_request *req)
 {
-	struct sessions_req		*s = http_state_get(req);
-	const struct redis_result	*r;
+	struct sessions_req	*s = http_state_get(req);
 
-	switch (redis_wait(s->deny)) {
+	switch (sessions_deny_wait(s)) {
 	case REDIS_PENDING:
 		return (HTTP_STATE_RETRY);
 	case REDIS_READY:
-		r = redis_result(s->deny);
-		if (r->type == REDIS_REPLY_STATUS) {
-			reply_empty(req, HTTP_STATUS_NO_CONTENT);
-			return (HTTP_STATE_COMPLETE);
-		}
-		break;
+		reply_empty(req, HTTP_STATUS_NO_CONTENT);
+		return (HTTP_STATE_COMPLETE);
 	}
 
-	kore_log(LOG_NOTICE, "sessions: logout could not deny-list a token");
+	kore_log(LOG_NOTICE, "sessions: logout could not deny-list a session");
 	auth_deny_lost();
 	reply_unavailable(req);
 	return (HTTP_STATE_COMPLETE);
 }
-

@@ -10,6 +10,7 @@
 #include <kore/http.h>
 
 #include "db.h"
+#include "token.h"
 #include "users.h"
 
 #define SESSIONS_TOKEN_BYTES	32
@@ -17,11 +18,15 @@
 #define SESSIONS_TOKEN_LEN	43
 #define SESSIONS_HASH_LEN	64
 
-/* A new refresh token, its stored form and its lifetime in seconds. */
+/*
+ * A new refresh token, its stored form and its lifetime in seconds, and
+ * the session (family) it belongs to, once the database has said.
+ */
 struct sessions_fresh {
 	char	token[SESSIONS_TOKEN_LEN + 1];
 	char	hash[SESSIONS_HASH_LEN + 1];
 	char	ttl[24];
+	char	sid[TOKEN_SID_LEN + 1];
 };
 
 /* What /refresh and /logout accept: a token of the right shape, or "". */
@@ -36,6 +41,8 @@ int	sessions_token_valid(const char *);
 int	sessions_fresh(struct http_request *, struct sessions_fresh *);
 void	sessions_bind_new(struct db_call *, int64_t,
 	    const struct sessions_fresh *);
+int	sessions_read_sid(const struct db_call *, int,
+	    struct sessions_fresh *);
 void	sessions_reply(struct http_request *, int, const struct users_row *,
 	    struct sessions_fresh *);
 

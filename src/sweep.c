@@ -1,7 +1,7 @@
 /*
  * sweep: the periodic clean-up of old holds, run by a timer in the first
  * worker only (one per server instance; several instances sweeping at
- * once only skip each other's locked rows).
+ * once only skip each other's locked rows), and of refresh tokens.
  *
  * Nothing depends on it for correctness: the availability rule lets
  * holds lapse by themselves. It keeps holds and hold_seats from growing
@@ -12,6 +12,9 @@
  * backlog drains in bounded steps without holding a connection long (a
  * batch of 5,000 took 0.6-1.2 s on a loaded two-core machine, so batches
  * are 1,000: up to 5,000 holds a second, a million in a few minutes).
+ * The same statement runs refresh_sweep() (migration 012): refresh tokens
+ * that expired or were revoked more than SWEEP_GRACE ago, and lapsed
+ * deny-list records, a batch at a time, so neither table grows for ever.
  *
  * One statement in flight at a time, on a callback-bound Kore pgsql (no
  * request). When every connection of the worker is busy the tick is
@@ -37,12 +40,14 @@
 #define SWEEP_GRACE		"1 hour"
 
 static const char *sql_sweep =
-    "SELECT hold_sweep($1::integer, $2::interval)";
+    "SELECT hold_sweep($1::integer, $2::interval),"
+    " refresh_sweep($1::integer, $2::interval)";
 
 static struct {
 	struct kore_pgsql	pgsql;
 	int			busy;
 	int			deleted;
+	int			tokens;		/* refresh tokens deleted */
 	u_int64_t		next_at;
 } sweep;
 
@@ -98,6 +103,7 @@ sweep_tick(void *arg, u_int64_t now)
 
 	sweep.busy = 1;
 	sweep.deleted = -1;
+	sweep.tokens = -1;
 	if (!kore_pgsql_query_param_fields(pg, sql_sweep, 0, 2, values,
 	    lengths, formats)) {
 		kore_pgsql_logerror(pg);
@@ -122,6 +128,10 @@ sweep_db(struct kore_pgsql *pg, void *arg)
 			    0, 0), 10, 0, INT_MAX, &err);
 			if (err != KORE_RESULT_OK)
 				sweep.deleted = -1;
+			sweep.tokens = kore_strtonum(kore_pgsql_getvalue(pg,
+			    0, 1), 10, 0, INT_MAX, &err);
+			if (err != KORE_RESULT_OK)
+				sweep.tokens = -1;
 		}
 		kore_pgsql_continue(pg);
 		return;
@@ -140,7 +150,12 @@ sweep_db(struct kore_pgsql *pg, void *arg)
 			kore_log(LOG_INFO, "sweep: deleted %d old holds",
 			    sweep.deleted);
 		}
-		sweep_next(sweep.deleted == atoi(SWEEP_BATCH) ?
+		if (sweep.tokens > 0) {
+			kore_log(LOG_INFO, "sweep: deleted %d old refresh "
+			    "tokens", sweep.tokens);
+		}
+		sweep_next(sweep.deleted == atoi(SWEEP_BATCH) ||
+		    sweep.tokens == atoi(SWEEP_BATCH) ?
 		    SWEEP_CATCHUP_MS : SWEEP_INTERVAL_MS);
 		return;
 	default:

@@ -10,10 +10,23 @@
  * longest remaining window), which the caller answers as 429 rate_limited
  * with Retry-After.
  *
- * Logins are charged before the password is verified, per email and per
- * client address (peer.c); a login that succeeds is refunded, so what the
- * counters hold is failed and in-flight attempts. Registrations are
- * charged per address; holds, bookings and payment calls per user.
+ * Logins are charged before the password is verified, to four counters
+ * (throttle_login()): failures per (email, address) pair
+ * (LOGIN_MAX_FAILURES), per address (LOGIN_MAX_FAILURES_PER_ADDRESS) and
+ * per email (LOGIN_MAX_FAILURES_PER_EMAIL, a much higher ceiling), and
+ * successes per account (LOGIN_MAX_PER_ACCOUNT, by email, which is
+ * unique). When the password is checked the charge is settled
+ * (throttle_settle()): a success gives back the three failure charges, a
+ * failure the success charge, so each counter holds its kind of attempt
+ * plus those in flight. Someone guessing a victim's password from a few
+ * addresses locks out those pairs, not the victim, who signs in from
+ * anywhere else until the email's ceiling; the ceiling bounds what a
+ * guesser with many addresses gets, and with the per-account limit bounds
+ * the password hashing one account can cost in a window. Registrations
+ * and refreshes are charged per address; holds, bookings and payment
+ * calls per user.
+ * Addresses are counted as peer_limit_address() gives them: an IPv6
+ * client by its /64.
  *
  * Limits are a defence, not a dependency: when Redis cannot answer, the
  * request goes ahead and a line is logged.
@@ -88,7 +101,7 @@ static const char *throttle_refund_lua =
 static void	throttle_key(struct throttle *, int, int, const char *, ...)
 		    __attribute__((format (printf, 4, 5)));
 static int	throttle_eval(struct http_request *, struct throttle *,
-		    const char *, int);
+		    const char *, int, int);
 static void	throttle_take(struct http_request *, struct throttle *);
 
 static void
@@ -112,24 +125,32 @@ throttle_key(struct throttle *t, int limit, int window, const char *fmt, ...)
 	t->count++;
 }
 
+/*
+ * Runs script over the counters: with_args, all of them with their limits
+ * (a charge); otherwise only those counting `kind` (a refund).
+ */
 static int
 throttle_eval(struct http_request *req, struct throttle *t,
-    const char *script, int with_args)
+    const char *script, int with_args, int kind)
 {
 	const char	*argv[5 + THROTTLE_KEYS_MAX * 3];
-	char		nkeys[8];
+	char		nkeys[16];
 	int		argc, guard, i;
 
 	redis_ticket_release(&t->ticket);
 	guard = with_args && t->guard[0] != '\0';
-	(void)snprintf(nkeys, sizeof(nkeys), "%d", t->count + guard);
 
 	argc = 0;
 	argv[argc++] = "EVAL";
 	argv[argc++] = script;
 	argv[argc++] = nkeys;
-	for (i = 0; i < t->count; i++)
-		argv[argc++] = t->keys[i];
+	for (i = 0; i < t->count; i++) {
+		if (with_args || t->counts[i] == kind)
+			argv[argc++] = t->keys[i];
+	}
+	if (argc == 3)
+		return (KORE_RESULT_ERROR);
+	(void)snprintf(nkeys, sizeof(nkeys), "%d", argc - 3 + guard);
 	if (guard)
 		argv[argc++] = t->guard;
 	if (with_args)
@@ -152,7 +173,7 @@ throttle_eval(struct http_request *req, struct throttle *t,
 static void
 throttle_take(struct http_request *req, struct throttle *t)
 {
-	(void)throttle_eval(req, t, throttle_take_lua, 1);
+	(void)throttle_eval(req, t, throttle_take_lua, 1, 0);
 }
 
 /* Charges a login attempt; email was validated (THROTTLE_EMAIL_MAX). */
@@ -160,19 +181,24 @@ void
 throttle_login(struct http_request *req, struct throttle *t,
     const char *email)
 {
-	char		addr[PEER_ADDR_MAX], lower[THROTTLE_EMAIL_MAX + 1];
+	char		addr[PEER_LIMIT_ADDR_MAX], lower[THROTTLE_EMAIL_MAX + 1];
 	size_t		i;
 
 	memset(t, 0, sizeof(*t));
-	peer_address(req, addr, sizeof(addr));
+	peer_limit_address(req, addr, sizeof(addr));
 	for (i = 0; email[i] != '\0' && i < sizeof(lower) - 1; i++)
 		lower[i] = tolower((unsigned char)email[i]);
 	lower[i] = '\0';
 
+	throttle_key(t, config.login_max_failures, config.login_window,
+	    THROTTLE_PREFIX "login:pair:%s:%s", addr, lower);
 	throttle_key(t, config.login_max_failures_address, config.login_window,
 	    THROTTLE_PREFIX "login:addr:%s", addr);
-	throttle_key(t, config.login_max_failures, config.login_window,
+	throttle_key(t, config.login_max_failures_email, config.login_window,
 	    THROTTLE_PREFIX "login:email:%s", lower);
+	throttle_key(t, config.login_max_per_account, config.login_window,
+	    THROTTLE_PREFIX "login:ok:%s", lower);
+	t->counts[t->count - 1] = THROTTLE_SUCCESSES;
 	throttle_take(req, t);
 }
 
@@ -180,13 +206,26 @@ throttle_login(struct http_request *req, struct throttle *t,
 void
 throttle_register(struct http_request *req, struct throttle *t)
 {
-	char		addr[PEER_ADDR_MAX];
+	char		addr[PEER_LIMIT_ADDR_MAX];
 
 	memset(t, 0, sizeof(*t));
-	peer_address(req, addr, sizeof(addr));
+	peer_limit_address(req, addr, sizeof(addr));
 	throttle_key(t, config.rate_limit_registrations,
 	    config.rate_limit_registrations_window,
 	    THROTTLE_PREFIX "register:addr:%s", addr);
+	throttle_take(req, t);
+}
+
+/* Charges a refresh to the client address: each one writes a row. */
+void
+throttle_refresh(struct http_request *req, struct throttle *t)
+{
+	char		addr[PEER_LIMIT_ADDR_MAX];
+
+	memset(t, 0, sizeof(*t));
+	peer_limit_address(req, addr, sizeof(addr));
+	throttle_key(t, config.rate_limit_refresh, config.rate_limit_window,
+	    THROTTLE_PREFIX "refresh:addr:%s", addr);
 	throttle_take(req, t);
 }
 
@@ -279,12 +318,16 @@ throttle_limited(struct http_request *req, struct throttle *t)
 	return (THROTTLE_LIMITED);
 }
 
-/* Gives the charge back (a login that succeeded); not waited for. */
+/*
+ * A login's outcome settles its charge: success (1) gives back what the
+ * failure counters took, failure (0) what the success counter took. Not
+ * waited for.
+ */
 void
-throttle_refund(struct http_request *req, struct throttle *t)
+throttle_settle(struct http_request *req, struct throttle *t, int success)
 {
-	if (t->count == 0 ||
-	    throttle_eval(req, t, throttle_refund_lua, 0) != KORE_RESULT_OK)
+	if (t->count == 0 || throttle_eval(req, t, throttle_refund_lua, 0,
+	    success ? THROTTLE_FAILURES : THROTTLE_SUCCESSES) != KORE_RESULT_OK)
 		return;
 
 	/* The reply frees the orphaned ticket. */

@@ -1,7 +1,9 @@
 /*
  * throttle: fixed-window counters in Redis that refuse a request past a
- * limit: failed logins per email and per client address, registrations
- * per address, holds, bookings and payment calls per user.
+ * limit: failed logins per (email, address), per address and per email,
+ * successful logins per account, registrations and refreshes per
+ * address, holds,
+ * bookings and payment calls per user.
  */
 #ifndef __H_THROTTLE_H
 #define __H_THROTTLE_H
@@ -14,8 +16,13 @@
 struct redis_ticket;
 
 #define THROTTLE_EMAIL_MAX	254
-#define THROTTLE_KEYS_MAX	2
-#define THROTTLE_KEY_MAX	(48 + THROTTLE_EMAIL_MAX)
+#define THROTTLE_KEYS_MAX	4
+/* A prefix, a client address (peer.c, at most 50) and an email. */
+#define THROTTLE_KEY_MAX	(100 + THROTTLE_EMAIL_MAX)
+
+/* What settles a login's charge to a counter (throttle_settle()). */
+#define THROTTLE_FAILURES	0	/* counts failures: refunded on success */
+#define THROTTLE_SUCCESSES	1	/* counts successes: refunded on failure */
 
 /* throttle_limited(): go ahead, ask again later, or the 429 was sent. */
 #define THROTTLE_OK		0
@@ -32,6 +39,7 @@ struct throttle {
 	char			keys[THROTTLE_KEYS_MAX][THROTTLE_KEY_MAX];
 	char			limits[THROTTLE_KEYS_MAX][16];
 	char			windows[THROTTLE_KEYS_MAX][16];
+	int			counts[THROTTLE_KEYS_MAX];	/* THROTTLE_FAILURES... */
 	int			count;
 	/* Charge nothing if this key exists ("": no guard). */
 	char			guard[THROTTLE_KEY_MAX];
@@ -41,13 +49,14 @@ struct throttle {
 void	throttle_login(struct http_request *, struct throttle *,
 	    const char *);
 void	throttle_register(struct http_request *, struct throttle *);
+void	throttle_refresh(struct http_request *, struct throttle *);
 void	throttle_user(struct http_request *, struct throttle *, int,
 	    int64_t);
 void	throttle_user_unless(struct http_request *, struct throttle *, int,
 	    int64_t, const char *);
 int	throttle_wait(struct throttle *, int64_t *);
 int	throttle_limited(struct http_request *, struct throttle *);
-void	throttle_refund(struct http_request *, struct throttle *);
+void	throttle_settle(struct http_request *, struct throttle *, int);
 void	throttle_reply(struct http_request *, int64_t);
 void	throttle_cleanup(struct throttle *);
 

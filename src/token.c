@@ -2,7 +2,10 @@
  * token: JWT access tokens.
  *
  * Claims: sub (user id, as a string per RFC 7519), role ("user" or
- * "admin"), jti (random, 128 bits in hex), iat, exp, iss and aud.
+ * "admin"), jti (random, 128 bits in hex), sid (the session: the uuid of
+ * the login's refresh-token family, sessions.c), iat, exp, iss and aud.
+ * A token without a sid (issued before sessions existed) is refused: it
+ * could not be revoked with its session.
  * Verification pins HS256: libjwt parses "alg": "none" tokens without
  * complaint, so the decoded algorithm is checked here, as are issuer,
  * audience and expiry. Pure functions of their arguments (the clock is
@@ -40,10 +43,32 @@ token_role_parse(const char *name)
 	return (0);
 }
 
-/* Signs a new token for (sub, role) valid for ttl seconds from now. */
+/* A session id as PostgreSQL writes a uuid: 8-4-4-4-12 lower hex. */
+int
+token_sid_valid(const char *sid)
+{
+	size_t		i;
+
+	if (sid == NULL || strlen(sid) != TOKEN_SID_LEN)
+		return (0);
+	for (i = 0; i < TOKEN_SID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (sid[i] != '-')
+				return (0);
+		} else if (!((sid[i] >= '0' && sid[i] <= '9') ||
+		    (sid[i] >= 'a' && sid[i] <= 'f'))) {
+			return (0);
+		}
+	}
+
+	return (1);
+}
+
+/* Signs a new token for (sub, role, sid) valid for ttl seconds from now. */
 int
 token_issue(const unsigned char *key, size_t keylen, int64_t sub, int role,
-    int64_t ttl, time_t now, struct token_claims *out, char **token)
+    const char *sid, int64_t ttl, time_t now, struct token_claims *out,
+    char **token)
 {
 	jwt_t		*jwt;
 	u_int8_t	raw[TOKEN_JTI_LEN / 2];
@@ -53,6 +78,9 @@ token_issue(const unsigned char *key, size_t keylen, int64_t sub, int role,
 
 	*token = NULL;
 	memset(out, 0, sizeof(*out));
+	if (!token_sid_valid(sid))
+		return (-1);
+	memcpy(out->sid, sid, TOKEN_SID_LEN + 1);
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return (-1);
@@ -72,6 +100,7 @@ token_issue(const unsigned char *key, size_t keylen, int64_t sub, int role,
 	if (jwt_add_grant(jwt, "sub", subs) != 0 ||
 	    jwt_add_grant(jwt, "role", token_role_name(role)) != 0 ||
 	    jwt_add_grant(jwt, "jti", out->jti) != 0 ||
+	    jwt_add_grant(jwt, "sid", out->sid) != 0 ||
 	    jwt_add_grant(jwt, "iss", TOKEN_ISSUER) != 0 ||
 	    jwt_add_grant(jwt, "aud", TOKEN_AUDIENCE) != 0 ||
 	    jwt_add_grant_int(jwt, "iat", (long)out->iat) != 0 ||
@@ -103,7 +132,7 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
     time_t now, struct token_claims *out)
 {
 	jwt_t		*jwt;
-	const char	*sub, *jti;
+	const char	*sub, *jti, *sid;
 	char		*end;
 	long long	id;
 	int		ret;
@@ -146,6 +175,10 @@ token_verify(const unsigned char *key, size_t keylen, const char *token,
 	    strlen(jti) != TOKEN_JTI_LEN)
 		goto done;
 	memcpy(out->jti, jti, TOKEN_JTI_LEN + 1);
+
+	if (!token_sid_valid(sid = jwt_get_grant(jwt, "sid")))
+		goto done;
+	memcpy(out->sid, sid, TOKEN_SID_LEN + 1);
 
 	errno = 0;
 	out->iat = jwt_get_grant_int(jwt, "iat");

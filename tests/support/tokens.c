@@ -29,10 +29,10 @@ char *
 test_token(long long user_id, const char *role, long ttl)
 {
 	jwt_t		*jwt;
-	char		sub[24], jti[33], *tok, *out;
+	char		sub[24], jti[33], hex[33], sid[37], *tok, *out;
 	const char	*secret = getenv("JWT_SECRET");
 	time_t		now = time(NULL);
-	unsigned char	raw[16];
+	unsigned char	raw[32];
 	FILE		*fp;
 	int		i;
 
@@ -45,11 +45,17 @@ test_token(long long user_id, const char *role, long ttl)
 	fclose(fp);
 	for (i = 0; i < 16; i++)
 		(void)snprintf(jti + i * 2, 3, "%02x", raw[i]);
+	/* A session of its own, as if from a login: a uuid's text form. */
+	for (i = 0; i < 16; i++)
+		(void)snprintf(hex + i * 2, 3, "%02x", raw[16 + i]);
+	(void)snprintf(sid, sizeof(sid), "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
+	    hex + 8, hex + 12, hex + 16, hex + 20);
 
 	cr_assert_eq(jwt_new(&jwt), 0);
 	jwt_add_grant(jwt, "sub", sub);
 	jwt_add_grant(jwt, "role", role);
 	jwt_add_grant(jwt, "jti", jti);
+	jwt_add_grant(jwt, "sid", sid);
 	jwt_add_grant(jwt, "iss", "booking");
 	jwt_add_grant(jwt, "aud", "booking-api");
 	jwt_add_grant_int(jwt, "iat", (long)now);

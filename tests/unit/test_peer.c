@@ -102,3 +102,25 @@ Test(peer, forwarded_for_counts_only_from_trusted_proxies)
 	cr_assert_str_eq(resolve("127.0.0.1", "127.0.0.1", ",,,"),
 	    "127.0.0.1");
 }
+
+static char *
+aggregate(const char *s)
+{
+	static char	buf[PEER_ADDR_MAX];
+	struct peer_ip	a;
+
+	a = ip(s);
+	peer_ip_aggregate(&a);
+	peer_ip_format(&a, buf, sizeof(buf));
+	return (buf);
+}
+
+Test(peer, per_address_limits_count_ipv6_by_64_and_mapped_v4_as_v4)
+{
+	cr_assert_str_eq(aggregate("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
+	cr_assert_str_eq(aggregate("2001:db8:1:2::"), "2001:db8:1:2::");
+	cr_assert_str_eq(aggregate("2001:db8:1:3:ffff::1"), "2001:db8:1:3::");
+	cr_assert_str_eq(aggregate("::ffff:198.51.100.7"), "198.51.100.7");
+	cr_assert_str_eq(aggregate("198.51.100.7"), "198.51.100.7");
+	cr_assert_str_eq(aggregate("::1"), "::");
+}
