@@ -1,0 +1,440 @@
+-- The sell-out: best available without a show-wide queue, and re-holds
+-- that never start a new clock (docs/sellout.md).
+--
+-- seat_busy is a snapshot of the availability rule of 005, one row per
+-- seat: busy_until is when the seat's live hold or booking lapses
+-- ('infinity' for a booking that is not awaiting payment, '-infinity' for
+-- none), so "free now" is busy_until <= now() and a hold lapsing needs no
+-- write. Triggers on hold_seats, holds, booking_seats and seats keep it in
+-- step inside the transaction that changes a seat:
+--
+-- - a new hold or live booking of a seat raises busy_until (greatest(),
+--   so two writers in either order leave the later deadline);
+-- - a release, a renewal or a booking leaving or entering 'live' sets it
+--   to seat_busy_recompute(), which reads the rule afresh (VOLATILE: its
+--   query takes a new snapshot, also when the UPDATE re-reads a row a
+--   concurrent transaction changed).
+--
+-- The snapshot only ever chooses candidates: a claim still locks the seat
+-- rows and checks the rule itself (005, "Why claiming is correct"), and
+-- booking_seats_live stays the backstop. If the snapshot called a taken
+-- seat free the claim would find it taken and try the next block; a free
+-- seat marked busy would break the best-available order, which is why
+-- every path that frees a seat goes through a trigger here.
+
+CREATE FUNCTION seat_busy_recompute(p_seat bigint) RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	v_until timestamptz;
+BEGIN
+	SELECT greatest('-infinity'::timestamptz,
+	    (SELECT max(CASE WHEN bk.status = 'pending_payment'
+		THEN bk.payment_due_at ELSE 'infinity' END)
+	    FROM booking_seats bs JOIN bookings bk ON bk.id = bs.booking_id
+	    WHERE bs.seat_id = p_seat AND bs.live),
+	    (SELECT max(ho.expires_at) FROM hold_seats hs
+	    JOIN holds ho ON ho.id = hs.hold_id
+	    WHERE hs.seat_id = p_seat AND ho.released_at IS NULL))
+	INTO v_until;
+	RETURN v_until;
+END
+$$;
+
+CREATE TABLE seat_busy (
+	seat_id		bigint PRIMARY KEY REFERENCES seats (id)
+			    ON DELETE CASCADE,
+	show_id		bigint NOT NULL,
+	row_label	text NOT NULL,
+	number		integer NOT NULL,
+	tier		text NOT NULL,
+	busy_until	timestamptz NOT NULL DEFAULT '-infinity'
+);
+-- The free seats of one row of a show, in one index range.
+CREATE INDEX seat_busy_row ON seat_busy (show_id, row_label, busy_until);
+
+INSERT INTO seat_busy (seat_id, show_id, row_label, number, tier,
+    busy_until)
+SELECT s.id, s.show_id, s.row_label, s.number, s.tier,
+    seat_busy_recompute(s.id)
+FROM seats s;
+
+CREATE FUNCTION seat_busy_seats_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO seat_busy (seat_id, show_id, row_label, number, tier)
+	SELECT n.id, n.show_id, n.row_label, n.number, n.tier FROM n;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER seats_busy_insert AFTER INSERT ON seats
+REFERENCING NEW TABLE AS n
+FOR EACH STATEMENT EXECUTE FUNCTION seat_busy_seats_insert();
+
+CREATE FUNCTION seat_busy_hold_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE seat_busy sb SET busy_until = greatest(sb.busy_until,
+	    h.expires_at)
+	FROM n JOIN holds h ON h.id = n.hold_id
+	WHERE sb.seat_id = n.seat_id AND h.released_at IS NULL;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER hold_seats_busy_insert AFTER INSERT ON hold_seats
+REFERENCING NEW TABLE AS n
+FOR EACH STATEMENT EXECUTE FUNCTION seat_busy_hold_insert();
+
+CREATE FUNCTION seat_busy_hold_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE seat_busy sb SET busy_until = seat_busy_recompute(sb.seat_id)
+	FROM (SELECT DISTINCT hs.seat_id FROM n
+	    JOIN o ON o.id = n.id
+	    JOIN hold_seats hs ON hs.hold_id = n.id
+	    WHERE n.released_at IS DISTINCT FROM o.released_at
+	    OR n.expires_at <> o.expires_at) c
+	WHERE sb.seat_id = c.seat_id;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER holds_busy_update AFTER UPDATE ON holds
+REFERENCING OLD TABLE AS o NEW TABLE AS n
+FOR EACH STATEMENT EXECUTE FUNCTION seat_busy_hold_update();
+
+CREATE FUNCTION seat_busy_booking_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE seat_busy sb SET busy_until = greatest(sb.busy_until,
+	    CASE WHEN b.status = 'pending_payment' THEN b.payment_due_at
+	    ELSE 'infinity' END)
+	FROM n JOIN bookings b ON b.id = n.booking_id
+	WHERE sb.seat_id = n.seat_id AND n.live;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER booking_seats_busy_insert AFTER INSERT ON booking_seats
+REFERENCING NEW TABLE AS n
+FOR EACH STATEMENT EXECUTE FUNCTION seat_busy_booking_insert();
+
+CREATE FUNCTION seat_busy_booking_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE seat_busy sb SET busy_until = seat_busy_recompute(sb.seat_id)
+	FROM (SELECT DISTINCT n.seat_id FROM n) c
+	WHERE sb.seat_id = c.seat_id;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER booking_seats_busy_update AFTER UPDATE ON booking_seats
+REFERENCING NEW TABLE AS n
+FOR EACH STATEMENT EXECUTE FUNCTION seat_busy_booking_update();
+
+CREATE FUNCTION seat_busy_due_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE seat_busy sb SET busy_until = seat_busy_recompute(sb.seat_id)
+	FROM (SELECT DISTINCT bs.seat_id FROM n
+	    JOIN o ON o.id = n.id
+	    JOIN booking_seats bs ON bs.booking_id = n.id
+	    WHERE n.payment_due_at IS DISTINCT FROM o.payment_due_at
+	    AND bs.live) c
+	WHERE sb.seat_id = c.seat_id;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER bookings_busy_update AFTER UPDATE ON bookings
+REFERENCING OLD TABLE AS o NEW TABLE AS n
+FOR EACH STATEMENT EXECUTE FUNCTION seat_busy_due_update();
+
+-- The foreign key of booking_seats to seats had only the partial index on
+-- live rows: deleting a show scanned booking_seats once per seat.
+CREATE INDEX booking_seats_seat ON booking_seats (seat_id);
+
+/*
+ * Of p_seats, those p_user holds right now (a live hold of theirs). Such
+ * a seat is never held a second time: a second hold would start a new
+ * clock and so step round the renewal cap of hold_extend.
+ */
+CREATE FUNCTION seat_held_by(p_user bigint, p_seats bigint[])
+RETURNS TABLE (seat_id bigint, hold_id bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT hs.seat_id, ho.id
+	FROM unnest(p_seats) AS r(id)
+	JOIN hold_seats hs ON hs.seat_id = r.id
+	JOIN holds ho ON ho.id = hs.hold_id
+	WHERE ho.user_id = p_user AND ho.released_at IS NULL
+	AND ho.expires_at > now()
+$$;
+
+/*
+ * POST /api/holds by seat ids, as in 005, plus the re-hold rule: asking
+ * again for seats one already holds never starts a new clock. Exactly the
+ * seats of one live hold of the caller answers that hold as it is
+ * (outcome 'existing': same id, same expires_at, the cap still counted
+ * from when it was made); any other overlap with the caller's live holds
+ * is 'seat_unavailable' with those seats. Both are decided under the
+ * locks of seat_claim_check, so two identical requests at once get one
+ * hold and its 'existing' answer.
+ */
+CREATE OR REPLACE FUNCTION hold_claim(p_user bigint, p_show bigint,
+    p_seats bigint[], p_ttl_seconds integer, p_limit integer)
+RETURNS TABLE (outcome text, blocked bigint[], hold_id bigint,
+    show_id bigint, expires_at text, seat_id bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+	v_check record;
+	v_own bigint[];
+	v_holds bigint[];
+	v_id bigint;
+	v_until timestamptz;
+BEGIN
+	v_check := seat_claim_check(p_user, p_show, p_seats, p_limit);
+	IF v_check.outcome IS NOT NULL THEN
+		outcome := v_check.outcome;
+		blocked := v_check.blocked;
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
+	SELECT array_agg(DISTINCT o.seat_id ORDER BY o.seat_id),
+	    array_agg(DISTINCT o.hold_id)
+	INTO v_own, v_holds FROM seat_held_by(p_user, p_seats) o;
+	IF v_own IS NOT NULL THEN
+		IF cardinality(v_holds) = 1 AND (SELECT array_agg(hs.seat_id
+		    ORDER BY hs.seat_id) FROM hold_seats hs
+		    WHERE hs.hold_id = v_holds[1]) = (SELECT array_agg(r.id
+		    ORDER BY r.id) FROM unnest(p_seats) r(id)) THEN
+			RETURN QUERY SELECT 'existing'::text, NULL::bigint[],
+			    h.id, h.show_id, booking_rfc3339(h.expires_at),
+			    hs.seat_id
+			FROM holds h JOIN hold_seats hs ON hs.hold_id = h.id
+			WHERE h.id = v_holds[1] ORDER BY hs.seat_id;
+			RETURN;
+		END IF;
+		outcome := 'seat_unavailable';
+		blocked := v_own;
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
+	v_until := now() + make_interval(secs => p_ttl_seconds);
+	INSERT INTO holds (user_id, show_id, expires_at)
+	VALUES (p_user, p_show, v_until)
+	RETURNING id INTO v_id;
+	INSERT INTO hold_seats (hold_id, seat_id)
+	SELECT v_id, unnest(p_seats);
+
+	RETURN QUERY SELECT 'created'::text, NULL::bigint[], v_id, p_show,
+	    booking_rfc3339(v_until), r.id
+	FROM unnest(p_seats) r(id) ORDER BY r.id;
+END
+$$;
+
+/*
+ * The best block of p_count side-by-side seats of p_show (of tier p_tier
+ * when not NULL) that the snapshot seat_busy calls free now, leaving out
+ * p_exclude; NULL when there is none. The rule is 010's seat_best_block
+ * (the order: blocks stranding no single seat first, then the row nearest
+ * the middle, then the block nearest the row's centre), found without
+ * reading the whole show: rows are visited nearest the middle first, each
+ * by one index range of its free seats, and the first block that strands
+ * nothing ends the search, since no later row can beat it. Only when
+ * every block strands a seat are all rows read, and the first row's best
+ * block is the answer. A show with fewer than p_count free seats is
+ * answered by one index probe per row, all in one scan.
+ */
+CREATE FUNCTION seat_best_free(p_show bigint, p_count integer, p_tier text,
+    p_exclude bigint[]) RETURNS bigint[]
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+	v_screen bigint;
+	v_labels text[];
+	v_middle numeric;
+	v_orphan bigint[];
+	r record;
+	v_blk record;
+BEGIN
+	SELECT sh.screen_id INTO v_screen FROM shows sh WHERE sh.id = p_show;
+	SELECT array_agg(sr.label), max(sr.position) / 2.0
+	INTO v_labels, v_middle
+	FROM screen_rows sr WHERE sr.screen_id = v_screen;
+
+	IF (SELECT count(*) FROM (SELECT 1 FROM seat_busy b
+	    WHERE b.show_id = p_show AND b.row_label = ANY (v_labels)
+	    AND b.busy_until <= now() LIMIT p_count) c) < p_count THEN
+		RETURN NULL;
+	END IF;
+
+	FOR r IN SELECT sr.label, sr.seats AS width, sr.aisles_after
+	    FROM screen_rows sr WHERE sr.screen_id = v_screen
+	    ORDER BY abs(sr.position - v_middle), sr.position DESC LOOP
+		WITH f AS (
+			SELECT b.seat_id AS id, b.number,
+			    (SELECT count(*) FROM unnest(r.aisles_after) a
+			    WHERE a < b.number) AS section
+			FROM seat_busy b
+			WHERE b.show_id = p_show AND b.row_label = r.label
+			AND b.busy_until <= now()
+			AND (p_tier IS NULL OR b.tier = p_tier)
+			AND b.seat_id <> ALL (p_exclude)
+		), runs AS (
+			SELECT min(g.number) AS first, max(g.number) AS last,
+			    array_agg(g.id ORDER BY g.number) AS ids
+			FROM (SELECT f.*, f.number - row_number() OVER (
+			    PARTITION BY f.section ORDER BY f.number)
+			    AS island FROM f) g
+			GROUP BY g.section, g.island
+			HAVING count(*) >= p_count
+		)
+		SELECT runs.ids[b - runs.first + 1 : b - runs.first + p_count]
+		    AS ids,
+		    (b - runs.first = 1 OR runs.last - (b + p_count - 1) = 1)
+		    AS orphan
+		INTO v_blk
+		FROM runs
+		CROSS JOIN LATERAL generate_series(runs.first,
+		    runs.last - p_count + 1) AS b
+		ORDER BY 2, abs(b + (p_count - 1) / 2.0 - (r.width + 1) / 2.0),
+		    b
+		LIMIT 1;
+		IF FOUND THEN
+			IF NOT v_blk.orphan THEN
+				RETURN v_blk.ids;
+			END IF;
+			v_orphan := coalesce(v_orphan, v_blk.ids);
+		END IF;
+	END LOOP;
+
+	RETURN v_orphan;
+END
+$$;
+
+/*
+ * POST /api/holds {show_id, count, tier}: as 010's, without the
+ * show-wide lock. Why parties asking at once get disjoint blocks:
+ *
+ * 1. The block is chosen from the snapshot (seat_best_free) with no lock.
+ * 2. Its seat rows are locked FOR UPDATE in id order, SKIP LOCKED: a seat
+ *    another claim is taking right now is not waited for but left out,
+ *    and the next best block is chosen. Never waiting, this cannot take
+ *    part in a deadlock. A block given up is rolled back to before its
+ *    locks (a subtransaction), so no other claim skips its seats.
+ * 3. With every seat of the block locked, the next statement checks the
+ *    rule on a fresh snapshot (seat_blockers, and seat_held_by: the
+ *    caller's own holds are not held twice), exactly as 005's claim does;
+ *    a seat found taken is left out and the search runs again.
+ * 4. The hold is written under those locks; booking_seats_live and the
+ *    claim's own locks are the backstop as for every claim.
+ *
+ * One advisory lock, the caller's 'claim:' key, keeps the seat limit
+ * exact. When every block left was skipped because other claims held
+ * its seats, the answer is a serialization failure (40001, retried by
+ * the server with back-off), since those claims may yet fail; when none
+ * is left at all it is 'no_adjacent_seats'.
+ */
+CREATE OR REPLACE FUNCTION hold_claim_best(p_user bigint, p_show bigint,
+    p_count integer, p_tier text, p_ttl_seconds integer, p_limit integer)
+RETURNS TABLE (outcome text, blocked bigint[], hold_id bigint,
+    show_id bigint, expires_at text, seat_id bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+	v_start timestamptz;
+	v_seats bigint[];
+	v_locked bigint[];
+	v_taken bigint[];
+	v_exclude bigint[] := '{}';
+	v_skipped boolean := false;
+	v_id bigint;
+	v_until timestamptz;
+BEGIN
+	SELECT sh.start_time INTO v_start FROM shows sh WHERE sh.id = p_show;
+	IF NOT FOUND THEN
+		outcome := 'show_not_found';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	IF p_tier IS NOT NULL AND NOT EXISTS (SELECT 1 FROM seats x
+	    WHERE x.show_id = p_show AND x.tier = p_tier) THEN
+		outcome := 'tier_not_in_show';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	IF v_start <= now() THEN
+		outcome := 'show_started';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
+	PERFORM pg_advisory_xact_lock(hashtextextended(
+	    'claim:' || p_user || ':' || p_show, 0));
+	IF seat_claim_count(p_user, p_show, '{}') + p_count > p_limit THEN
+		outcome := 'seat_limit';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
+	FOR i IN 1 .. 32 LOOP
+		v_seats := seat_best_free(p_show, p_count, p_tier, v_exclude);
+		IF v_seats IS NULL THEN
+			IF v_skipped THEN
+				RAISE EXCEPTION 'best blocks being claimed'
+				    USING ERRCODE = 'serialization_failure';
+			END IF;
+			outcome := 'no_adjacent_seats';
+			RETURN NEXT;
+			RETURN;
+		END IF;
+
+		/*
+		 * Locks and checks in a subtransaction: a block that cannot
+		 * be had is rolled back with its row locks, so no seat stays
+		 * locked by a block this claim gave up.
+		 */
+		BEGIN
+			SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}')
+			INTO v_locked FROM (SELECT x.id FROM seats x
+			    WHERE x.id = ANY (v_seats) ORDER BY x.id
+			    FOR UPDATE SKIP LOCKED) l;
+			IF cardinality(v_locked) < p_count THEN
+				v_skipped := true;
+				v_taken := ARRAY(SELECT u.id
+				    FROM unnest(v_seats) u(id)
+				    WHERE u.id <> ALL (v_locked));
+				RAISE EXCEPTION USING ERRCODE = 'SB001';
+			END IF;
+			v_taken := seat_blockers(p_user, v_locked) ||
+			    ARRAY(SELECT o.seat_id FROM seat_held_by(p_user,
+			    v_locked) o);
+			IF cardinality(v_taken) > 0 THEN
+				RAISE EXCEPTION USING ERRCODE = 'SB001';
+			END IF;
+
+			v_until := now() + make_interval(secs => p_ttl_seconds);
+			INSERT INTO holds (user_id, show_id, expires_at)
+			VALUES (p_user, p_show, v_until)
+			RETURNING id INTO v_id;
+			INSERT INTO hold_seats (hold_id, seat_id)
+			SELECT v_id, unnest(v_locked);
+		EXCEPTION WHEN SQLSTATE 'SB001' THEN
+			v_exclude := v_exclude || v_taken;
+			CONTINUE;
+		END;
+
+		RETURN QUERY SELECT 'created'::text, NULL::bigint[], v_id,
+		    p_show, booking_rfc3339(v_until), u.id
+		FROM unnest(v_locked) u(id) ORDER BY u.id;
+		RETURN;
+	END LOOP;
+
+	RAISE EXCEPTION 'best block not claimed in 32 tries'
+	    USING ERRCODE = 'serialization_failure';
+END
+$$;
