@@ -323,21 +323,22 @@ $$;
  * 1. The block is chosen from the snapshot (seat_best_free) with no lock.
  * 2. Its seat rows are locked FOR UPDATE in id order, SKIP LOCKED: a seat
  *    another claim is taking right now is not waited for but left out,
- *    and the next best block is chosen. Never waiting, this cannot take
- *    part in a deadlock. A block given up is rolled back to before its
- *    locks (a subtransaction), so no other claim skips its seats.
+ *    and the next best block is chosen. A block given up is rolled back
+ *    to before its locks (a subtransaction), so no other claim skips its
+ *    seats because of it.
  * 3. With every seat of the block locked, the next statement checks the
  *    rule on a fresh snapshot (seat_blockers, and seat_held_by: the
  *    caller's own holds are not held twice), exactly as 005's claim does;
- *    a seat found taken is left out and the search runs again.
+ *    a seat found taken is left out for good and the search runs again.
  * 4. The hold is written under those locks; booking_seats_live and the
  *    claim's own locks are the backstop as for every claim.
  *
- * One advisory lock, the caller's 'claim:' key, keeps the seat limit
- * exact. When every block left was skipped because other claims held
- * its seats, the answer is a serialization failure (40001, retried by
- * the server with back-off), since those claims may yet fail; when none
- * is left at all it is 'no_adjacent_seats'.
+ * Only when every block left is being claimed by others does a claim
+ * wait: it then locks the best of them waiting (FOR UPDATE in id order,
+ * holding nothing but its own 'claim:' key, the order every claim takes,
+ * so no cycle), and checks as in 3. A sold-out show is never waited on:
+ * 'no_adjacent_seats' comes from the snapshot alone. One advisory lock,
+ * the caller's 'claim:' key, keeps the seat limit exact.
  */
 CREATE OR REPLACE FUNCTION hold_claim_best(p_user bigint, p_show bigint,
     p_count integer, p_tier text, p_ttl_seconds integer, p_limit integer)
@@ -350,8 +351,9 @@ DECLARE
 	v_seats bigint[];
 	v_locked bigint[];
 	v_taken bigint[];
-	v_exclude bigint[] := '{}';
-	v_skipped boolean := false;
+	v_gone bigint[] := '{}';
+	v_busy bigint[] := '{}';
+	v_wait boolean;
 	v_id bigint;
 	v_until timestamptz;
 BEGIN
@@ -382,12 +384,16 @@ BEGIN
 	END IF;
 
 	FOR i IN 1 .. 32 LOOP
-		v_seats := seat_best_free(p_show, p_count, p_tier, v_exclude);
+		v_wait := false;
+		v_seats := seat_best_free(p_show, p_count, p_tier,
+		    v_gone || v_busy);
+		IF v_seats IS NULL AND cardinality(v_busy) > 0 THEN
+			v_wait := true;
+			v_busy := '{}';
+			v_seats := seat_best_free(p_show, p_count, p_tier,
+			    v_gone);
+		END IF;
 		IF v_seats IS NULL THEN
-			IF v_skipped THEN
-				RAISE EXCEPTION 'best blocks being claimed'
-				    USING ERRCODE = 'serialization_failure';
-			END IF;
 			outcome := 'no_adjacent_seats';
 			RETURN NEXT;
 			RETURN;
@@ -395,17 +401,23 @@ BEGIN
 
 		/*
 		 * Locks and checks in a subtransaction: a block that cannot
-		 * be had is rolled back with its row locks, so no seat stays
-		 * locked by a block this claim gave up.
+		 * be had is rolled back with its row locks.
 		 */
 		BEGIN
-			SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}')
-			INTO v_locked FROM (SELECT x.id FROM seats x
-			    WHERE x.id = ANY (v_seats) ORDER BY x.id
-			    FOR UPDATE SKIP LOCKED) l;
+			IF v_wait THEN
+				SELECT array_agg(l.id ORDER BY l.id)
+				INTO v_locked FROM (SELECT x.id FROM seats x
+				    WHERE x.id = ANY (v_seats) ORDER BY x.id
+				    FOR UPDATE) l;
+			ELSE
+				SELECT coalesce(array_agg(l.id ORDER BY l.id),
+				    '{}')
+				INTO v_locked FROM (SELECT x.id FROM seats x
+				    WHERE x.id = ANY (v_seats) ORDER BY x.id
+				    FOR UPDATE SKIP LOCKED) l;
+			END IF;
 			IF cardinality(v_locked) < p_count THEN
-				v_skipped := true;
-				v_taken := ARRAY(SELECT u.id
+				v_busy := v_busy || ARRAY(SELECT u.id
 				    FROM unnest(v_seats) u(id)
 				    WHERE u.id <> ALL (v_locked));
 				RAISE EXCEPTION USING ERRCODE = 'SB001';
@@ -414,6 +426,7 @@ BEGIN
 			    ARRAY(SELECT o.seat_id FROM seat_held_by(p_user,
 			    v_locked) o);
 			IF cardinality(v_taken) > 0 THEN
+				v_gone := v_gone || v_taken;
 				RAISE EXCEPTION USING ERRCODE = 'SB001';
 			END IF;
 
@@ -424,7 +437,6 @@ BEGIN
 			INSERT INTO hold_seats (hold_id, seat_id)
 			SELECT v_id, unnest(v_locked);
 		EXCEPTION WHEN SQLSTATE 'SB001' THEN
-			v_exclude := v_exclude || v_taken;
 			CONTINUE;
 		END;
 
