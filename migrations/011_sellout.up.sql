@@ -238,26 +238,32 @@ END
 $$;
 
 /*
- * The best block of p_count side-by-side seats of p_show (of tier p_tier
+ * The best blocks of p_count side-by-side seats of p_show (of tier p_tier
  * when not NULL) that the snapshot seat_busy calls free now, leaving out
- * p_exclude; NULL when there is none. The rule is 010's seat_best_block
- * (the order: blocks stranding no single seat first, then the row nearest
- * the middle, then the block nearest the row's centre), found without
- * reading the whole show: rows are visited nearest the middle first, each
- * by one index range of its free seats, and the first block that strands
- * nothing ends the search, since no later row can beat it. Only when
- * every block strands a seat are all rows read, and the first row's best
- * block is the answer. A show with fewer than p_count free seats is
- * answered by one index probe per row, all in one scan.
+ * p_exclude: at most p_max of them, best first (blocks of one row may
+ * overlap). The rule is 010's seat_best_block: blocks stranding no single
+ * seat first, then the row nearest the middle, then the block nearest
+ * the row's centre. It is followed without reading the whole show: rows
+ * are visited nearest the middle first, each by one index range of its
+ * free seats, and the search ends once p_max blocks that strand nothing
+ * are found, since no later row can beat them; blocks that strand a seat
+ * are kept aside and given after every clean block, in row order. A show
+ * with fewer than p_count free seats is answered by one index scan, and a
+ * row with fewer than p_count free seats costs one probe. Plain index
+ * scans (not bitmap scans) mark the index entries of dead snapshot rows
+ * as dead as they pass, so a busy show's index stays cheap between
+ * vacuums.
  */
 CREATE FUNCTION seat_best_free(p_show bigint, p_count integer, p_tier text,
-    p_exclude bigint[]) RETURNS bigint[]
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+    p_exclude bigint[], p_max integer) RETURNS SETOF bigint[]
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan
+SET enable_bitmapscan = off SET enable_seqscan = off AS $$
 DECLARE
 	v_screen bigint;
 	v_labels text[];
 	v_middle numeric;
-	v_orphan bigint[];
+	v_orphans bigint[] := '{}';
+	v_given integer := 0;
 	r record;
 	v_blk record;
 BEGIN
@@ -269,13 +275,16 @@ BEGIN
 	IF (SELECT count(*) FROM (SELECT 1 FROM seat_busy b
 	    WHERE b.show_id = p_show AND b.row_label = ANY (v_labels)
 	    AND b.busy_until <= now() LIMIT p_count) c) < p_count THEN
-		RETURN NULL;
+		RETURN;
 	END IF;
 
 	FOR r IN SELECT sr.label, sr.seats AS width, sr.aisles_after
 	    FROM screen_rows sr WHERE sr.screen_id = v_screen
 	    ORDER BY abs(sr.position - v_middle), sr.position DESC LOOP
-		WITH f AS (
+		CONTINUE WHEN (SELECT count(*) FROM (SELECT 1 FROM seat_busy b
+		    WHERE b.show_id = p_show AND b.row_label = r.label
+		    AND b.busy_until <= now() LIMIT p_count) c) < p_count;
+		FOR v_blk IN WITH f AS (
 			SELECT b.seat_id AS id, b.number,
 			    (SELECT count(*) FROM unnest(r.aisles_after) a
 			    WHERE a < b.number) AS section
@@ -297,22 +306,31 @@ BEGIN
 		    AS ids,
 		    (b - runs.first = 1 OR runs.last - (b + p_count - 1) = 1)
 		    AS orphan
-		INTO v_blk
 		FROM runs
 		CROSS JOIN LATERAL generate_series(runs.first,
 		    runs.last - p_count + 1) AS b
 		ORDER BY 2, abs(b + (p_count - 1) / 2.0 - (r.width + 1) / 2.0),
 		    b
-		LIMIT 1;
-		IF FOUND THEN
-			IF NOT v_blk.orphan THEN
-				RETURN v_blk.ids;
+		LIMIT p_max LOOP
+			IF v_blk.orphan THEN
+				IF cardinality(v_orphans) < p_max * p_count THEN
+					v_orphans := v_orphans || v_blk.ids;
+				END IF;
+				CONTINUE;
 			END IF;
-			v_orphan := coalesce(v_orphan, v_blk.ids);
-		END IF;
+			RETURN NEXT v_blk.ids;
+			v_given := v_given + 1;
+			IF v_given >= p_max THEN
+				RETURN;
+			END IF;
+		END LOOP;
 	END LOOP;
 
-	RETURN v_orphan;
+	FOR i IN 0 .. cardinality(v_orphans) / p_count - 1 LOOP
+		EXIT WHEN v_given >= p_max;
+		RETURN NEXT v_orphans[i * p_count + 1 : (i + 1) * p_count];
+		v_given := v_given + 1;
+	END LOOP;
 END
 $$;
 
@@ -320,10 +338,12 @@ $$;
  * POST /api/holds {show_id, count, tier}: as 010's, without the
  * show-wide lock. Why parties asking at once get disjoint blocks:
  *
- * 1. The block is chosen from the snapshot (seat_best_free) with no lock.
- * 2. Its seat rows are locked FOR UPDATE in id order, SKIP LOCKED: a seat
- *    another claim is taking right now is not waited for but left out,
- *    and the next best block is chosen. A block given up is rolled back
+ * 1. Candidate blocks, best first, come from the snapshot
+ *    (seat_best_free) with no lock.
+ * 2. A block's seat rows are locked FOR UPDATE in id order, SKIP LOCKED:
+ *    a seat another claim is taking right now is not waited for but left
+ *    out, and the next candidate is tried (so a crowd asking at once
+ *    spreads over the next best blocks instead of queueing for one). A block given up is rolled back
  *    to before its locks (a subtransaction), so no other claim skips its
  *    seats because of it.
  * 3. With every seat of the block locked, the next statement checks the
@@ -354,6 +374,7 @@ DECLARE
 	v_gone bigint[] := '{}';
 	v_busy bigint[] := '{}';
 	v_wait boolean;
+	v_cands bigint[];
 	v_id bigint;
 	v_until timestamptz;
 BEGIN
@@ -383,70 +404,78 @@ BEGIN
 		RETURN;
 	END IF;
 
-	FOR i IN 1 .. 32 LOOP
+	FOR i IN 1 .. 16 LOOP
 		v_wait := false;
-		v_seats := seat_best_free(p_show, p_count, p_tier,
-		    v_gone || v_busy);
-		IF v_seats IS NULL AND cardinality(v_busy) > 0 THEN
-			v_wait := true;
+		v_cands := ARRAY(SELECT c FROM seat_best_free(p_show, p_count,
+		    p_tier, v_gone || v_busy, 64) c);
+		IF cardinality(v_cands) = 0 THEN
+			IF cardinality(v_busy) = 0 THEN
+				outcome := 'no_adjacent_seats';
+				RETURN NEXT;
+				RETURN;
+			END IF;
 			v_busy := '{}';
-			v_seats := seat_best_free(p_show, p_count, p_tier,
-			    v_gone);
+			v_wait := true;
+			v_cands := ARRAY(SELECT c FROM seat_best_free(p_show,
+			    p_count, p_tier, v_gone, 1) c);
 		END IF;
-		IF v_seats IS NULL THEN
-			outcome := 'no_adjacent_seats';
-			RETURN NEXT;
+
+		FOR k IN 1 .. coalesce(array_length(v_cands, 1), 0) LOOP
+			v_seats := ARRAY(SELECT unnest(v_cands[k:k]));
+			CONTINUE WHEN v_seats && (v_gone || v_busy);
+			/*
+			 * Locks and checks in a subtransaction: a block that
+			 * cannot be had is rolled back with its row locks.
+			 */
+			BEGIN
+				IF v_wait THEN
+					SELECT array_agg(l.id ORDER BY l.id)
+					INTO v_locked FROM (SELECT x.id
+					    FROM seats x
+					    WHERE x.id = ANY (v_seats)
+					    ORDER BY x.id FOR UPDATE) l;
+				ELSE
+					SELECT coalesce(array_agg(l.id
+					    ORDER BY l.id), '{}')
+					INTO v_locked FROM (SELECT x.id
+					    FROM seats x
+					    WHERE x.id = ANY (v_seats)
+					    ORDER BY x.id
+					    FOR UPDATE SKIP LOCKED) l;
+				END IF;
+				IF cardinality(v_locked) < p_count THEN
+					v_busy := v_busy || ARRAY(SELECT u.id
+					    FROM unnest(v_seats) u(id)
+					    WHERE u.id <> ALL (v_locked));
+					RAISE EXCEPTION USING ERRCODE = 'SB001';
+				END IF;
+				v_taken := seat_blockers(p_user, v_locked) ||
+				    ARRAY(SELECT o.seat_id FROM
+				    seat_held_by(p_user, v_locked) o);
+				IF cardinality(v_taken) > 0 THEN
+					v_gone := v_gone || v_taken;
+					RAISE EXCEPTION USING ERRCODE = 'SB001';
+				END IF;
+
+				v_until := now() +
+				    make_interval(secs => p_ttl_seconds);
+				INSERT INTO holds (user_id, show_id, expires_at)
+				VALUES (p_user, p_show, v_until)
+				RETURNING id INTO v_id;
+				INSERT INTO hold_seats (hold_id, seat_id)
+				SELECT v_id, unnest(v_locked);
+			EXCEPTION WHEN SQLSTATE 'SB001' THEN
+				CONTINUE;
+			END;
+
+			RETURN QUERY SELECT 'created'::text, NULL::bigint[],
+			    v_id, p_show, booking_rfc3339(v_until), u.id
+			FROM unnest(v_locked) u(id) ORDER BY u.id;
 			RETURN;
-		END IF;
-
-		/*
-		 * Locks and checks in a subtransaction: a block that cannot
-		 * be had is rolled back with its row locks.
-		 */
-		BEGIN
-			IF v_wait THEN
-				SELECT array_agg(l.id ORDER BY l.id)
-				INTO v_locked FROM (SELECT x.id FROM seats x
-				    WHERE x.id = ANY (v_seats) ORDER BY x.id
-				    FOR UPDATE) l;
-			ELSE
-				SELECT coalesce(array_agg(l.id ORDER BY l.id),
-				    '{}')
-				INTO v_locked FROM (SELECT x.id FROM seats x
-				    WHERE x.id = ANY (v_seats) ORDER BY x.id
-				    FOR UPDATE SKIP LOCKED) l;
-			END IF;
-			IF cardinality(v_locked) < p_count THEN
-				v_busy := v_busy || ARRAY(SELECT u.id
-				    FROM unnest(v_seats) u(id)
-				    WHERE u.id <> ALL (v_locked));
-				RAISE EXCEPTION USING ERRCODE = 'SB001';
-			END IF;
-			v_taken := seat_blockers(p_user, v_locked) ||
-			    ARRAY(SELECT o.seat_id FROM seat_held_by(p_user,
-			    v_locked) o);
-			IF cardinality(v_taken) > 0 THEN
-				v_gone := v_gone || v_taken;
-				RAISE EXCEPTION USING ERRCODE = 'SB001';
-			END IF;
-
-			v_until := now() + make_interval(secs => p_ttl_seconds);
-			INSERT INTO holds (user_id, show_id, expires_at)
-			VALUES (p_user, p_show, v_until)
-			RETURNING id INTO v_id;
-			INSERT INTO hold_seats (hold_id, seat_id)
-			SELECT v_id, unnest(v_locked);
-		EXCEPTION WHEN SQLSTATE 'SB001' THEN
-			CONTINUE;
-		END;
-
-		RETURN QUERY SELECT 'created'::text, NULL::bigint[], v_id,
-		    p_show, booking_rfc3339(v_until), u.id
-		FROM unnest(v_locked) u(id) ORDER BY u.id;
-		RETURN;
+		END LOOP;
 	END LOOP;
 
-	RAISE EXCEPTION 'best block not claimed in 32 tries'
+	RAISE EXCEPTION 'best block not claimed in 16 searches'
 	    USING ERRCODE = 'serialization_failure';
 END
 $$;
