@@ -1,5 +1,35 @@
 -- Back to 010: the show-wide best-available lock and 005's hold_claim.
-DROP FUNCTION IF EXISTS seat_best_free(bigint, integer, text, bigint[]);
+ALTER FUNCTION booking_claim(bigint, bigint, bigint[], bigint, text, text,
+    integer, interval)
+    RESET enable_seqscan RESET enable_hashjoin RESET enable_mergejoin;
+ALTER FUNCTION booking_cancel(bigint, bigint)
+    RESET enable_seqscan RESET enable_hashjoin RESET enable_mergejoin;
+ALTER FUNCTION hold_extend(bigint, bigint)
+    RESET enable_seqscan RESET enable_hashjoin RESET enable_mergejoin;
+DROP FUNCTION IF EXISTS seat_free_at_least(bigint, integer);
+-- 005's view.
+CREATE OR REPLACE VIEW seat_states (seat_id, status, holder_id) AS
+SELECT s.id,
+    CASE WHEN b.seat_id IS NOT NULL THEN 'booked'
+	WHEN h.user_id IS NOT NULL THEN 'held'
+	ELSE 'available' END::text,
+    CASE WHEN b.seat_id IS NULL THEN h.user_id END::bigint
+FROM seats s
+LEFT JOIN LATERAL (
+	SELECT bs.seat_id FROM booking_seats bs
+	JOIN bookings bk ON bk.id = bs.booking_id
+	WHERE bs.seat_id = s.id AND bs.live
+	AND NOT (bk.status = 'pending_payment' AND bk.payment_due_at <= now())
+	LIMIT 1) b ON true
+LEFT JOIN LATERAL (
+	SELECT ho.user_id FROM hold_seats hs
+	JOIN holds ho ON ho.id = hs.hold_id
+	WHERE hs.seat_id = s.id AND ho.released_at IS NULL
+	AND ho.expires_at > now()
+	ORDER BY ho.expires_at DESC
+	LIMIT 1) h ON true;
+DROP FUNCTION IF EXISTS seat_best_free(bigint, integer, text, bigint[],
+    integer);
 DROP FUNCTION IF EXISTS seat_held_by(bigint, bigint[]);
 DROP INDEX IF EXISTS booking_seats_seat;
 DROP TRIGGER IF EXISTS bookings_busy_update ON bookings;

@@ -238,6 +238,23 @@ END
 $$;
 
 /*
+ * Whether p_show has at least p_min seats the snapshot calls free: one
+ * index scan with one descent per row of the screen, stopping at p_min.
+ * A sold-out show is answered by this alone, before any lock.
+ */
+CREATE FUNCTION seat_free_at_least(p_show bigint, p_min integer)
+RETURNS boolean
+LANGUAGE sql STABLE SET enable_bitmapscan = off SET enable_seqscan = off
+AS $$
+	SELECT count(*) >= p_min FROM (SELECT 1 FROM seat_busy b
+	    WHERE b.show_id = p_show AND b.row_label = ANY (ARRAY(
+	    SELECT sr.label FROM shows sh
+	    JOIN screen_rows sr ON sr.screen_id = sh.screen_id
+	    WHERE sh.id = p_show))
+	    AND b.busy_until <= now() LIMIT p_min) c
+$$;
+
+/*
  * The best blocks of p_count side-by-side seats of p_show (of tier p_tier
  * when not NULL) that the snapshot seat_busy calls free now, leaving out
  * p_exclude: at most p_max of them, best first (blocks of one row may
@@ -272,9 +289,7 @@ BEGIN
 	INTO v_labels, v_middle
 	FROM screen_rows sr WHERE sr.screen_id = v_screen;
 
-	IF (SELECT count(*) FROM (SELECT 1 FROM seat_busy b
-	    WHERE b.show_id = p_show AND b.row_label = ANY (v_labels)
-	    AND b.busy_until <= now() LIMIT p_count) c) < p_count THEN
+	IF NOT seat_free_at_least(p_show, p_count) THEN
 		RETURN;
 	END IF;
 
@@ -396,6 +411,12 @@ BEGIN
 		RETURN;
 	END IF;
 
+	IF NOT seat_free_at_least(p_show, p_count) THEN
+		outcome := 'no_adjacent_seats';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
 	PERFORM pg_advisory_xact_lock(hashtextextended(
 	    'claim:' || p_user || ':' || p_show, 0));
 	IF seat_claim_count(p_user, p_show, '{}') + p_count > p_limit THEN
@@ -479,3 +500,64 @@ BEGIN
 	    USING ERRCODE = 'serialization_failure';
 END
 $$;
+
+/*
+ * Plans that cannot go bad. Every statement of the booking path is an
+ * index lookup by id or by a selective index; left to the planner, the
+ * statistics of a fresh deployment (taken while the tables were nearly
+ * empty) made booking_rows a merge join over all of seats_pkey and the
+ * expiry UPDATE of booking_claim a scan of booking_seats. These entry
+ * points (and everything they call, which inherits the settings) plan
+ * with sequential scans, hash joins and merge joins priced out, so the
+ * plan is the nested loop of index lookups whatever the statistics say.
+ * booking_rows gets no setting of its own: a SQL function with one is
+ * no longer inlined and is planned again on every call (3 ms); inlined
+ * into these functions' statements it is planned under their settings.
+ *
+ * The availability rule's view, as 005 wrote it, with each lookup fenced
+ * (OFFSET 0) so it can only be done by key: a hold of a seat is found
+ * through hold_seats_seat and then holds_pkey, never by walking every
+ * live hold in expiry order (what empty statistics chose for the ORDER
+ * BY ... LIMIT 1), and a booking through booking_seats_live then
+ * bookings_pkey.
+ */
+CREATE OR REPLACE VIEW seat_states (seat_id, status, holder_id) AS
+SELECT s.id,
+    CASE WHEN b.seat_id IS NOT NULL THEN 'booked'
+	WHEN h.user_id IS NOT NULL THEN 'held'
+	ELSE 'available' END::text,
+    CASE WHEN b.seat_id IS NULL THEN h.user_id END::bigint
+FROM seats s
+LEFT JOIN LATERAL (
+	SELECT bs.seat_id FROM booking_seats bs
+	CROSS JOIN LATERAL (SELECT bk.status, bk.payment_due_at
+	    FROM bookings bk WHERE bk.id = bs.booking_id OFFSET 0) bk
+	WHERE bs.seat_id = s.id AND bs.live
+	AND NOT (bk.status = 'pending_payment' AND bk.payment_due_at <= now())
+	LIMIT 1) b ON true
+LEFT JOIN LATERAL (
+	SELECT ho.user_id FROM hold_seats hs
+	CROSS JOIN LATERAL (SELECT h.user_id, h.expires_at, h.released_at
+	    FROM holds h WHERE h.id = hs.hold_id OFFSET 0) ho
+	WHERE hs.seat_id = s.id AND ho.released_at IS NULL
+	AND ho.expires_at > now()
+	ORDER BY ho.expires_at DESC
+	LIMIT 1) h ON true;
+
+ALTER FUNCTION booking_claim(bigint, bigint, bigint[], bigint, text, text,
+    integer, interval)
+    SET enable_seqscan = off SET enable_hashjoin = off
+    SET enable_mergejoin = off;
+ALTER FUNCTION booking_cancel(bigint, bigint)
+    SET enable_seqscan = off SET enable_hashjoin = off
+    SET enable_mergejoin = off;
+ALTER FUNCTION hold_extend(bigint, bigint)
+    SET enable_seqscan = off SET enable_hashjoin = off
+    SET enable_mergejoin = off;
+ALTER FUNCTION hold_claim(bigint, bigint, bigint[], integer, integer)
+    SET enable_seqscan = off SET enable_hashjoin = off
+    SET enable_mergejoin = off;
+ALTER FUNCTION hold_claim_best(bigint, bigint, integer, text, integer,
+    integer)
+    SET enable_seqscan = off SET enable_hashjoin = off
+    SET enable_mergejoin = off;

@@ -103,7 +103,8 @@ SELECT 'db: ' ||
      AND h.expires_at > now() GROUP BY hs.seat_id HAVING count(*) > 1) d) ||
     '; 201 bookings missing or changed: ' ||
     (SELECT count(*) FROM got g LEFT JOIN bookings b ON b.id = g.id
-     AND b.show_id = :show AND b.status = 'confirmed'
+     AND b.show_id = :show
+     AND b.status IN ('confirmed', 'pending_payment')
      AND (SELECT count(*) FROM booking_seats bs
      WHERE bs.booking_id = b.id AND bs.live) = g.seats
      WHERE b.id IS NULL) ||
