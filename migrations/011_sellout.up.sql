@@ -358,13 +358,14 @@ $$;
  * 2. A block's seat rows are locked FOR UPDATE in id order, SKIP LOCKED:
  *    a seat another claim is taking right now is not waited for but left
  *    out, and the next candidate is tried (so a crowd asking at once
- *    spreads over the next best blocks instead of queueing for one). A block given up is rolled back
- *    to before its locks (a subtransaction), so no other claim skips its
- *    seats because of it.
+ *    spreads over the next best blocks instead of queueing for one). A
+ *    block given up is rolled back to before its locks (a
+ *    subtransaction), so no other claim skips its seats because of it.
  * 3. With every seat of the block locked, the next statement checks the
  *    rule on a fresh snapshot (seat_blockers, and seat_held_by: the
  *    caller's own holds are not held twice), exactly as 005's claim does;
- *    a seat found taken is left out for good and the search runs again.
+ *    a seat found taken is left out for good. When the candidates run
+ *    out, the search runs again on a fresh snapshot.
  * 4. The hold is written under those locks; booking_seats_live and the
  *    claim's own locks are the backstop as for every claim.
  *
