@@ -605,3 +605,73 @@ Test(best_available, thirty_two_buyers_at_once_keep_every_rule,
 	expect_block(token, show, ", \"count\": 4", "D9,D10,D11,D12");
 	free(s);
 }
+
+/*
+ * The snapshot best available chooses from follows every way a seat
+ * changes: a hold, a booking of it, its payment lapsing, a cancellation,
+ * a release, a renewal; and best available finds freed seats at once.
+ */
+Test(best_available, snapshot_follows_every_change_of_a_seat,
+    .timeout = 120)
+{
+	struct api_resp	*h, *b, *r;
+	long long	show, u;
+	char		*s, *a, *body, *path, *id;
+
+	show = screen_show("[{\"label\": \"A\", \"seats\": 8, \"tier\": \"s\"}]");
+	s = api_format("%lld", show);
+	a = test_user_token("user", &u);
+	body = api_format("{\"show_id\": %lld, \"count\": 2}", show);
+
+	h = hold(a, body);
+	cr_assert_eq(h->status, 201, "%s", h->body);
+	expect_consistent(s);
+
+	/* Renewed, then booked from the hold. */
+	path = api_format("/api/holds/%lld/extend", fixture_id(h));
+	db_exec("UPDATE holds SET expires_at = now() + interval '1 min'"
+	    " WHERE id = $1", api_format("%lld", fixture_id(h)), NULL);
+	expect_consistent(s);
+	r = api_auth("POST", path, a, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	free(path);
+	expect_consistent(s);
+	b = fixture_book(a, fixture_key(), api_format("{\"hold_id\": %lld}",
+	    fixture_id(h)), NULL);
+	cr_assert_eq(b->status, 201, "%s", b->body);
+	expect_consistent(s);
+
+	/* A pending payment that lapses frees its seats by itself. */
+	id = api_format("%lld", fixture_id(b));
+	db_exec("UPDATE bookings SET payment_due_at = now() - interval '1 s'"
+	    " WHERE id = $1 AND status = 'pending_payment'", id, NULL);
+	expect_consistent(s);
+	db_exec("UPDATE bookings SET payment_due_at = now() + interval '5 min'"
+	    " WHERE id = $1 AND status = 'pending_payment'", id, NULL);
+	expect_consistent(s);
+
+	/* Cancelled: free again, and best available takes them again. */
+	path = api_format("/api/bookings/%lld/cancel", fixture_id(b));
+	r = api_auth("POST", path, a, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	free(path);
+	expect_consistent(s);
+	expect_block(a, show, ", \"count\": 2", "A4,A5");
+	expect_consistent(s);
+
+	/* Released by its owner: free at once. */
+	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE show_id = $1"
+	    " AND released_at IS NULL AND expires_at > now()", s, NULL), 1);
+	db_exec("UPDATE holds SET released_at = now() WHERE show_id = $1", s,
+	    NULL);
+	expect_consistent(s);
+	expect_block(a, show, ", \"count\": 2", "A4,A5");
+
+	api_free(b);
+	api_free(h);
+	free(id);
+	free(body);
+	free(s);
+}
