@@ -9,9 +9,13 @@
  * fine. Someone else's hold is 404. {show_id, count, tier} holds the best
  * count adjacent seats (hold_claim_best in
  * migrations/010_seat_selection.up.sql, which says how they are chosen and
- * why two parties asking at once get disjoint blocks). Extending renews
- * a live hold to now + its lifetime, never past 3 lifetimes after it was
- * made (hold_extend, same file). Making or releasing a hold calls
+ * why two parties asking at once get disjoint blocks; since 011_sellout
+ * without a show-wide lock). Extending renews a live hold to now + its
+ * lifetime, never past 3 lifetimes after it was made (hold_extend, same
+ * file). Asking again for exactly the seats of one's live hold answers
+ * that hold unchanged (200), and any other overlap with one's live holds
+ * is 409 seat_unavailable (hold_claim in migrations/011_sellout.up.sql):
+ * a re-hold never starts a new clock. Making or releasing a hold calls
  * seatmap_changed() after the commit, before the answer.
  */
 #include <sys/types.h>
@@ -277,8 +281,9 @@ holds_create_changed(struct http_request *req)
 {
 	struct holds_req	*h = http_state_get(req);
 
-	if (claim_ok(&h->db) && seatmap_changed(req, &h->seatmap,
-	    h->body.show_id) == SEATMAP_PENDING)
+	if (claim_ok(&h->db) && !claim_existing(&h->db) &&
+	    seatmap_changed(req, &h->seatmap, h->body.show_id) ==
+	    SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
 	req->fsm_state = HOLDS_CREATE_ANSWER;
@@ -298,7 +303,9 @@ holds_create_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	reply_json(req, HTTP_STATUS_CREATED, holds_json(&h->db));
+	/* The caller's own live hold of exactly these seats, unchanged. */
+	status = claim_existing(&h->db) ? HTTP_STATUS_OK : HTTP_STATUS_CREATED;
+	reply_json(req, status, holds_json(&h->db));
 	return (HTTP_STATE_COMPLETE);
 }
 

@@ -432,3 +432,246 @@ Test(best_available, admin_screens_take_and_return_aisles)
 	    " theatre_id = $1", api_format("%lld", t), NULL), 1);
 	free(path);
 }
+
+/*
+ * The show's seats as the availability rule sees them agree with the
+ * snapshot best available chooses from (seat_busy), no seat is in two
+ * live holds, and every live hold is one block: one row, consecutive
+ * numbers, no aisle inside.
+ */
+static void
+expect_consistent(const char *show)
+{
+	cr_assert_eq(db_scalar("SELECT count(*) FROM seats x"
+	    " JOIN seat_states st ON st.seat_id = x.id"
+	    " JOIN seat_busy sb ON sb.seat_id = x.id"
+	    " WHERE x.show_id = $1"
+	    " AND (st.status = 'available') <> (sb.busy_until <= now())",
+	    show, NULL), 0, "seat_busy disagrees with seat_states");
+	cr_assert_eq(db_scalar("SELECT count(*) - count(DISTINCT hs.seat_id)"
+	    " FROM hold_seats hs JOIN holds h ON h.id = hs.hold_id"
+	    " WHERE h.show_id = $1 AND h.released_at IS NULL"
+	    " AND h.expires_at > now()", show, NULL), 0,
+	    "a seat is in two live holds");
+	cr_assert_eq(db_scalar("SELECT count(*) FROM (SELECT h.id"
+	    " FROM holds h JOIN hold_seats hs ON hs.hold_id = h.id"
+	    " JOIN seats x ON x.id = hs.seat_id"
+	    " JOIN shows sh ON sh.id = h.show_id"
+	    " JOIN screen_rows sr ON sr.screen_id = sh.screen_id"
+	    "  AND sr.label = x.row_label"
+	    " WHERE h.show_id = $1"
+	    " GROUP BY h.id HAVING count(DISTINCT x.row_label) <> 1"
+	    " OR max(x.number) - min(x.number) <> count(*) - 1"
+	    " OR EXISTS (SELECT 1 FROM unnest(min(sr.aisles_after)) a"
+	    "  WHERE a >= min(x.number) AND a < max(x.number))) bad",
+	    show, NULL), 0, "a hold is not one block");
+}
+
+/* 32 parties at once, each its own user, asking for count(i) seats. */
+static int
+crowd(long long show, int (*count)(int), int *refused)
+{
+	enum { PARTIES = 32 };
+	struct multi_req	reqs[PARTIES];
+	char			*bodies[PARTIES], *tokens[PARTIES];
+	long long		u;
+	json_t			*j;
+	int			i, ok;
+
+	memset(reqs, 0, sizeof(reqs));
+	for (i = 0; i < PARTIES; i++) {
+		tokens[i] = test_user_token("user", &u);
+		bodies[i] = api_format("{\"show_id\": %lld, \"count\": %d}",
+		    show, count(i));
+		reqs[i].base = getenv("BOOKING_URL");
+		reqs[i].path = "/api/holds";
+		reqs[i].token = tokens[i];
+		reqs[i].body = bodies[i];
+	}
+	fixture_multi(reqs, PARTIES, 90000);
+
+	ok = *refused = 0;
+	for (i = 0; i < PARTIES; i++) {
+		cr_assert_eq(reqs[i].curl_error, 0, "request %d failed", i);
+		j = json_loads(reqs[i].resp, 0, NULL);
+		cr_assert_not_null(j, "%s", reqs[i].resp);
+		if (reqs[i].status == 409) {
+			cr_assert_str_eq(json_string_value(json_object_get(
+			    json_object_get(j, "error"), "code")),
+			    "no_adjacent_seats", "%s", reqs[i].resp);
+			(*refused)++;
+		} else {
+			cr_assert_eq(reqs[i].status, 201, "%ld %s",
+			    reqs[i].status, reqs[i].resp);
+			cr_assert_eq(json_array_size(json_object_get(j,
+			    "seat_ids")), (size_t)count(i), "%s",
+			    reqs[i].resp);
+			ok++;
+		}
+		json_decref(j);
+		free(bodies[i]);
+	}
+	fixture_multi_free(reqs, PARTIES);
+
+	return (ok);
+}
+
+static int
+one_to_four(int i)
+{
+	return (i % 4 + 1);
+}
+
+static int
+four(int i)
+{
+	return (4);
+}
+
+Test(best_available, thirty_two_buyers_at_once_keep_every_rule,
+    .timeout = 300)
+{
+	long long	show, u, held;
+	char		*s, *ref, *body, *token;
+	int		ok, refused, k, asks;
+
+	show = screen_show(
+	    "[{\"label\": \"A\", \"seats\": 20, \"tier\": \"s\","
+	    "  \"aisles_after\": [5, 15]},"
+	    " {\"label\": \"B\", \"seats\": 20, \"tier\": \"s\","
+	    "  \"aisles_after\": [5, 15]},"
+	    " {\"label\": \"C\", \"seats\": 20, \"tier\": \"s\","
+	    "  \"aisles_after\": [5, 15]},"
+	    " {\"label\": \"D\", \"seats\": 20, \"tier\": \"s\","
+	    "  \"aisles_after\": [5, 15]},"
+	    " {\"label\": \"E\", \"seats\": 20, \"tier\": \"s\","
+	    "  \"aisles_after\": [5, 15]},"
+	    " {\"label\": \"F\", \"seats\": 20, \"tier\": \"s\","
+	    "  \"aisles_after\": [5, 15]}]");
+	s = api_format("%lld", show);
+
+	/* 80 of 120 seats asked for at once: every party gets its block. */
+	ok = crowd(show, one_to_four, &refused);
+	cr_assert_eq(refused, 0, "%d refused with 40 seats left", refused);
+	cr_assert_eq(ok, 32);
+	held = db_scalar("SELECT count(*) FROM hold_seats hs JOIN holds h"
+	    " ON h.id = hs.hold_id WHERE h.show_id = $1", s, NULL);
+	cr_assert_eq(held, 80);
+	expect_consistent(s);
+	/* Middle rows first: C and D (20 seats each) are full or nearly. */
+	cr_assert_geq(db_scalar("SELECT count(*) FROM hold_seats hs"
+	    " JOIN seats x ON x.id = hs.seat_id WHERE x.show_id = $1"
+	    " AND x.row_label IN ('C', 'D')", s, NULL), 32);
+
+	/*
+	 * One at a time now: each answer is the block the reference rule
+	 * (010's seat_best_block, over the availability rule itself) names.
+	 */
+	for (asks = 0, k = 1; asks < 12; asks++, k = k % 4 + 1) {
+		ref = db_text("SELECT coalesce((SELECT string_agg(row_label ||"
+		    " number, ',' ORDER BY row_label, number) FROM seats"
+		    " WHERE id = ANY (seat_best_block($1, $2::int, NULL))),"
+		    " 'none')", s, api_format("%d", k), NULL);
+		token = test_user_token("user", &u);
+		if (!strcmp(ref, "none")) {
+			body = api_format("{\"show_id\": %lld, \"count\": %d}",
+			    show, k);
+			expect_error(token, body, 409, "no_adjacent_seats",
+			    NULL);
+			free(body);
+		} else {
+			body = api_format(", \"count\": %d", k);
+			expect_block(token, show, body, ref);
+			free(body);
+		}
+		free(ref);
+	}
+	expect_consistent(s);
+
+	/* The rest by another crowd: blocks or 409, and a 409 is right. */
+	ok = crowd(show, four, &refused);
+	cr_log_info("second crowd: %d held, %d refused", ok, refused);
+	cr_assert_gt(refused, 0);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM (SELECT"
+	    " seat_best_block($1, 4, NULL) b) x WHERE b IS NOT NULL", s, NULL),
+	    0, "409 while a block of four was free");
+	expect_consistent(s);
+
+	/* Released seats are found again at once. */
+	db_exec("UPDATE holds SET released_at = now() WHERE show_id = $1", s,
+	    NULL);
+	expect_consistent(s);
+	token = test_user_token("user", &u);
+	expect_block(token, show, ", \"count\": 4", "D9,D10,D11,D12");
+	free(s);
+}
+
+/*
+ * The snapshot best available chooses from follows every way a seat
+ * changes: a hold, a booking of it, its payment lapsing, a cancellation,
+ * a release, a renewal; and best available finds freed seats at once.
+ */
+Test(best_available, snapshot_follows_every_change_of_a_seat,
+    .timeout = 120)
+{
+	struct api_resp	*h, *b, *r;
+	long long	show, u;
+	char		*s, *a, *body, *path, *id;
+
+	show = screen_show("[{\"label\": \"A\", \"seats\": 8, \"tier\": \"s\"}]");
+	s = api_format("%lld", show);
+	a = test_user_token("user", &u);
+	body = api_format("{\"show_id\": %lld, \"count\": 2}", show);
+
+	h = hold(a, body);
+	cr_assert_eq(h->status, 201, "%s", h->body);
+	expect_consistent(s);
+
+	/* Renewed, then booked from the hold. */
+	path = api_format("/api/holds/%lld/extend", fixture_id(h));
+	db_exec("UPDATE holds SET expires_at = now() + interval '1 min'"
+	    " WHERE id = $1", api_format("%lld", fixture_id(h)), NULL);
+	expect_consistent(s);
+	r = api_auth("POST", path, a, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	free(path);
+	expect_consistent(s);
+	b = fixture_book(a, fixture_key(), api_format("{\"hold_id\": %lld}",
+	    fixture_id(h)), NULL);
+	cr_assert_eq(b->status, 201, "%s", b->body);
+	expect_consistent(s);
+
+	/* A pending payment that lapses frees its seats by itself. */
+	id = api_format("%lld", fixture_id(b));
+	db_exec("UPDATE bookings SET payment_due_at = now() - interval '1 s'"
+	    " WHERE id = $1 AND status = 'pending_payment'", id, NULL);
+	expect_consistent(s);
+	db_exec("UPDATE bookings SET payment_due_at = now() + interval '5 min'"
+	    " WHERE id = $1 AND status = 'pending_payment'", id, NULL);
+	expect_consistent(s);
+
+	/* Cancelled: free again, and best available takes them again. */
+	path = api_format("/api/bookings/%lld/cancel", fixture_id(b));
+	r = api_auth("POST", path, a, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	free(path);
+	expect_consistent(s);
+	expect_block(a, show, ", \"count\": 2", "A4,A5");
+	expect_consistent(s);
+
+	/* Released by its owner: free at once. */
+	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE show_id = $1"
+	    " AND released_at IS NULL AND expires_at > now()", s, NULL), 1);
+	db_exec("UPDATE holds SET released_at = now() WHERE show_id = $1", s,
+	    NULL);
+	expect_consistent(s);
+	expect_block(a, show, ", \"count\": 2", "A4,A5");
+
+	api_free(b);
+	api_free(h);
+	free(id);
+	free(body);
+	free(s);
+}
