@@ -3,7 +3,7 @@
 
 .PHONY: chaos all deps build run stop test unit integration cluster-test \
 	migrate rollback bench clean admin cluster cluster-stop image \
-	image-test fuzz
+	image-test fuzz ha ha-stop
 
 all: build
 
@@ -44,6 +44,15 @@ cluster: build
 
 cluster-stop:
 	@./scripts/cluster.sh stop
+
+# PostgreSQL under Patroni (3 members, etcd x3), Redis under Sentinel, 3
+# instances behind HAProxy on https://127.0.0.1:8443 (docs/ha.md).
+ha: build
+	@./scripts/deps.sh ha
+	@./scripts/ha.sh start
+
+ha-stop:
+	@./scripts/ha.sh stop
 
 # The container image, built from the Dockerfile with podman (no registry
 # needed), and run against a private PostgreSQL and Redis.

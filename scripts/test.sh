@@ -12,9 +12,10 @@
 # (tests/compose/check.sh), the container image built and run with
 # podman when podman can run containers here (scripts/image.sh,
 # scripts/image-test.sh; otherwise it says why it skipped), and the short
-# form of the fault injection run (scripts/chaos.sh --short).
+# form of the fault injection run (scripts/chaos.sh --short), and the
+# failover run against make ha's topology (scripts/ha-test.sh).
 # `scripts/test.sh unit`, `fuzz`, `integration`, `asan`, `openapi`,
-# `cluster`, `compose`, `image` or `chaos` runs one part.
+# `cluster`, `compose`, `image`, `ha` or `chaos` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -151,6 +152,10 @@ if [ "$what" = all ] || [ "$what" = image ]; then
 		echo "image: skipped: podman cannot run containers here:" \
 		    "${reason:-unknown reason}"
 	fi
+fi
+if [ "$what" = all ] || [ "$what" = ha ]; then
+	echo "== ha: Patroni, Sentinel and the service under faults"
+	part ha "$root/scripts/ha-test.sh"
 fi
 if [ "$what" = all ] || [ "$what" = chaos ]; then
 	echo "== chaos (short): one fault at a time under a booking load"
