@@ -3,7 +3,7 @@
 
 .PHONY: chaos all deps build run stop test unit integration cluster-test \
 	migrate rollback bench clean admin cluster cluster-stop image \
-	image-test fuzz ha ha-stop
+	image-test fuzz ha ha-stop ha-bench
 
 all: build
 
@@ -53,6 +53,11 @@ ha: build
 
 ha-stop:
 	@./scripts/ha.sh stop
+
+# Booking throughput on make ha's topology with synchronous replication
+# and without, in one run (scripts/ha-bench.sh).
+ha-bench: build
+	@./scripts/ha-bench.sh
 
 # The container image, built from the Dockerfile with podman (no registry
 # needed), and run against a private PostgreSQL and Redis.
