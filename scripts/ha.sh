@@ -144,11 +144,12 @@ log:
 restapi:
   listen: 127.0.0.1:$(api_port "$i")
   connect_address: 127.0.0.1:$(api_port "$i")
-# Only this member's own etcd: cutting it off from that etcd member is a
-# network partition from the DCS (the test does that), and it must
-# demote itself.
+# Only this member's own etcd, as a proxy (no discovery of the other
+# etcd members): cutting it off from that etcd member is a network
+# partition from the DCS (the test does that), and it must demote itself.
 etcd3:
   hosts: 127.0.0.1:$(etcd_port "$i")
+  use_proxies: true
 bootstrap:
   dcs:
     ttl: 7
