@@ -387,9 +387,13 @@ cmd_start() {
 	for i in 1 2 3; do sentinel_start "$i"; done
 
 	ha_env
-	"$root/scripts/cluster.sh" start | sed 's/^cluster:/ha:/'
+	# Its lines about itself (drain, cluster-stop) do not apply here.
+	"$root/scripts/cluster.sh" start |
+	    sed -n 's/^cluster:/ha:/p; /^  to /p; /curl -sk/p; /^seeded/p'
 	echo "ha: PostgreSQL under Patroni (leader $(leader)); Redis master" \
-	    "$(redis_master) under Sentinel; scripts/ha.sh status"
+	    "$(redis_master) under Sentinel"
+	echo "  scripts/ha.sh status; logs: $dir/log/, $dir/cluster/log/;" \
+	    "stop everything with: make ha-stop"
 }
 
 cmd_stop() {
