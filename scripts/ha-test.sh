@@ -14,8 +14,8 @@
 # (by id), no seat may be in two live bookings, no booking that committed
 # may have been answered 5xx, replaying acknowledged Idempotency-Keys
 # must give the same booking, and bookings must succeed again within
-# HA_PG_LIMIT s (15) of a database fault and HA_REDIS_LIMIT s (10) of a
-# Redis one. A table per fault, then one line:
+# HA_PG_LIMIT s (15) of a kill or switchover, HA_PARTITION_LIMIT s (20)
+# of the partition and HA_REDIS_LIMIT s (10) of the Redis master's kill. A table per fault, then one line:
 #   ha: faults=N acknowledged_missing=0 seats_twice=0 committed_5xx=0 max_outage_s=S
 # Exit status 1 on any violation. Every loop is bounded in count and time;
 # everything started is stopped by PID (scripts/ha.sh stop).
@@ -29,6 +29,9 @@ max=${HA_MAX:-150}		# requests per client per fault
 after=${HA_AFTER:-3}		# seconds of load after the allowed outage
 pg_limit=${HA_PG_LIMIT:-15}
 redis_limit=${HA_REDIS_LIMIT:-10}
+# A partitioned primary first has to notice (retry_timeout) while the
+# others wait for its leader key to expire (ttl): slower than a kill.
+partition_limit=${HA_PARTITION_LIMIT:-20}
 faults=${HA_FAULTS:-"kill_primary switchover redis_master partition"}
 per_show=$((clients * 10))
 shows_per_fault=$(((max + 9) / 10))
@@ -200,7 +203,7 @@ inject() {
 		echo "$n" > "$tmp/victim"
 		kill -9 "$(cat "$tmp/redis$n.pid")" ;;
 	partition)
-		limit=$pg_limit
+		limit=$partition_limit
 		l=$(ha leader); n=$(member_of "$l")
 		echo "$n" > "$tmp/victim"
 		kill -STOP "$(cat "$tmp/etcd$n.pid")" ;;
@@ -326,6 +329,7 @@ for fault in $faults; do
 	out=$(outage_of "$fault")
 	limit=$pg_limit
 	[ "$fault" = redis_master ] && limit=$redis_limit
+	[ "$fault" = partition ] && limit=$partition_limit
 	if awk "BEGIN { exit !($out > $limit) }"; then
 		echo "ha: $fault: no booking for ${out}s (limit ${limit}s)" >&2
 		checks_failed=1
