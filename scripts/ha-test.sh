@@ -25,7 +25,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/stack.sh"
 
 clients=${HA_CLIENTS:-3}
-max=${HA_MAX:-150}		# requests per client per fault
+max=${HA_MAX:-600}		# requests per client per fault (a bound; the
+				# load is meant to end by time)
 after=${HA_AFTER:-3}		# seconds of load after the allowed outage
 pg_limit=${HA_PG_LIMIT:-15}
 redis_limit=${HA_REDIS_LIMIT:-10}
@@ -335,6 +336,12 @@ for fault in $faults; do
 		checks_failed=1
 	fi
 	awk "BEGIN { exit !($out > $max_outage) }" && max_outage=$out
+	# Back by the end: the load's last answer was a booking.
+	if [ "$(psql -c "SELECT status FROM ha_answers WHERE fault = '$fault'
+	    ORDER BY t DESC LIMIT 1")" != 201 ]; then
+		echo "ha: $fault: the load ended without service" >&2
+		checks_failed=1
+	fi
 	total_missing=$((total_missing + missing))
 	total_5xx=$((total_5xx + c5xx))
 	printf '%-13s %8s %5s %9s %11s %10s %8s\n' "$fault" "$requests" \
