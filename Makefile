@@ -3,7 +3,7 @@
 
 .PHONY: chaos all deps deps-test build run stop test unit integration \
 	cluster-test migrate rollback bench clean admin cluster cluster-stop \
-	image image-test fuzz
+	image image-test fuzz ha ha-stop ha-bench
 
 all: build
 
@@ -49,6 +49,20 @@ cluster: build deps-test
 
 cluster-stop:
 	@./scripts/cluster.sh stop
+
+# PostgreSQL under Patroni (3 members, etcd x3), Redis under Sentinel, 3
+# instances behind HAProxy on https://127.0.0.1:8443 (docs/ha.md).
+ha: build
+	@./scripts/deps.sh ha
+	@./scripts/ha.sh start
+
+ha-stop:
+	@./scripts/ha.sh stop
+
+# Booking throughput on make ha's topology with synchronous replication
+# and without, in one run (scripts/ha-bench.sh).
+ha-bench: build
+	@./scripts/ha-bench.sh
 
 # The container image, built from the Dockerfile with podman (no registry
 # needed), and run against a private PostgreSQL and Redis.

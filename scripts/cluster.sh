@@ -24,7 +24,9 @@
 # CLUSTER_APP_PORTS ("8444 8445 8446"; as many instances as ports),
 # CLUSTER_STATS_PORT (8404), CLUSTER_PGPORT (55442), CLUSTER_REDIS_PORT
 # (56389), CLUSTER_WORKERS (workers per instance, 1), CLUSTER_SEED (1:
-# load the demo data into an empty database). The test harness
+# load the demo data into an empty database), CLUSTER_DATABASE_URL and
+# CLUSTER_REDIS_URL (a database and Redis run by someone else, as
+# scripts/ha.sh does: then none is started or stopped here). The test harness
 # (tests/support/cluster-harness.sh) runs this same script on free ports.
 set -euo pipefail
 
@@ -42,8 +44,8 @@ bin="$root/build/booking"
 # The environment every instance gets: one database, one Redis, the same
 # secrets, one certificate; only PORT differs.
 cluster_env() {
-	export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/booking"
-	export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+	export DATABASE_URL=${CLUSTER_DATABASE_URL:-"postgresql://postgres@127.0.0.1:$pgport/booking"}
+	export REDIS_URL=${CLUSTER_REDIS_URL:-"redis://127.0.0.1:$redis_port/0"}
 	export JWT_SECRET
 	JWT_SECRET=$(cat "$dir/jwt_secret")
 	export PAYMENT_WEBHOOK_SECRET
@@ -182,9 +184,12 @@ cmd_start() {
 	    "(make build)" >&2; exit 1; }
 
 	mkdir -p "$dir/log"
-	pg_start "$dir/pg" "$pgport"
-	pg_createdb "$pgport" booking
-	redis_start "$dir/redis" "$redis_port"
+	if [ -z "${CLUSTER_DATABASE_URL:-}" ]; then
+		pg_start "$dir/pg" "$pgport"
+		pg_createdb "$pgport" booking
+	fi
+	[ -n "${CLUSTER_REDIS_URL:-}" ] ||
+	    redis_start "$dir/redis" "$redis_port"
 	make_cert "$dir/cert"
 	cat "$dir/cert/server.pem" "$dir/cert/key.pem" > "$dir/cert/haproxy.pem"
 	chmod 600 "$dir/cert/haproxy.pem"
@@ -282,8 +287,8 @@ cmd_stop() {
 		stop_pid "$f" "$secs"
 		echo "stopped $(basename "$f" .pid)"
 	done
-	redis_stop "$dir/redis"
-	pg_stop "$dir/pg"
+	[ -n "${CLUSTER_REDIS_URL:-}" ] || redis_stop "$dir/redis"
+	[ -n "${CLUSTER_DATABASE_URL:-}" ] || pg_stop "$dir/pg"
 	echo "stopped redis and postgresql"
 }
 

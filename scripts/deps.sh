@@ -24,6 +24,9 @@ CLUSTER_PKGS="haproxy docker-compose"
 # scripts/npm.sh): "docs" is what the image's build stage needs; the
 # tests add the browser that renders them.
 DOCS_PKGS="nodejs npm"
+# make ha and its test part: PostgreSQL under Patroni with etcd as its
+# store, Redis under Sentinel (scripts/ha.sh); not needed by make run.
+HA_PKGS="patroni etcd-server etcd-client redis-sentinel haproxy"
 NODE_PKGS="$DOCS_PKGS chromium"
 
 case "${1:-all}" in
@@ -34,6 +37,7 @@ docs)	pkgs="$DOCS_PKGS" ;;
 node)	pkgs="$NODE_PKGS" ;;
 run)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $DOCS_PKGS" ;;
 test)	pkgs="$TEST_PKGS $CLUSTER_PKGS $NODE_PKGS" ;;
+ha)	pkgs="$HA_PKGS" ;;
 *)	pkgs="$BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS $CLUSTER_PKGS $NODE_PKGS" ;;
 esac
 

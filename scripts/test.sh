@@ -12,11 +12,12 @@
 # (tests/compose/check.sh), the container image built and run with
 # podman when podman can run containers here (scripts/image.sh,
 # scripts/image-test.sh; otherwise it says why it skipped), and the short
-# form of the fault injection run (scripts/chaos.sh --short).
+# form of the fault injection run (scripts/chaos.sh --short), and the
+# failover run against make ha's topology (scripts/ha-test.sh).
 # `scripts/test.sh unit`, `fuzz`, `integration`, `asan`, `openapi`,
-# `cluster`, `compose`, `image` or `chaos` runs one part; any other name
-# is refused. A part that cannot run here (the image, without podman) is
-# named with its reason in the last lines, never counted as passed.
+# `cluster`, `compose`, `image`, `ha` or `chaos` runs one part; any other
+# name is refused. A part that cannot run here (the image, without podman)
+# is named with its reason in the last lines, never counted as passed.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +29,7 @@ what=${1:-all}
 # scripts/test.sh integration 'holds/*'.
 filter=()
 [ -n "${2:-}" ] && filter=(--filter "$2")
-parts="unit fuzz integration asan openapi cluster compose image chaos"
+parts="unit fuzz integration asan openapi cluster compose image ha chaos"
 case " all $parts " in
 *" $what "*) ;;
 *)	echo "scripts/test.sh: no part named '$what'; the parts: $parts" >&2
@@ -176,6 +177,10 @@ if [ "$what" = all ] || [ "$what" = image ]; then
 		echo "image: skipped: $reason"
 		skipped+=("image ($reason)")
 	fi
+fi
+if [ "$what" = all ] || [ "$what" = ha ]; then
+	echo "== ha: Patroni, Sentinel and the service under faults"
+	part ha "$root/scripts/ha-test.sh"
 fi
 if [ "$what" = all ] || [ "$what" = chaos ]; then
 	echo "== chaos (short): one fault at a time under a booking load"

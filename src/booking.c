@@ -35,6 +35,7 @@
 #include "password.h"
 #include "peer.h"
 #include "redis.h"
+#include "sentinel.h"
 #include "sweep.h"
 #include "route.h"
 
@@ -204,6 +205,13 @@ kore_parent_configure(int argc, char **argv)
 	if (redis_config(config.redis_url) != KORE_RESULT_OK) {
 		fprintf(stderr, "booking: REDIS_URL is not a valid redis:// "
 		    "URL\n");
+		exit(1);
+	}
+	if (config.redis_sentinels != NULL &&
+	    sentinel_config(config.redis_sentinels,
+	    config.redis_master_name) != KORE_RESULT_OK) {
+		fprintf(stderr, "booking: REDIS_SENTINELS must be host:port,... "
+		    "(at most %d) and REDIS_MASTER_NAME a name\n", SENTINEL_MAX);
 		exit(1);
 	}
 

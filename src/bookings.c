@@ -44,9 +44,13 @@ int	bookings_show(struct http_request *);
 
 /*
  * After a claim's connection died: this many lookups, BOOKINGS_RESOLVE_MS
- * apart and doubling up to 8x (about 4.5 s in all), before a 503.
+ * apart and doubling up to 8x (about 16 s in all), before a 503. Long
+ * enough to outlast a PostgreSQL failover (scripts/ha.sh: a dead primary
+ * is replaced within about 10 s), so a claim that committed on the old
+ * primary and reached its synchronous standby is answered 201 from the
+ * new one, not 503.
  */
-#define BOOKINGS_RESOLVE_ATTEMPTS	6
+#define BOOKINGS_RESOLVE_ATTEMPTS	16
 #define BOOKINGS_RESOLVE_MS		150
 
 /* The booking_rows() columns, from booking_id to seat_status. */

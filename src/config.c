@@ -113,6 +113,11 @@ config_load(void)
 	if (strncmp(config.redis_url, "redis://", 8))
 		return ("REDIS_URL must start with redis://");
 
+	/* --- Redis Sentinel (scripts/ha.sh, docs/ha.md) --- */
+	config.redis_sentinels = config_env("REDIS_SENTINELS", NULL);
+	config.redis_master_name = config_env("REDIS_MASTER_NAME", "booking");
+	/* --- end Redis Sentinel --- */
+
 	if (!config_int("WORKERS", 0, 0, 64, &config.workers))
 		return ("WORKERS must be from 0 (Kore's default) to 64");
 	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))

@@ -13,6 +13,9 @@
 struct config {
 	const char	*database_url;
 	const char	*redis_url;
+	/* Redis Sentinel: host:port,... (NULL: none) and the master's name. */
+	const char	*redis_sentinels;
+	const char	*redis_master_name;
 	const char	*bind_address;
 	const char	*port;
 	const char	*tls_cert;

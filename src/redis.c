@@ -18,6 +18,11 @@
  *   callback frees it.
  * Nothing here may be called from inside a hiredis callback except
  * http_request_wakeup().
+ *
+ * With Sentinels configured (sentinel.c), every connect is preceded by a
+ * question to one Sentinel, the next one each time: at start and after
+ * any connection error the master may have moved. Until one answers,
+ * commands fail as they do while Redis is unreachable.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -36,6 +41,7 @@
 
 #include "metrics.h"
 #include "redis.h"
+#include "sentinel.h"
 
 #define REDIS_TIMEOUT_MS	1000
 #define REDIS_RECONNECT_MS	250	/* doubling up to the max */
@@ -71,9 +77,16 @@ static struct {
 	u_int64_t		last_progress;
 	u_int32_t		outstanding;
 	struct redis_adapter	*dead;
+	/* Sentinel: the question in flight, and whether it was answered. */
+	redisAsyncContext	*sentinel_ac;
+	u_int64_t		sentinel_asked;
+	int			sentinel_next;
+	int			master_known;
 } redis;
 
 static void	redis_connect(void);
+static void	redis_sentinel_ask(void);
+static void	redis_on_sentinel(redisAsyncContext *, void *, void *);
 static void	redis_watchdog(void *, u_int64_t);
 static void	redis_on_connect(const redisAsyncContext *, int);
 static void	redis_on_disconnect(const redisAsyncContext *, int);
@@ -195,6 +208,9 @@ redis_worker_init(void)
 	redis.dead = NULL;
 	redis.outstanding = 0;
 	redis.last_connect = 0;
+	redis.sentinel_ac = NULL;
+	redis.master_known = 0;
+	redis.sentinel_next = kore_time_ms() % 1024;
 
 	(void)kore_timer_add(redis_watchdog, REDIS_WATCHDOG_MS, NULL, 0);
 	redis_connect();
@@ -206,6 +222,13 @@ redis_connect(void)
 	redisAsyncContext	*ac;
 
 	redis.last_connect = kore_time_ms();
+
+	if (sentinel_count() > 0 && !redis.master_known) {
+		redis_sentinel_ask();
+		return;
+	}
+	/* The next connect (after an error) asks again. */
+	redis.master_known = 0;
 
 	ac = redisAsyncConnect(redis.host, redis.port);
 	if (ac == NULL)
@@ -238,6 +261,71 @@ redis_connect(void)
 		(void)redisAsyncCommand(ac, redis_on_setup_reply, NULL,
 		    "SELECT %d", redis.db);
 	}
+}
+
+/*
+ * SENTINEL get-master-addr-by-name to the next Sentinel; the answer
+ * arrives in redis_on_sentinel(). One question at a time; the watchdog
+ * abandons one unanswered for REDIS_TIMEOUT_MS.
+ */
+static void
+redis_sentinel_ask(void)
+{
+	const struct sentinel_addr	*s;
+	redisAsyncContext		*ac;
+
+	if (redis.sentinel_ac != NULL)
+		return;
+
+	s = sentinel_get(redis.sentinel_next++);
+	redis.sentinel_asked = kore_time_ms();
+	if ((ac = redisAsyncConnect(s->host, s->port)) == NULL)
+		return;
+	if (ac->err || !adapter_attach(ac)) {
+		kore_log(LOG_NOTICE, "redis: sentinel %s:%d: %s", s->host,
+		    s->port, ac->err ? ac->errstr : "cannot attach");
+		redisAsyncFree(ac);
+		return;
+	}
+	if (redisAsyncCommand(ac, redis_on_sentinel, NULL,
+	    "SENTINEL get-master-addr-by-name %s",
+	    sentinel_master_name()) != REDIS_OK) {
+		redisAsyncFree(ac);
+		return;
+	}
+	redis.sentinel_ac = ac;
+}
+
+/*
+ * The Sentinel's answer (NULL when its connection failed): the master's
+ * address for the next connect, which the watchdog makes at once.
+ */
+static void
+redis_on_sentinel(redisAsyncContext *ac, void *r, void *privdata)
+{
+	char	host[REDIS_HOST_MAX];
+	int	port;
+
+	if (redis.sentinel_ac == ac)
+		redis.sentinel_ac = NULL;
+	if (r == NULL)
+		return;
+
+	if (!sentinel_master_reply(r, host, sizeof(host), &port)) {
+		kore_log(LOG_NOTICE, "redis: sentinel %s:%d does not know "
+		    "master %s", ac->c.tcp.host, ac->c.tcp.port,
+		    sentinel_master_name());
+	} else {
+		if (strcmp(host, redis.host) || port != redis.port) {
+			kore_log(LOG_NOTICE, "redis: master %s is %s:%d",
+			    sentinel_master_name(), host, port);
+		}
+		(void)kore_strlcpy(redis.host, host, sizeof(redis.host));
+		redis.port = port;
+		redis.master_known = 1;
+		redis.last_connect = 0;
+	}
+	redisAsyncDisconnect(ac);
 }
 
 /*
@@ -376,6 +464,17 @@ redis_watchdog(void *arg, u_int64_t now)
 		redis.ac = NULL;
 		redisAsyncFree(ac);
 	}
+
+	if (redis.sentinel_ac != NULL &&
+	    now - redis.sentinel_asked > REDIS_TIMEOUT_MS) {
+		ac = redis.sentinel_ac;
+		redis.sentinel_ac = NULL;
+		redisAsyncFree(ac);
+	}
+	/* With Sentinels, the master is looked for without waiting for a
+	 * request to need it. */
+	if (redis.ac == NULL && sentinel_count() > 0)
+		(void)redis_ready_context();
 
 	while ((a = redis.dead) != NULL) {
 		redis.dead = a->next_dead;

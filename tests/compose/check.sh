@@ -61,7 +61,8 @@ structure() {
 	python3 - "$tmp/resolved.yaml" <<'PY'
 import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
-s = c["services"]
+# The "ha" profile (docs/ha.md) is checked by ha_profile below.
+s = {n: v for n, v in c["services"].items() if not v.get("profiles")}
 def need(ok, what):
     if not ok:
         sys.exit("not so: " + what)
@@ -95,6 +96,45 @@ print("services:", ", ".join(sorted(s)), "- app replicas:",
       s["app"]["deploy"]["replicas"])
 PY
 }
+# The "ha" profile: make ha's topology (docs/ha.md), services only in it.
+ha_profile() {
+	python3 - "$tmp/resolved.yaml" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+s = c["services"]
+def need(ok, what):
+    if not ok:
+        sys.exit("not so: " + what)
+ha = {n for n, v in s.items() if "ha" in (v.get("profiles") or [])}
+want = {"etcd1", "etcd2", "etcd3", "pg1", "pg2", "pg3", "redis-ha-master",
+        "redis-ha-replica", "sentinel1", "sentinel2", "sentinel3",
+        "migrate-ha", "app-ha", "haproxy-ha"}
+need(ha == want, "profile ha has %s: %s" % (sorted(want), sorted(ha)))
+for n in want - {"migrate-ha"}:
+    need("test" in s[n].get("healthcheck", {}), n + " has a healthcheck")
+need(s["app-ha"].get("deploy", {}).get("replicas") == 3,
+     "app-ha has 3 replicas")
+env = s["app-ha"]["environment"]
+url = env["DATABASE_URL"]
+need(all(h in url for h in ("pg1:5432", "pg2:5432", "pg3:5432")) and
+     "target_session_attrs=read-write" in url,
+     "app-ha finds the primary among the three members")
+need(env.get("REDIS_SENTINELS", "").count(":26379") == 3 and
+     env.get("REDIS_MASTER_NAME"), "app-ha asks the three Sentinels")
+need(not s["app-ha"].get("ports"), "app-ha is reached only through HAProxy")
+etcd = set()
+for n in ("pg1", "pg2", "pg3"):
+    e = s[n]["environment"]
+    etcd.add(e["PATRONI_ETCD3_HOSTS"])
+    need(e["PATRONI_NAME"] == n, n + " is named " + n)
+    need("pg-test-password" in e["PATRONI_SUPERUSER_PASSWORD"],
+         n + "'s password comes from the environment")
+need(len(etcd) == 3, "each Patroni has its own etcd member")
+need(s["haproxy-ha"]["environment"]["BOOKING_APP_HOST"] == "app-ha",
+     "haproxy-ha balances app-ha")
+print("profile ha:", ", ".join(sorted(ha)))
+PY
+}
 no_literal_secret() {
 	! grep -nE '^ *-? *[A-Z_]*(PASSWORD|SECRET|AUTH)[A-Z_]*: +[^$ ]' "$file"
 }
@@ -103,12 +143,13 @@ haproxy_cfg() {
 	cat "$tmp/cert/server.pem" "$tmp/cert/key.pem" > "$tmp/cert/haproxy.pem"
 	sed "s|/etc/haproxy/cert|$tmp/cert|g" \
 	    "$root/deploy/haproxy-compose.cfg" > "$tmp/haproxy.cfg"
-	haproxy -c -q -f "$tmp/haproxy.cfg"
+	BOOKING_APP_HOST=app haproxy -c -q -f "$tmp/haproxy.cfg"
 }
 
 check "schema ($compose config)" valid
 check "resolves" resolved
 check "structure" structure
+check "profile ha" ha_profile
 check "refuses to start without POSTGRES_PASSWORD" \
     refuses_without POSTGRES_PASSWORD
 check "refuses to start without REDIS_PASSWORD" refuses_without REDIS_PASSWORD
