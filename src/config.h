@@ -58,6 +58,7 @@ struct config {
 	int		login_window;
 	int		password_cost;
 	int		rate_limit_window;
+	int		rate_limit_reads;
 	int		rate_limit_holds;
 	int		rate_limit_bookings;
 	int		rate_limit_payments;
@@ -71,6 +72,8 @@ struct config {
 	int		payments;
 	int		payment_window;
 	int		drain_timeout;
+	int		cache_slots;
+	int		cache_body_max;
 };
 
 extern struct config	config;

@@ -12,8 +12,9 @@
  *
  * Logins are charged before the password is verified, per email and per
  * client address (peer.c); a login that succeeds is refunded, so what the
- * counters hold is failed and in-flight attempts. Registrations are
- * charged per address; holds, bookings and payment calls per user.
+ * counters hold is failed and in-flight attempts. Registrations and
+ * public catalog reads are charged per address; holds, bookings and
+ * payment calls per user.
  *
  * Limits are a defence, not a dependency: when Redis cannot answer, the
  * request goes ahead and a line is logged.
@@ -153,6 +154,19 @@ static void
 throttle_take(struct http_request *req, struct throttle *t)
 {
 	(void)throttle_eval(req, t, throttle_take_lua, 1);
+}
+
+/* Charges a public read to the client address. */
+void
+throttle_reads(struct http_request *req, struct throttle *t)
+{
+	char		addr[PEER_ADDR_MAX];
+
+	memset(t, 0, sizeof(*t));
+	peer_address(req, addr, sizeof(addr));
+	throttle_key(t, config.rate_limit_reads, config.rate_limit_window,
+	    THROTTLE_PREFIX "reads:addr:%s", addr);
+	throttle_take(req, t);
 }
 
 /* Charges a login attempt; email was validated (THROTTLE_EMAIL_MAX). */
