@@ -295,6 +295,10 @@ Test(eviction, public_reads_are_limited_per_address, .timeout = 120)
 	cr_assert_not_null(api_header(r, "retry-after", h, sizeof(h)));
 	cr_assert_gt(atoi(h), 0);
 	api_free(r);
+	r = from(e.srv.url, "10.6.0.1", "GET", "/api/shows/1/seats", NULL,
+	    NULL);
+	cr_assert_eq(r->status, 429, "%s", r->body);
+	api_free(r);
 
 	r = from(e.srv.url, "10.6.0.2", "GET", "/api/movies?limit=1", NULL,
 	    NULL);
