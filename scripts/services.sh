@@ -119,8 +119,11 @@ pg_createdb() {
 }
 
 # redis_start DIR PORT: a Redis without persistence on 127.0.0.1, bounded
-# in memory (REDIS_MAXMEMORY, default 64mb) and evicting the least
-# recently used keys when full, so no client can make it grow without end.
+# in memory (REDIS_MAXMEMORY, default 64mb) and never evicting: it holds
+# security state (deny list, counters, idempotency records) that must not
+# be pushed out, and the cache bounds itself (CACHE_SLOTS x
+# CACHE_BODY_MAX_BYTES, docs/security-hardening.md). When full, writes
+# fail and the server falls back to PostgreSQL.
 redis_start() {
 	local dir port=$2 i
 	mkdir -p "$1"
@@ -132,7 +135,7 @@ redis_start() {
 	redis-server --bind 127.0.0.1 --port "$port" --daemonize yes \
 	    --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
 	    --save "" --appendonly no --maxmemory "${REDIS_MAXMEMORY:-64mb}" \
-	    --maxmemory-policy allkeys-lru >/dev/null || return 1
+	    --maxmemory-policy noeviction >/dev/null || return 1
 	for i in $(seq 1 50); do
 		redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && return 0
 		sleep 0.1

@@ -133,6 +133,8 @@ static int	bookings_create_reserve(struct http_request *);
 static int	bookings_create_claim(struct http_request *);
 static int	bookings_create_store(struct http_request *);
 static int	bookings_create_answer(struct http_request *);
+static int	bookings_create_unknown(struct http_request *,
+		    struct bookings_req *, const char *);
 
 static int	bookings_read_auth(struct http_request *);
 static int	bookings_read_prepare(struct http_request *);
@@ -442,9 +444,43 @@ bookings_create_reserve(struct http_request *req)
 }
 
 /*
+ * The claim's outcome is unknown: its connection died (maybe after
+ * booking_claim committed), it came back without an outcome row, or a
+ * claim asked again failed in any way. The same call on a fresh
+ * connection looks the key up: it answers the booking that was made, or
+ * makes it. When the database never says, the answer is 503 with
+ * Retry-After (the key is then released, and a retry asks again): never
+ * a 500, which would tell the client that nothing was booked.
+ */
+static int
+bookings_create_unknown(struct http_request *req, struct bookings_req *b,
+    const char *why)
+{
+	struct kore_json_item	*root;
+
+	if (b->resolving < BOOKINGS_RESOLVE_ATTEMPTS) {
+		kore_log(LOG_NOTICE, "bookings: %s during a claim; asking "
+		    "again (%d)", why, b->resolving + 1);
+		db_retry_later(&b->db, req,
+		    BOOKINGS_RESOLVE_MS << MIN(b->resolving, 3));
+		b->resolving++;
+		return (HTTP_STATE_RETRY);
+	}
+
+	kore_log(LOG_NOTICE, "bookings: a claim's outcome is still unknown "
+	    "(%s); answering 503", why);
+	http_response_header(req, "retry-after", "1");
+	root = reply_error_json("unavailable", REPLY_UNAVAILABLE_MSG, NULL);
+	bookings_keep(b, HTTP_STATUS_SERVICE_UNAVAILABLE, root);
+	req->fsm_state = BOOKINGS_CREATE_STORE;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
  * One booking_claim() call: the seats and the booking, or the original
  * booking of this key, or why not. Retried on deadlock, serialization
- * failure and unique violation; a database that stays unusable is 503.
+ * failure and unique violation; an unknown outcome is asked again
+ * (bookings_create_unknown()).
  */
 static int
 bookings_create_claim(struct http_request *req)
@@ -459,26 +495,20 @@ bookings_create_claim(struct http_request *req)
 	case DB_FAILED:
 		if (claim_retry(&b->db, req))
 			return (HTTP_STATE_RETRY);
-		/*
-		 * The connection died, maybe after booking_claim committed.
-		 * The same call on a fresh connection looks the key up: it
-		 * answers the booking that was made, or makes it. Only when
-		 * the database stays out of reach is the answer 503.
-		 */
-		if (db_connection_lost(&b->db) &&
-		    b->resolving < BOOKINGS_RESOLVE_ATTEMPTS) {
-			kore_log(LOG_NOTICE, "bookings: connection lost during "
-			    "a claim; asking again (%d)", b->resolving + 1);
-			db_retry_later(&b->db, req,
-			    BOOKINGS_RESOLVE_MS << MIN(b->resolving, 3));
-			b->resolving++;
-			return (HTTP_STATE_RETRY);
-		}
+		if (db_connection_lost(&b->db))
+			return (bookings_create_unknown(req, b,
+			    "connection lost"));
+		if (b->resolving > 0)
+			return (bookings_create_unknown(req, b,
+			    "a failure after a lost connection"));
 		root = reply_db_error(req, &b->db, &status);
 		bookings_keep(b, status, root);
 		req->fsm_state = BOOKINGS_CREATE_STORE;
 		return (HTTP_STATE_CONTINUE);
 	}
+
+	if (db_rows(&b->db) == 0)
+		return (bookings_create_unknown(req, b, "no outcome row"));
 
 	if (claim_ok(&b->db)) {
 		b->changed_show = db_int(&b->db, 0, 3);

@@ -1,24 +1,38 @@
 /*
  * cache: Redis-backed bodies of public catalog reads.
  *
- * The key of a body is "cache:catalog:<gen>:<path>?<params>", where <gen>
- * is the integer in CACHE_GEN_KEY (absent means 0), <path> was validated
- * by its handler (ids through v_id) and <params> is what the handler
- * declared with cache_param(), in its own fixed order: validated values,
- * defaults filled in, percent-escaped. The raw query string never reaches
- * a key, so parameters the route ignores (?junk=N) or spellings of the
- * same request (?limit=20 or none) share one entry: the number of keys is
- * bounded by the number of distinct valid requests, and Redis's maxmemory
- * with an LRU policy bounds their bytes. A catalog write
- * commits first and then INCRs CACHE_GEN_KEY, so a reader that sees the
- * new generation started its query after the commit; bodies of older
- * generations are never read again and expire after CACHE_TTL_SECONDS.
+ * The cache shares its Redis with security state (the deny list, login
+ * and rate counters, idempotency records), which must never be evicted:
+ * that Redis runs with maxmemory-policy noeviction, so the cache bounds
+ * itself instead of relying on eviction. It has config.cache_slots keys,
+ * "cache:catalog:slot:<n>", and no others: a request's slot is a hash of
+ * its canonical form ("<path>?<params>", below), and the slot holds
+ * "<gen>\n<canonical form>\n<body>" for the last request stored there.
+ * A lookup hits only when both the generation and the canonical form
+ * match; a store overwrites the slot. Bodies over config.cache_body_max
+ * bytes are not stored. The cache's memory is thus at most cache_slots
+ * times cache_body_max (16 MB by default), whatever a client asks for:
+ * a flood of distinct queries only overwrites slots, and never touches
+ * anything else in Redis.
+ *
+ * <gen> is the integer in CACHE_GEN_KEY (absent means 0), <path> was
+ * validated by its handler (ids through v_id) and <params> is what the
+ * handler declared with cache_param(), in its own fixed order: validated
+ * values, defaults filled in, percent-escaped. The raw query string never
+ * reaches a key, so parameters the route ignores (?junk=N) or spellings
+ * of the same request (?limit=20 or none) share one entry. A handler
+ * calls cache_skip() for a request that is not worth a slot (catalog.c:
+ * a long search, a page at an arbitrary offset). A catalog write commits
+ * first and then INCRs CACHE_GEN_KEY, so a reader that sees the new
+ * generation started its query after the commit; a body of an older
+ * generation never matches again, and expires after CACHE_TTL_SECONDS.
  *
  * A lookup is one round trip: CACHE_LOOKUP_SCRIPT reads the generation
- * and the body together and answers the body (a hit) or the generation (a
+ * and the slot together and answers the body (a hit) or the generation (a
  * miss, as an integer). Only 200 bodies are stored; the store is fired and
  * forgotten, its ticket orphaned so the reply frees it. Nothing here ever
- * fails a request: when Redis is unreachable every lookup is a miss.
+ * fails a request: when Redis is unreachable (or full) every lookup is a
+ * miss and every store is dropped.
  */
 #include <sys/types.h>
 
@@ -29,15 +43,20 @@
 #include <string.h>
 
 #include "cache.h"
+#include "config.h"
 #include "redis.h"
 #include "reply.h"
 
-#define CACHE_PREFIX		"cache:catalog:"
+#define CACHE_PREFIX		"cache:catalog:slot:"
 
+/* KEYS: the generation, the slot; ARGV: the canonical form. */
 static const char *cache_lookup_script =
     "local g = redis.call('GET', KEYS[1]) or '0'\n"
-    "local v = redis.call('GET', '" CACHE_PREFIX "' .. g .. ':' .. ARGV[1])\n"
-    "if v then return v end\n"
+    "local v = redis.call('GET', KEYS[2])\n"
+    "local p = g .. '\\n' .. ARGV[1] .. '\\n'\n"
+    "if v and string.sub(v, 1, #p) == p then\n"
+    "  return string.sub(v, #p + 1)\n"
+    "end\n"
     "return tonumber(g)\n";
 
 #define CACHE_STR(x)		#x
@@ -100,20 +119,36 @@ cache_suffix(const char *path, const char *query)
 	return (s);
 }
 
+/* The slot of a canonical form: FNV-1a, the same in every process. */
 char *
-cache_key(long long gen, const char *path, const char *query)
+cache_key(const char *path, const char *query)
 {
-	struct kore_buf		buf;
+	const unsigned char	*p;
+	u_int64_t		h;
 	char			*suffix, *s;
+	size_t			len;
 
 	suffix = cache_suffix(path, query);
-	kore_buf_init(&buf, 128);
-	kore_buf_appendf(&buf, CACHE_PREFIX "%lld:%s", gen, suffix);
-	s = kore_strdup(kore_buf_stringify(&buf, NULL));
-	kore_buf_cleanup(&buf);
+	h = 0xcbf29ce484222325ULL;
+	for (p = (const unsigned char *)suffix; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
 	kore_free(suffix);
 
+	len = sizeof(CACHE_PREFIX) + 24;
+	s = kore_malloc(len);
+	(void)snprintf(s, len, CACHE_PREFIX "%llu", (unsigned long long)(h %
+	    (u_int64_t)(config.cache_slots > 0 ? config.cache_slots : 1)));
+
 	return (s);
+}
+
+/* This request is neither looked up nor stored. */
+void
+cache_skip(struct cache_entry *c)
+{
+	c->skip = 1;
 }
 
 /* Call until it stops answering CACHE_PENDING (then return RETRY). */
@@ -121,23 +156,30 @@ int
 cache_lookup(struct http_request *req, struct cache_entry *c)
 {
 	const struct redis_result	*r;
-	const char			*argv[5];
-	size_t				lens[5];
-	char				*path;
+	const char			*argv[6];
+	size_t				lens[6];
+	char				*path, *key;
 	int				i, ok;
 
 	if (c->state == 0) {
 		c->gen = -1;
+		if (c->skip) {
+			c->state = CACHE_MISS;
+			return (c->state);
+		}
 		path = cache_suffix(req->path, cache_params(c));
+		key = cache_key(req->path, cache_params(c));
 		argv[0] = "EVAL";
 		argv[1] = cache_lookup_script;
-		argv[2] = "1";
+		argv[2] = "2";
 		argv[3] = CACHE_GEN_KEY;
-		argv[4] = path;
-		for (i = 0; i < 5; i++)
+		argv[4] = key;
+		argv[5] = path;
+		for (i = 0; i < 6; i++)
 			lens[i] = strlen(argv[i]);
-		ok = redis_commandargv(req, &c->ticket, 5, argv, lens);
+		ok = redis_commandargv(req, &c->ticket, 6, argv, lens);
 		kore_free(path);
+		kore_free(key);
 		c->state = ok ? CACHE_PENDING : CACHE_MISS;
 		return (c->state);
 	}
@@ -189,30 +231,37 @@ cache_reply(struct http_request *req, struct cache_entry *c,
     struct kore_json_item *root)
 {
 	struct redis_ticket	*t;
-	struct kore_buf		buf;
+	struct kore_buf		buf, slot;
 	const char		*argv[5];
 	size_t			lens[5];
-	char			*key;
+	char			*key, *suffix;
 	int			i;
 
 	kore_buf_init(&buf, 1024);
 	kore_json_item_tobuf(root, &buf);
 	kore_json_item_free(root);
 
-	if (c->gen >= 0) {
-		key = cache_key(c->gen, req->path, cache_params(c));
+	if (c->gen >= 0 && !c->skip &&
+	    buf.offset <= (size_t)config.cache_body_max) {
+		key = cache_key(req->path, cache_params(c));
+		suffix = cache_suffix(req->path, cache_params(c));
+		kore_buf_init(&slot, buf.offset + 128);
+		kore_buf_appendf(&slot, "%lld\n%s\n", c->gen, suffix);
+		kore_buf_append(&slot, buf.data, buf.offset);
 		argv[0] = "SET";
 		argv[1] = key;
-		argv[2] = (const char *)buf.data;
+		argv[2] = (const char *)slot.data;
 		argv[3] = "EX";
 		argv[4] = CACHE_XSTR(CACHE_TTL_SECONDS);
 		for (i = 0; i < 5; i++)
-			lens[i] = i == 2 ? buf.offset : strlen(argv[i]);
+			lens[i] = i == 2 ? slot.offset : strlen(argv[i]);
 		if (redis_commandargv(req, &t, 5, argv, lens)) {
 			/* Not waited for: the reply frees the orphan. */
 			http_request_wakeup(req);
 			redis_ticket_release(&t);
 		}
+		kore_buf_cleanup(&slot);
+		kore_free(suffix);
 		kore_free(key);
 	}
 
@@ -255,4 +304,5 @@ cache_cleanup(struct cache_entry *c)
 	}
 	c->state = 0;
 	c->gen = -1;
+	c->skip = 0;
 }

@@ -27,9 +27,11 @@ struct cache_entry {
 	long long		gen;	/* -1: unknown, do not store */
 	int			state;
 	struct kore_buf		*params;	/* see cache_param() */
+	int			skip;		/* see cache_skip() */
 };
 
 void	cache_param(struct cache_entry *, const char *, const char *);
+void	cache_skip(struct cache_entry *);
 
 int	cache_lookup(struct http_request *, struct cache_entry *);
 void	cache_reply_hit(struct http_request *, struct cache_entry *);
@@ -38,7 +40,7 @@ void	cache_reply(struct http_request *, struct cache_entry *,
 int	cache_invalidate(struct http_request *, struct cache_entry *);
 void	cache_cleanup(struct cache_entry *);
 
-/* Exposed for tests: the Redis key of a request's body. */
-char	*cache_key(long long, const char *, const char *);
+/* Exposed for tests: the Redis key (slot) of a request's body. */
+char	*cache_key(const char *, const char *);
 
 #endif

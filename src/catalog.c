@@ -8,6 +8,13 @@
  * a whole; after it committed every cached catalog body is stale, so the
  * cache generation is bumped before the answer.
  *
+ * Reads are public, and limited per client address (RATE_LIMIT_READS a
+ * window, throttle.c; 429 past it): the charge and the cache lookup go to
+ * Redis together. Only canonical requests use the cache: a search of at
+ * most CATALOG_CACHE_Q_MAX bytes, a page whose offset is a multiple of
+ * its limit and at most CATALOG_CACHE_OFFSET_MAX; anything else is
+ * answered from PostgreSQL and not stored (cache.c bounds the rest).
+ *
  * The resources (movies.c, theatres.c, shows.c) describe themselves in a
  * struct catalog_read or catalog_write (catalog.h) and name it in their
  * route's method table (CATALOG_READ, CATALOG_WRITE); the description is
@@ -39,6 +46,9 @@ static const struct {
 };
 
 #define CATALOG_FILTERS_MAX	8
+/* The canonical requests that may be cached (see above). */
+#define CATALOG_CACHE_Q_MAX		32
+#define CATALOG_CACHE_OFFSET_MAX	1000
 
 static struct catalog_req	*catalog_req(struct http_request *);
 static const char		*catalog_filter_message(const char *);
@@ -170,23 +180,45 @@ catalog_read_bind(struct http_request *req)
 	for (i = 0; i < n; i++) {
 		db_call_param(&c->db, value[i]);
 		cache_param(&c->cache, r->filters[i], value[i]);
+		if (!strcmp(r->filters[i], "q") && value[i] != NULL &&
+		    strlen(value[i]) > CATALOG_CACHE_Q_MAX)
+			cache_skip(&c->cache);
 	}
 	if (r->paged) {
 		limit = db_call_param_int(&c->db, c->limit);
 		offset = db_call_param_int(&c->db, c->offset);
 		cache_param(&c->cache, "limit", limit);
 		cache_param(&c->cache, "offset", offset);
+		if (c->offset % c->limit != 0 ||
+		    c->offset > CATALOG_CACHE_OFFSET_MAX)
+			cache_skip(&c->cache);
 	}
 
 	req->fsm_state = CATALOG_READ_CACHE;
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* A cached body answers at once; a miss goes to PostgreSQL. */
+/*
+ * The address's charge and the cache lookup, sent together: past the
+ * limit 429; a cached body answers at once; a miss goes to PostgreSQL.
+ */
 static int
 catalog_read_cache(struct http_request *req)
 {
 	struct catalog_req	*c = http_state_get(req);
+
+	if (!c->charged) {
+		c->charged = 1;
+		throttle_reads(req, &c->reads);
+		(void)cache_lookup(req, &c->cache);
+	}
+
+	switch (throttle_limited(req, &c->reads)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	switch (cache_lookup(req, &c->cache)) {
 	case CACHE_PENDING:
@@ -360,6 +392,7 @@ catalog_free(struct http_request *req)
 
 	db_call_cleanup(&c->db);
 	cache_cleanup(&c->cache);
+	throttle_cleanup(&c->reads);
 	auth_cleanup(&c->auth);
 	body_cleanup(&c->json);
 	kore_free(c->in);

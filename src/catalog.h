@@ -16,11 +16,14 @@
 #include "db.h"
 #include "reply.h"
 #include "route.h"
+#include "throttle.h"
 
 /* One catalog request, read or write. */
 struct catalog_req {
 	struct db_call			db;
 	struct cache_entry		cache;
+	struct throttle			reads;	/* per client address */
+	int				charged;
 	struct auth			auth;
 	struct kore_json		json;
 	const struct catalog_read	*read;

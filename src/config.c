@@ -5,6 +5,14 @@
  * the environment; Kore's own file (conf/booking.conf) holds what does not.
  * config_load() runs once in the parent before workers fork, so workers
  * inherit a filled, read-only struct config.
+ *
+ * Every setting is one line of config_settings[]: its variable, its type,
+ * its default (as text, read by the same parser as a value from the
+ * environment), its range and the field it fills. A value that does not
+ * parse, or is out of range, stops start-up with one line naming the
+ * variable and what it accepts; nothing falls back to a default silently.
+ * An empty variable counts as unset. Flags accept 1/0, true/false, on/off
+ * and yes/no (any case) and nothing else (config_parse_flag()).
  */
 #include <sys/types.h>
 
@@ -12,235 +20,274 @@
 
 #include <openssl/rand.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 
+/* How much a development secret has (BOOKING_DEV_MODE). */
+#define CONFIG_DEV_SECRET_LEN	48
+
+#define AT(f)		offsetof(struct config, f)
+#define STR(n, f, d)	{ n, CONFIG_STR, d, 0, 0, AT(f), 0, NULL }
+#define NEED(n, f, eg)	{ n, CONFIG_STR, NULL, 0, 0, AT(f), 0, eg }
+#define NUMSTR(n, f, d, lo, hi)	\
+			{ n, CONFIG_STR, d, lo, hi, AT(f), 0, NULL }
+#define INT(n, f, d, lo, hi)	\
+			{ n, CONFIG_INT, #d, lo, hi, AT(f), 0, NULL }
+#define FLAG(n, f, d)	{ n, CONFIG_FLAG, d, 0, 1, AT(f), 0, NULL }
+#define SECRET(n, f)	{ n, CONFIG_SECRET, NULL, CONFIG_SECRET_MIN, \
+			    sizeof(config.f) - 1, AT(f), AT(f##_len), NULL }
+
 struct config	config;
 
-static const char	*config_env(const char *, const char *);
-static int		config_int(const char *, int, int, int, int *);
-static int		config_flag(const char *, int, int *);
+/*
+ * Adding a knob: a field in struct config and one line here. Kept in the
+ * order of the operations guide (docs/), not alphabetically.
+ */
+static const struct config_setting	config_settings[] = {
+	NEED("DATABASE_URL", database_url, "e.g. postgresql:///booking"),
+	NEED("REDIS_URL", redis_url, "e.g. redis://127.0.0.1:6379/0"),
+	STR("REDIS_SENTINELS", redis_sentinels, NULL),
+	STR("REDIS_MASTER_NAME", redis_master_name, "booking"),
+	STR("BIND_ADDRESS", bind_address, "127.0.0.1"),
+	NUMSTR("PORT", port, "8888", 1, USHRT_MAX),
+	STR("TLS_CERT", tls_cert, NULL),
+	STR("TLS_KEY", tls_key, NULL),
+	STR("MIGRATIONS_DIR", migrations_dir, "migrations"),
+	FLAG("AUTO_MIGRATE", auto_migrate, "on"),
+	FLAG("BOOKING_DEV_MODE", dev_mode, "off"),
+	NUMSTR("PGCONNECT_TIMEOUT", pgconnect_timeout, "2", 1, 3600),
+	STR("TRUSTED_PROXIES", trusted_proxies, ""),
+	STR("CORS_ORIGINS", cors_origins, ""),
+	STR("METRICS_ALLOW", metrics_allow, "127.0.0.0/8,::1/128"),
+	SECRET("JWT_SECRET", jwt_secret),
+	SECRET("PAYMENT_WEBHOOK_SECRET", webhook_secret),
+	INT("WORKERS", workers, 0, 0, 64),
+	INT("DRAIN_TIMEOUT_SECONDS", drain_timeout, 10, 0, 3600),
+	INT("HOLD_TTL_SECONDS", hold_ttl, 300, 1, 86400),
+	INT("HOLD_SWEEP_SECONDS", hold_sweep, 30, 1, 86400),
+	INT("ACCESS_TOKEN_TTL_SECONDS", access_ttl, 900, 1, 86400),
+	INT("REFRESH_TOKEN_TTL_SECONDS", refresh_ttl, 2592000, 60, 31536000),
+	INT("PASSWORD_HASH_COST", password_cost, 5, 1, 11),
+	INT("LOGIN_MAX_FAILURES", login_max_failures, 5, 1, 1000000),
+	INT("LOGIN_MAX_FAILURES_PER_ADDRESS", login_max_failures_address, 50,
+	    1, 1000000),
+	INT("LOGIN_MAX_FAILURES_PER_EMAIL", login_max_failures_email, 100, 1,
+	    1000000),
+	INT("LOGIN_MAX_PER_ACCOUNT", login_max_per_account, 30, 1, 1000000),
+	INT("LOGIN_WINDOW_SECONDS", login_window, 900, 1, 86400),
+	INT("RATE_LIMIT_WINDOW_SECONDS", rate_limit_window, 60, 1, 86400),
+	INT("RATE_LIMIT_READS", rate_limit_reads, 1200, 1, 1000000),
+	INT("RATE_LIMIT_REFRESH", rate_limit_refresh, 120, 1, 1000000),
+	INT("RATE_LIMIT_HOLDS", rate_limit_holds, 120, 1, 1000000),
+	INT("RATE_LIMIT_BOOKINGS", rate_limit_bookings, 120, 1, 1000000),
+	INT("RATE_LIMIT_PAYMENTS", rate_limit_payments, 120, 1, 1000000),
+	INT("RATE_LIMIT_REGISTRATIONS", rate_limit_registrations, 300, 1,
+	    1000000),
+	INT("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS",
+	    rate_limit_registrations_window, 3600, 1, 86400),
+	INT("CACHE_SLOTS", cache_slots, 512, 1, 65536),
+	INT("CACHE_BODY_MAX_BYTES", cache_body_max, 32768, 1024, 1048576),
+	FLAG("PAYMENTS", payments, "on"),
+	INT("PAYMENT_WINDOW_SECONDS", payment_window, 600, 1, 86400),
+	INT("LIVE_MAX_SOCKETS", live_max_sockets, 1024, 1, 100000),
+	INT("LIVE_MAX_SOCKETS_PER_ADDRESS", live_max_per_address, 32, 1,
+	    100000),
+	INT("LIVE_SEND_QUEUE_BYTES", live_queue_max, 1048576, 4096, 67108864),
+	/* Below the config's websocket_timeout (65 s), or pongs come late. */
+	INT("LIVE_PING_SECONDS", live_ping, 20, 1, 60),
+};
 
-static const char *
-config_env(const char *name, const char *def)
+static char	config_error[256];
+
+static const char	*config_fail(const char *, ...)
+			    __attribute__((format(printf, 1, 2)));
+static const char	*config_apply(const struct config_setting *,
+			    const char *);
+static const char	*config_secrets(void);
+
+const struct config_setting *
+config_table(size_t *n)
 {
-	const char	*v;
-
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		return (def);
-
-	return (v);
+	*n = sizeof(config_settings) / sizeof(config_settings[0]);
+	return (config_settings);
 }
 
-static int
-config_int(const char *name, int def, int min, int max, int *out)
+/* 1/0, true/false, on/off, yes/no, in any case; anything else fails. */
+int
+config_parse_flag(const char *v, int *out)
 {
-	const char	*v;
-	int		err;
+	static const char	*on[] = { "1", "true", "on", "yes" };
+	static const char	*off[] = { "0", "false", "off", "no" };
+	size_t			i;
 
-	if ((v = config_env(name, NULL)) == NULL) {
-		*out = def;
-		return (KORE_RESULT_OK);
+	for (i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		if (!strcasecmp(v, on[i])) {
+			*out = 1;
+			return (KORE_RESULT_OK);
+		}
+		if (!strcasecmp(v, off[i])) {
+			*out = 0;
+			return (KORE_RESULT_OK);
+		}
 	}
 
-	*out = kore_strtonum(v, 10, min, max, &err);
-	return (err);
+	return (KORE_RESULT_ERROR);
 }
 
-/* on/off, 1/0, true/false, yes/no. */
-static int
-config_flag(const char *name, int def, int *out)
+/* A decimal integer from min to max: digits, an optional '-', no more. */
+int
+config_parse_int(const char *v, long long min, long long max,
+    long long *out)
 {
-	const char	*v;
+	char		*end;
+	long long	n;
 
-	*out = def;
-	if ((v = config_env(name, NULL)) == NULL)
-		return (KORE_RESULT_OK);
-
-	if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true") ||
-	    !strcmp(v, "yes"))
-		*out = 1;
-	else if (!strcmp(v, "off") || !strcmp(v, "0") ||
-	    !strcmp(v, "false") || !strcmp(v, "no"))
-		*out = 0;
-	else
+	if (!isdigit((unsigned char)v[0]) &&
+	    !(v[0] == '-' && isdigit((unsigned char)v[1])))
 		return (KORE_RESULT_ERROR);
 
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return (KORE_RESULT_ERROR);
+
+	*out = n;
 	return (KORE_RESULT_OK);
+}
+
+static const char *
+config_fail(const char *fmt, ...)
+{
+	va_list		args;
+
+	va_start(args, fmt);
+	(void)vsnprintf(config_error, sizeof(config_error), fmt, args);
+	va_end(args);
+
+	return (config_error);
+}
+
+/* One setting from v (the environment's, or the default when NULL). */
+static const char *
+config_apply(const struct config_setting *s, const char *v)
+{
+	char		*base = (char *)&config;
+	long long	n;
+	int		flag;
+	size_t		len;
+
+	switch (s->type) {
+	case CONFIG_STR:
+		if (v == NULL && s->hint != NULL)
+			return (config_fail("%s is not set (%s)", s->name,
+			    s->hint));
+		if (v != NULL && s->max != 0 &&
+		    !config_parse_int(v, s->min, s->max, &n))
+			return (config_fail("%s must be a number from %lld "
+			    "to %lld (got \"%.40s\")", s->name, s->min, s->max,
+			    v));
+		*(const char **)(base + s->offset) = v;
+		break;
+	case CONFIG_INT:
+		if (!config_parse_int(v, s->min, s->max, &n))
+			return (config_fail("%s must be from %lld to %lld "
+			    "(got \"%.40s\")", s->name, s->min, s->max, v));
+		*(int *)(base + s->offset) = (int)n;
+		break;
+	case CONFIG_FLAG:
+		if (!config_parse_flag(v, &flag))
+			return (config_fail("%s must be on or off (also "
+			    "1/0, true/false, yes/no; got \"%.40s\")", s->name,
+			    v));
+		*(int *)(base + s->offset) = flag;
+		break;
+	case CONFIG_SECRET:
+		if (v == NULL)
+			break;
+		len = strlen(v);
+		if (len < (size_t)s->min)
+			return (config_fail("%s must be at least %lld bytes",
+			    s->name, s->min));
+		if (len > (size_t)s->max)
+			return (config_fail("%s must be shorter than %lld "
+			    "bytes", s->name, s->max + 1));
+		memcpy(base + s->offset, v, len);
+		*(size_t *)(base + s->len_offset) = len;
+		break;
+	default:
+		fatal("config: %s has no type", s->name);
+	}
+
+	return (NULL);
+}
+
+/*
+ * A secret that is not set stops start-up, unless in development mode:
+ * then it is random, and lost on restart.
+ */
+static const char *
+config_secrets(void)
+{
+	const struct config_setting	*s;
+	char				*base = (char *)&config;
+	size_t				i, n;
+
+	s = config_table(&n);
+	for (i = 0; i < n; i++) {
+		if (s[i].type != CONFIG_SECRET ||
+		    *(size_t *)(base + s[i].len_offset) != 0)
+			continue;
+		if (!config.dev_mode)
+			return (config_fail("%s is not set (at least %lld "
+			    "bytes; or set BOOKING_DEV_MODE=1 to generate one "
+			    "for development)", s[i].name, s[i].min));
+		if (RAND_bytes((unsigned char *)base + s[i].offset,
+		    CONFIG_DEV_SECRET_LEN) != 1)
+			return ("BOOKING_DEV_MODE: no randomness for a secret");
+		*(size_t *)(base + s[i].len_offset) = CONFIG_DEV_SECRET_LEN;
+		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
+		    "%s; it will not survive a restart", s[i].name);
+	}
+
+	return (NULL);
 }
 
 const char *
 config_load(void)
 {
-	const char	*secret;
-	size_t		len;
-	int		port;
+	const struct config_setting	*s;
+	const char			*v, *err;
+	size_t				i, n;
 
 	memset(&config, 0, sizeof(config));
 
-	config.database_url = config_env("DATABASE_URL", NULL);
-	config.redis_url = config_env("REDIS_URL", NULL);
-	config.bind_address = config_env("BIND_ADDRESS", "127.0.0.1");
-	config.port = config_env("PORT", "8888");
-	config.tls_cert = config_env("TLS_CERT", NULL);
-	config.tls_key = config_env("TLS_KEY", NULL);
-	config.migrations_dir = config_env("MIGRATIONS_DIR", "migrations");
-	config.trusted_proxies = config_env("TRUSTED_PROXIES", "");
-	config.cors_origins = config_env("CORS_ORIGINS", "");
-	config.metrics_allow = config_env("METRICS_ALLOW",
-	    "127.0.0.0/8,::1/128");
-	config.dev_mode = config_env("BOOKING_DEV_MODE", NULL) != NULL &&
-	    strcmp(config_env("BOOKING_DEV_MODE", "0"), "0");
-	config.auto_migrate =
-	    strcmp(config_env("AUTO_MIGRATE", "1"), "0") != 0;
+	s = config_table(&n);
+	for (i = 0; i < n; i++) {
+		if ((v = getenv(s[i].name)) == NULL || *v == '\0')
+			v = s[i].def;
+		if ((err = config_apply(&s[i], v)) != NULL)
+			return (err);
+	}
+
+	if (strncmp(config.redis_url, "redis://", 8))
+		return ("REDIS_URL must start with redis://");
 
 	/*
 	 * Kore's pgsql connects with a blocking PQconnectdb() inside the
 	 * worker: bound how long an unreachable database can stall it
 	 * (libpq's own default is to wait for ever). Inherited by workers.
 	 */
-	if (setenv("PGCONNECT_TIMEOUT", config_env("PGCONNECT_TIMEOUT", "2"),
-	    1) == -1)
+	if (setenv("PGCONNECT_TIMEOUT", config.pgconnect_timeout, 1) == -1)
 		return ("cannot set PGCONNECT_TIMEOUT");
 
-	if (config.database_url == NULL)
-		return ("DATABASE_URL is not set (e.g. postgresql:///booking)");
-	if (config.redis_url == NULL)
-		return ("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)");
-	if (strncmp(config.redis_url, "redis://", 8))
-		return ("REDIS_URL must start with redis://");
-
-	/* --- Redis Sentinel (scripts/ha.sh, docs/ha.md) --- */
-	config.redis_sentinels = config_env("REDIS_SENTINELS", NULL);
-	config.redis_master_name = config_env("REDIS_MASTER_NAME", "booking");
-	/* --- end Redis Sentinel --- */
-
-	if (!config_int("WORKERS", 0, 0, 64, &config.workers))
-		return ("WORKERS must be from 0 (Kore's default) to 64");
-	if (!config_int("HOLD_TTL_SECONDS", 300, 1, 86400, &config.hold_ttl))
-		return ("HOLD_TTL_SECONDS must be from 1 to 86400");
-	if (!config_int("HOLD_SWEEP_SECONDS", 30, 1, 86400,
-	    &config.hold_sweep))
-		return ("HOLD_SWEEP_SECONDS must be from 1 to 86400");
-	if (!config_int("ACCESS_TOKEN_TTL_SECONDS", 900, 1, 86400,
-	    &config.access_ttl))
-		return ("ACCESS_TOKEN_TTL_SECONDS must be from 1 to 86400");
-	if (!config_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 86400, 60,
-	    365 * 86400, &config.refresh_ttl))
-		return ("REFRESH_TOKEN_TTL_SECONDS must be from 60 to "
-		    "31536000");
-	if (!config_int("LOGIN_MAX_FAILURES", 5, 1, 1000000,
-	    &config.login_max_failures))
-		return ("LOGIN_MAX_FAILURES must be from 1 to 1000000");
-	if (!config_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1, 1000000,
-	    &config.login_max_failures_address))
-		return ("LOGIN_MAX_FAILURES_PER_ADDRESS must be from 1 to "
-		    "1000000");
-	if (!config_int("LOGIN_WINDOW_SECONDS", 900, 1, 86400,
-	    &config.login_window))
-		return ("LOGIN_WINDOW_SECONDS must be from 1 to 86400");
-	/* sessions (issue 20): begin */
-	if (!config_int("LOGIN_MAX_FAILURES_PER_EMAIL", 100, 1, 1000000,
-	    &config.login_max_failures_email))
-		return ("LOGIN_MAX_FAILURES_PER_EMAIL must be from 1 to "
-		    "1000000");
-	if (!config_int("LOGIN_MAX_PER_ACCOUNT", 30, 1, 1000000,
-	    &config.login_max_per_account))
-		return ("LOGIN_MAX_PER_ACCOUNT must be from 1 to 1000000");
-	if (!config_int("RATE_LIMIT_REFRESH", 120, 1, 1000000,
-	    &config.rate_limit_refresh))
-		return ("RATE_LIMIT_REFRESH must be from 1 to 1000000");
-	/* sessions (issue 20): end */
-	if (!config_int("LIVE_MAX_SOCKETS", 1024, 1, 100000,
-	    &config.live_max_sockets))
-		return ("LIVE_MAX_SOCKETS must be from 1 to 100000");
-	if (!config_int("LIVE_MAX_SOCKETS_PER_ADDRESS", 32, 1, 100000,
-	    &config.live_max_per_address))
-		return ("LIVE_MAX_SOCKETS_PER_ADDRESS must be from 1 to "
-		    "100000");
-	if (!config_int("LIVE_SEND_QUEUE_BYTES", 1024 * 1024, 4096,
-	    64 * 1024 * 1024, &config.live_queue_max))
-		return ("LIVE_SEND_QUEUE_BYTES must be from 4096 to 67108864");
-	/* Below the config's websocket_timeout (65 s), or pongs come late. */
-	if (!config_int("LIVE_PING_SECONDS", 20, 1, 60, &config.live_ping))
-		return ("LIVE_PING_SECONDS must be from 1 to 60");
-	if (!config_int("PASSWORD_HASH_COST", 5, 1, 11, &config.password_cost))
-		return ("PASSWORD_HASH_COST must be from 1 to 11");
-	if (!config_int("PAYMENT_WINDOW_SECONDS", 600, 1, 86400,
-	    &config.payment_window))
-		return ("PAYMENT_WINDOW_SECONDS must be from 1 to 86400");
-	if (!config_flag("PAYMENTS", 1, &config.payments))
-		return ("PAYMENTS must be on or off");
-	if (!config_int("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400,
-	    &config.rate_limit_window))
-		return ("RATE_LIMIT_WINDOW_SECONDS must be from 1 to 86400");
-	if (!config_int("RATE_LIMIT_HOLDS", 120, 1, 1000000,
-	    &config.rate_limit_holds))
-		return ("RATE_LIMIT_HOLDS must be from 1 to 1000000");
-	if (!config_int("RATE_LIMIT_BOOKINGS", 120, 1, 1000000,
-	    &config.rate_limit_bookings))
-		return ("RATE_LIMIT_BOOKINGS must be from 1 to 1000000");
-	if (!config_int("RATE_LIMIT_PAYMENTS", 120, 1, 1000000,
-	    &config.rate_limit_payments))
-		return ("RATE_LIMIT_PAYMENTS must be from 1 to 1000000");
-	if (!config_int("RATE_LIMIT_REGISTRATIONS", 300, 1, 1000000,
-	    &config.rate_limit_registrations))
-		return ("RATE_LIMIT_REGISTRATIONS must be from 1 to 1000000");
-	if (!config_int("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS", 3600, 1,
-	    86400, &config.rate_limit_registrations_window))
-		return ("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS must be from "
-		    "1 to 86400");
-	if (!config_int("DRAIN_TIMEOUT_SECONDS", 10, 0, 3600,
-	    &config.drain_timeout))
-		return ("DRAIN_TIMEOUT_SECONDS must be from 0 to 3600");
-	if (!config_int("PORT", 8888, 1, USHRT_MAX, &port))
-		return ("PORT must be a number from 1 to 65535");
-
-	if ((secret = config_env("JWT_SECRET", NULL)) != NULL) {
-		len = strlen(secret);
-		if (len < CONFIG_JWT_SECRET_MIN)
-			return ("JWT_SECRET must be at least 32 bytes");
-		if (len >= sizeof(config.jwt_secret))
-			return ("JWT_SECRET must be shorter than 256 bytes");
-		memcpy(config.jwt_secret, secret, len);
-		config.jwt_secret_len = len;
-	} else if (config.dev_mode) {
-		/* Development only: a random secret, lost on restart. */
-		if (RAND_bytes((unsigned char *)config.jwt_secret, 48) != 1)
-			return ("BOOKING_DEV_MODE: no randomness for a secret");
-		config.jwt_secret_len = 48;
-		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
-		    "JWT secret; tokens will not survive a restart");
-	} else {
-		return ("JWT_SECRET is not set (at least 32 bytes; or set "
-		    "BOOKING_DEV_MODE=1 to generate one for development)");
-	}
-
-	/* Gateway events are signed with it (gateway_mock.c). */
-	if ((secret = config_env("PAYMENT_WEBHOOK_SECRET", NULL)) != NULL) {
-		len = strlen(secret);
-		if (len < CONFIG_WEBHOOK_SECRET_MIN)
-			return ("PAYMENT_WEBHOOK_SECRET must be at least 32 "
-			    "bytes");
-		if (len >= sizeof(config.webhook_secret))
-			return ("PAYMENT_WEBHOOK_SECRET must be shorter than "
-			    "256 bytes");
-		memcpy(config.webhook_secret, secret, len);
-		config.webhook_secret_len = len;
-	} else if (config.dev_mode) {
-		if (RAND_bytes((unsigned char *)config.webhook_secret, 48) !=
-		    1)
-			return ("BOOKING_DEV_MODE: no randomness for a secret");
-		config.webhook_secret_len = 48;
-		kore_log(LOG_WARNING, "BOOKING_DEV_MODE: generated a random "
-		    "payment webhook secret; gateway events cannot be signed");
-	} else {
-		return ("PAYMENT_WEBHOOK_SECRET is not set (at least 32 "
-		    "bytes; or set BOOKING_DEV_MODE=1 for development)");
-	}
-
-	return (NULL);
+	return (config_secrets());
 }

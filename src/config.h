@@ -9,6 +9,27 @@
 
 #define CONFIG_JWT_SECRET_MIN	32
 #define CONFIG_WEBHOOK_SECRET_MIN	32
+/* The least a secret setting may have, in bytes. */
+#define CONFIG_SECRET_MIN	32
+
+enum config_type {
+	CONFIG_STR,		/* a string; numeric when max != 0 */
+	CONFIG_INT,		/* an int from min to max */
+	CONFIG_FLAG,		/* config_parse_flag() */
+	CONFIG_SECRET,		/* min..max bytes, into char[] and a length */
+};
+
+/* One environment variable (config.c, config_settings[]). */
+struct config_setting {
+	const char		*name;
+	enum config_type	type;
+	const char		*def;		/* as text; NULL: unset */
+	long long		min;
+	long long		max;
+	size_t			offset;		/* its field in config */
+	size_t			len_offset;	/* a secret's length */
+	const char		*hint;		/* set: required */
+};
 
 struct config {
 	const char	*database_url;
@@ -24,6 +45,7 @@ struct config {
 	const char	*trusted_proxies;
 	const char	*cors_origins;
 	const char	*metrics_allow;
+	const char	*pgconnect_timeout;
 	char		jwt_secret[256];
 	size_t		jwt_secret_len;
 	char		webhook_secret[256];
@@ -43,6 +65,7 @@ struct config {
 	int		login_window;
 	int		password_cost;
 	int		rate_limit_window;
+	int		rate_limit_reads;
 	int		rate_limit_holds;
 	int		rate_limit_bookings;
 	int		rate_limit_payments;
@@ -56,11 +79,17 @@ struct config {
 	int		payments;
 	int		payment_window;
 	int		drain_timeout;
+	int		cache_slots;
+	int		cache_body_max;
 };
 
 extern struct config	config;
 
 /* Returns NULL on success, or one line saying what is wrong. */
 const char	*config_load(void);
+
+const struct config_setting	*config_table(size_t *);
+int	config_parse_flag(const char *, int *);
+int	config_parse_int(const char *, long long, long long, long long *);
 
 #endif

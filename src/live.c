@@ -30,7 +30,11 @@
  * trusted proxy, the forwarded one) per worker (429); the kernel keeps at
  * most LIVE_SNDBUF of a socket's unsent data and a socket whose queue in
  * Kore passes config.live_queue_max is dropped (a slow reader never grows
- * the worker); every socket is pinged every config.live_ping
+ * the worker). Kore enforces that cap on every frame it queues, the pongs
+ * it sends for a client's pings included (patches/kore-ws-send-cap.patch):
+ * a client that pings and never reads is disconnected, not grown without
+ * bound; live_send() checks it first only to log the slow reader. Every
+ * socket is pinged every config.live_ping
  * seconds and Kore drops one that sends nothing, not even a pong, for
  * websocket_timeout.
  *
@@ -151,6 +155,8 @@ live_worker_init(void)
 	live.nsocks = 0;
 	live.last_ping = kore_time_ms();
 	live_sub_init(live_sub_event);
+	/* Every frame Kore queues counts, its pongs too. */
+	kore_websocket_queue_max = (u_int64_t)config.live_queue_max;
 
 	(void)kore_timer_add(live_tick, LIVE_TICK_MS, NULL, 0);
 }
@@ -550,14 +556,7 @@ live_apply(struct live_show *s, PGresult *res, int dirty)
 static size_t
 live_queued(const struct connection *c)
 {
-	const struct netbuf	*nb;
-	size_t			n;
-
-	n = 0;
-	TAILQ_FOREACH(nb, &c->send_queue, list)
-		n += nb->b_len - nb->s_off;
-
-	return (n);
+	return (c->send_queued);
 }
 
 /*

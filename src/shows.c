@@ -204,6 +204,8 @@ static const char sql_delete[] =
 struct shows_req {
 	struct db_call		db;
 	struct seatmap_entry	seatmap;
+	struct throttle		reads;	/* per client address */
+	int			charged;
 	struct auth		auth;
 	int64_t			show_id;
 };
@@ -518,6 +520,20 @@ shows_seatmap_state(struct http_request *req, int kind, int next)
 {
 	struct shows_req	*s = http_state_get(req);
 
+	/* A public read: the address's charge goes with the lookup. */
+	if (!s->charged) {
+		s->charged = 1;
+		throttle_reads(req, &s->reads);
+		(void)seatmap_lookup(req, &s->seatmap, kind, s->show_id,
+		    s->auth.user_id);
+	}
+	switch (throttle_limited(req, &s->reads)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
 	switch (seatmap_lookup(req, &s->seatmap, kind, s->show_id,
 	    s->auth.user_id)) {
 	case SEATMAP_PENDING:
@@ -676,6 +692,7 @@ shows_free(struct http_request *req)
 
 	db_call_cleanup(&s->db);
 	seatmap_cleanup(&s->seatmap);
+	throttle_cleanup(&s->reads);
 	auth_cleanup(&s->auth);
 	http_state_cleanup(req);
 }

@@ -22,9 +22,9 @@
  * addresses locks out those pairs, not the victim, who signs in from
  * anywhere else until the email's ceiling; the ceiling bounds what a
  * guesser with many addresses gets, and with the per-account limit bounds
- * the password hashing one account can cost in a window. Registrations
- * and refreshes are charged per address; holds, bookings and payment
- * calls per user.
+ * the password hashing one account can cost in a window. Registrations,
+ * refreshes and public catalog reads are charged per address; holds,
+ * bookings and payment calls per user.
  * Addresses are counted as peer_limit_address() gives them: an IPv6
  * client by its /64.
  *
@@ -174,6 +174,19 @@ static void
 throttle_take(struct http_request *req, struct throttle *t)
 {
 	(void)throttle_eval(req, t, throttle_take_lua, 1, 0);
+}
+
+/* Charges a public read to the client address. */
+void
+throttle_reads(struct http_request *req, struct throttle *t)
+{
+	char		addr[PEER_LIMIT_ADDR_MAX];
+
+	memset(t, 0, sizeof(*t));
+	peer_limit_address(req, addr, sizeof(addr));
+	throttle_key(t, config.rate_limit_reads, config.rate_limit_window,
+	    THROTTLE_PREFIX "reads:addr:%s", addr);
+	throttle_take(req, t);
 }
 
 /* Charges a login attempt; email was validated (THROTTLE_EMAIL_MAX). */

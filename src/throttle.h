@@ -50,6 +50,7 @@ void	throttle_login(struct http_request *, struct throttle *,
 	    const char *);
 void	throttle_register(struct http_request *, struct throttle *);
 void	throttle_refresh(struct http_request *, struct throttle *);
+void	throttle_reads(struct http_request *, struct throttle *);
 void	throttle_user(struct http_request *, struct throttle *, int,
 	    int64_t);
 void	throttle_user_unless(struct http_request *, struct throttle *, int,

@@ -929,3 +929,137 @@ Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
 	free(key);
 	free(token);
 }
+
+/*
+ * Makes booking_claim() say nothing (no row) for user `uid`: once, after
+ * it committed the booking ("once"), or on every call ("always"), as a
+ * claim does whose answer was lost to a database going down. The real
+ * function is renamed and wrapped, whatever its parameters (the first is
+ * the user); other users' claims pass through. claim_fault_end() puts it
+ * back.
+ */
+static void
+claim_fault_begin(long long uid, const char *mode)
+{
+	db_exec("CREATE TABLE IF NOT EXISTS claim_fault (user_id bigint"
+	    " PRIMARY KEY, mode text NOT NULL, calls int NOT NULL DEFAULT 0)",
+	    NULL);
+	db_exec("INSERT INTO claim_fault (user_id, mode)"
+	    " VALUES ($1::bigint, $2)", api_format("%lld", uid), mode, NULL);
+	db_exec("DO $do$ DECLARE f oid; args text; res text; pos text;"
+	    " BEGIN"
+	    " PERFORM pg_advisory_xact_lock(hashtext('claim_fault'));"
+	    " IF to_regproc('booking_claim_real') IS NOT NULL THEN RETURN;"
+	    " END IF;"
+	    " SELECT p.oid INTO f FROM pg_proc p WHERE proname ="
+	    "  'booking_claim';"
+	    " args := pg_get_function_arguments(f);"
+	    " res := pg_get_function_result(f);"
+	    " SELECT string_agg('$' || i, ', ') INTO pos FROM"
+	    "  generate_series(1, (SELECT pronargs FROM pg_proc"
+	    "  WHERE oid = f)) i;"
+	    " EXECUTE 'ALTER FUNCTION booking_claim(' ||"
+	    "  pg_get_function_identity_arguments(f) ||"
+	    "  ') RENAME TO booking_claim_real';"
+	    " EXECUTE format($f$CREATE FUNCTION booking_claim(%s)"
+	    "  RETURNS %s LANGUAGE plpgsql AS $b$"
+	    "  DECLARE v_mode text; v_calls int;"
+	    "  BEGIN"
+	    "  UPDATE claim_fault SET calls = calls + 1 WHERE user_id = $1"
+	    "   RETURNING mode, calls INTO v_mode, v_calls;"
+	    "  IF v_mode = 'always' OR v_calls = 1 THEN"
+	    "   PERFORM * FROM booking_claim_real(%s); RETURN;"
+	    "  END IF;"
+	    "  RETURN QUERY SELECT * FROM booking_claim_real(%s);"
+	    "  END $b$$f$, args, res, pos, pos);"
+	    " END $do$", NULL);
+}
+
+static void
+claim_fault_end(long long uid)
+{
+	db_exec("DELETE FROM claim_fault WHERE user_id = $1::bigint",
+	    api_format("%lld", uid), NULL);
+	db_exec("DO $do$ DECLARE f oid; BEGIN"
+	    " PERFORM pg_advisory_xact_lock(hashtext('claim_fault'));"
+	    " IF to_regproc('booking_claim_real') IS NULL OR"
+	    "  EXISTS (SELECT 1 FROM claim_fault) THEN RETURN; END IF;"
+	    " SELECT oid INTO f FROM pg_proc WHERE proname ="
+	    "  'booking_claim_real';"
+	    " EXECUTE 'DROP FUNCTION booking_claim(' ||"
+	    "  pg_get_function_identity_arguments(f) || ')';"
+	    " EXECUTE 'ALTER FUNCTION booking_claim_real(' ||"
+	    "  pg_get_function_identity_arguments(f) ||"
+	    "  ') RENAME TO booking_claim';"
+	    " END $do$", NULL);
+}
+
+/*
+ * The claim committed, but the answer that came back had no outcome: the
+ * server asks again by key and answers 201 with the booking that was
+ * made (was: 500 "no outcome row").
+ */
+Test(faults, claim_without_an_outcome_is_asked_again_not_500,
+    .timeout = 60)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	char			*token, *key, *body;
+	long long		uid;
+
+	fixture_show(&s, 2, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
+	    s.seats[0]);
+
+	claim_fault_begin(uid, "once");
+	r = fixture_book(token, key, body, NULL);
+	claim_fault_end(uid);
+	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
+	cr_assert_eq(fixture_id(r), db_scalar("SELECT id FROM bookings"
+	    " WHERE idempotency_key = $1", key, NULL));
+	cr_assert_eq(bookings_with_key(key), 1);
+	api_free(r);
+
+	free(body);
+	free(key);
+	free(token);
+}
+
+/*
+ * The database never says what happened to a claim: 503 with
+ * Retry-After, never 500; the key is released, and the retry answers the
+ * booking that was made, once.
+ */
+Test(faults, claim_that_never_gets_an_outcome_is_503_with_retry_after,
+    .timeout = 60)
+{
+	struct fixture_show	s;
+	struct api_resp		*r;
+	char			*token, *key, *body, h[16];
+	long long		uid;
+
+	fixture_show(&s, 2, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
+	    s.seats[0]);
+
+	claim_fault_begin(uid, "always");
+	r = fixture_book(token, key, body, NULL);
+	claim_fault_end(uid);
+	cr_assert_eq(r->status, 503, "%ld %s", r->status, r->body);
+	cr_assert_str_eq(api_error_code(r), "unavailable");
+	cr_assert_not_null(api_header(r, "retry-after", h, sizeof(h)));
+	api_free(r);
+
+	r = fixture_book(token, key, body, NULL);
+	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
+	cr_assert_eq(bookings_with_key(key), 1);
+	api_free(r);
+
+	free(body);
+	free(key);
+	free(token);
+}

@@ -11,6 +11,8 @@
 
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,5 +624,97 @@ Test(live, socket_closes_when_its_token_expires, .timeout = 60)
 	ws_close(&brief);
 	ws_close(&lasting);
 	free(token);
+	free(path);
+}
+
+/* Resident kilobytes of the server's processes (parent and workers). */
+static long
+server_rss_kb(int parent)
+{
+	DIR		*d;
+	struct dirent	*e;
+	FILE		*f;
+	char		path[64], line[256], comm[64], state;
+	long		total, kb;
+	int		pid, ppid;
+
+	total = 0;
+	d = opendir("/proc");
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL) {
+		if ((pid = atoi(e->d_name)) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		ppid = -1;
+		if (fscanf(f, "%*d (%63[^)]) %c %d", comm, &state, &ppid) != 3)
+			ppid = -1;
+		fclose(f);
+		if (pid != parent && ppid != parent)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+				total += kb;
+		}
+		fclose(f);
+	}
+	closedir(d);
+
+	return (total);
+}
+
+/*
+ * A client that sends pings and never reads: Kore answers each with a
+ * pong, and the socket's queue cap counts those too. The socket is
+ * closed and the worker does not grow; a watcher that reads is served.
+ */
+Test(live, ping_flood_without_reading_closes_the_socket, .timeout = 180)
+{
+	enum { PINGS = 200000 };
+	struct test_server	srv;
+	const char		*env[] = { "WORKERS=1",
+				    "LIVE_SEND_QUEUE_BYTES=65536", NULL };
+	struct fixture_show	s;
+	struct ws_client	flood, good;
+	char			*path, *msg;
+	long			sent, before, after;
+	int			status;
+
+	signal(SIGPIPE, SIG_IGN);
+	fixture_show(&s, 4, "1 day");
+	cr_assert(test_server_start(&srv, env), "server");
+	path = live_path(s.id);
+
+	open_live(&good, srv.url, s.id, "127.0.6.1");
+	expect_snapshot(&good, &s);
+	before = server_rss_kb(srv.pid);
+
+	status = ws_open(&flood, srv.url, path, "127.0.6.2", 4096, watcher(),
+	    NULL);
+	cr_assert_eq(status, 101);
+	sent = ws_ping_flood(&flood, PINGS, 10000);
+	after = server_rss_kb(srv.pid);
+	fprintf(stderr, "live: %ld of %d pings went out before the server "
+	    "closed; server RSS %ld kB -> %ld kB\n", sent, PINGS, before,
+	    after);
+
+	/* 64 KB queued at most, against ~25 MB of pongs without the cap. */
+	cr_assert_lt(after - before, 16 * 1024, "server grew %ld kB",
+	    after - before);
+	cr_assert_lt(sent, PINGS, "all %d pings were taken", PINGS);
+	while ((msg = ws_recv(&flood, 10000)) != NULL)
+		free(msg);
+	cr_assert(flood.closed, "the flooding socket stayed open");
+
+	api_free(hold_at(srv.url, watcher(), s.id, s.seats[0]));
+	expect_update(&good, s.id, s.seats[0], "held");
+	cr_assert_not(good.closed);
+	ws_close(&flood);
+	ws_close(&good);
+	test_server_stop(&srv);
 	free(path);
 }

@@ -19,6 +19,8 @@ export CLUSTER_PGPORT=$(free_port) CLUSTER_REDIS_PORT=$(free_port)
 export CLUSTER_APP_PORTS="$(free_port) $(free_port) $(free_port)"
 export CLUSTER_SEED=0 CLUSTER_WORKERS=1 PG_FSYNC=off
 export DRAIN_TIMEOUT_SECONDS=${DRAIN_TIMEOUT_SECONDS:-10}
+# Every client is 127.0.0.1: no per-address read limit in these tests.
+export RATE_LIMIT_READS=${RATE_LIMIT_READS:-1000000}
 
 cleanup() {
 	"$root/scripts/cluster.sh" stop >/dev/null 2>&1

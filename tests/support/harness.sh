@@ -47,6 +47,9 @@ export PAYMENT_WEBHOOK_SECRET="integration-webhook-secret-0123456789abcdef"
 export TLS_CERT="$tmp/cert/server.pem" TLS_KEY="$tmp/cert/key.pem"
 export MIGRATIONS_DIR="$root/migrations"
 export PORT=$port WORKERS=2
+# Every test reads from 127.0.0.1: the per-address read limit is for
+# the tests that set it.
+export RATE_LIMIT_READS=${RATE_LIMIT_READS:-1000000}
 export BOOKING_URL="https://127.0.0.1:$port"
 export TEST_TMP="$tmp" TEST_ROOT="$root"
 export TEST_BIN=${TEST_BIN:-$root/build/booking}

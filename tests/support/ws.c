@@ -4,6 +4,7 @@
  * always are (RFC 6455 5.1).
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include <arpa/inet.h>
@@ -256,6 +257,37 @@ ws_recv(struct ws_client *ws, int timeout_ms)
 	}
 
 	return (NULL);
+}
+
+long
+ws_ping_flood(struct ws_client *ws, long count, int timeout_ms)
+{
+	enum { PER_WRITE = 120, FRAME = 6 + 125 };
+	static unsigned char	chunk[PER_WRITE * FRAME];
+	struct timeval		tv;
+	unsigned char		*f;
+	long			sent;
+	int			i, j, n;
+
+	for (i = 0; i < PER_WRITE; i++) {
+		f = chunk + i * FRAME;
+		f[0] = 0x80 | 0x9;
+		f[1] = 0x80 | 125;
+		memcpy(f + 2, "\x01\x02\x03\x04", 4);
+		for (j = 0; j < 125; j++)
+			f[6 + j] = 'p' ^ f[2 + (j % 4)];
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	(void)setsockopt(ws->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+	for (sent = 0; sent < count; sent += n) {
+		n = count - sent < PER_WRITE ? (int)(count - sent) : PER_WRITE;
+		if (SSL_write(ws->ssl, chunk, n * FRAME) != n * FRAME)
+			break;
+	}
+
+	return (sent);
 }
 
 void

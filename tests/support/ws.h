@@ -39,6 +39,12 @@ int	ws_open(struct ws_client *, const char *, const char *, const char *,
  */
 char	*ws_recv(struct ws_client *, int);
 void	ws_close(struct ws_client *);
+/*
+ * Sends up to count pings of 125 bytes, reading nothing, each write
+ * bounded by timeout_ms. Returns how many went out before the connection
+ * failed (count when it never did).
+ */
+long	ws_ping_flood(struct ws_client *, long, int);
 
 /* Monotonic milliseconds. */
 double	ws_now_ms(void);
