@@ -7,14 +7,15 @@
 # then the checks of the API description (tests/openapi/: lint, routes against
 # the description, every response of the integration tests validated
 # against it, a generated client's scenario, the docs pages in headless
-# Chromium), then the cluster tests against three instances behind HAProxy
+# Chromium), the booking page in headless Chromium (tests/boxoffice/),
+# then the cluster tests against three instances behind HAProxy
 # (tests/support/cluster-harness.sh), the compose.yaml check
 # (tests/compose/check.sh), the container image built and run with
 # podman when podman can run containers here (scripts/image.sh,
 # scripts/image-test.sh; otherwise it says why it skipped), and the short
 # form of the fault injection run (scripts/chaos.sh --short).
 # `scripts/test.sh unit`, `fuzz`, `integration`, `asan`, `openapi`,
-# `cluster`, `compose`, `image` or `chaos` runs one part.
+# `boxoffice`, `cluster`, `compose`, `image` or `chaos` runs one part.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -125,6 +126,11 @@ if [ "$what" = all ] || [ "$what" = openapi ]; then
 	echo "== openapi: responses of the generated client"
 	part openapi-client-responses node "$root/tests/openapi/validate.mjs" \
 	    "$root/build/openapi.json" "$out/client-responses.jsonl"
+fi
+if [ "$what" = all ] || [ "$what" = boxoffice ]; then
+	echo "== boxoffice: the booking page in headless Chromium"
+	HOLD_TTL_SECONDS=20 part boxoffice "$root/tests/support/harness.sh" \
+	    "$root/tests/boxoffice/run.sh"
 fi
 if [ "$what" = all ] || [ "$what" = cluster ]; then
 	build_http_tests cluster cluster
