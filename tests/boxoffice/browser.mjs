@@ -155,7 +155,7 @@ async function pickShow(page, cat, showId) {
 async function liveMap(page) {
   await page.waitForSelector('#seatmap .seat', WAIT);
   await page.waitForFunction(() => document.getElementById('live-status')
-    .textContent.startsWith('Live'), WAIT);
+    .textContent.startsWith('Live: '), WAIT);
 }
 
 const seatSel = (row, n) => `.seat[data-row="${row}"][data-number="${n}"]`;
@@ -244,6 +244,10 @@ try {
   const seenAt = await watcher.evaluate(() => Math.max(...Object.values(window.takenAt)));
   expect(Number.isFinite(seenAt) && seenAt - heldAt <= 1000,
     `the watcher saw both seats taken ${seenAt - heldAt} ms after the hold, without reload`);
+  const drawn = await watcher.$eval(`.seat[data-seat-id="${picked[0]}"]`, (e) => ({
+    label: e.getAttribute('aria-label'), mark: e.querySelector('.seat-mark').getAttribute('d') }));
+  expect(/taken$/.test(drawn.label) && drawn.mark !== '',
+    `a taken seat says so in its label and is drawn with a cross, not by colour alone (${drawn.label})`);
   await buyer.screenshot({ path: join(outdir, 'boxoffice-held.png') });
   await buyer.click('#book');
   await buyer.waitForSelector('#pay-section:not([hidden])', WAIT);
@@ -276,6 +280,10 @@ try {
     `best 4 together are side by side, no aisle between (${four[0]?.row} ${nums})`);
   await phone.screenshot({ path: join(outdir, 'boxoffice-360-held.png'), fullPage: true });
   await axe(phone, 'the page with a hold (360 px)');
+  let bookCalls = 0;
+  phone.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/api/bookings')) bookCalls++;
+  });
   await phone.click('#book', { clickCount: 2 });
   await phone.evaluate(() => { const b = document.getElementById('book');
     b.click(); b.click(); });
@@ -283,7 +291,8 @@ try {
   const phoneToken = await tokenOf(phoneEmail, password);
   const mine = await call('GET', '/api/bookings?limit=100', phoneToken);
   const onShow = mine.body.data.filter((b) => b.show_id === showBest);
-  expect(onShow.length === 1, `clicking Book twice made ${onShow.length} booking(s)`);
+  expect(onShow.length === 1 && bookCalls === 1,
+    `clicking Book twice made ${onShow.length} booking(s) with ${bookCalls} request(s)`);
   await phone.click('input[value=tok_chargeDeclined]');
   await phone.click('#pay');
   await phone.waitForFunction(() => /declined/i.test(
