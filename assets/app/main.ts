@@ -263,7 +263,7 @@ function startHold(h: Hold): void {
 // at 30 and 10 seconds, so a screen reader is told without being flooded.
 function tick(): void {
   if (!state.hold) return;
-  const left = Math.max(0, Math.round((Date.parse(state.hold.expires_at) - Date.now()) / 1000));
+  const left = Math.max(0, Math.ceil((Date.parse(state.hold.expires_at) - Date.now()) / 1000));
   const mmss = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
   $('clock').textContent = mmss;
   const speak = left === 0 || left === 10 || left === 30 || (left % 60 === 0);

@@ -360,9 +360,10 @@ try {
     `.seat[data-seat-id="${id}"]`).dataset.state === 'available'), WAIT, lapseSeats);
   const lapseToken = await tokenOf(lapseEmail, password);
   const free = await call('GET', `/api/shows/${showLapse}/seats`, lapseToken);
-  expect(/expired/.test(await lapse.$eval('#countdown', (e) => e.textContent)) &&
-    free.body.seats.filter((s) => lapseSeats.includes(s.id)).every((s) => s.status === 'available'),
-    'a lapsed hold is shown as expired and its seats are free again');
+  const said = await lapse.$eval('#countdown', (e) => e.textContent);
+  const now = free.body.seats.filter((s) => lapseSeats.includes(s.id)).map((s) => s.status);
+  expect(/expired/.test(said) && now.every((s) => s === 'available'),
+    `a lapsed hold is shown as expired and its seats are free again ("${said}"; API: ${now})`);
   await lapse.screenshot({ path: join(outdir, 'boxoffice-expired.png') });
 
   const headers = readFileSync(join(outdir, 'headers.txt'), 'utf8');
