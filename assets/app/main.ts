@@ -26,13 +26,14 @@ const state: {
   map: SeatMap | null;
   socket: WebSocket | null;
   socketTries: number;
+  mine: Set<number>;
   hold: Hold | null;
   bookKey: string | null;
   booking: Booking | null;
   timer: number;
   lastSpoken: number;
   config: { payment_provider: string; stripe_publishable_key: string | null };
-} = { show: null, map: null, socket: null, socketTries: 0, hold: null,
+} = { show: null, map: null, socket: null, socketTries: 0, mine: new Set(), hold: null,
   bookKey: null, booking: null, timer: 0, lastSpoken: -1,
   config: { payment_provider: 'mock', stripe_publishable_key: null } };
 
@@ -124,6 +125,7 @@ async function loadShows(): Promise<void> {
 async function openShow(id: number): Promise<void> {
   const { data: show } = await api.GET('/api/shows/{id}', { params: { path: { id } } });
   if (!show) return;
+  if (state.show?.id !== show.id) state.mine = new Set();
   state.show = show;
   const [seats, theatre] = await Promise.all([
     authed(() => api.GET('/api/shows/{id}/seats', { params: { path: { id } } })),
@@ -173,8 +175,10 @@ function connectLive(): void {
     const ev = JSON.parse(String(m.data)) as { type: string; show_id: number;
       seats: { id: number; status: SeatState }[] };
     if (ev.show_id !== state.show?.id || !state.map) return;
-    const mine = new Set(state.hold?.seat_ids ?? []);
-    for (const s of ev.seats) state.map.setStatus(s.id, s.status, mine.has(s.id) && s.status === 'held');
+    for (const s of ev.seats) {
+      if (s.status === 'available') state.mine.delete(s.id);
+      state.map.setStatus(s.id, s.status, state.mine.has(s.id));
+    }
     updateSelection();
   };
   ws.onclose = (e) => {
@@ -242,7 +246,10 @@ function startHold(h: Hold): void {
   state.hold = h;
   state.bookKey = idempotencyKey();
   state.map?.clearSelection();
-  for (const id of h.seat_ids) state.map?.setStatus(id, 'held', true);
+  for (const id of h.seat_ids) {
+    state.mine.add(id);
+    state.map?.setStatus(id, 'held', true);
+  }
   const names = h.seat_ids.map((id) => state.map?.seats.get(id)).filter((v) => v)
     .map((v) => `${v!.seat.row}${v!.seat.number}`);
   $('hold-seats').textContent = `Seats ${names.join(', ')}`;
@@ -278,7 +285,10 @@ function tick(): void {
 function expireHold(): void {
   const seats = state.hold?.seat_ids ?? [];
   endHold();
-  for (const id of seats) state.map?.setStatus(id, 'available', false);
+  for (const id of seats) {
+    state.mine.delete(id);
+    state.map?.setStatus(id, 'available', false);
+  }
   $('hold-section').hidden = false;
   $('hold-section').dataset['state'] = 'expired';
   $('countdown').textContent = 'Your hold expired; the seats are free again.';
@@ -322,7 +332,10 @@ async function releaseHold(): Promise<void> {
   const h = state.hold;
   if (!h) return;
   await authed(() => api.DELETE('/api/holds/{id}', { params: { path: { id: h.id } } }));
-  for (const id of h.seat_ids) state.map?.setStatus(id, 'available', false);
+  for (const id of h.seat_ids) {
+    state.mine.delete(id);
+    state.map?.setStatus(id, 'available', false);
+  }
   endHold();
   $('hold-section').hidden = true;
 }
@@ -346,7 +359,7 @@ async function book(): Promise<void> {
   state.hold = null;
   state.booking = r.data;
   $('hold-section').hidden = true;
-  for (const s of r.data.seats) state.map?.setStatus(s.id, 'booked', false);
+  for (const s of r.data.seats) state.map?.setStatus(s.id, 'booked', true);
   void loadBookings();
   if (r.data.status === 'pending_payment') showPayment(r.data);
   else say('notice', `Booking ${r.data.id} is confirmed.`);

@@ -126,7 +126,7 @@ export class SeatMap {
     v.el.setAttribute('aria-disabled', String(taken));
     v.el.setAttribute('tabindex', v.seat.id === this.focusId ? '0' : '-1');
     const price = money(v.seat.price_cents, this.currency);
-    const words = { yours: 'held by you', selected: 'selected', taken: 'taken', available: 'available' };
+    const words = { yours: v.status === 'booked' ? 'booked by you' : 'held by you', selected: 'selected', taken: 'taken', available: 'available' };
     v.el.setAttribute('aria-label',
       `Row ${v.seat.row}, seat ${v.seat.number}, ${v.seat.tier}, ${price}, ${words[state]}`);
     const mark = v.el.querySelector('.seat-mark') as SVGPathElement;
