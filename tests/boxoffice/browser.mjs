@@ -104,6 +104,7 @@ const deadline = setTimeout(async () => {
 }, DEADLINE_MS);
 const foreign = [];
 const cspErrors = [];
+const pages = [];
 
 async function openApp(name, width) {
   const ctx = await browser.createBrowserContext();
@@ -123,6 +124,7 @@ async function openApp(name, width) {
     if (/Content Security Policy/i.test(m.text())) cspErrors.push(`${name}: ${m.text()}`);
   });
   page.on('pageerror', (e) => console.log(`  page error (${name}): ${e.message}`));
+  pages.push([name, page]);
   await page.goto(`${base}/`, { waitUntil: 'networkidle0', ...WAIT });
   await page.waitForSelector('body[data-ready=true]', WAIT);
   return page;
@@ -206,6 +208,35 @@ try {
   const lapseSeats = await lapse.$$eval('.seat[data-state=yours]',
     (es) => es.map((e) => Number(e.dataset.seatId)));
   expect(lapseSeats.length === 2, `a hold of 2 to lapse (${lapseSeats})`);
+
+  // Also in the background: a hold kept alive with "Extend" until the
+  // cap (3 lifetimes) stops it: the button is then disabled and says why.
+  const keeper = await openApp('keeper', 1280);
+  await registerUI(keeper, 'Keeper');
+  await pickShow(keeper, cat, showLapse);
+  await keeper.click('#best-btn');
+  await keeper.waitForSelector('#hold-section:not([hidden])', WAIT);
+  const keptFrom = Date.now();
+  const kept = (async () => {
+    let extended = 0;
+    try {
+    while (Date.now() - keptFrom < 100000) {
+      await new Promise((ok) => setTimeout(ok, 6000));
+      if (await keeper.$eval('#extend', (b) => b.disabled)) break;
+      await keeper.click('#extend');
+      await keeper.waitForFunction(() => document.getElementById('hold-msg')
+        .textContent !== '', WAIT);
+      if (await keeper.$eval('#extend', (b) => b.disabled)) break;
+      extended++;
+      await keeper.$eval('#hold-msg', (e) => { e.textContent = ''; });
+    }
+    return { extended, took: Date.now() - keptFrom,
+      msg: await keeper.$eval('#hold-msg', (e) => e.textContent),
+      state: await keeper.$eval('#hold-section', (e) => e.dataset.state) };
+    } catch (e) {
+      return { extended, took: Date.now() - keptFrom, msg: e.message, state: 'error' };
+    }
+  })();
 
   // 1. A buyer with the mouse; a watcher on the same show.
   const buyer = await openApp('buyer', 1280);
@@ -366,6 +397,12 @@ try {
     `a lapsed hold is shown as expired and its seats are free again ("${said}"; API: ${now})`);
   await lapse.screenshot({ path: join(outdir, 'boxoffice-expired.png') });
 
+  const k = await kept;
+  expect(k.extended >= 2 && k.state === 'held' && /cannot be extended/.test(k.msg),
+    `"Extend" kept a hold ${k.extended} times, then stopped at the cap after ` +
+    `${Math.round(k.took / 1000)} s ("${k.msg}")`);
+  await keeper.screenshot({ path: join(outdir, 'boxoffice-extend-cap.png') });
+
   const headers = readFileSync(join(outdir, 'headers.txt'), 'utf8');
   const csp = headers.match(/^content-security-policy: (.*)$/im)?.[1] ?? '';
   expect(/default-src 'self'/.test(csp) && /connect-src 'self' wss:\/\/127\.0\.0\.1:\d+/.test(csp) &&
@@ -375,6 +412,14 @@ try {
 } catch (e) {
   console.log(`  FAIL ${e.stack ?? e.message}`);
   failed = true;
+  // What each page was saying when it went wrong.
+  for (const [name, page] of pages) {
+    const said = await page.evaluate(() => ['account-msg', 'select-msg', 'hold-msg',
+      'pay-msg', 'notice', 'live-status'].map((id) =>
+      `${id}: ${document.getElementById(id)?.textContent ?? ''}`).join(' | '))
+      .catch((err) => err.message);
+    console.log(`  ${name}: ${said}`);
+  }
 } finally {
   clearTimeout(deadline);
   await browser.close();
