@@ -32,9 +32,11 @@ const state: {
   booking: Booking | null;
   timer: number;
   lastSpoken: number;
+  asked: { movies: number; shows: number; show: number };
   config: { payment_provider: string; stripe_publishable_key: string | null };
 } = { show: null, map: null, socket: null, socketTries: 0, mine: new Set(), hold: null,
   bookKey: null, booking: null, timer: 0, lastSpoken: -1,
+  asked: { movies: 0, shows: 0, show: 0 },
   config: { payment_provider: 'mock', stripe_publishable_key: null } };
 
 function say(id: string, text: string, kind: 'info' | 'error' = 'info'): void {
@@ -90,6 +92,14 @@ async function onRegister(ev: SubmitEvent): Promise<void> {
 
 // ---- city, movie, show
 
+// A select moved by the arrow keys asks once per option it passes: only
+// the answer to the latest question of each kind is drawn.
+type Asked = keyof typeof state.asked;
+function ask(kind: Asked): () => boolean {
+  const n = ++state.asked[kind];
+  return () => state.asked[kind] === n;
+}
+
 async function loadCities(): Promise<void> {
   const { data } = await api.GET('/api/theatres', { params: { query: { limit: 100 } } });
   const cities = [...new Set((data?.data ?? []).map((t) => t.city))].sort();
@@ -100,9 +110,11 @@ async function loadCities(): Promise<void> {
 async function loadMovies(): Promise<void> {
   const city = $<HTMLSelectElement>('city').value;
   const sel = $<HTMLSelectElement>('movie');
+  const latest = ask('movies');
   $<HTMLSelectElement>('show').replaceChildren(option('', 'Choose a movie first'));
   if (!city) { sel.replaceChildren(option('', 'Choose a city first')); return; }
   const { data } = await api.GET('/api/movies', { params: { query: { city, limit: 100 } } });
+  if (!latest()) return;
   sel.replaceChildren(option('', 'Choose a movie'),
     ...(data?.data ?? []).map((m) => option(String(m.id), m.title)));
 }
@@ -111,9 +123,11 @@ async function loadShows(): Promise<void> {
   const city = $<HTMLSelectElement>('city').value;
   const movie = Number($<HTMLSelectElement>('movie').value);
   const sel = $<HTMLSelectElement>('show');
+  const latest = ask('shows');
   if (!movie) { sel.replaceChildren(option('', 'Choose a movie first')); return; }
   const { data } = await api.GET('/api/movies/{id}/shows',
     { params: { path: { id: movie }, query: { city, limit: 100 } } });
+  if (!latest()) return;
   const shows = (data?.data ?? []).filter((s) => new Date(s.start_time) > new Date());
   sel.replaceChildren(option('', shows.length ? 'Choose a show' : 'No upcoming shows'),
     ...shows.map((s) => option(String(s.id),
@@ -123,20 +137,22 @@ async function loadShows(): Promise<void> {
 // ---- the seat map and its live stream
 
 async function openShow(id: number): Promise<void> {
+  const latest = ask('show');
   const { data: show } = await api.GET('/api/shows/{id}', { params: { path: { id } } });
-  if (!show) return;
+  if (!show || !latest()) return;
   if (state.show?.id !== show.id) state.mine = new Set();
   state.show = show;
   const [seats, theatre] = await Promise.all([
     authed(() => api.GET('/api/shows/{id}/seats', { params: { path: { id } } })),
     api.GET('/api/theatres/{id}', { params: { path: { id: show.theatre.id } } }),
   ]);
-  if (!seats.data) return;
+  if (!seats.data || !latest()) return;
   const screen = theatre.data?.screens.find((s) => s.id === show.screen_id);
   const map = new SeatMap($('seatmap'), show.currency);
   map.onToggle = toggleSeat;
   map.draw(seats.data.seats, screen?.rows ?? []);
   state.map = map;
+  $('seatmap').dataset['showId'] = String(show.id);
   $('show-info').textContent = `${show.movie.title} · ${show.theatre.name}, ` +
     `${show.theatre.city} · ${when(show.start_time, show.theatre.timezone)}` +
     (screen ? ` · ${screen.name}` : '');
@@ -167,6 +183,7 @@ function connectLive(): void {
     return;
   }
   const showId = state.show.id;
+  say('live-status', 'Connecting to live updates…');
   const ws = new WebSocket(`wss://${location.host}/api/shows/${showId}/seats/live`,
     ['bearer', token]);
   state.socket = ws;

@@ -151,11 +151,11 @@ async function pickShow(page, cat, showId) {
   await page.select('#movie', movieId);
   await page.waitForSelector(`#show option[value="${showId}"]`, WAIT);
   await page.select('#show', String(showId));
-  await liveMap(page);
+  await liveMap(page, showId);
 }
 
-async function liveMap(page) {
-  await page.waitForSelector('#seatmap .seat', WAIT);
+async function liveMap(page, showId) {
+  await page.waitForSelector(`#seatmap[data-show-id="${showId}"] .seat`, WAIT);
   await page.waitForFunction(() => document.getElementById('live-status')
     .textContent.startsWith('Live: '), WAIT);
 }
@@ -280,6 +280,7 @@ try {
   expect(/taken$/.test(drawn.label) && drawn.mark !== '',
     `a taken seat says so in its label and is drawn with a cross, not by colour alone (${drawn.label})`);
   await buyer.screenshot({ path: join(outdir, 'boxoffice-held.png') });
+  await (await buyer.$('#seats-section')).screenshot({ path: join(outdir, 'boxoffice-seatmap.png') });
   await buyer.click('#book');
   await buyer.waitForSelector('#pay-section:not([hidden])', WAIT);
   await buyer.click('#pay');
@@ -309,6 +310,11 @@ try {
     nums.every((n, i) => i === 0 || n === nums[i - 1] + 1) &&
     !nums.slice(0, -1).some((n) => n === 3 || n === 9),
     `best 4 together are side by side, no aisle between (${four[0]?.row} ${nums})`);
+  const fit = await phone.evaluate(() => ({ width: document.documentElement.clientWidth,
+    right: Math.max(...[...document.querySelectorAll('section')]
+      .map((e) => e.getBoundingClientRect().right)) }));
+  expect(fit.right <= fit.width, `at 360 px every section fits the width ` +
+    `(right edge ${Math.round(fit.right)} of ${fit.width} px; the seat map alone scrolls)`);
   await phone.screenshot({ path: join(outdir, 'boxoffice-360-held.png'), fullPage: true });
   await axe(phone, 'the page with a hold (360 px)');
   let bookCalls = 0;
@@ -363,7 +369,7 @@ try {
   await chooseByKeys(keys, '#movie', movieValue);
   await keys.waitForSelector(`#show option[value="${showKeys}"]`, WAIT);
   await chooseByKeys(keys, '#show', String(showKeys));
-  await liveMap(keys);
+  await liveMap(keys, showKeys);
   await tabTo(keys, '.seat');
   const target = [await seatId(keys, 'B', 1), await seatId(keys, 'B', 2)];
   await keys.keyboard.press('ArrowDown');
