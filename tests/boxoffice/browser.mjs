@@ -280,6 +280,7 @@ try {
   expect(/taken$/.test(drawn.label) && drawn.mark !== '',
     `a taken seat says so in its label and is drawn with a cross, not by colour alone (${drawn.label})`);
   await buyer.screenshot({ path: join(outdir, 'boxoffice-held.png') });
+  // The seat map alone, as in docs/box-office.png.
   await (await buyer.$('#seats-section')).screenshot({ path: join(outdir, 'boxoffice-seatmap.png') });
   await buyer.click('#book');
   await buyer.waitForSelector('#pay-section:not([hidden])', WAIT);
