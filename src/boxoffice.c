@@ -53,7 +53,7 @@ static int	boxoffice_config(struct http_request *);
 
 #if defined(BOOKING_BOXOFFICE)
 struct boxoffice_file {
-	const char	*name;		/* the path under BOXOFFICE_PREFIX */
+	const char	*name;		/* under BOXOFFICE_PREFIX */
 	const char	*type;
 	const u_int8_t	*data;
 	const u_int32_t	*len;
