@@ -9,8 +9,8 @@
  * Every answer carries a Content-Security-Policy: 'self', plus this
  * host's wss:// origin for the live seat map (named explicitly for
  * browsers whose 'self' does not cover WebSocket schemes), plus Stripe's
- * origins only when PAYMENT_PROVIDER is stripe. /app/config.json tells
- * the page which provider that is. A binary built without tsc and the
+ * origins only when PAYMENT_PROVIDER is stripe. GET /app/config.json
+ * tells the page which provider that is. A binary built without tsc and the
  * npm packages (an image built without the dev packages) answers 404
  * app_not_built.
  */
@@ -43,13 +43,14 @@
 
 int	boxoffice_page(struct http_request *);
 int	boxoffice_file(struct http_request *);
+int	boxoffice_config(struct http_request *);
 
 static int	boxoffice_page_get(struct http_request *);
 static int	boxoffice_file_get(struct http_request *);
 static int	boxoffice_stripe(void);
 static int	boxoffice_host_sane(const char *);
 static void	boxoffice_csp(struct http_request *);
-static int	boxoffice_config(struct http_request *);
+static int	boxoffice_config_get(struct http_request *);
 
 #if defined(BOOKING_BOXOFFICE)
 struct boxoffice_file {
@@ -88,6 +89,10 @@ static const struct route_method boxoffice_file_methods[] = {
 	ROUTE_HANDLER(HTTP_METHOD_GET, boxoffice_file_get),
 };
 
+static const struct route_method boxoffice_config_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_GET, boxoffice_config_get),
+};
+
 int
 boxoffice_page(struct http_request *req)
 {
@@ -98,6 +103,12 @@ int
 boxoffice_file(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, boxoffice_file_methods));
+}
+
+int
+boxoffice_config(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, boxoffice_config_methods));
 }
 
 static int
@@ -152,7 +163,7 @@ boxoffice_csp(struct http_request *req)
 
 /* Which payment provider the page pays with (and Stripe's public key). */
 static int
-boxoffice_config(struct http_request *req)
+boxoffice_config_get(struct http_request *req)
 {
 	struct kore_json_item	*root;
 	const char		*key;
@@ -195,8 +206,6 @@ boxoffice_file_get(struct http_request *req)
 #endif
 
 	name = req->path + strlen(BOXOFFICE_PREFIX);
-	if (!strcmp(name, "config.json"))
-		return (boxoffice_config(req));
 #if defined(BOOKING_BOXOFFICE)
 	for (i = 0; i < sizeof(boxoffice_files) / sizeof(boxoffice_files[0]);
 	    i++) {
