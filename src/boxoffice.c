@@ -200,13 +200,11 @@ boxoffice_page_get(struct http_request *req)
 static int
 boxoffice_file_get(struct http_request *req)
 {
-	const char	*name;
 #if defined(BOOKING_BOXOFFICE)
+	const char	*name;
 	size_t		i;
-#endif
 
 	name = req->path + strlen(BOXOFFICE_PREFIX);
-#if defined(BOOKING_BOXOFFICE)
 	for (i = 0; i < sizeof(boxoffice_files) / sizeof(boxoffice_files[0]);
 	    i++) {
 		if (strcmp(boxoffice_files[i].name, name))
