@@ -66,7 +66,7 @@ mkdir -p "$assets"
 find "$assets" -mindepth 1 -maxdepth 1 -type l -delete
 for f in "$root"/assets/*; do
 	case "$f" in
-	*.yaml)	;;
+	*.yaml|*/app)	;;
 	*)	ln -s "$f" "$assets/$(basename "$f")" ;;
 	esac
 done
@@ -110,6 +110,60 @@ if [ $docs = yes ]; then
 	echo "cflags=-DBOOKING_DOCS" >> "$app/conf/build.conf"
 else
 	echo "docs pages not built in: run scripts/npm.sh first" >&2
+fi
+# The booking page (src/boxoffice.c): assets/app/*.ts compiled with tsc
+# against a client generated from the description (openapi-typescript),
+# served with openapi-fetch's ES module, when the npm dev packages are
+# installed; without them / answers 404 app_not_built.
+web="$out/web"
+app_js="main session seatmap"
+boxoffice=no
+if [ -x "$nm/.bin/tsc" ] && [ -x "$nm/.bin/openapi-typescript" ] &&
+    [ -f "$nm/openapi-fetch/dist/index.mjs" ]; then
+	boxoffice=yes
+	mkdir -p "$web/src"
+	cp -p "$root"/assets/app/*.ts "$web/src/"
+	if [ ! -f "$web/src/api.ts" ] ||
+	    [ "$out/openapi.json" -nt "$web/src/api.ts" ]; then
+		# From build/web/: the project's redocly.yaml is for lint.
+		(cd "$web" && "$nm/.bin/openapi-typescript" ../openapi.json \
+		    -o src/api.ts --silent)
+	fi
+	cat > "$web/tsconfig.json" <<'JSON'
+{
+  "compilerOptions": {
+    "target": "ES2022",
+    "module": "ES2022",
+    "moduleResolution": "Bundler",
+    "lib": ["ES2022", "DOM", "DOM.Iterable"],
+    "types": [],
+    "strict": true,
+    "noUncheckedIndexedAccess": true,
+    "noEmitOnError": true,
+    "skipLibCheck": true,
+    "rootDir": "src",
+    "outDir": "js"
+  },
+  "include": ["src/*.ts"]
+}
+JSON
+	"$nm/.bin/tsc" -p "$web/tsconfig.json"
+	for m in $app_js; do
+		cmp -s "$web/js/$m.js" "$assets/app-$m.js" ||
+		    cp "$web/js/$m.js" "$assets/app-$m.js"
+	done
+	cmp -s "$nm/openapi-fetch/dist/index.mjs" \
+	    "$assets/app-openapi-fetch.js" ||
+	    cp "$nm/openapi-fetch/dist/index.mjs" \
+	    "$assets/app-openapi-fetch.js"
+	echo "cflags=-DBOOKING_BOXOFFICE" >> "$app/conf/build.conf"
+else
+	rm -f "$assets"/app-*.js
+	echo "booking page not built in: run scripts/npm.sh first" >&2
+fi
+if [ "$(cat "$out/boxoffice.stamp" 2>/dev/null)" != $boxoffice ]; then
+	rm -f "$app/.objs/boxoffice.c.o"
+	echo $boxoffice > "$out/boxoffice.stamp"
 fi
 flavor="PGSQL=1 TASKS=1"
 if [ "$variant" = asan ]; then

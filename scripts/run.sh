@@ -69,6 +69,7 @@ fi
 
 cat <<MSG
 serving https://127.0.0.1:$PORT (self-signed certificate: curl -k)
+  booking page: https://127.0.0.1:$PORT/ (API docs: https://127.0.0.1:$PORT/docs)
   curl -sk https://127.0.0.1:$PORT/api/health
   curl -sk https://127.0.0.1:$PORT/api/movies
 logs: var/log/booking.log; stop everything with: make stop

@@ -7,7 +7,8 @@
 # then the checks of the API description (tests/openapi/: lint, routes and
 # the contract docs/api.md against the description, every response of the integration tests validated
 # against it, a generated client's scenario, the docs pages in headless
-# Chromium), then the cluster tests against three instances behind HAProxy
+# Chromium), the booking page in headless Chromium (tests/boxoffice/),
+# then the cluster tests against three instances behind HAProxy
 # (tests/support/cluster-harness.sh), the compose.yaml check
 # (tests/compose/check.sh), the container image built and run with
 # podman when podman can run containers here (scripts/image.sh,
@@ -15,9 +16,10 @@
 # form of the fault injection run (scripts/chaos.sh --short), and the
 # failover run against make ha's topology (scripts/ha-test.sh).
 # `scripts/test.sh unit`, `fuzz`, `integration`, `asan`, `openapi`,
-# `cluster`, `compose`, `image`, `ha` or `chaos` runs one part; any other
-# name is refused. A part that cannot run here (the image, without podman)
-# is named with its reason in the last lines, never counted as passed.
+# `boxoffice`, `cluster`, `compose`, `image`, `ha` or `chaos` runs one part;
+# any other name is refused. A part that cannot run here (the image,
+# without podman) is named with its reason in the last lines, never
+# counted as passed.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +31,8 @@ what=${1:-all}
 # scripts/test.sh integration 'holds/*'.
 filter=()
 [ -n "${2:-}" ] && filter=(--filter "$2")
-parts="unit fuzz integration asan openapi cluster compose image ha chaos"
+parts="unit fuzz integration asan openapi boxoffice cluster compose image ha
+chaos"
 case " all $parts " in
 *" $what "*) ;;
 *)	echo "scripts/test.sh: no part named '$what'; the parts: $parts" >&2
@@ -150,6 +153,11 @@ if [ "$what" = all ] || [ "$what" = openapi ]; then
 	echo "== openapi: responses of the generated client"
 	part openapi-client-responses node "$root/tests/openapi/validate.mjs" \
 	    "$root/build/openapi.json" "$out/client-responses.jsonl"
+fi
+if [ "$what" = all ] || [ "$what" = boxoffice ]; then
+	echo "== boxoffice: the booking page in headless Chromium"
+	HOLD_TTL_SECONDS=20 part boxoffice "$root/tests/support/harness.sh" \
+	    "$root/tests/boxoffice/run.sh"
 fi
 if [ "$what" = all ] || [ "$what" = cluster ]; then
 	build_http_tests cluster cluster

@@ -203,15 +203,14 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
 		fatal("auth_check: called after it finished");
 	}
 
-	if (!http_request_header(req, "authorization", &header) ||
-	    strncasecmp(header, "Bearer ", 7)) {
+	if ((header = auth_bearer(req)) == NULL) {
 		a->state = AUTH_STATE_DONE;
 		auth_unauthorized(req, "A Bearer access token is required.");
 		return (AUTH_DENIED);
 	}
 
 	ret = token_verify((const unsigned char *)config.jwt_secret,
-	    config.jwt_secret_len, header + 7, time(NULL), &a->claims);
+	    config.jwt_secret_len, header, time(NULL), &a->claims);
 	if (ret != TOKEN_OK) {
 		a->state = AUTH_STATE_DONE;
 		auth_unauthorized(req, ret == TOKEN_EXPIRED ?
@@ -243,6 +242,30 @@ auth_check(struct http_request *req, struct auth *a, int min_role)
  * header is an anonymous caller (user_id 0, AUTH_OK); a header is checked
  * exactly like auth_check(), so a bad token is still a 401.
  */
+/*
+ * The access token of the request: Authorization: Bearer <token>, or, on
+ * a WebSocket upgrade only (a browser cannot set Authorization there),
+ * the subprotocols "bearer, <token>" (live_upgrade.c answers "bearer").
+ */
+const char *
+auth_bearer(struct http_request *req)
+{
+	const char	*header;
+
+	if (http_request_header(req, "authorization", &header)) {
+		if (strncasecmp(header, "Bearer ", 7))
+			return (NULL);
+		return (header + 7);
+	}
+	if (!http_request_header(req, "upgrade", &header) ||
+	    strcasecmp(header, "websocket") ||
+	    !http_request_header(req, "sec-websocket-protocol", &header) ||
+	    strncmp(header, AUTH_WS_PROTOCOL ", ",
+	    sizeof(AUTH_WS_PROTOCOL ", ") - 1))
+		return (NULL);
+	return (header + sizeof(AUTH_WS_PROTOCOL ", ") - 1);
+}
+
 int
 auth_optional(struct http_request *req, struct auth *a)
 {

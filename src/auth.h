@@ -37,6 +37,7 @@ struct auth {
 };
 
 int	auth_check(struct http_request *, struct auth *, int);
+const char	*auth_bearer(struct http_request *);
 int	auth_optional(struct http_request *, struct auth *);
 void	auth_cleanup(struct auth *);
 
@@ -51,6 +52,9 @@ void	auth_denylist_prime(void);
 void	auth_worker_init(void);
 void	auth_deny_lost(void);
 void	auth_unauthorized(struct http_request *, const char *);
+
+/* The WebSocket subprotocol a browser names before its access token. */
+#define AUTH_WS_PROTOCOL	"bearer"
 
 /* The Redis key that revokes an access token by its jti. */
 #define AUTH_DENY_PREFIX	"deny:jti:"

@@ -135,6 +135,7 @@ live_req_upgrade(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
 	struct peer_ip		client;
+	const char		*protocol;
 
 	peer_ip(req, &client);
 	peer_ip_aggregate(&client);	/* an IPv6 client is its /64 */
@@ -151,6 +152,11 @@ live_req_upgrade(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
+	if (http_request_header(req, "sec-websocket-protocol", &protocol) &&
+	    !strncmp(protocol, AUTH_WS_PROTOCOL ",",
+	    sizeof(AUTH_WS_PROTOCOL ",") - 1))
+		http_response_header(req, "sec-websocket-protocol",
+		    AUTH_WS_PROTOCOL);
 	kore_websocket_handshake(req, NULL, NULL, "live_ws_disconnect");
 	if (req->owner->proto == CONN_PROTO_WEBSOCKET)
 		live_attach(req->owner, l->show_id, &client,

@@ -27,6 +27,10 @@
 
 #define WS_KEY		"dGhlIHNhbXBsZSBub25jZQ=="
 #define WS_ACCEPT	"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+#define WS_PROTOCOL_BEARER	"sec-websocket-protocol: bearer\r\n"
+
+static int	ws_open_with(struct ws_client *, const char *, const char *,
+		    const char *, int, const char *, const char *, char **);
 
 double
 ws_now_ms(void)
@@ -97,6 +101,25 @@ int
 ws_open(struct ws_client *ws, const char *base, const char *path,
     const char *src, int rcvbuf, const char *token, char **body)
 {
+	return (ws_open_with(ws, base, path, src, rcvbuf,
+	    token != NULL ? "Authorization: Bearer " : "", token, body));
+}
+
+/* As a browser does: the token as the subprotocols "bearer, <token>". */
+int
+ws_open_browser(struct ws_client *ws, const char *base, const char *path,
+    const char *token, char **body)
+{
+	return (ws_open_with(ws, base, path, NULL, 0,
+	    "Sec-WebSocket-Protocol: bearer, ", token, body));
+}
+
+/* The upgrade, with the header line `auth`<token> when token is set. */
+static int
+ws_open_with(struct ws_client *ws, const char *base, const char *path,
+    const char *src, int rcvbuf, const char *auth, const char *token,
+    char **body)
+{
 	struct sockaddr_in	sin, from;
 	const char		*p;
 	char			*req, *end;
@@ -147,7 +170,7 @@ ws_open(struct ws_client *ws, const char *base, const char *path,
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: " WS_KEY "\r\n"
 	    "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n", path, port,
-	    token != NULL ? "Authorization: Bearer " : "",
+	    token != NULL ? auth : "",
 	    token != NULL ? token : "", token != NULL ? "\r\n" : "") == -1)
 		return (-1);
 	if (SSL_write(ws->ssl, req, strlen(req)) <= 0) {
@@ -173,6 +196,8 @@ ws_open(struct ws_client *ws, const char *base, const char *path,
 		if (memmem(ws->buf, hlen, WS_ACCEPT, strlen(WS_ACCEPT)) ==
 		    NULL)
 			return (-1);
+		ws->protocol_bearer = memmem(ws->buf, hlen,
+		    WS_PROTOCOL_BEARER, strlen(WS_PROTOCOL_BEARER)) != NULL;
 		ws_consume(ws, hlen);
 		return (101);
 	}

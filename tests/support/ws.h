@@ -21,6 +21,7 @@ struct ws_client {
 	int		pings;		/* pings answered */
 	int		close_code;	/* the server's close frame's, or 0 */
 	char		close_reason[64];
+	int		protocol_bearer; /* the 101 chose subprotocol bearer */
 };
 
 /*
@@ -33,6 +34,9 @@ struct ws_client {
  */
 int	ws_open(struct ws_client *, const char *, const char *, const char *,
 	    int, const char *, char **);
+/* ws_open as a browser must: the token as subprotocols "bearer, <token>". */
+int	ws_open_browser(struct ws_client *, const char *, const char *,
+	    const char *, char **);
 /*
  * The next text frame within timeout_ms, or NULL (timeout, close). A
  * close frame from the server is answered, and its code and reason kept.
