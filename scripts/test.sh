@@ -31,8 +31,8 @@ what=${1:-all}
 # scripts/test.sh integration 'holds/*'.
 filter=()
 [ -n "${2:-}" ] && filter=(--filter "$2")
-parts="unit fuzz integration asan openapi boxoffice cluster compose image ha
-chaos"
+parts="unit fuzz integration asan openapi boxoffice cluster compose image"
+parts="$parts ha chaos"
 case " all $parts " in
 *" $what "*) ;;
 *)	echo "scripts/test.sh: no part named '$what'; the parts: $parts" >&2
