@@ -26,8 +26,8 @@ mkdir -p "$out"
 CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
     -Wno-unused-parameter -Wno-missing-field-initializers
     -I$root/build/kore/include -I$root/src -I$objs -I/usr/include/postgresql
-    -DKORE_SINGLE_BINARY -DKORE_USE_PGSQL -DKORE_USE_TASKS"
-LIBS="-lcriterion -lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lpthread -ldl"
+    -DKORE_SINGLE_BINARY -DKORE_USE_PGSQL -DKORE_USE_TASKS -DKORE_USE_CURL"
+LIBS="-lcriterion -lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lcurl -lpthread -ldl"
 
 # The real Kore and application objects, with Kore's main() renamed so
 # Criterion's runner is the program's entry point.

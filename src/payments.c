@@ -40,6 +40,8 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <openssl/evp.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -80,6 +82,11 @@ static const char *sql_confirm_finish =
     "SELECT * FROM payment_confirm_finish($1, $2, $3, $4)";
 static const char *sql_event =
     "SELECT * FROM payment_event_apply($1, $2, $3)";
+/* The provider's intent of a payment (providers with needs_intent). */
+static const char *sql_intent =
+    "SELECT provider_ref FROM payments WHERE id = $1";
+static const char *sql_attach =
+    "SELECT payment_intent_attach($1, $2)";
 
 /* payment_rows() columns (PAYMENTS_COLS) in a transition's answer. */
 #define PAYMENTS_COL_ROWS	2	/* in a transition's answer */
@@ -102,9 +109,10 @@ struct payments_req {
 	int			keyed;		/* uses an Idempotency-Key */
 	const char		*key;
 	struct payments_body	body;		/* payments_body.c */
-	struct payment_charge	charge;
+	struct payment_call	call;		/* provider.c */
 	int			charged;
 	const char		*charge_result;	/* what the provider said */
+	struct kore_json_item	*root;		/* the answer, until sent */
 	int			resolving;	/* lookups after a lost call */
 	const char		*outcome;	/* the transition's, resolved */
 	int64_t			refund_id;
@@ -123,7 +131,9 @@ static int	payments_limit(struct http_request *);
 static int	payments_parse(struct http_request *);
 static int	payments_reserve(struct http_request *);
 static int	payments_query(struct http_request *);
-static int	payments_charge(struct http_request *);
+static int	payments_intent(struct http_request *);
+static int	payments_call(struct http_request *);
+static int	payments_attach(struct http_request *);
 static int	payments_refund_due(struct http_request *);
 static int	payments_changed(struct http_request *);
 static int	payments_store(struct http_request *);
@@ -137,17 +147,21 @@ static int	payments_run(struct http_request *, int);
 static struct payments_req	*payments_state(struct http_request *);
 static void	payments_free(struct http_request *);
 static const struct payment_provider	*payments_provider(void);
+static void	payments_render(struct payments_req *);
+static void	payments_charge_key(struct payments_req *);
 
 #define PAYMENTS_AUTH		0
 #define PAYMENTS_LIMIT		1
 #define PAYMENTS_PARSE		2
 #define PAYMENTS_RESERVE	3
 #define PAYMENTS_QUERY		4
-#define PAYMENTS_CHARGE		5
-#define PAYMENTS_REFUND		6
-#define PAYMENTS_CHANGED	7
-#define PAYMENTS_STORE		8
-#define PAYMENTS_ANSWER		9
+#define PAYMENTS_INTENT		5
+#define PAYMENTS_CALL		6
+#define PAYMENTS_ATTACH		7
+#define PAYMENTS_REFUND		8
+#define PAYMENTS_CHANGED	9
+#define PAYMENTS_STORE		10
+#define PAYMENTS_ANSWER		11
 
 static struct http_state payments_write_states[] = {
 	KORE_HTTP_STATE(payments_auth),
@@ -155,7 +169,9 @@ static struct http_state payments_write_states[] = {
 	KORE_HTTP_STATE(payments_parse),
 	KORE_HTTP_STATE(payments_reserve),
 	KORE_HTTP_STATE(payments_query),
-	KORE_HTTP_STATE(payments_charge),
+	KORE_HTTP_STATE(payments_intent),
+	KORE_HTTP_STATE(payments_call),
+	KORE_HTTP_STATE(payments_attach),
 	KORE_HTTP_STATE(payments_refund_due),
 	KORE_HTTP_STATE(payments_changed),
 	KORE_HTTP_STATE(payments_store),
@@ -233,23 +249,39 @@ payments_state(struct http_request *req)
 	return (p);
 }
 
-/* The one provider of this build. */
+/* PAYMENT_PROVIDER's (provider.c). */
 static const struct payment_provider *
 payments_provider(void)
 {
-	return (&gateway_mock);
+	return (provider_get());
+}
+
+static void
+payments_refund_done(struct payment_call *call, void *arg)
+{
+	if (provider_call_run(call, NULL) == PAYMENT_CALL_PENDING)
+		return;
+	if (call->result != PAYMENT_RESULT_SUCCEEDED)
+		kore_log(LOG_ERR, "payments: %s could not refund payment "
+		    "%lld (%lld cents): %s", payments_provider()->name,
+		    (long long)call->payment_id,
+		    (long long)call->amount_cents, call->error);
+	provider_call_cleanup(call);
+	kore_free(call);
 }
 
 /* Called after a transition marked this payment refunded. */
 void
 payments_refund(int64_t payment_id, int64_t amount_cents)
 {
-	const struct payment_provider	*prov = payments_provider();
+	struct payment_call	*call;
 
-	if (prov->refund(payment_id, amount_cents) != KORE_RESULT_OK)
-		kore_log(LOG_ERR, "payments: %s could not refund payment "
-		    "%lld (%lld cents)", prov->name, (long long)payment_id,
-		    (long long)amount_cents);
+	call = kore_calloc(1, sizeof(*call));
+	provider_call_init(call, PAYMENT_CALL_REFUND, payment_id);
+	call->amount_cents = amount_cents;
+	call->done = payments_refund_done;
+	if (provider_call_run(call, NULL) == PAYMENT_CALL_DONE)
+		payments_refund_done(call, NULL);
 }
 
 /* The answer to send (and to store under the Idempotency-Key). */
@@ -257,11 +289,35 @@ static void
 payments_keep(struct payments_req *p, int status, struct kore_json_item *root)
 {
 	p->status = status;
+	if (p->root != NULL)
+		kore_json_item_free(p->root);
+	p->root = root;
+}
+
+/* The kept answer as text, with a provider's next_action in it. */
+static void
+payments_render(struct payments_req *p)
+{
+	struct kore_buf		*na;
+
+	if (p->root == NULL)
+		return;
 	if (p->answer == NULL)
 		p->answer = kore_buf_alloc(512);
 	kore_buf_reset(p->answer);
-	kore_json_item_tobuf(root, p->answer);
-	kore_json_item_free(root);
+	kore_json_item_tobuf(p->root, p->answer);
+	kore_json_item_free(p->root);
+	p->root = NULL;
+
+	na = p->call.next_action;
+	if (p->status < 300 && na != NULL && na->offset > 0 &&
+	    p->answer->offset > 0 &&
+	    p->answer->data[p->answer->offset - 1] == '}') {
+		p->answer->offset--;
+		kore_buf_append(p->answer, ",", 1);
+		kore_buf_append(p->answer, na->data, na->offset);
+		kore_buf_append(p->answer, "}", 1);
+	}
 }
 
 /* Who is asking: a user's Bearer token, or the gateway's signature. */
@@ -442,13 +498,32 @@ payments_query(struct http_request *req)
 
 	p->outcome = payments_resolved(p);
 	if (!strcmp(p->outcome, "charge")) {
-		req->fsm_state = PAYMENTS_CHARGE;
+		if (p->charged)
+			fatal("payments_query: charging twice");
+		p->charged = 1;
+		provider_call_init(&p->call, PAYMENT_CALL_CHARGE,
+		    db_int(&p->db, 0, PAYMENTS_COL_ID));
+		p->call.amount_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
+		(void)kore_strlcpy(p->call.currency, db_value(&p->db, 0,
+		    PAYMENTS_COL_ROWS + 3), sizeof(p->call.currency));
+		(void)kore_strlcpy(p->call.method, p->body.token,
+		    sizeof(p->call.method));
+		payments_charge_key(p);
+		req->fsm_state = payments_provider()->needs_intent ?
+		    PAYMENTS_INTENT : PAYMENTS_CALL;
+		if (req->fsm_state == PAYMENTS_INTENT) {
+			db_call_cleanup(&p->db);
+			db_call_init(&p->db, sql_intent);
+			db_call_param(&p->db, p->sid);
+		}
 		return (HTTP_STATE_CONTINUE);
 	}
 
 	if (!strcmp(p->outcome, "payment_in_progress") ||
 	    !strcmp(p->outcome, "confirm_in_flight"))
 		http_response_header(req, "retry-after", "1");
+	if (!strcmp(p->outcome, "provider_unavailable"))
+		http_response_header(req, "retry-after", "2");
 
 	if (!db_isnull(&p->db, 0, PAYMENTS_COL_REFUND) &&
 	    !strcmp(db_value(&p->db, 0, PAYMENTS_COL_REFUND), "t")) {
@@ -461,7 +536,43 @@ payments_query(struct http_request *req)
 
 	p->status = payments_outcome(p);
 	req->fsm_state = PAYMENTS_REFUND;
+	if (p->which == PAYMENTS_INITIATE && p->status < 300 &&
+	    payments_provider()->needs_intent) {
+		/*
+		 * Created, or the open one answered again: the intent is
+		 * asked for under the same provider key every time, so
+		 * however often this runs the payment has one intent.
+		 */
+		provider_call_init(&p->call, PAYMENT_CALL_CREATE,
+		    db_int(&p->db, 0, PAYMENTS_COL_ID));
+		p->call.booking_id = db_int(&p->db, 0, PAYMENTS_COL_ROWS + 1);
+		p->call.amount_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
+		(void)kore_strlcpy(p->call.currency, db_value(&p->db, 0,
+		    PAYMENTS_COL_ROWS + 3), sizeof(p->call.currency));
+		req->fsm_state = PAYMENTS_CALL;
+	}
 	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * The provider key of a charge: the payment and the client's own key, so
+ * a retried confirm is the same confirm at the provider.
+ */
+static void
+payments_charge_key(struct payments_req *p)
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	len, i;
+	char		hex[17];
+
+	len = 0;
+	if (!EVP_Digest(p->key, strlen(p->key), md, &len, EVP_sha256(),
+	    NULL) || len < 8)
+		fatal("payments_charge_key: EVP_Digest failed");
+	for (i = 0; i < 8; i++)
+		(void)snprintf(hex + i * 2, 3, "%02x", md[i]);
+	(void)snprintf(p->call.idem_key, sizeof(p->call.idem_key),
+	    "booking-pay-%lld-confirm-%s", (long long)p->call.payment_id, hex);
 }
 
 /*
@@ -518,7 +629,7 @@ payments_resolved(struct payments_req *p)
 static int
 payments_outcome(struct payments_req *p)
 {
-	struct kore_json_item	*root;
+	struct kore_json_item	*root, *item;
 	const char		*o;
 	int			status;
 
@@ -540,56 +651,129 @@ payments_outcome(struct payments_req *p)
 		return (status);
 	}
 
+	if (!strcmp(o, "requires_action")) {
+		/* 3-D Secure: the client finishes it with next_action. */
+		root = payments_json(NULL, NULL, &p->db, 0, PAYMENTS_COL_ROWS);
+		item = kore_json_find_string(root, "status");
+		if (item != NULL) {
+			kore_free(item->data.string);
+			item->data.string = kore_strdup("requires_action");
+		}
+		payments_keep(p, HTTP_STATUS_OK, root);
+		return (HTTP_STATUS_OK);
+	}
+
 	root = claim_error_as(&p->db, o, &status);
 	payments_keep(p, status, root);
 	return (status);
 }
 
-/*
- * The provider charges the card (begin marked the payment as being
- * charged under this key); finish records what it said.
- */
+/* The payment's intent at the provider, for the charge. */
 static int
-payments_charge(struct http_request *req)
+payments_intent(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
-	const char		*result;
 
-	if (p->charged)
-		fatal("payments_charge: charging twice");
-	p->charged = 1;
-
-	memset(&p->charge, 0, sizeof(p->charge));
-	p->charge.payment_id = db_int(&p->db, 0, PAYMENTS_COL_ID);
-	p->charge.amount_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
-	p->charge.currency = db_value(&p->db, 0, PAYMENTS_COL_ROWS + 3);
-	p->charge.card_token = p->body.token;
-
-	switch (payments_provider()->charge(&p->charge)) {
-	case PAYMENT_CHARGE_SUCCEEDED:
-		result = "succeeded";
-		break;
-	case PAYMENT_CHARGE_DECLINED:
-		result = "declined";
-		break;
-	default:
-		result = "invalid";
-		break;
+	switch (db_run(&p->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		/* Answered as the provider being out of reach. */
+		p->call.started = 1;
+		p->call.result = PAYMENT_RESULT_UNAVAILABLE;
+		req->fsm_state = PAYMENTS_CALL;
+		return (HTTP_STATE_CONTINUE);
 	}
-	(void)kore_strlcpy(p->reference, p->charge.reference,
-	    sizeof(p->reference));
-	p->charge.currency = NULL;
-	p->charge_result = result;
+
+	if (db_rows(&p->db) == 1 && !db_isnull(&p->db, 0, 0))
+		(void)kore_strlcpy(p->call.reference, db_value(&p->db, 0, 0),
+		    sizeof(p->call.reference));
+	req->fsm_state = PAYMENTS_CALL;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/*
+ * One provider call; the request sleeps until it answers. A charge
+ * (begin marked the payment as being charged under this key) goes on to
+ * payment_confirm_finish with what the provider said; an intent is
+ * recorded by payments_attach.
+ */
+static int
+payments_call(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+	struct kore_json_item	*root;
+	int			done;
+
+	if (p->call.started && p->call.result != 0)
+		done = PAYMENT_CALL_DONE;
+	else
+		done = provider_call_run(&p->call, req);
+	if (done == PAYMENT_CALL_PENDING)
+		return (HTTP_STATE_RETRY);
+
+	if (p->call.result != PAYMENT_RESULT_SUCCEEDED &&
+	    p->call.error[0] != '\0')
+		kore_log(LOG_NOTICE, "payments: %s call for payment %lld: %s",
+		    payments_provider()->name,
+		    (long long)p->call.payment_id, p->call.error);
+
+	if (p->call.kind == PAYMENT_CALL_CREATE) {
+		if (p->call.result != PAYMENT_RESULT_SUCCEEDED) {
+			root = claim_error_as(&p->db, "provider_unavailable",
+			    &p->status);
+			payments_keep(p, p->status, root);
+			http_response_header(req, "retry-after", "2");
+			req->fsm_state = PAYMENTS_STORE;
+			return (HTTP_STATE_CONTINUE);
+		}
+		kore_json_create_string(p->root, "provider",
+		    payments_provider()->name);
+		kore_json_create_string(p->root, "provider_payment_id",
+		    p->call.reference);
+		kore_json_create_string(p->root, "client_secret",
+		    p->call.client_secret);
+		db_call_cleanup(&p->db);
+		db_call_init(&p->db, sql_attach);
+		db_call_param(&p->db, p->sid);
+		db_call_param(&p->db, p->call.reference);
+		req->fsm_state = PAYMENTS_ATTACH;
+		return (HTTP_STATE_CONTINUE);
+	}
+
+	p->charge_result = provider_result_name(p->call.result);
 	p->resolving = 0;
 
 	db_call_cleanup(&p->db);
 	db_call_init(&p->db, sql_confirm_finish);
 	db_call_param(&p->db, p->sid);
 	db_call_param(&p->db, p->key);
-	db_call_param(&p->db, result);
-	db_call_param(&p->db, p->reference[0] != '\0' ? p->reference : NULL);
+	db_call_param(&p->db, p->charge_result);
+	db_call_param(&p->db, p->call.reference[0] != '\0' ?
+	    p->call.reference : NULL);
 
 	req->fsm_state = PAYMENTS_QUERY;
+	return (HTTP_STATE_CONTINUE);
+}
+
+/* The intent is the payment's (the first one it got stays). */
+static int
+payments_attach(struct http_request *req)
+{
+	struct payments_req	*p = http_state_get(req);
+	struct kore_json_item	*root;
+	int			status;
+
+	switch (db_run(&p->db, req)) {
+	case DB_PENDING:
+		return (HTTP_STATE_RETRY);
+	case DB_FAILED:
+		root = reply_db_error(req, &p->db, &status);
+		payments_keep(p, status, root);
+		break;
+	}
+
+	req->fsm_state = PAYMENTS_REFUND;
 	return (HTTP_STATE_CONTINUE);
 }
 
@@ -627,6 +811,7 @@ payments_store(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
 
+	payments_render(p);
 	if (p->keyed &&
 	    idem_finish(req, &p->idem, p->status, p->answer) == IDEM_PENDING)
 		return (HTTP_STATE_RETRY);
@@ -640,6 +825,7 @@ payments_answer(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
 
+	payments_render(p);
 	reply_buf(req, p->status, p->answer);
 	return (HTTP_STATE_COMPLETE);
 }
@@ -657,6 +843,11 @@ payments_free(struct http_request *req)
 	idem_cleanup(&p->idem);
 	seatmap_cleanup(&p->seatmap);
 	db_call_cleanup(&p->db);
+	provider_call_cleanup(&p->call);
+	if (p->root != NULL) {
+		kore_json_item_free(p->root);
+		p->root = NULL;
+	}
 	if (p->answer != NULL) {
 		kore_buf_free(p->answer);
 		p->answer = NULL;

@@ -45,7 +45,10 @@ payments_body_initiate(struct http_request *req, struct payments_body *b)
 	return (KORE_RESULT_OK);
 }
 
-/* {payment_id, card_token}; amount_cents is ignored. */
+/*
+ * {payment_id, card_token} or {payment_id, payment_method} (Stripe's
+ * name); amount_cents is ignored.
+ */
 int
 payments_body_confirm(struct http_request *req, struct payments_body *b)
 {
@@ -60,10 +63,18 @@ payments_body_confirm(struct http_request *req, struct payments_body *b)
 	if (body_id(&json, "payment_id", &b->id) != BODY_OK) {
 		field = "payment_id";
 		why = "payment_id must be a positive integer.";
-	} else if (!body_get_string(json.root, "card_token", 1, 1,
+	} else if (body_member(json.root, "payment_method") != NULL &&
+	    !body_get_string(json.root, "payment_method", 1, 1,
+	    PAYMENTS_TOKEN_MAX, &token)) {
+		field = "payment_method";
+		why = "payment_method must be a string of 1 to 100 "
+		    "characters.";
+	} else if (body_member(json.root, "payment_method") == NULL &&
+	    !body_get_string(json.root, "card_token", 1, 1,
 	    PAYMENTS_TOKEN_MAX, &token)) {
 		field = "card_token";
-		why = "card_token must be a string of 1 to 100 characters.";
+		why = "card_token (or payment_method) must be a string of 1 "
+		    "to 100 characters.";
 	} else if (kore_strlcpy(b->token, token, sizeof(b->token)) >=
 	    sizeof(b->token)) {
 		fatal("payments_body_confirm: token longer than checked");
