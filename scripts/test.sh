@@ -89,6 +89,14 @@ if [ "$what" = all ] || [ "$what" = fuzz ]; then
 	echo "== fuzz smoke"
 	part fuzz "$root/scripts/fuzz.sh" smoke
 fi
+if [ "$what" = all ] || [ "$what" = stripe-standin ]; then
+	# The Stripe stand-in (tests/stripe/standin.mjs) driven by the
+	# official stripe npm client (`scripts/test.sh stripe-standin`);
+	# bounded: the whole file, 3 minutes.
+	echo "== stripe-standin: the stand-in against the official client"
+	part stripe-standin timeout 180 node --test \
+	    "$root/tests/stripe/standin.test.mjs"
+fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	build_http_tests integration integration
 	echo "== integration"
