@@ -1,4 +1,6 @@
 -- Back to 007's payment_confirm_finish, without the intent helpers.
+DROP FUNCTION IF EXISTS stripe_event_apply(text, text, text, bigint,
+    bigint, bigint, text);
 DROP INDEX IF EXISTS payments_provider_ref;
 DROP FUNCTION IF EXISTS payment_intent_attach(bigint, text);
 

@@ -97,3 +97,49 @@ BEGIN
 	FROM payment_rows(ARRAY[p_payment]) r;
 END
 $$;
+
+/*
+ * POST /api/payments/webhooks/stripe, signature already verified: a
+ * Stripe event about intent p_intent, which says it is our payment
+ * p_payment of booking p_booking (its metadata) for p_amount p_currency.
+ * Unless all of that is what we hold (the payment is Stripe's, of that
+ * booking, with that intent, amount and currency) the event is refused
+ * ('event_mismatch') and changes nothing, not even the record of its id.
+ * Otherwise it is 007's gateway event, deduplicated by id there:
+ * succeeded settles, payment_failed and canceled fail an open payment,
+ * charge.refunded records a refund made at Stripe.
+ */
+CREATE FUNCTION stripe_event_apply(p_event_id text, p_type text,
+    p_intent text, p_payment bigint, p_booking bigint, p_amount bigint,
+    p_currency text)
+RETURNS TABLE (outcome text, blocked bigint[], payment_id bigint,
+    booking_id bigint, amount_cents bigint, currency text, status text,
+    created_at text, updated_at text, refund_reason text,
+    refund_due boolean, freed_show bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+	v_pay record;
+BEGIN
+	SELECT p.booking_id, p.provider, p.provider_ref, p.amount_cents,
+	    lower(p.currency::text) AS currency INTO v_pay
+	FROM payments p WHERE p.id = p_payment;
+	IF NOT FOUND OR v_pay.provider <> 'stripe' OR
+	    v_pay.booking_id <> p_booking OR
+	    v_pay.provider_ref IS DISTINCT FROM p_intent OR
+	    v_pay.amount_cents <> p_amount OR
+	    v_pay.currency <> lower(p_currency) THEN
+		outcome := 'event_mismatch';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
+	RETURN QUERY SELECT * FROM payment_event_apply(p_event_id,
+	    CASE p_type
+		WHEN 'payment_intent.succeeded' THEN 'payment.succeeded'
+		WHEN 'payment_intent.payment_failed' THEN 'payment.failed'
+		WHEN 'payment_intent.canceled' THEN 'payment.failed'
+		WHEN 'charge.refunded' THEN 'refund.succeeded'
+		ELSE p_type END, p_payment);
+END
+$$;

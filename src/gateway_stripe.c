@@ -68,10 +68,11 @@ static int
 stripe_start(struct payment_call *call, struct http_request *req)
 {
 	struct stripe_call	*sc;
-	struct kore_buf		url, form;
+	struct kore_buf		url, form, auth;
 	int			ret;
 
 	sc = kore_calloc(1, sizeof(*sc));
+	kore_buf_init(&auth, 128);
 	call->priv = sc;
 	kore_buf_init(&url, 128);
 	kore_buf_init(&form, 256);
@@ -96,6 +97,7 @@ stripe_start(struct payment_call *call, struct http_request *req)
 	if (ret != KORE_RESULT_OK) {
 		kore_buf_cleanup(&url);
 		kore_buf_cleanup(&form);
+		kore_buf_cleanup(&auth);
 		call->result = PAYMENT_RESULT_UNAVAILABLE;
 		return (PAYMENT_CALL_DONE);
 	}
@@ -110,11 +112,10 @@ stripe_start(struct payment_call *call, struct http_request *req)
 	kore_buf_cleanup(&url);
 	kore_buf_cleanup(&form);
 
-	kore_curl_http_set_header(&sc->curl, "Authorization", "Bearer");
-	curl_easy_setopt(sc->curl.handle, CURLOPT_XOAUTH2_BEARER,
-	    config.stripe_secret_key);
-	curl_easy_setopt(sc->curl.handle, CURLOPT_HTTPAUTH,
-	    CURLAUTH_BEARER);
+	kore_buf_appendf(&auth, "Bearer %s", config.stripe_secret_key);
+	kore_curl_http_set_header(&sc->curl, "Authorization",
+	    kore_buf_stringify(&auth, NULL));
+	kore_buf_cleanup(&auth);
 	kore_curl_http_set_header(&sc->curl, "Stripe-Version",
 	    STRIPE_VERSION);
 	kore_curl_http_set_header(&sc->curl, "Idempotency-Key",

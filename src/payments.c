@@ -62,6 +62,7 @@
 int	payments_initiate(struct http_request *);
 int	payments_confirm(struct http_request *);
 int	payments_callback(struct http_request *);
+int	payments_stripe_webhook(struct http_request *);
 
 /*
  * After a transition's connection died: this many lookups, backing off
@@ -82,6 +83,8 @@ static const char *sql_confirm_finish =
     "SELECT * FROM payment_confirm_finish($1, $2, $3, $4)";
 static const char *sql_event =
     "SELECT * FROM payment_event_apply($1, $2, $3)";
+static const char *sql_stripe_event =
+    "SELECT * FROM stripe_event_apply($1, $2, $3, $4, $5, $6, $7)";
 /* The provider's intent of a payment (providers with needs_intent). */
 static const char *sql_intent =
     "SELECT provider_ref FROM payments WHERE id = $1";
@@ -99,6 +102,9 @@ static const char *sql_attach =
 #define PAYMENTS_INITIATE	1
 #define PAYMENTS_CONFIRM	2
 #define PAYMENTS_CALLBACK	3
+#define PAYMENTS_STRIPE_EVENT	4	/* POST /api/payments/webhooks/stripe */
+#define PAYMENTS_IS_EVENT(p)	((p)->which == PAYMENTS_CALLBACK || \
+				    (p)->which == PAYMENTS_STRIPE_EVENT)
 
 struct payments_req {
 	int			which;
@@ -123,6 +129,8 @@ struct payments_req {
 	struct kore_buf		*answer;
 	char			user[24];
 	char			sid[24];
+	char			booking_sid[24];
+	char			amount_sid[24];
 	char			reference[PAYMENT_REFERENCE_MAX];
 };
 
@@ -193,6 +201,24 @@ static const struct route_method payments_confirm_methods[] = {
 static const struct route_method payments_callback_methods[] = {
 	ROUTE_HANDLER(HTTP_METHOD_POST, payments_callback_post),
 };
+
+static int	payments_stripe_post(struct http_request *);
+
+static const struct route_method payments_stripe_methods[] = {
+	ROUTE_HANDLER(HTTP_METHOD_POST, payments_stripe_post),
+};
+
+int
+payments_stripe_webhook(struct http_request *req)
+{
+	return (ROUTE_DISPATCH(req, payments_stripe_methods));
+}
+
+static int
+payments_stripe_post(struct http_request *req)
+{
+	return (payments_run(req, PAYMENTS_STRIPE_EVENT));
+}
 
 int
 payments_initiate(struct http_request *req)
@@ -329,8 +355,16 @@ payments_auth(struct http_request *req)
 	const void		*body;
 	int			r;
 
-	if (p->which == PAYMENTS_CALLBACK) {
-		if (!http_request_header(req, "x-signature", &sig))
+	if (PAYMENTS_IS_EVENT(p)) {
+		/* Each provider's events come to its own route only. */
+		if ((p->which == PAYMENTS_STRIPE_EVENT) !=
+		    (config.provider == CONFIG_PROVIDER_STRIPE)) {
+			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
+			    "No such resource.");
+			return (HTTP_STATE_COMPLETE);
+		}
+		if (!http_request_header(req, p->which == PAYMENTS_CALLBACK ?
+		    "x-signature" : "stripe-signature", &sig))
 			sig = NULL;
 		if (req->http_body != NULL)
 			body = req->http_body->data;
@@ -340,7 +374,7 @@ payments_auth(struct http_request *req)
 		    req->http_body_length, time(NULL)) !=
 		    PAYMENT_EVENT_VALID) {
 			reply_error(req, HTTP_STATUS_BAD_REQUEST,
-			    "invalid_signature", "The event's X-Signature is "
+			    "invalid_signature", "The event's signature is "
 			    "missing, wrong or too old.");
 			return (HTTP_STATE_COMPLETE);
 		}
@@ -384,7 +418,7 @@ payments_parse(struct http_request *req)
 	struct payments_req	*p = http_state_get(req);
 	int			ok;
 
-	if (p->which != PAYMENTS_CALLBACK) {
+	if (!PAYMENTS_IS_EVENT(p)) {
 		if (!idem_header(req, &p->key))
 			return (HTTP_STATE_COMPLETE);
 	}
@@ -399,6 +433,9 @@ payments_parse(struct http_request *req)
 	case PAYMENTS_CALLBACK:
 		ok = payments_body_event(req, &p->body);
 		break;
+	case PAYMENTS_STRIPE_EVENT:
+		ok = payments_body_stripe_event(req, &p->body);
+		break;
 	default:
 		fatal("payments_parse: unknown request %d", p->which);
 	}
@@ -406,6 +443,29 @@ payments_parse(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 
 	(void)snprintf(p->sid, sizeof(p->sid), "%lld", (long long)p->body.id);
+	if (p->which == PAYMENTS_STRIPE_EVENT) {
+		if (!p->body.handled) {
+			/* Not a type or an object of ours: acknowledged. */
+			p->outcome = "ignored";
+			p->status = payments_outcome(p);
+			req->fsm_state = PAYMENTS_ANSWER;
+			return (HTTP_STATE_CONTINUE);
+		}
+		(void)snprintf(p->booking_sid, sizeof(p->booking_sid), "%lld",
+		    (long long)p->body.booking_id);
+		(void)snprintf(p->amount_sid, sizeof(p->amount_sid), "%lld",
+		    (long long)p->body.amount);
+		db_call_init(&p->db, sql_stripe_event);
+		db_call_param(&p->db, p->body.event_id);
+		db_call_param(&p->db, p->body.event_type);
+		db_call_param(&p->db, p->body.intent);
+		db_call_param(&p->db, p->sid);
+		db_call_param(&p->db, p->booking_sid);
+		db_call_param(&p->db, p->amount_sid);
+		db_call_param(&p->db, p->body.currency);
+		req->fsm_state = PAYMENTS_QUERY;
+		return (HTTP_STATE_CONTINUE);
+	}
 	if (p->which == PAYMENTS_CALLBACK) {
 		db_call_init(&p->db, sql_event);
 		db_call_param(&p->db, p->body.event_id);
@@ -530,7 +590,7 @@ payments_query(struct http_request *req)
 		p->refund_id = db_int(&p->db, 0, PAYMENTS_COL_ID);
 		p->refund_cents = db_int(&p->db, 0, PAYMENTS_COL_AMOUNT);
 	}
-	if (p->which == PAYMENTS_CALLBACK &&
+	if (PAYMENTS_IS_EVENT(p) &&
 	    !db_isnull(&p->db, 0, PAYMENTS_COL_FREED))
 		p->freed_show = db_int(&p->db, 0, PAYMENTS_COL_FREED);
 
@@ -634,7 +694,18 @@ payments_outcome(struct payments_req *p)
 	int			status;
 
 	o = p->outcome;
-	if (p->which == PAYMENTS_CALLBACK) {
+	if (PAYMENTS_IS_EVENT(p) && !strcmp(o, "event_mismatch")) {
+		kore_log(LOG_WARNING, "payments: refused Stripe event %s (%s): "
+		    "intent %s, %lld %s, does not match payment %lld of "
+		    "booking %lld", p->body.event_id, p->body.event_type,
+		    p->body.intent, (long long)p->body.amount,
+		    p->body.currency, (long long)p->body.id,
+		    (long long)p->body.booking_id);
+		root = claim_error_as(&p->db, o, &status);
+		payments_keep(p, status, root);
+		return (status);
+	}
+	if (PAYMENTS_IS_EVENT(p)) {
 		/* Applied, ignored or seen before: the gateway is done. */
 		root = kore_json_create_object(NULL, NULL);
 		kore_json_create_literal(root, "received", KORE_JSON_TRUE);
