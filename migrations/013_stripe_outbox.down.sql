@@ -1,4 +1,11 @@
--- Back to 007's payment_confirm_finish, without the intent helpers.
+-- Back to 007: no outbox, no refund_status, 007's booking_cancel and
+-- payment_confirm_finish, without the intent helpers.
+DROP FUNCTION IF EXISTS outbox_finish(bigint, text, text, integer, integer);
+DROP FUNCTION IF EXISTS outbox_claim(integer, integer);
+DROP TRIGGER IF EXISTS payments_refund_outbox ON payments;
+DROP FUNCTION IF EXISTS payment_outbox_refund();
+DROP TABLE IF EXISTS payment_outbox;
+ALTER TABLE bookings DROP COLUMN IF EXISTS refund_status;
 DROP FUNCTION IF EXISTS stripe_event_apply(text, text, text, bigint,
     bigint, bigint, text);
 DROP INDEX IF EXISTS payments_provider_ref;
@@ -65,5 +72,57 @@ BEGIN
 
 	RETURN QUERY SELECT v_outcome, NULL::bigint[], r.*, v_refund
 	FROM payment_rows(ARRAY[p_payment]) r;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION booking_cancel(p_id bigint, p_user bigint)
+RETURNS TABLE (outcome text, blocked bigint[], booking_id bigint,
+    show_id bigint, status text, total_cents bigint, currency text,
+    created_at text, payment_due_at text, cancelled_at text, seat_id bigint,
+    row_label text, seat_number integer, tier text, price_cents integer,
+    seat_status text, refund_payment bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+	v_start timestamptz;
+	v_status text;
+	v_refund bigint;
+BEGIN
+	SELECT sh.start_time INTO v_start
+	FROM bookings b JOIN shows sh ON sh.id = b.show_id
+	WHERE b.id = p_id AND b.user_id = p_user;
+	IF NOT FOUND THEN
+		outcome := 'booking_not_found';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	v_status := booking_lock(p_id);
+
+	IF v_status IN ('pending_payment', 'confirmed') THEN
+		IF v_start <= now() THEN
+			outcome := 'cancellation_closed';
+			RETURN NEXT;
+			RETURN;
+		END IF;
+		UPDATE payments p SET status = 'refunded',
+		    refund_reason = 'booking_cancelled', updated_at = now()
+		WHERE p.booking_id = p_id AND p.status = 'succeeded'
+		RETURNING p.id INTO v_refund;
+		IF v_refund IS NOT NULL THEN
+			PERFORM payment_log(v_refund, 'refunded', 'client',
+			    'succeeded', 'refunded', 'booking_cancelled');
+		END IF;
+		UPDATE bookings SET cancelled_at = now(),
+		    status = CASE WHEN v_refund IS NULL THEN 'cancelled'
+			ELSE 'refunded' END
+		WHERE id = p_id;
+	ELSIF v_status NOT IN ('cancelled', 'refunded') THEN
+		outcome := 'booking_not_cancellable';
+		RETURN NEXT;
+		RETURN;
+	END IF;
+
+	RETURN QUERY SELECT 'cancelled'::text, NULL::bigint[], r.*, v_refund
+	FROM booking_rows(ARRAY[p_id]) r;
 END
 $$;

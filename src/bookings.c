@@ -666,10 +666,10 @@ bookings_read_answer(struct http_request *req)
 			reply_json(req, status, err);
 			return (HTTP_STATE_COMPLETE);
 		}
-		/* A paid booking's money goes back through the provider. */
-		if (!db_isnull(&b->db, 0, BOOKINGS_COL_REFUND))
-			payments_refund(db_int(&b->db, 0, BOOKINGS_COL_REFUND),
-			    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
+		/*
+		 * A paid booking's money goes back through the outbox
+		 * (outbox.c), written by the cancel's own transaction.
+		 */
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));

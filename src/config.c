@@ -252,6 +252,21 @@ config_provider(void)
 	if (!config_int("PROVIDER_TIMEOUT_MS", 10000, 100, 120000,
 	    &config.provider_timeout_ms))
 		return ("PROVIDER_TIMEOUT_MS must be from 100 to 120000");
+	if (!config_int("OUTBOX_BACKOFF_MS", 1000, 10, 3600000,
+	    &config.outbox_backoff_ms))
+		return ("OUTBOX_BACKOFF_MS must be from 10 to 3600000");
+	if (!config_int("OUTBOX_BACKOFF_MAX_MS", 300000, 10, 86400000,
+	    &config.outbox_backoff_max_ms))
+		return ("OUTBOX_BACKOFF_MAX_MS must be from 10 to 86400000");
+	if (!config_int("OUTBOX_MAX_ATTEMPTS", 12, 1, 1000,
+	    &config.outbox_max_attempts))
+		return ("OUTBOX_MAX_ATTEMPTS must be from 1 to 1000");
+	if (!config_int("OUTBOX_LEASE_MS", 60000, 200, 3600000,
+	    &config.outbox_lease_ms))
+		return ("OUTBOX_LEASE_MS must be from 200 to 3600000");
+	if (config.outbox_lease_ms <= config.provider_timeout_ms)
+		return ("OUTBOX_LEASE_MS must be longer than "
+		    "PROVIDER_TIMEOUT_MS");
 
 	config.stripe_secret_key = config_env("STRIPE_SECRET_KEY", NULL);
 	config.stripe_webhook_secret = config_env("STRIPE_WEBHOOK_SECRET",

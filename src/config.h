@@ -55,6 +55,10 @@ struct config {
 	const char	*stripe_webhook_secret;
 	const char	*stripe_api_base;
 	int		provider_timeout_ms;
+	int		outbox_backoff_ms;	/* first retry's delay */
+	int		outbox_backoff_max_ms;
+	int		outbox_max_attempts;
+	int		outbox_lease_ms;	/* > provider_timeout_ms */
 	/* --- end payment provider --- */
 };
 

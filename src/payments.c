@@ -282,34 +282,6 @@ payments_provider(void)
 	return (provider_get());
 }
 
-static void
-payments_refund_done(struct payment_call *call, void *arg)
-{
-	if (provider_call_run(call, NULL) == PAYMENT_CALL_PENDING)
-		return;
-	if (call->result != PAYMENT_RESULT_SUCCEEDED)
-		kore_log(LOG_ERR, "payments: %s could not refund payment "
-		    "%lld (%lld cents): %s", payments_provider()->name,
-		    (long long)call->payment_id,
-		    (long long)call->amount_cents, call->error);
-	provider_call_cleanup(call);
-	kore_free(call);
-}
-
-/* Called after a transition marked this payment refunded. */
-void
-payments_refund(int64_t payment_id, int64_t amount_cents)
-{
-	struct payment_call	*call;
-
-	call = kore_calloc(1, sizeof(*call));
-	provider_call_init(call, PAYMENT_CALL_REFUND, payment_id);
-	call->amount_cents = amount_cents;
-	call->done = payments_refund_done;
-	if (provider_call_run(call, NULL) == PAYMENT_CALL_DONE)
-		payments_refund_done(call, NULL);
-}
-
 /* The answer to send (and to store under the Idempotency-Key). */
 static void
 payments_keep(struct payments_req *p, int status, struct kore_json_item *root)
@@ -806,7 +778,7 @@ payments_call(struct http_request *req)
 		    p->call.client_secret);
 		db_call_cleanup(&p->db);
 		db_call_init(&p->db, sql_attach);
-		db_call_param(&p->db, p->sid);
+		(void)db_call_param_int(&p->db, p->call.payment_id);
 		db_call_param(&p->db, p->call.reference);
 		req->fsm_state = PAYMENTS_ATTACH;
 		return (HTTP_STATE_CONTINUE);
@@ -848,14 +820,20 @@ payments_attach(struct http_request *req)
 	return (HTTP_STATE_CONTINUE);
 }
 
-/* Money that arrived for a booking no longer payable goes back. */
+/*
+ * Money that arrived for a booking no longer payable goes back: the
+ * transition wrote the refund to the outbox (outbox.c), which delivers
+ * it after this commit; here it is only logged.
+ */
 static int
 payments_refund_due(struct http_request *req)
 {
 	struct payments_req	*p = http_state_get(req);
 
 	if (p->refund_id != 0)
-		payments_refund(p->refund_id, p->refund_cents);
+		kore_log(LOG_NOTICE, "payments: payment %lld (%lld cents) "
+		    "arrived for a booking no longer payable; refund queued",
+		    (long long)p->refund_id, (long long)p->refund_cents);
 
 	req->fsm_state = PAYMENTS_CHANGED;
 	return (HTTP_STATE_CONTINUE);

@@ -113,7 +113,4 @@ int	provider_call_run(struct payment_call *, struct http_request *);
 void	provider_call_cleanup(struct payment_call *);
 const char	*provider_result_name(int);
 
-/* Refunds a payment the database has just marked refunded. */
-void	payments_refund(int64_t, int64_t);
-
 #endif
