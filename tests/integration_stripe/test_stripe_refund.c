@@ -75,7 +75,9 @@ Test(stripe_refund, stripe_down_while_20_are_cancelled_refunds_each_once,
 		cancel(&p[i]);
 		cr_assert_str_eq(booking_of(&p[i], "refund_status"), "pending");
 	}
-	sleep(3);
+	/* Until every refund was tried (and refused) at least once. */
+	for (i = 0; i < 200 && sx_stat("calls", "refund") < PAID; i++)
+		usleep(50000);
 	cr_assert_eq(sx_stat(NULL, "refunds_created"), 0);
 	cr_assert_geq(sx_stat("calls", "refund"), PAID,
 	    "the outbox did not try while Stripe was down");
@@ -98,8 +100,8 @@ Test(stripe_refund, stripe_down_while_20_are_cancelled_refunds_each_once,
 	    "JOIN payments p ON p.id = o.payment_id WHERE p.provider_ref IN "
 	    "(SELECT provider_ref FROM payments WHERE id BETWEEN %lld AND "
 	    "%lld)", pay[0], pay[PAID - 1]));
-	cr_log_info("outbox: %d refunds, %d attempts, %lld refund calls at "
-	    "the stand-in, all delivered %ld s after it came back", PAID,
+	fprintf(stderr, "outbox: %d refunds, %d attempts, %lld refund calls at "
+	    "the stand-in, all delivered %ld s after it came back\n", PAID,
 	    attempts, sx_stat("calls", "refund"), (long)(time(NULL) - back));
 }
 
@@ -214,4 +216,54 @@ Test(stripe_refund, money_after_the_seat_was_resold_is_refunded, .timeout = 60)
 	    "bookings b ON b.id = bs.booking_id WHERE bs.seat_id = %lld AND "
 	    "bs.live", p.show.seats[0]), "1", "the seat is sold once");
 	free(body);
+}
+
+Test(stripe_refund, a_refund_stripe_keeps_refusing_is_dead_and_shown_to_admins,
+    .timeout = 90)
+{
+	struct paying	p;
+	struct api_resp	*r;
+	json_t		*row;
+	long long	pay;
+	char		*intent, *st, *admin;
+	int		i;
+
+	sx_paid(&p, &pay, &intent);
+	sx_behaviour("refund", "error500", 0);
+	cancel(&p);
+	st = NULL;
+	for (i = 0; i < 300; i++) {
+		st = sx_text("SELECT status FROM payment_outbox WHERE "
+		    "payment_id = %lld", pay);
+		if (!strcmp(st, "dead"))
+			break;
+		usleep(100000);
+	}
+	cr_assert_str_eq(st, "dead");
+	cr_assert_str_eq(booking_of(&p, "refund_status"), "failed");
+	cr_assert_str_eq(booking_of(&p, "status"), "cancelled");
+	cr_assert_eq(sx_refunds_of(intent), 0);
+	cr_assert_eq(sx_stat("calls", "refund"), 10);
+
+	r = api_auth("GET", "/api/admin/payments/outbox?status=dead",
+	    p.token, NULL);
+	cr_assert_eq(r->status, 403, "%s", r->body);
+	api_free(r);
+	admin = test_admin_token();
+	r = api_auth("GET", "/api/admin/payments/outbox?status=dead", admin,
+	    NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	row = json_array_get(json_object_get(r->json, "data"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(row, "payment_id")),
+	    pay, "%s", r->body);
+	cr_assert_eq(json_integer_value(json_object_get(row, "attempts")), 10);
+	cr_assert_str_eq(json_string_value(json_object_get(row, "kind")),
+	    "refund");
+	cr_assert_not_null(json_string_value(json_object_get(row,
+	    "last_error")));
+	api_free(r);
+	r = api_auth("GET", "/api/admin/payments/outbox?status=lost", admin,
+	    NULL);
+	cr_assert_eq(r->status, 400, "%s", r->body);
+	api_free(r);
 }

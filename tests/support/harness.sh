@@ -91,7 +91,7 @@ if [ "${TEST_STRIPE:-0}" = 1 ]; then
 	# The outbox retries fast and gives a dead deliverer's row to
 	# another after 4 s, so the bad-day tests end in seconds.
 	export OUTBOX_BACKOFF_MS=100 OUTBOX_BACKOFF_MAX_MS=1000
-	export OUTBOX_LEASE_MS=4000
+	export OUTBOX_LEASE_MS=4000 OUTBOX_MAX_ATTEMPTS=10
 	node "$root/tests/stripe/standin.mjs" --port "$standinport" \
 	    --secret-key "$STRIPE_SECRET_KEY" \
 	    --webhook-url "$BOOKING_URL/api/payments/webhooks/stripe" \
