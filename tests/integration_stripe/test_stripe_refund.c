@@ -41,6 +41,25 @@ cancel(const struct paying *p)
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_assert_str_eq(json_string_value(json_object_get(r->json,
 	    "status")), "cancelled");
+	cr_assert_str_eq(json_string_value(json_object_get(r->json,
+	    "refund_status")), "pending", "%s", r->body);
+	api_free(r);
+}
+
+/* GET /api/bookings/{id} says what the database says. */
+static void
+assert_api_refund_status(const struct paying *p, const char *status,
+    const char *refund_status)
+{
+	struct api_resp	*r;
+
+	r = api_auth("GET", api_format("/api/bookings/%lld", p->booking),
+	    p->token, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(json_string_value(json_object_get(r->json,
+	    "status")), status, "%s", r->body);
+	cr_assert_str_eq(json_string_value(json_object_get(r->json,
+	    "refund_status")), refund_status, "%s", r->body);
 	api_free(r);
 }
 
@@ -167,6 +186,7 @@ Test(stripe_refund, a_worker_killed_mid_delivery_still_refunds_once,
 
 	cr_assert(refunded_within(&p, 60), "%s", booking_of(&p, "status"));
 	cr_assert_str_eq(booking_of(&p, "refund_status"), "succeeded");
+	assert_api_refund_status(&p, "refunded", "succeeded");
 	cr_assert_geq(sx_stat("calls", "refund"), 2,
 	    "the killed delivery was not tried again");
 	cr_assert_eq(sx_refunds_of(intent), 1, "refunded twice");
@@ -242,6 +262,7 @@ Test(stripe_refund, a_refund_stripe_keeps_refusing_is_dead_and_shown_to_admins,
 	cr_assert_str_eq(st, "dead");
 	cr_assert_str_eq(booking_of(&p, "refund_status"), "failed");
 	cr_assert_str_eq(booking_of(&p, "status"), "cancelled");
+	assert_api_refund_status(&p, "cancelled", "failed");
 	cr_assert_eq(sx_refunds_of(intent), 0);
 	cr_assert_eq(sx_stat("calls", "refund"), 10);
 
