@@ -86,12 +86,13 @@ stripe_signature_t(const char *v, size_t len, char *text, int64_t *t)
 }
 
 /*
- * header: the Stripe-Signature value (NULL when absent); body: the raw
- * request body; now and tolerance in seconds.
+ * secret: the endpoint's whole "whsec_..."; header: the Stripe-Signature
+ * value (NULL when absent); body: the raw request body; now and
+ * tolerance in seconds.
  */
 int
-stripe_signature_verify(const char *header, size_t header_len,
-    const void *body, size_t body_len, const void *secret, size_t secret_len,
+stripe_signature_verify(const void *secret, size_t secret_len,
+    const char *header, size_t header_len, const void *body, size_t body_len,
     int64_t now, int64_t tolerance)
 {
 	const char	*p, *end, *key, *val;

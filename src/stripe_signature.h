@@ -33,7 +33,8 @@
 /* An empty secret, no memory, OpenSSL failed. */
 #define STRIPE_SIGNATURE_ERROR		4
 
-int		stripe_signature_verify(const char *, size_t, const void *,
+/* secret, header, body (each with its length), now, tolerance. */
+int		stripe_signature_verify(const void *, size_t, const char *,
 		    size_t, const void *, size_t, int64_t, int64_t);
 const char	*stripe_signature_result(int);
 

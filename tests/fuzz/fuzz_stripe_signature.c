@@ -46,8 +46,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	body = nul != NULL ? nul + 1 : data + len;
 	blen = len - hlen - (nul != NULL);
 
-	r = stripe_signature_verify((const char *)data, hlen, body, blen,
-	    SECRET, strlen(SECRET), NOW, STRIPE_SIGNATURE_TOLERANCE);
+	r = stripe_signature_verify(SECRET, strlen(SECRET),
+	    (const char *)data, hlen, body, blen, NOW,
+	    STRIPE_SIGNATURE_TOLERANCE);
 	if (r < STRIPE_SIGNATURE_OK || r > STRIPE_SIGNATURE_ERROR)
 		abort();
 	(void)stripe_signature_result(r);
@@ -59,12 +60,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		(void)snprintf(hex + 2 * i, 3, "%02x", mac[i]);
 	n = snprintf(hdr, sizeof(hdr), "v0=%s,t=1796000000,v1=%064d,v1=%s",
 	    hex, 0, hex);
-	if (stripe_signature_verify(hdr, n, body, blen, SECRET,
-	    strlen(SECRET), NOW, STRIPE_SIGNATURE_TOLERANCE) !=
-	    STRIPE_SIGNATURE_OK)
+	if (stripe_signature_verify(SECRET, strlen(SECRET), hdr, n, body,
+	    blen, NOW, STRIPE_SIGNATURE_TOLERANCE) != STRIPE_SIGNATURE_OK)
 		abort();
-	if (stripe_signature_verify(hdr, n, body, blen, SECRET,
-	    strlen(SECRET), NOW + 301, STRIPE_SIGNATURE_TOLERANCE) !=
+	if (stripe_signature_verify(SECRET, strlen(SECRET), hdr, n, body,
+	    blen, NOW + 301, STRIPE_SIGNATURE_TOLERANCE) !=
 	    STRIPE_SIGNATURE_STALE)
 		abort();
 

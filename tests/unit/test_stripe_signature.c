@@ -35,9 +35,9 @@ static int
 verify_with(const char *header, const void *body, size_t body_len,
     const char *secret, long long now)
 {
-	return (stripe_signature_verify(header,
-	    header != NULL ? strlen(header) : 0, body, body_len, secret,
-	    strlen(secret), now, STRIPE_SIGNATURE_TOLERANCE));
+	return (stripe_signature_verify(secret, strlen(secret), header,
+	    header != NULL ? strlen(header) : 0, body, body_len, now,
+	    STRIPE_SIGNATURE_TOLERANCE));
 }
 
 static int
@@ -183,8 +183,8 @@ Test(stripe_signature, stale_and_future_timestamps)
 	cr_assert_eq(verify(a->header, a, 0), STRIPE_SIGNATURE_STALE);
 	cr_assert_eq(verify(a->header, a, -1), STRIPE_SIGNATURE_STALE);
 	cr_assert_eq(verify(a->header, a, INT64_MAX), STRIPE_SIGNATURE_STALE);
-	cr_assert_eq(stripe_signature_verify(a->header, strlen(a->header),
-	    a->payload, a->payload_len, a->secret, strlen(a->secret), NOW,
+	cr_assert_eq(stripe_signature_verify(a->secret, strlen(a->secret),
+	    a->header, strlen(a->header), a->payload, a->payload_len, NOW,
 	    INT64_MAX), STRIPE_SIGNATURE_STALE);
 }
 
@@ -252,11 +252,11 @@ Test(stripe_signature, header_is_not_read_past_its_length)
 	len = strlen(a->header);
 	cr_assert_not_null(h = malloc(len));
 	memcpy(h, a->header, len);
-	cr_assert_eq(stripe_signature_verify(h, len, a->payload,
-	    a->payload_len, a->secret, strlen(a->secret), NOW,
+	cr_assert_eq(stripe_signature_verify(a->secret, strlen(a->secret), h,
+	    len, a->payload, a->payload_len, NOW,
 	    STRIPE_SIGNATURE_TOLERANCE), STRIPE_SIGNATURE_OK);
-	cr_assert_eq(stripe_signature_verify(h, len - 1, a->payload,
-	    a->payload_len, a->secret, strlen(a->secret), NOW,
+	cr_assert_eq(stripe_signature_verify(a->secret, strlen(a->secret), h,
+	    len - 1, a->payload, a->payload_len, NOW,
 	    STRIPE_SIGNATURE_TOLERANCE), STRIPE_SIGNATURE_NO_MATCH);
 	free(h);
 }
@@ -265,11 +265,11 @@ Test(stripe_signature, an_empty_secret_never_verifies)
 {
 	const struct stripe_vector	*a = vector("event_secret_a");
 
-	cr_assert_eq(stripe_signature_verify(a->header, strlen(a->header),
-	    a->payload, a->payload_len, "", 0, NOW,
+	cr_assert_eq(stripe_signature_verify("", 0, a->header,
+	    strlen(a->header), a->payload, a->payload_len, NOW,
 	    STRIPE_SIGNATURE_TOLERANCE), STRIPE_SIGNATURE_ERROR);
-	cr_assert_eq(stripe_signature_verify(a->header, strlen(a->header),
-	    a->payload, a->payload_len, NULL, 0, NOW,
+	cr_assert_eq(stripe_signature_verify(NULL, 0, a->header,
+	    strlen(a->header), a->payload, a->payload_len, NOW,
 	    STRIPE_SIGNATURE_TOLERANCE), STRIPE_SIGNATURE_ERROR);
 }
 
