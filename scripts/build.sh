@@ -93,7 +93,7 @@ if [ $docs = yes ]; then
 else
 	echo "docs pages not built in: run scripts/npm.sh first" >&2
 fi
-flavor="PGSQL=1 TASKS=1"
+flavor="PGSQL=1 TASKS=1 CURL=1"
 if [ "$variant" = asan ]; then
 	san="-fsanitize=address,undefined"
 	echo "cflags=$san -fno-omit-frame-pointer -DBOOKING_SANITIZE" \

@@ -13,7 +13,7 @@
 # podman when podman can run containers here (scripts/image.sh,
 # scripts/image-test.sh; otherwise it says why it skipped), and the short
 # form of the fault injection run (scripts/chaos.sh --short).
-# `scripts/test.sh unit`, `fuzz`, `integration`, `asan`, `openapi`,
+# `scripts/test.sh unit`, `fuzz`, `integration`, `stripe`, `asan`, `openapi`,
 # `cluster`, `compose`, `image` or `chaos` runs one part.
 set -euo pipefail
 
@@ -26,8 +26,8 @@ mkdir -p "$out"
 CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
     -Wno-unused-parameter -Wno-missing-field-initializers
     -I$root/build/kore/include -I$root/src -I$objs -I/usr/include/postgresql
-    -DKORE_SINGLE_BINARY -DKORE_USE_PGSQL -DKORE_USE_TASKS"
-LIBS="-lcriterion -lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lpthread -ldl"
+    -DKORE_SINGLE_BINARY -DKORE_USE_PGSQL -DKORE_USE_TASKS -DKORE_USE_CURL"
+LIBS="-lcriterion -lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lcurl -lpthread -ldl"
 
 # The real Kore and application objects, with Kore's main() renamed so
 # Criterion's runner is the program's entry point.
@@ -107,6 +107,14 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 	echo "== openapi: responses of the integration tests"
 	part openapi-responses node "$root/tests/openapi/validate.mjs" \
 	    "$root/build/openapi.json" "$out/responses.jsonl"
+fi
+if [ "$what" = all ] || [ "$what" = stripe ]; then
+	# The server with PAYMENT_PROVIDER=stripe against the stand-in
+	# (TEST_STRIPE=1 in the harness starts it): tests/integration_stripe.
+	build_http_tests stripe integration_stripe
+	echo "== stripe: payments through the Stripe stand-in"
+	TEST_STRIPE=1 part stripe "$root/tests/support/harness.sh" \
+	    "$out/stripe"
 fi
 if [ "$what" = all ] || [ "$what" = asan ]; then
 	echo "== asan: integration tests against an ASan/UBSan build"

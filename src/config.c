@@ -23,6 +23,7 @@ struct config	config;
 static const char	*config_env(const char *, const char *);
 static int		config_int(const char *, int, int, int, int *);
 static int		config_flag(const char *, int, int *);
+static const char	*config_provider(void);
 
 static const char *
 config_env(const char *name, const char *def)
@@ -225,5 +226,65 @@ config_load(void)
 		    "bytes; or set BOOKING_DEV_MODE=1 for development)");
 	}
 
+	return (config_provider());
+}
+
+/* --- payment provider: PAYMENT_PROVIDER and STRIPE_* --- */
+
+/*
+ * PAYMENT_PROVIDER is mock (the default) or stripe, nothing else; with
+ * stripe its keys are required, and STRIPE_API_BASE (Stripe's API unless
+ * a test points it at a stand-in) must be an http(s) URL.
+ */
+static const char *
+config_provider(void)
+{
+	const char	*name;
+
+	name = config_env("PAYMENT_PROVIDER", "mock");
+	if (!strcmp(name, "mock"))
+		config.provider = CONFIG_PROVIDER_MOCK;
+	else if (!strcmp(name, "stripe"))
+		config.provider = CONFIG_PROVIDER_STRIPE;
+	else
+		return ("PAYMENT_PROVIDER must be mock or stripe");
+
+	if (!config_int("PROVIDER_TIMEOUT_MS", 10000, 100, 120000,
+	    &config.provider_timeout_ms))
+		return ("PROVIDER_TIMEOUT_MS must be from 100 to 120000");
+	if (!config_int("OUTBOX_BACKOFF_MS", 1000, 10, 3600000,
+	    &config.outbox_backoff_ms))
+		return ("OUTBOX_BACKOFF_MS must be from 10 to 3600000");
+	if (!config_int("OUTBOX_BACKOFF_MAX_MS", 300000, 10, 86400000,
+	    &config.outbox_backoff_max_ms))
+		return ("OUTBOX_BACKOFF_MAX_MS must be from 10 to 86400000");
+	if (!config_int("OUTBOX_MAX_ATTEMPTS", 12, 1, 1000,
+	    &config.outbox_max_attempts))
+		return ("OUTBOX_MAX_ATTEMPTS must be from 1 to 1000");
+	if (!config_int("OUTBOX_LEASE_MS", 60000, 200, 3600000,
+	    &config.outbox_lease_ms))
+		return ("OUTBOX_LEASE_MS must be from 200 to 3600000");
+	if (config.outbox_lease_ms <= config.provider_timeout_ms)
+		return ("OUTBOX_LEASE_MS must be longer than "
+		    "PROVIDER_TIMEOUT_MS");
+
+	config.stripe_secret_key = config_env("STRIPE_SECRET_KEY", NULL);
+	config.stripe_webhook_secret = config_env("STRIPE_WEBHOOK_SECRET",
+	    NULL);
+	config.stripe_api_base = config_env("STRIPE_API_BASE",
+	    "https://api.stripe.com");
+	if (config.provider != CONFIG_PROVIDER_STRIPE)
+		return (NULL);
+
+	if (config.stripe_secret_key == NULL)
+		return ("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY");
+	if (config.stripe_webhook_secret == NULL)
+		return ("PAYMENT_PROVIDER=stripe needs STRIPE_WEBHOOK_SECRET");
+	if (strncmp(config.stripe_api_base, "https://", 8) &&
+	    strncmp(config.stripe_api_base, "http://", 7))
+		return ("STRIPE_API_BASE must be an http(s) URL");
+
 	return (NULL);
 }
+
+/* --- end payment provider --- */

@@ -49,7 +49,21 @@ struct config {
 	int		payments;
 	int		payment_window;
 	int		drain_timeout;
+	/* --- payment provider (config_provider() in config.c) --- */
+	int		provider;	/* CONFIG_PROVIDER_* */
+	const char	*stripe_secret_key;
+	const char	*stripe_webhook_secret;
+	const char	*stripe_api_base;
+	int		provider_timeout_ms;
+	int		outbox_backoff_ms;	/* first retry's delay */
+	int		outbox_backoff_max_ms;
+	int		outbox_max_attempts;
+	int		outbox_lease_ms;	/* > provider_timeout_ms */
+	/* --- end payment provider --- */
 };
+
+#define CONFIG_PROVIDER_MOCK	1
+#define CONFIG_PROVIDER_STRIPE	2
 
 extern struct config	config;
 
