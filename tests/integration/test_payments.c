@@ -1223,3 +1223,97 @@ Test(payments, a_dead_servers_charge_mark_is_taken_over_after_a_minute)
 	cr_assert_str_eq(booking_status(&p), "confirmed");
 	free(id);
 }
+
+/* Confirms payment `pay` under `key`: answers status, asserts the code. */
+static void
+confirm_answers(const struct paying *p, long long pay, const char *key,
+    long status, const char *code, int replayed)
+{
+	struct api_resp	*r;
+	char		hdr[16];
+
+	r = confirm(p, pay, "tok_visa", key);
+	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
+	    r->body);
+	if (code != NULL)
+		cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
+	if (status == 409)
+		cr_assert_not_null(api_header(r, "Retry-After", hdr,
+		    sizeof(hdr)));
+	cr_assert_eq(api_header(r, "Idempotent-Replayed", hdr,
+	    sizeof(hdr)) != NULL, replayed, "replayed: %d", !replayed);
+	api_free(r);
+}
+
+/*
+ * 409 payment_in_progress invites a retry (Retry-After): it is not stored
+ * as the key's answer, so the retry with the same key, once the other
+ * confirm is gone, gets the real outcome, which is then the key's answer.
+ */
+Test(payments, a_409_payment_in_progress_is_not_the_keys_answer)
+{
+	struct paying	p;
+	long long	pay;
+	char		*id, *key;
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("%lld", pay);
+	key = fixture_key();
+	db_exec("UPDATE payments SET confirm_key = 'other-request-key',"
+	    " confirm_fingerprint = 'x', confirm_started_at = now()"
+	    " WHERE id = $1", id, NULL);
+
+	confirm_answers(&p, pay, key, 409, "payment_in_progress", 0);
+	confirm_answers(&p, pay, key, 409, "payment_in_progress", 0);
+	cr_assert_str_eq(payment_status(pay), "requires_confirmation:");
+
+	/* The other confirm's mark lapses: this key may charge now. */
+	db_exec("UPDATE payments SET confirm_started_at = now() -"
+	    " interval '61 seconds' WHERE id = $1", id, NULL);
+	confirm_answers(&p, pay, key, 200, NULL, 0);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+	confirm_answers(&p, pay, key, 200, NULL, 1);
+	cr_assert_eq(events(pay, "charge_started"), 1);
+	free(key);
+	free(id);
+}
+
+/*
+ * 409 confirm_in_flight (the database says this very key is still
+ * charging, e.g. after Redis lost the key's record) is not stored either:
+ * once the charge has an answer, the retry with the key gets it.
+ */
+Test(payments, a_409_confirm_in_flight_is_not_the_keys_answer)
+{
+	struct paying	p;
+	long long	pay;
+	char		*id, *key, *rkey;
+	const char	*del[] = { "redis-cli", "-p", getenv("TEST_REDIS_PORT"),
+			    "DEL", NULL, NULL };
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("%lld", pay);
+	key = fixture_key();
+	rkey = api_format("idem:%lld:%s", p.user, key);
+	del[4] = rkey;
+
+	confirm_answers(&p, pay, key, 200, NULL, 0);
+	/* As if the charge under this key had not answered yet. */
+	db_exec("UPDATE payments SET confirm_outcome = NULL WHERE id = $1",
+	    id, NULL);
+	cr_assert_eq(test_run(del, NULL), 0);
+
+	confirm_answers(&p, pay, key, 409, "idempotency_in_flight", 0);
+	db_exec("UPDATE payments SET confirm_outcome = 'succeeded'"
+	    " WHERE id = $1", id, NULL);
+	confirm_answers(&p, pay, key, 200, NULL, 0);
+	confirm_answers(&p, pay, key, 200, NULL, 1);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_eq(events(pay, "charge_started"), 1);
+	free(rkey);
+	free(key);
+	free(id);
+}
