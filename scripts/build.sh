@@ -22,8 +22,9 @@ app="$out/app/booking"
 
 mkdir -p "$out" "$app/conf"
 
-# Refresh the Kore copy when the patches change.
-stamp=$(cat "$root"/patches/*.patch | sha256sum | cut -d' ' -f1)
+# Refresh the Kore copy, and rebuild everything, when the patches or this
+# script (its kore_flavor: Kore's objects differ with CURL=1) change.
+stamp=$(cat "$root"/patches/*.patch "$0" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$out/kore.stamp" ] || [ "$(cat "$out/kore.stamp")" != "$stamp" ]
 then
 	rm -rf "$kore_src" "$app/.objs"

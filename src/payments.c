@@ -232,9 +232,13 @@ payments_confirm(struct http_request *req)
 	return (ROUTE_DISPATCH(req, payments_confirm_methods));
 }
 
+/* The mock's events: with any other provider no such route, any method. */
 int
 payments_callback(struct http_request *req)
 {
+	if (config.provider != CONFIG_PROVIDER_MOCK)
+		return (route_not_found(req));
+
 	return (ROUTE_DISPATCH(req, payments_callback_methods));
 }
 
