@@ -2,6 +2,8 @@
 -- payment_confirm_finish, without the intent helpers.
 DROP FUNCTION IF EXISTS outbox_finish(bigint, text, text, integer, integer);
 DROP FUNCTION IF EXISTS outbox_claim(integer, integer);
+DROP TRIGGER IF EXISTS bookings_abandon_outbox ON bookings;
+DROP FUNCTION IF EXISTS payment_outbox_abandon();
 DROP TRIGGER IF EXISTS payments_refund_outbox ON payments;
 DROP FUNCTION IF EXISTS payment_outbox_refund();
 DROP TABLE IF EXISTS payment_outbox;

@@ -204,6 +204,33 @@ FOR EACH ROW WHEN (NEW.status = 'refunded' AND
 EXECUTE FUNCTION payment_outbox_refund();
 
 /*
+ * A booking that stops being payable (cancelled, or found expired) leaves
+ * its open payment's intent at the provider: the intent is cancelled
+ * through the outbox, so a customer can no longer pay it. If the money
+ * got there first the provider refuses the cancel (the row fails) and
+ * the payment's webhook brings the refund instead.
+ */
+CREATE FUNCTION payment_outbox_abandon() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO payment_outbox (payment_id, kind, amount_cents,
+	    idempotency_key)
+	SELECT p.id, 'cancel', p.amount_cents,
+	    'booking-pay-' || p.id || '-cancel'
+	FROM payments p
+	WHERE p.booking_id = NEW.id AND p.status = 'requires_confirmation'
+	    AND p.provider_ref IS NOT NULL AND p.provider = 'stripe'
+	ON CONFLICT ON CONSTRAINT payment_outbox_once DO NOTHING;
+	RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER bookings_abandon_outbox AFTER UPDATE OF status ON bookings
+FOR EACH ROW WHEN (NEW.status IN ('cancelled', 'expired') AND
+    OLD.status = 'pending_payment')
+EXECUTE FUNCTION payment_outbox_abandon();
+
+/*
  * 007's booking_cancel, but a paid booking becomes 'cancelled' with
  * refund_status 'pending' (the trigger above), and 'refunded' only when
  * the outbox delivered the refund (outbox_finish).

@@ -288,3 +288,30 @@ Test(stripe_refund, a_refund_stripe_keeps_refusing_is_dead_and_shown_to_admins,
 	cr_assert_eq(r->status, 400, "%s", r->body);
 	api_free(r);
 }
+
+Test(stripe_refund, cancelling_an_unpaid_booking_cancels_its_intent,
+    .timeout = 60)
+{
+	struct paying	p;
+	struct api_resp	*r;
+	json_t		*pi;
+	char		*intent, *path;
+	int		i;
+
+	sx_paying(&p, 1);
+	(void)sx_initiated(&p, &intent);
+	r = api_auth("POST", api_format("/api/bookings/%lld/cancel",
+	    p.booking), p.token, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	for (i = 0; i < 100 && sx_stat("calls", "cancel_intent") == 0; i++)
+		usleep(100000);
+	cr_assert_eq(sx_stat("calls", "cancel_intent"), 1);
+	path = api_format("/__control/intents/%s", intent);
+	pi = sx_control("GET", path, NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(pi, "status")),
+	    "canceled");
+	json_decref(pi);
+	free(path);
+	cr_assert_str_eq(booking_of(&p, "refund_status"), "null");
+}
