@@ -1,12 +1,15 @@
 /*
- * payments: POST /api/payments/initiate, /confirm and /mock-callback.
- * The reads (GET /api/payments/{id}, GET /api/bookings/{id}/payments) and
- * the JSON of a payment are in payments_read.c.
+ * payments: POST /api/payments/initiate, /confirm, /mock-callback and
+ * /webhooks/stripe. The reads (GET /api/payments/{id},
+ * GET /api/bookings/{id}/payments) and the JSON of a payment are in
+ * payments_read.c.
  *
  * Every change of state is a transition function in
  * migrations/007_payments.up.sql (the state machine is written at its
- * top); this file runs them in order and talks to the provider. The
- * three writes share one state machine:
+ * top; 013 adds Stripe's events and the outbox); this file runs them in
+ * order and talks to the provider (provider.c: each call is a step of
+ * this state machine, the request sleeping until the provider answers).
+ * The four writes share one state machine:
  *
  *   auth     Bearer token, or for a gateway event its signature
  *   limit    RATE_LIMIT_PAYMENTS per user (throttle.c); not for events
@@ -14,11 +17,15 @@
  *            struct payments_req, bound to the transition's parameters
  *   reserve  the key in Redis (idem.c): a retry is replayed here
  *   query    one transition: payment_initiate, payment_confirm_begin,
- *            payment_confirm_finish or payment_event_apply
- *   charge   confirm only, when begin said 'charge': the provider charges
- *            the card, then query runs payment_confirm_finish
- *   refund   when the transition refunded money that arrived for a
- *            booking no longer payable: the provider returns it
+ *            payment_confirm_finish, payment_event_apply or
+ *            stripe_event_apply
+ *   intent   confirm with a provider that has intents: the payment's
+ *   call     the provider: confirm, when begin said 'charge' (then query
+ *            runs payment_confirm_finish with its answer); or initiate,
+ *            creating the payment's intent (503 when it did not answer)
+ *   attach   initiate: the intent is recorded on the payment
+ *   refund   money that arrived for a booking no longer payable: the
+ *            transition queued its refund in the outbox (outbox.c)
  *   changed  a refund at the gateway freed seats: seat maps and live
  *            watchers of the show hear of it (seatmap.c, live.c)
  *   store    the answer under the key (idem.c)
@@ -33,7 +40,8 @@
  * The transitions answer rows (outcome, ids, payment_rows() columns,
  * refund_due). Outcomes that are a payment are answered here; every other
  * one goes through claim_error(), the one table of SQL outcomes to HTTP.
- * The provider is called only from this file (payments_provider).
+ * Requests call the provider only from this file (payments_provider);
+ * the outbox calls it after commits.
  */
 #include <sys/types.h>
 
