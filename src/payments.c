@@ -219,6 +219,9 @@ static const struct route_method payments_stripe_methods[] = {
 int
 payments_stripe_webhook(struct http_request *req)
 {
+	if (config.provider != CONFIG_PROVIDER_STRIPE)
+		return (route_not_found(req));
+
 	return (ROUTE_DISPATCH(req, payments_stripe_methods));
 }
 
@@ -340,13 +343,6 @@ payments_auth(struct http_request *req)
 	int			r;
 
 	if (PAYMENTS_IS_EVENT(p)) {
-		/* Each provider's events come to its own route only. */
-		if ((p->which == PAYMENTS_STRIPE_EVENT) !=
-		    (config.provider == CONFIG_PROVIDER_STRIPE)) {
-			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
-			    "No such resource.");
-			return (HTTP_STATE_COMPLETE);
-		}
 		if (!http_request_header(req, p->which == PAYMENTS_CALLBACK ?
 		    "x-signature" : "stripe-signature", &sig))
 			sig = NULL;

@@ -1317,3 +1317,18 @@ Test(payments, a_409_confirm_in_flight_is_not_the_keys_answer)
 	free(key);
 	free(id);
 }
+
+/* Stripe's webhook route exists only with PAYMENT_PROVIDER=stripe. */
+Test(payments, the_stripe_webhook_is_not_routed_with_the_mock)
+{
+	struct api_resp	*r;
+	const char	*methods[] = { "POST", "GET" };
+	int		i;
+
+	for (i = 0; i < 2; i++) {
+		r = api(methods[i], "/api/payments/webhooks/stripe",
+		    i == 0 ? "{\"id\": \"evt_1\", \"type\": \"x\"}" : NULL);
+		assert_error(r, 404, "not_found");
+		api_free(r);
+	}
+}

@@ -51,7 +51,11 @@ const sources = readdirSync(join(root, 'src')).filter((n) => n.endsWith('.c'))
   .map((n) => readFileSync(join(root, 'src', n), 'utf8')).join('\n');
 function handlerMethods(handler) {
   const d = sources.match(new RegExp(
-    `\\n${handler}\\(struct http_request \\*req\\)\\s*\\{\\s*return \\(ROUTE_DISPATCH\\(req, (\\w+)\\)\\);`));
+    `\\n${handler}\\(struct http_request \\*req\\)\\s*\\{\\s*` +
+    // an optional guard that hides the whole route (the mock's callback
+    // with another provider): `if (...) return (route_not_found(req));`
+    `(?:if \\([^\\n]*\\)\\s*return \\(route_not_found\\(req\\)\\);\\s*)?` +
+    `return \\(ROUTE_DISPATCH\\(req, (\\w+)\\)\\);`));
   if (!d) {
     const body = sources.match(new RegExp(
       `\\n${handler}\\(struct http_request \\*req\\)\\n\\{\\n([\\s\\S]*?)\\n\\}\\n`));
