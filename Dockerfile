@@ -11,7 +11,12 @@
 #   docker build -t booking .
 #   docker run -p 8443:8443 -v $PWD/cert:/app/cert:ro \
 #     -e DATABASE_URL=postgresql://... -e REDIS_URL=redis://... \
-#     -e JWT_SECRET=... -e PAYMENT_WEBHOOK_SECRET=... booking
+#     -e JWT_SECRET=... -e PAYMENT_WEBHOOK_SECRET=... \
+#     -e PAYMENT_PROVIDER=stripe -e STRIPE_SECRET_KEY=... \
+#     -e STRIPE_WEBHOOK_SECRET=... booking
+#
+# PAYMENT_PROVIDER has no default in the image: without it the container
+# refuses to start (deploy/container-entry.sh); mock is for development.
 
 ARG BASE_IMAGE=debian:bookworm-slim
 
@@ -43,6 +48,7 @@ RUN DEPS_CLEAN_APT=1 /tmp/deps.sh image && rm /tmp/deps.sh \
        --shell /usr/sbin/nologin booking \
     && mkdir -p /app/cert && chown booking /app
 COPY --from=build /src/build/booking /usr/local/bin/booking
+COPY deploy/container-entry.sh /usr/local/bin/booking-entry
 COPY migrations /app/migrations
 
 WORKDIR /app
@@ -59,4 +65,4 @@ EXPOSE 8443
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsk "https://127.0.0.1:${PORT}/api/health" >/dev/null || exit 1
-ENTRYPOINT ["/usr/local/bin/booking", "-f", "-n", "-r"]
+ENTRYPOINT ["/usr/local/bin/booking-entry", "-f", "-n", "-r"]

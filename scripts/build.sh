@@ -35,8 +35,10 @@ for p in "$root"/patches/*.patch; do
 done
 
 # Refresh the Kore copy when the series or a patch changes.
-stamp=$(for p in $series; do echo "$p"; cat "$root/patches/$p"; done |
-    sha256sum | cut -d' ' -f1)
+# (and when this script changes: its kore_flavor, e.g. CURL=1, changes
+# Kore's objects).
+stamp=$( (for p in $series; do echo "$p"; cat "$root/patches/$p"; done
+    cat "$0") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$out/kore.stamp" ] || [ "$(cat "$out/kore.stamp")" != "$stamp" ]
 then
 	echo "applying patches/series to a copy of /usr/share/kore"
@@ -165,7 +167,7 @@ if [ "$(cat "$out/boxoffice.stamp" 2>/dev/null)" != $boxoffice ]; then
 	rm -f "$app/.objs/boxoffice.c.o"
 	echo $boxoffice > "$out/boxoffice.stamp"
 fi
-flavor="PGSQL=1 TASKS=1"
+flavor="PGSQL=1 TASKS=1 CURL=1"
 if [ "$variant" = asan ]; then
 	san="-fsanitize=address,undefined"
 	echo "cflags=$san -fno-omit-frame-pointer -DBOOKING_SANITIZE" \

@@ -10,11 +10,11 @@
 set -euo pipefail
 
 BUILD_PKGS="build-essential pkg-config kore libssl-dev libpq-dev
-libhiredis-dev libjwt-dev libcrypt-dev python3-yaml"
+libhiredis-dev libjwt-dev libcrypt-dev python3-yaml libcurl4-openssl-dev"
 RUNTIME_PKGS="postgresql redis-server openssl ca-certificates"
 # What the built binary alone needs (the container's final stage).
 IMAGE_PKGS="libpq5 libhiredis0.14 libjwt0 libcrypt1 libssl3 ca-certificates
-curl"
+curl libcurl4"
 TEST_PKGS="libcriterion-dev libcurl4-openssl-dev libjansson-dev curl wrk
 postgresql-contrib clang libclang-rt-14-dev"
 # make cluster and its tests: the load balancer; the compose.yaml check

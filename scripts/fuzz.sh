@@ -24,8 +24,9 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=c99 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $san
     -I$root/build/kore/include -I$root/build/kore/include/kore -I$root/src
     -I$objs -I/usr/include/postgresql -DKORE_SINGLE_BINARY
-    -DKORE_USE_PGSQL -DKORE_USE_TASKS -Wno-unused-parameter -Werror"
-libs="-lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lpthread -ldl"
+    -DKORE_USE_PGSQL -DKORE_USE_TASKS -DKORE_USE_CURL -Wno-unused-parameter
+    -Werror"
+libs="-lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lcurl -lpthread -ldl"
 
 build() {
 	local f o kore_objs

@@ -7,6 +7,7 @@
 # an unprivileged user, has a HEALTHCHECK, holds no secret, refuses to
 # start without one, and stops cleanly on SIGTERM. Everything it started
 # is stopped (by PID, the container by its own name) however it ends.
+# It also refuses to start without an explicit PAYMENT_PROVIDER.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,9 +90,19 @@ case "$user" in
 *) ok "image user $user" ;;
 esac
 
-# Without its secret it refuses to start, with one line.
+# Without an explicit payment provider it refuses to start, with one line.
 out=$(timeout 60 $PODMAN run --rm --name "$name-nosecret" --network host \
     $LIMITS $ONEOFF -e DATABASE_URL="$db" \
+    -e REDIS_URL="redis://127.0.0.1:$redisport/0" -e JWT_SECRET="$secret" \
+    -e PAYMENT_WEBHOOK_SECRET="$secret" -e PORT="$(free_port)" "$IMAGE" 2>&1)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "PAYMENT_PROVIDER is not set" ||
+    fail "started without PAYMENT_PROVIDER (exit $rc: $out)"
+ok "without PAYMENT_PROVIDER: exit 1, \"$out\""
+
+# Without its secret it refuses to start, with one line.
+out=$(timeout 60 $PODMAN run --rm --name "$name-nosecret" --network host \
+    $LIMITS $ONEOFF -e DATABASE_URL="$db" -e PAYMENT_PROVIDER=mock \
     -e REDIS_URL="redis://127.0.0.1:$redisport/0" \
     -e PORT="$(free_port)" "$IMAGE" 2>&1)
 rc=$?
@@ -105,6 +116,7 @@ $PODMAN run -d --name "$name" --network host $LIMITS \
     -e REDIS_URL="redis://127.0.0.1:$redisport/0" \
     -e JWT_SECRET="$secret" \
     -e PAYMENT_WEBHOOK_SECRET="$(openssl rand -hex 32)" \
+    -e PAYMENT_PROVIDER=mock \
     -e BIND_ADDRESS=127.0.0.1 -e PORT="$port" -e WORKERS=1 \
     -v "$tmp/cert:/app/cert:ro" "$IMAGE" >/dev/null 2>>"$tmp/podman.err" ||
     fail "podman run"

@@ -15,7 +15,8 @@
 # scripts/image-test.sh; otherwise it says why it skipped), and the short
 # form of the fault injection run (scripts/chaos.sh --short), and the
 # failover run against make ha's topology (scripts/ha-test.sh).
-# `scripts/test.sh unit`, `fuzz`, `integration`, `asan`, `openapi`,
+# `scripts/test.sh unit`, `fuzz`, `integration`, `stripe`,
+# `stripe-standin`, `asan`, `openapi`,
 # `boxoffice`, `cluster`, `compose`, `image`, `ha` or `chaos` runs one part;
 # any other name is refused. A part that cannot run here (the image,
 # without podman) is named with its reason in the last lines, never
@@ -52,8 +53,8 @@ mkdir -p "$out"
 CFLAGS="-std=c99 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
     -Wno-unused-parameter -Wno-missing-field-initializers
     -I$root/build/kore/include -I$root/src -I$objs -I/usr/include/postgresql
-    -DKORE_SINGLE_BINARY -DKORE_USE_PGSQL -DKORE_USE_TASKS"
-LIBS="-lcriterion -lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lpthread -ldl"
+    -DKORE_SINGLE_BINARY -DKORE_USE_PGSQL -DKORE_USE_TASKS -DKORE_USE_CURL"
+LIBS="-lcriterion -lhiredis -ljwt -lcrypt -lpq -lssl -lcrypto -lcurl -lpthread -ldl"
 
 # The real Kore and application objects, with Kore's main() renamed so
 # Criterion's runner is the program's entry point.
@@ -116,6 +117,14 @@ if [ "$what" = all ] || [ "$what" = fuzz ]; then
 	echo "== fuzz smoke"
 	part fuzz "$root/scripts/fuzz.sh" smoke
 fi
+if [ "$what" = all ] || [ "$what" = stripe-standin ]; then
+	# The Stripe stand-in (tests/stripe/standin.mjs) driven by the
+	# official stripe npm client (`scripts/test.sh stripe-standin`);
+	# bounded: the whole file, 3 minutes.
+	echo "== stripe-standin: the stand-in against the official client"
+	part stripe-standin timeout 180 node --test \
+	    "$root/tests/stripe/standin.test.mjs"
+fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	build_http_tests integration integration
 	echo "== integration"
@@ -126,6 +135,20 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 	echo "== openapi: responses of the integration tests"
 	part openapi-responses node "$root/tests/openapi/validate.mjs" \
 	    "$root/build/openapi.json" "$out/responses.jsonl"
+fi
+if [ "$what" = all ] || [ "$what" = stripe ]; then
+	# The server with PAYMENT_PROVIDER=stripe against the stand-in
+	# (TEST_STRIPE=1 in the harness starts it): tests/integration_stripe.
+	build_http_tests stripe integration_stripe
+	echo "== stripe: payments through the Stripe stand-in"
+	rm -f "$out/stripe-responses.jsonl"
+	TEST_STRIPE=1 OPENAPI_RECORD="$out/stripe-responses.jsonl" \
+	    part stripe "$root/tests/support/harness.sh" "$out/stripe"
+	# Our answers only: the stand-in's (/v1, /__control) are Stripe's.
+	grep -v -e '"/__control/' -e '"/v1/' "$out/stripe-responses.jsonl" \
+	    > "$out/stripe-ours.jsonl" || true
+	part openapi-stripe-responses node "$root/tests/openapi/validate.mjs" \
+	    "$root/build/openapi.json" "$out/stripe-ours.jsonl"
 fi
 if [ "$what" = all ] || [ "$what" = asan ]; then
 	echo "== asan: integration tests against an ASan/UBSan build"

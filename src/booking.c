@@ -35,6 +35,7 @@
 #include "password.h"
 #include "peer.h"
 #include "redis.h"
+#include "outbox.h"
 #include "sentinel.h"
 #include "sweep.h"
 #include "route.h"
@@ -296,5 +297,6 @@ kore_worker_configure(void)
 	redis_worker_init();
 	auth_worker_init();
 	sweep_worker_init();
+	outbox_worker_init();
 	live_worker_init();
 }

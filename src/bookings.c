@@ -69,7 +69,8 @@ static const char *sql_cancel =
 
 /* Rows: BOOKINGS_COLS. */
 static const char *sql_get =
-    "SELECT r.* FROM bookings b, booking_rows(ARRAY[b.id]) r"
+    "SELECT r.*, b.refund_status FROM bookings b,"
+    " booking_rows(ARRAY[b.id]) r"
     " WHERE b.id = $1 AND (b.user_id = $2 OR $3::boolean)";
 
 /*
@@ -81,7 +82,8 @@ static const char *sql_list =
     "  AND ($2::text IS NULL"
     "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id DESC LIMIT $3 OFFSET $4)"
-    " SELECT (SELECT count(*) FROM f), r.*"
+    " SELECT (SELECT count(*) FROM f), r.*, (SELECT refund_status"
+    "  FROM bookings WHERE id = r.booking_id) AS refund_status"
     " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
     "  SELECT id FROM page ORDER BY id DESC)) r ON true";
 
@@ -92,7 +94,8 @@ static const char *sql_show_list =
     "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id LIMIT $3 OFFSET $4)"
     " SELECT (SELECT count(*) FROM f), r.*,"
-    "  EXISTS (SELECT 1 FROM shows WHERE id = $1)"
+    "  EXISTS (SELECT 1 FROM shows WHERE id = $1), (SELECT refund_status"
+    "  FROM bookings WHERE id = r.booking_id) AS refund_status"
     " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
     "  SELECT id FROM page ORDER BY id)) r ON true";
 
@@ -142,6 +145,8 @@ static int	bookings_read_query(struct http_request *);
 static int	bookings_read_changed(struct http_request *);
 static int	bookings_read_answer(struct http_request *);
 
+static void	bookings_refund_status(struct kore_json_item *,
+		    const struct db_call *, int);
 static struct kore_json_item	*bookings_json(struct kore_json_item *,
 		    const struct db_call *, int *, int);
 static void	bookings_keep(struct bookings_req *, int,
@@ -325,8 +330,40 @@ bookings_json(struct kore_json_item *parent, const struct db_call *c,
 			    db_value(c, row, col + 5 + i));
 	}
 
+	bookings_refund_status(b, c, row);
+
 	*rowp = row + 1;
 	return (b);
+}
+
+/*
+ * refund_status (migrations/013): the column where a read selects it;
+ * a cancel's answer knows it from what the cancel did (it queued a
+ * refund: pending; the booking is refunded: succeeded); null otherwise.
+ */
+static void
+bookings_refund_status(struct kore_json_item *b, const struct db_call *c,
+    int row)
+{
+	int		col;
+	const char	*v;
+
+	v = NULL;
+	if ((col = PQfnumber(c->result, "refund_status")) >= 0) {
+		if (!db_isnull(c, row, col))
+			v = db_value(c, row, col);
+	} else if ((col = PQfnumber(c->result, "refund_payment")) >= 0) {
+		if (!db_isnull(c, row, col))
+			v = "pending";
+		else if (!strcmp(db_value(c, row, PQfnumber(c->result,
+		    "status")), "refunded"))
+			v = "succeeded";
+	}
+
+	if (v == NULL)
+		kore_json_create_literal(b, "refund_status", KORE_JSON_NULL);
+	else
+		kore_json_create_string(b, "refund_status", v);
 }
 
 /* The answer to send (and to store under the Idempotency-Key). */
@@ -701,10 +738,10 @@ bookings_read_answer(struct http_request *req)
 			reply_json(req, status, err);
 			return (HTTP_STATE_COMPLETE);
 		}
-		/* A paid booking's money goes back through the provider. */
-		if (!db_isnull(&b->db, 0, BOOKINGS_COL_REFUND))
-			payments_refund(db_int(&b->db, 0, BOOKINGS_COL_REFUND),
-			    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
+		/*
+		 * A paid booking's money goes back through the outbox
+		 * (outbox.c), written by the cancel's own transaction.
+		 */
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
 		    bookings_json(NULL, &b->db, &row, 2));

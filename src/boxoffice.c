@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "assets.h"
+#include "config.h"
 #include "reply.h"
 #include "route.h"
 
@@ -114,10 +115,7 @@ boxoffice_config(struct http_request *req)
 static int
 boxoffice_stripe(void)
 {
-	const char	*provider;
-
-	provider = getenv("PAYMENT_PROVIDER");
-	return (provider != NULL && !strcmp(provider, "stripe"));
+	return (config.provider == CONFIG_PROVIDER_STRIPE);
 }
 
 /* A Host header fit to be named in a header: a name or address, a port. */
@@ -171,8 +169,8 @@ boxoffice_config_get(struct http_request *req)
 	root = kore_json_create_object(NULL, NULL);
 	kore_json_create_string(root, "payment_provider",
 	    boxoffice_stripe() ? "stripe" : "mock");
-	key = getenv("STRIPE_PUBLISHABLE_KEY");
-	if (boxoffice_stripe() && key != NULL && *key != '\0')
+	key = config.stripe_publishable_key;
+	if (boxoffice_stripe() && key != NULL)
 		kore_json_create_string(root, "stripe_publishable_key", key);
 	else
 		kore_json_create_literal(root, "stripe_publishable_key",

@@ -90,6 +90,12 @@ static const struct claim_outcome claim_outcomes[] = {
 	    "Another confirmation of this payment is running.", NULL },
 	{ "confirm_in_flight", HTTP_STATUS_CONFLICT, "idempotency_in_flight",
 	    "A request with this Idempotency-Key is still running.", NULL },
+	{ "event_mismatch", HTTP_STATUS_BAD_REQUEST, "event_mismatch",
+	    "The event's intent, amount or currency is not our payment's; "
+	    "nothing changed.", NULL },
+	{ "provider_unavailable", HTTP_STATUS_SERVICE_UNAVAILABLE,
+	    "unavailable", "The payment provider did not answer in time; "
+	    "retry with the same Idempotency-Key.", NULL },
 };
 
 /* Unique, and between 1 and CLAIM_SEATS_MAX of them. */

@@ -104,6 +104,18 @@ static const struct config_setting	config_settings[] = {
 	INT("LIVE_SEND_QUEUE_BYTES", live_queue_max, 1048576, 4096, 67108864),
 	/* Below the config's websocket_timeout (65 s), or pongs come late. */
 	INT("LIVE_PING_SECONDS", live_ping, 20, 1, 60),
+	/* The payment provider; checked further by config_provider(). */
+	STR("PAYMENT_PROVIDER", payment_provider, "mock"),
+	STR("STRIPE_SECRET_KEY", stripe_secret_key, NULL),
+	STR("STRIPE_WEBHOOK_SECRET", stripe_webhook_secret, NULL),
+	STR("STRIPE_API_BASE", stripe_api_base, "https://api.stripe.com"),
+	STR("STRIPE_PUBLISHABLE_KEY", stripe_publishable_key, NULL),
+	INT("PROVIDER_TIMEOUT_MS", provider_timeout_ms, 10000, 100, 120000),
+	INT("OUTBOX_BACKOFF_MS", outbox_backoff_ms, 1000, 10, 3600000),
+	INT("OUTBOX_BACKOFF_MAX_MS", outbox_backoff_max_ms, 300000, 10,
+	    86400000),
+	INT("OUTBOX_MAX_ATTEMPTS", outbox_max_attempts, 12, 1, 1000),
+	INT("OUTBOX_LEASE_MS", outbox_lease_ms, 60000, 200, 3600000),
 };
 
 static char	config_error[256];
@@ -113,6 +125,7 @@ static const char	*config_fail(const char *, ...)
 static const char	*config_apply(const struct config_setting *,
 			    const char *);
 static const char	*config_secrets(void);
+static const char	*config_provider(void);
 
 const struct config_setting *
 config_table(size_t *n)
@@ -289,5 +302,43 @@ config_load(void)
 	if (setenv("PGCONNECT_TIMEOUT", config.pgconnect_timeout, 1) == -1)
 		return ("cannot set PGCONNECT_TIMEOUT");
 
-	return (config_secrets());
+	if ((err = config_secrets()) != NULL)
+		return (err);
+
+	return (config_provider());
+}
+
+/*
+ * PAYMENT_PROVIDER is mock (the default) or stripe, nothing else; with
+ * stripe its keys are required, and STRIPE_API_BASE (Stripe's API unless
+ * a test points it at a stand-in) must be an http(s) URL. The outbox's
+ * lease outlasts a provider call, or a row could be delivered twice at
+ * once.
+ */
+static const char *
+config_provider(void)
+{
+	if (!strcmp(config.payment_provider, "mock"))
+		config.provider = CONFIG_PROVIDER_MOCK;
+	else if (!strcmp(config.payment_provider, "stripe"))
+		config.provider = CONFIG_PROVIDER_STRIPE;
+	else
+		return (config_fail("PAYMENT_PROVIDER must be mock or stripe "
+		    "(got \"%.40s\")", config.payment_provider));
+
+	if (config.outbox_lease_ms <= config.provider_timeout_ms)
+		return ("OUTBOX_LEASE_MS must be longer than "
+		    "PROVIDER_TIMEOUT_MS");
+	if (config.provider != CONFIG_PROVIDER_STRIPE)
+		return (NULL);
+
+	if (config.stripe_secret_key == NULL)
+		return ("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY");
+	if (config.stripe_webhook_secret == NULL)
+		return ("PAYMENT_PROVIDER=stripe needs STRIPE_WEBHOOK_SECRET");
+	if (strncmp(config.stripe_api_base, "https://", 8) &&
+	    strncmp(config.stripe_api_base, "http://", 7))
+		return ("STRIPE_API_BASE must be an http(s) URL");
+
+	return (NULL);
 }

@@ -81,7 +81,23 @@ struct config {
 	int		drain_timeout;
 	int		cache_slots;
 	int		cache_body_max;
+	/* --- payment provider (config_provider() in config.c) --- */
+	const char	*payment_provider;	/* mock or stripe */
+	int		provider;	/* CONFIG_PROVIDER_* */
+	const char	*stripe_publishable_key;	/* the page's */
+	const char	*stripe_secret_key;
+	const char	*stripe_webhook_secret;
+	const char	*stripe_api_base;
+	int		provider_timeout_ms;
+	int		outbox_backoff_ms;	/* first retry's delay */
+	int		outbox_backoff_max_ms;
+	int		outbox_max_attempts;
+	int		outbox_lease_ms;	/* > provider_timeout_ms */
+	/* --- end payment provider --- */
 };
+
+#define CONFIG_PROVIDER_MOCK	1
+#define CONFIG_PROVIDER_STRIPE	2
 
 extern struct config	config;
 

@@ -2,8 +2,10 @@
  * gateway_mock: the mock payment gateway, a struct payment_provider that
  * decides by card token alone, as test modes of real gateways do:
  * tok_visa succeeds, tok_chargeDeclined is declined, anything else is not
- * a token it knows. Refunds always succeed. Gateway events are signed
- * with PAYMENT_WEBHOOK_SECRET (signature.c checks them).
+ * a token it knows. Refunds and cancels always succeed. Every call
+ * answers at once (start() is DONE), through the same asynchronous
+ * interface as gateway_stripe.c. Gateway events are signed with
+ * PAYMENT_WEBHOOK_SECRET (signature.c checks them).
  */
 #include <sys/types.h>
 
@@ -16,41 +18,62 @@
 #include "payments.h"
 #include "signature.h"
 
-static int	gateway_mock_charge(struct payment_charge *);
-static int	gateway_mock_refund(int64_t, int64_t);
+static int	gateway_mock_start(struct payment_call *,
+		    struct http_request *);
+static int	gateway_mock_finish(struct payment_call *,
+		    struct http_request *);
+static void	gateway_mock_cleanup(struct payment_call *);
 static int	gateway_mock_verify_event(const char *, const void *, size_t,
 		    time_t);
 
 const struct payment_provider gateway_mock = {
 	"mock",
-	gateway_mock_charge,
-	gateway_mock_refund,
+	0,
+	gateway_mock_start,
+	gateway_mock_finish,
+	gateway_mock_cleanup,
 	gateway_mock_verify_event,
 };
 
 static int
-gateway_mock_charge(struct payment_charge *c)
+gateway_mock_start(struct payment_call *call, struct http_request *req)
 {
-	int	ret;
+	call->result = PAYMENT_RESULT_SUCCEEDED;
 
-	if (!strcmp(c->card_token, "tok_visa"))
-		ret = PAYMENT_CHARGE_SUCCEEDED;
-	else if (!strcmp(c->card_token, "tok_chargeDeclined"))
-		ret = PAYMENT_CHARGE_DECLINED;
-	else
-		return (PAYMENT_CHARGE_INVALID);
+	switch (call->kind) {
+	case PAYMENT_CALL_CHARGE:
+		if (!strcmp(call->method, "tok_visa"))
+			call->result = PAYMENT_RESULT_SUCCEEDED;
+		else if (!strcmp(call->method, "tok_chargeDeclined"))
+			call->result = PAYMENT_RESULT_DECLINED;
+		else {
+			call->result = PAYMENT_RESULT_INVALID;
+			return (PAYMENT_CALL_DONE);
+		}
+		(void)snprintf(call->reference, sizeof(call->reference),
+		    "mock_ch_%lld", (long long)call->payment_id);
+		break;
+	case PAYMENT_CALL_REFUND:
+		kore_log(LOG_INFO, "gateway_mock: refunded %lld cents of "
+		    "payment %lld", (long long)call->amount_cents,
+		    (long long)call->payment_id);
+		break;
+	default:
+		break;
+	}
 
-	(void)snprintf(c->reference, sizeof(c->reference), "mock_ch_%lld",
-	    (long long)c->payment_id);
-	return (ret);
+	return (PAYMENT_CALL_DONE);
 }
 
 static int
-gateway_mock_refund(int64_t payment_id, int64_t amount_cents)
+gateway_mock_finish(struct payment_call *call, struct http_request *req)
 {
-	kore_log(LOG_INFO, "gateway_mock: refunded %lld cents of payment %lld",
-	    (long long)amount_cents, (long long)payment_id);
-	return (KORE_RESULT_OK);
+	return (PAYMENT_CALL_DONE);
+}
+
+static void
+gateway_mock_cleanup(struct payment_call *call)
+{
 }
 
 static int

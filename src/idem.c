@@ -15,9 +15,12 @@
  *   the key is usable again within seconds, not a minute.
  * - A 2xx or 4xx answer replaces it for IDEM_TTL_SECONDS and is replayed
  *   byte for byte with Idempotent-Replayed: true; a 5xx deletes it so a
- *   retry runs again. Both are compare-and-set (a Lua script): they act
- *   only while the key still holds this request's own in-flight record,
- *   never over a newer owner that took the key after the lease lapsed.
+ *   retry runs again; so does any answer with Retry-After (a 409
+ *   payment_in_progress): it invites the retry, so it is not the key's
+ *   final answer, and the retry with the same key gets the real one.
+ *   Both are compare-and-set (a Lua script): they act only while the key
+ *   still holds this request's own in-flight record, never over a newer
+ *   owner that took the key after the lease lapsed.
  * - Another request under the same key is 422; the same one while the
  *   first runs is 409 with Retry-After.
  * - When Redis cannot be reached the request simply proceeds: Redis is an
@@ -34,6 +37,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "idem.h"
 #include "redis.h"
@@ -61,6 +65,7 @@ static void	idem_lease_end(struct idem *);
 static void	idem_fingerprint(struct http_request *, const char *,
 		    char *, size_t);
 static void	idem_hex(const u_int8_t *, size_t, char *);
+static int	idem_temporary(struct http_request *, int);
 
 /* KEYS[1] the key, ARGV[1] our in-flight record; the rest per script. */
 static const char *idem_lua_store =
@@ -343,9 +348,30 @@ idem_begin(struct http_request *req, struct idem *id)
 }
 
 /*
- * Records the final answer (or releases the key after a 5xx); the caller
- * sends it once this says IDEM_DONE. A failure to store is only logged:
- * a retry then runs again and the database finds the original.
+ * A 5xx, or an answer that asks to be retried (its handler set
+ * Retry-After), is temporary: never stored as the key's answer.
+ */
+static int
+idem_temporary(struct http_request *req, int status)
+{
+	struct http_header	*hdr;
+
+	if (status >= 500)
+		return (1);
+
+	TAILQ_FOREACH(hdr, &req->resp_headers, list) {
+		if (!strcasecmp(hdr->header, "retry-after"))
+			return (1);
+	}
+
+	return (0);
+}
+
+/*
+ * Records the final answer (or releases the key after a temporary one,
+ * see idem_temporary); the caller sends it once this says IDEM_DONE. A
+ * failure to store is only logged: a retry then runs again and the
+ * database finds the original.
  */
 int
 idem_finish(struct http_request *req, struct idem *id, int status,
@@ -383,7 +409,7 @@ idem_finish(struct http_request *req, struct idem *id, int status,
 	argv[2] = "1";
 	argv[3] = id->key;
 	argv[4] = id->inflight;
-	if (status >= 500) {
+	if (idem_temporary(req, status)) {
 		argc = 5;
 		argv[1] = idem_lua_release;
 	} else {

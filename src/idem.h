@@ -3,7 +3,9 @@
  * checks the header (idem_header), starts (idem_begin) until it stops
  * answering IDEM_PENDING, runs the request when told IDEM_PROCEED, hands
  * the final status and body to idem_finish until IDEM_DONE, then sends
- * them. The request's onfree calls idem_cleanup().
+ * them. The request's onfree calls idem_cleanup(). An answer is the key's
+ * final one unless it is a 5xx or has Retry-After set (set the header
+ * before idem_finish): then the key is released for the retry.
  */
 #ifndef __H_IDEM_H
 #define __H_IDEM_H

@@ -24,6 +24,9 @@
 #include "payments_body.h"
 #include "reply.h"
 
+static int64_t	payments_body_metadata_id(struct kore_json_item *,
+		    const char *);
+
 /* {booking_id}; anything else in the body (amount_cents) is ignored. */
 int
 payments_body_initiate(struct http_request *req, struct payments_body *b)
@@ -45,7 +48,10 @@ payments_body_initiate(struct http_request *req, struct payments_body *b)
 	return (KORE_RESULT_OK);
 }
 
-/* {payment_id, card_token}; amount_cents is ignored. */
+/*
+ * {payment_id, card_token} or {payment_id, payment_method} (Stripe's
+ * name); amount_cents is ignored.
+ */
 int
 payments_body_confirm(struct http_request *req, struct payments_body *b)
 {
@@ -60,10 +66,18 @@ payments_body_confirm(struct http_request *req, struct payments_body *b)
 	if (body_id(&json, "payment_id", &b->id) != BODY_OK) {
 		field = "payment_id";
 		why = "payment_id must be a positive integer.";
-	} else if (!body_get_string(json.root, "card_token", 1, 1,
+	} else if (body_member(json.root, "payment_method") != NULL &&
+	    !body_get_string(json.root, "payment_method", 1, 1,
+	    PAYMENTS_TOKEN_MAX, &token)) {
+		field = "payment_method";
+		why = "payment_method must be a string of 1 to 100 "
+		    "characters.";
+	} else if (body_member(json.root, "payment_method") == NULL &&
+	    !body_get_string(json.root, "card_token", 1, 1,
 	    PAYMENTS_TOKEN_MAX, &token)) {
 		field = "card_token";
-		why = "card_token must be a string of 1 to 100 characters.";
+		why = "card_token (or payment_method) must be a string of 1 "
+		    "to 100 characters.";
 	} else if (kore_strlcpy(b->token, token, sizeof(b->token)) >=
 	    sizeof(b->token)) {
 		fatal("payments_body_confirm: token longer than checked");
@@ -139,6 +153,95 @@ payments_body_event(struct http_request *req, struct payments_body *b)
 		reply_invalid(req, field, why);
 		return (KORE_RESULT_ERROR);
 	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* metadata[name] of a Stripe object as our id; 0 when absent or bad. */
+static int64_t
+payments_body_metadata_id(struct kore_json_item *obj, const char *name)
+{
+	struct kore_json_item	*md;
+	const char		*v;
+	int64_t			id;
+	int			err;
+
+	md = body_member(obj, "metadata");
+	if (md == NULL || md->type != KORE_JSON_TYPE_OBJECT ||
+	    !body_get_string(md, name, 1, 1, 19, &v) || v == NULL)
+		return (0);
+	id = (int64_t)kore_strtonum64(v, 0, &err);
+	if (err != KORE_RESULT_OK || id < 1)
+		return (0);
+
+	return (id);
+}
+
+/*
+ * A Stripe event: {id, type, data: {object}}. Handled types carry a
+ * PaymentIntent (payment_intent.*) or a Charge (charge.refunded) as the
+ * object, with our metadata[payment_id] and metadata[booking_id]; any
+ * other type, or an object that is not ours, is acknowledged and
+ * ignored (b->handled 0), as Stripe expects of an endpoint.
+ */
+int
+payments_body_stripe_event(struct http_request *req, struct payments_body *b)
+{
+	struct kore_json	json;
+	struct kore_json_item	*data, *obj;
+	const char		*id, *type, *intent, *currency;
+	int64_t			amount;
+	size_t			i;
+	static const char	*types[] = {
+		"payment_intent.succeeded", "payment_intent.payment_failed",
+		"payment_intent.canceled", "charge.refunded"
+	};
+
+	if (!body_json(req, &json, BODY_REQUIRED))
+		return (KORE_RESULT_ERROR);
+
+	if (!body_get_string(json.root, "id", 1, 1, PAYMENTS_EVENT_ID_MAX,
+	    &id) || !body_get_string(json.root, "type", 1, 1, 64, &type)) {
+		body_cleanup(&json);
+		reply_invalid(req, "id", "An event needs an id and a type.");
+		return (KORE_RESULT_ERROR);
+	}
+	(void)kore_strlcpy(b->event_id, id, sizeof(b->event_id));
+	b->handled = 0;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (!strcmp(types[i], type))
+			b->handled = 1;
+	}
+	if (!b->handled) {
+		body_cleanup(&json);
+		return (KORE_RESULT_OK);
+	}
+	(void)kore_strlcpy(b->event_type, type, sizeof(b->event_type));
+
+	data = body_member(json.root, "data");
+	obj = data != NULL && data->type == KORE_JSON_TYPE_OBJECT ?
+	    body_member(data, "object") : NULL;
+	intent = currency = NULL;
+	amount = 0;
+	if (obj == NULL || obj->type != KORE_JSON_TYPE_OBJECT ||
+	    !body_get_string(obj, !strncmp(type, "charge.", 7) ?
+	    "payment_intent" : "id", 1, 1, PAYMENTS_TOKEN_MAX, &intent) ||
+	    !body_get_string(obj, "currency", 1, 3, 3, &currency) ||
+	    !body_get_int(obj, "amount", 1, 0, INT64_MAX, &amount) ||
+	    intent == NULL || currency == NULL) {
+		body_cleanup(&json);
+		reply_invalid(req, "data.object", "The event's object is not "
+		    "a PaymentIntent or Charge.");
+		return (KORE_RESULT_ERROR);
+	}
+	(void)kore_strlcpy(b->intent, intent, sizeof(b->intent));
+	(void)kore_strlcpy(b->currency, currency, sizeof(b->currency));
+	b->amount = amount;
+	b->id = payments_body_metadata_id(obj, "payment_id");
+	b->booking_id = payments_body_metadata_id(obj, "booking_id");
+	if (b->id == 0 || b->booking_id == 0)
+		b->handled = 0;		/* not an intent of ours */
+	body_cleanup(&json);
 
 	return (KORE_RESULT_OK);
 }

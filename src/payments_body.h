@@ -19,6 +19,12 @@ struct payments_body {
 	char		token[PAYMENTS_TOKEN_MAX * 4 + 1];
 	char		event_id[PAYMENTS_EVENT_ID_MAX * 4 + 1];
 	char		event_type[32];
+	/* A Stripe event's object (payments_body_stripe_event). */
+	char		intent[PAYMENTS_TOKEN_MAX + 1];
+	char		currency[8];
+	int64_t		amount;
+	int64_t		booking_id;
+	int		handled;	/* a type this service acts on */
 };
 
 struct http_request;
@@ -27,5 +33,7 @@ struct http_request;
 int	payments_body_initiate(struct http_request *, struct payments_body *);
 int	payments_body_confirm(struct http_request *, struct payments_body *);
 int	payments_body_event(struct http_request *, struct payments_body *);
+int	payments_body_stripe_event(struct http_request *,
+	    struct payments_body *);
 
 #endif

@@ -43,7 +43,8 @@ echo "compose: validating with $($compose version 2>/dev/null | head -n 1)"
 
 secrets="POSTGRES_PASSWORD=pg-test-password REDIS_PASSWORD=redis-test-password
 JWT_SECRET=compose-test-secret-0123456789abcdef0123
-PAYMENT_WEBHOOK_SECRET=compose-test-webhook-0123456789abcdef0"
+PAYMENT_WEBHOOK_SECRET=compose-test-webhook-0123456789abcdef0
+PAYMENT_PROVIDER=stripe"
 
 valid() {
 	env $secrets $compose -f "$file" config -q
@@ -89,6 +90,10 @@ need(env["JWT_SECRET"] == "compose-test-secret-0123456789abcdef0123",
 need(env["PAYMENT_WEBHOOK_SECRET"] ==
      "compose-test-webhook-0123456789abcdef0",
      "PAYMENT_WEBHOOK_SECRET comes from the environment")
+need(env.get("PAYMENT_PROVIDER") == "stripe",
+     "PAYMENT_PROVIDER comes from the environment")
+need(s["migrate"]["environment"].get("PAYMENT_PROVIDER") == "stripe",
+     "the migration step gets the same settings")
 need("pg-test-password" in env["DATABASE_URL"] and
      "redis-test-password" in env["REDIS_URL"],
      "passwords come from the environment")
@@ -156,6 +161,8 @@ check "refuses to start without REDIS_PASSWORD" refuses_without REDIS_PASSWORD
 check "refuses to start without JWT_SECRET" refuses_without JWT_SECRET
 check "refuses to start without PAYMENT_WEBHOOK_SECRET" \
     refuses_without PAYMENT_WEBHOOK_SECRET
+check "refuses to start without PAYMENT_PROVIDER" \
+    refuses_without PAYMENT_PROVIDER
 check "no literal password or secret in compose.yaml" no_literal_secret
 check "deploy/haproxy-compose.cfg parses (haproxy -c)" haproxy_cfg
 

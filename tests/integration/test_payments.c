@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "booking_fixtures.h"
 #include "client.h"
@@ -479,7 +480,12 @@ Test(payments, pay_and_cancel_racing_one_wins_and_the_end_is_consistent,
 		ps = payment_status(pay);
 		if (paid > 0) {
 			won_pay++;
-			cr_assert_str_eq(booking_status(&p), "refunded");
+			/* refunded once the outbox delivered the refund */
+			cr_assert(!strcmp(booking_status(&p), "refunded") ||
+			    !strcmp(booking_status(&p), "cancelled"));
+			cr_assert_eq(db_scalar("SELECT count(*) FROM"
+			    " payment_outbox WHERE payment_id = $1",
+			    api_format("%lld", pay), NULL), 1);
 			cr_assert_str_eq(ps, "refunded:booking_cancelled");
 			cr_assert_eq(events(pay, "succeeded"), 1);
 		} else {
@@ -698,6 +704,7 @@ Test(payments, cancelling_a_paid_booking_refunds_it)
 	struct api_resp	*r;
 	long long	pay;
 	char		*path;
+	int		i;
 
 	paying(&p, 2);
 	pay = initiated(&p);
@@ -708,14 +715,23 @@ Test(payments, cancelling_a_paid_booking_refunds_it)
 	path = api_format("/api/bookings/%lld/cancel", p.booking);
 	r = api_auth("POST", path, p.token, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
-	cr_assert_str_eq(str(r->json, "status"), "refunded");
+	/* Refunded once the provider confirmed it (the outbox). */
+	cr_assert_str_eq(str(r->json, "status"), "cancelled");
 	cr_assert_eq(strlen(str(r->json, "cancelled_at")), 20);
 	api_free(r);
+	cr_assert_eq(db_scalar("SELECT count(*) FROM payment_outbox WHERE"
+	    " payment_id = $1 AND kind = 'refund'", api_format("%lld", pay),
+	    NULL), 1);
 
 	cr_assert_str_eq(payment_status(pay), "refunded:booking_cancelled");
-	cr_assert_str_eq(booking_status(&p), "refunded");
 	cr_assert_eq(live_seats(&p), 0);
 	cr_assert_eq(events(pay, "refunded"), 1);
+	for (i = 0; i < 100 && strcmp(booking_status(&p), "refunded"); i++)
+		usleep(100000);
+	cr_assert_str_eq(booking_status(&p), "refunded");
+	cr_assert_str_eq(db_text("SELECT refund_status FROM bookings WHERE"
+	    " id = $1", p.bid, NULL), "succeeded");
+	cr_assert_eq(events(pay, "refund_delivered"), 1);
 
 	/* Cancelling again answers the same refunded booking. */
 	r = api_auth("POST", path, p.token, NULL);
@@ -1175,4 +1191,113 @@ Test(payments, a_dead_servers_charge_mark_is_taken_over_after_a_minute)
 	cr_assert_str_eq(payment_status(pay), "succeeded:");
 	cr_assert_str_eq(booking_status(&p), "confirmed");
 	free(id);
+}
+
+/* Confirms payment `pay` under `key`: answers status, asserts the code. */
+static void
+confirm_answers(const struct paying *p, long long pay, const char *key,
+    long status, const char *code, int replayed)
+{
+	struct api_resp	*r;
+	char		hdr[16];
+
+	r = confirm(p, pay, "tok_visa", key);
+	cr_assert_eq(r->status, status, "status %ld, body %s", r->status,
+	    r->body);
+	if (code != NULL)
+		cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
+	if (status == 409)
+		cr_assert_not_null(api_header(r, "Retry-After", hdr,
+		    sizeof(hdr)));
+	cr_assert_eq(api_header(r, "Idempotent-Replayed", hdr,
+	    sizeof(hdr)) != NULL, replayed, "replayed: %d", !replayed);
+	api_free(r);
+}
+
+/*
+ * 409 payment_in_progress invites a retry (Retry-After): it is not stored
+ * as the key's answer, so the retry with the same key, once the other
+ * confirm is gone, gets the real outcome, which is then the key's answer.
+ */
+Test(payments, a_409_payment_in_progress_is_not_the_keys_answer)
+{
+	struct paying	p;
+	long long	pay;
+	char		*id, *key;
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("%lld", pay);
+	key = fixture_key();
+	db_exec("UPDATE payments SET confirm_key = 'other-request-key',"
+	    " confirm_fingerprint = 'x', confirm_started_at = now()"
+	    " WHERE id = $1", id, NULL);
+
+	confirm_answers(&p, pay, key, 409, "payment_in_progress", 0);
+	confirm_answers(&p, pay, key, 409, "payment_in_progress", 0);
+	cr_assert_str_eq(payment_status(pay), "requires_confirmation:");
+
+	/* The other confirm's mark lapses: this key may charge now. */
+	db_exec("UPDATE payments SET confirm_started_at = now() -"
+	    " interval '61 seconds' WHERE id = $1", id, NULL);
+	confirm_answers(&p, pay, key, 200, NULL, 0);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_str_eq(booking_status(&p), "confirmed");
+	confirm_answers(&p, pay, key, 200, NULL, 1);
+	cr_assert_eq(events(pay, "charge_started"), 1);
+	free(key);
+	free(id);
+}
+
+/*
+ * 409 confirm_in_flight (the database says this very key is still
+ * charging, e.g. after Redis lost the key's record) is not stored either:
+ * once the charge has an answer, the retry with the key gets it.
+ */
+Test(payments, a_409_confirm_in_flight_is_not_the_keys_answer)
+{
+	struct paying	p;
+	long long	pay;
+	char		*id, *key, *rkey;
+	const char	*del[] = { "redis-cli", "-p", getenv("TEST_REDIS_PORT"),
+			    "DEL", NULL, NULL };
+
+	paying(&p, 1);
+	pay = initiated(&p);
+	id = api_format("%lld", pay);
+	key = fixture_key();
+	rkey = api_format("idem:%lld:%s", p.user, key);
+	del[4] = rkey;
+
+	confirm_answers(&p, pay, key, 200, NULL, 0);
+	/* As if the charge under this key had not answered yet. */
+	db_exec("UPDATE payments SET confirm_outcome = NULL WHERE id = $1",
+	    id, NULL);
+	cr_assert_eq(test_run(del, NULL), 0);
+
+	confirm_answers(&p, pay, key, 409, "idempotency_in_flight", 0);
+	db_exec("UPDATE payments SET confirm_outcome = 'succeeded'"
+	    " WHERE id = $1", id, NULL);
+	confirm_answers(&p, pay, key, 200, NULL, 0);
+	confirm_answers(&p, pay, key, 200, NULL, 1);
+	cr_assert_str_eq(payment_status(pay), "succeeded:");
+	cr_assert_eq(events(pay, "charge_started"), 1);
+	free(rkey);
+	free(key);
+	free(id);
+}
+
+/* Stripe's webhook route exists only with PAYMENT_PROVIDER=stripe. */
+Test(payments, the_stripe_webhook_is_not_routed_with_the_mock)
+{
+	struct api_resp	*r;
+	const char	*methods[] = { "POST", "GET" };
+	int		i;
+
+	for (i = 0; i < 2; i++) {
+		r = api(methods[i], "/api/payments/webhooks/stripe",
+		    i == 0 ? "{\"id\": \"evt_1\", \"type\": \"x\"}" : NULL);
+		assert_error(r, 404, "not_found");
+		api_free(r);
+	}
 }

@@ -16,8 +16,10 @@ import addFormats from 'ajv-formats';
 import { deref, loadDescription, matchPath, pathMatchers } from './describe.mjs';
 
 // Paths that answer 404 rather than 405 to other methods, so as not to
-// show they exist (GET /metrics outside METRICS_ALLOW).
-const HIDDEN = ['/metrics'];
+// show they exist (GET /metrics outside METRICS_ALLOW; a payment
+// provider's callback while another provider is configured).
+const HIDDEN = ['/metrics', '/api/payments/mock-callback',
+  '/api/payments/webhooks/stripe'];
 
 const [descFile, ...records] = process.argv.slice(2);
 const doc = loadDescription(descFile);

@@ -82,6 +82,36 @@ sanitizer_reports() {
 export TEST_REDIS_DIR="$tmp/redis" TEST_REDIS_PORT=$redisport
 export TEST_PG_DIR="$tmp/pg" TEST_SERVER_LOG="$tmp/server.log"
 
+# TEST_STRIPE=1: the server pays through Stripe's API, spoken by the
+# stand-in (tests/stripe/standin.mjs), which also sends it webhooks.
+if [ "${TEST_STRIPE:-0}" = 1 ]; then
+	standinport=$(free_port)
+	export PAYMENT_PROVIDER=stripe STRIPE_SECRET_KEY=sk_test_standin
+	export STRIPE_WEBHOOK_SECRET=whsec_integration_0123456789abcdef
+	export STRIPE_API_BASE="http://127.0.0.1:$standinport"
+	export STRIPE_STANDIN_URL=$STRIPE_API_BASE
+	export PROVIDER_TIMEOUT_MS=${PROVIDER_TIMEOUT_MS:-2000}
+	# The outbox retries fast and gives a dead deliverer's row to
+	# another after 4 s, so the bad-day tests end in seconds.
+	export OUTBOX_BACKOFF_MS=100 OUTBOX_BACKOFF_MAX_MS=1000
+	export OUTBOX_LEASE_MS=4000 OUTBOX_MAX_ATTEMPTS=10
+	node "$root/tests/stripe/standin.mjs" --port "$standinport" \
+	    --secret-key "$STRIPE_SECRET_KEY" \
+	    --webhook-url "$BOOKING_URL/api/payments/webhooks/stripe" \
+	    --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+	    > "$tmp/standin.log" 2>&1 &
+	echo $! > "$tmp/pids/standin"
+	for _ in $(seq 1 100); do
+		grep -q "standin listening" "$tmp/standin.log" && break
+		sleep 0.1
+	done
+	if ! grep -q "standin listening" "$tmp/standin.log"; then
+		echo "the Stripe stand-in did not start:"
+		cat "$tmp/standin.log"
+		exit 1
+	fi
+fi
+
 (cd "$tmp" && exec "$TEST_BIN" -f -n -r > "$tmp/server.log" 2>&1) &
 echo $! > "$tmp/server.pid"
 export TEST_SERVER_PID=$(cat "$tmp/server.pid")

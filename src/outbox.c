@@ -1,0 +1,329 @@
+/*
+ * outbox: the deliverer of payment_outbox (migrations/013), the provider
+ * calls that must happen after a commit: refunds of cancelled or late-paid
+ * bookings (and cancels of abandoned intents). The rows are written by
+ * the transitions that decide them, in the same transaction; this file
+ * only delivers them.
+ *
+ * Every worker runs one deliverer on a Kore timer, so any instance may
+ * deliver any row. One row is delivered by one deliverer at a time: it is
+ * claimed with a lease (outbox_claim(): FOR UPDATE SKIP LOCKED and
+ * locked_until set in one statement, because Kore hands the connection
+ * back after every statement and no transaction can stay open across the
+ * call). The lease is longer than the provider's timeout, so it lapses
+ * only when its deliverer died; then another claims the row and calls
+ * again under the same provider idempotency key (the row's), and the
+ * provider acts once however many deliverers tried.
+ *
+ * The deliverer's steps, one at a time, each started by the timer:
+ *
+ *   claim    up to OUTBOX_BATCH due rows, leased
+ *   call     the provider, asynchronously (provider.c); its answer
+ *            arrives in outbox_called()
+ *   finish   outbox_finish() records it: delivered, retried after a
+ *            capped exponential backoff with jitter, failed, or dead
+ *            after OUTBOX_MAX_ATTEMPTS
+ *
+ * As sweep.c does: one statement in flight, on a callback-bound Kore
+ * pgsql with no request; a tick finding every connection busy waits for
+ * the next one; a statement whose connection died is abandoned at the
+ * next tick (its rows' leases lapse and they are claimed again).
+ */
+#include <sys/types.h>
+
+#include <kore/kore.h>
+#include <kore/pgsql.h>
+
+#include <openssl/rand.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "db.h"
+#include "outbox.h"
+#include "payments.h"
+
+#define OUTBOX_TICK_MS		100
+#define OUTBOX_POLL_MS		1000	/* between claims when idle */
+#define OUTBOX_BATCH		10
+
+#define OUTBOX_IDLE		0
+#define OUTBOX_CLAIMING		1
+#define OUTBOX_CALLING		2
+#define OUTBOX_FINISHING	3
+
+static const char *sql_claim =
+    "SELECT * FROM outbox_claim($1::integer, $2::integer)";
+static const char *sql_finish =
+    "SELECT outbox_finish($1::bigint, $2, $3, $4::integer, $5::integer)";
+
+struct outbox_row {
+	int64_t		id;
+	int64_t		payment_id;
+	int		kind;
+	int64_t		amount_cents;
+	int		attempts;
+	char		currency[4];
+	char		reference[PAYMENT_REFERENCE_MAX];
+	char		key[PAYMENT_KEY_MAX];
+};
+
+static struct {
+	struct kore_pgsql	pgsql;
+	int			step;
+	int			busy;		/* a statement in flight */
+	int			nrows;
+	int			cur;
+	struct outbox_row	rows[OUTBOX_BATCH];
+	struct payment_call	call;
+	int			called;		/* the provider answered */
+	u_int64_t		next_claim;
+} ob;
+
+static void	outbox_tick(void *, u_int64_t);
+static int	outbox_query(const char *, int, const char **);
+static void	outbox_db(struct kore_pgsql *, void *);
+static void	outbox_rows(struct kore_pgsql *);
+static void	outbox_call(void);
+static void	outbox_called(struct payment_call *, void *);
+static void	outbox_finish(void);
+static int	outbox_delay(int);
+
+void
+outbox_worker_init(void)
+{
+	memset(&ob, 0, sizeof(ob));
+	ob.step = OUTBOX_IDLE;
+	/* Workers start their first claims at different moments. */
+	ob.next_claim = kore_time_ms() + OUTBOX_POLL_MS / 2 +
+	    (worker != NULL ? worker->id * 97 : 0) % OUTBOX_POLL_MS;
+	(void)kore_timer_add(outbox_tick, OUTBOX_TICK_MS, NULL, 0);
+}
+
+static void
+outbox_tick(void *arg, u_int64_t now)
+{
+	struct kore_pgsql	*pg = &ob.pgsql;
+	const char		*v[2];
+	char			batch[16], lease[16];
+
+	if (ob.busy && pg->conn == NULL &&
+	    pg->state == KORE_PGSQL_STATE_ERROR) {
+		/* The connection died under the statement. */
+		kore_pgsql_logerror(pg);
+		kore_pgsql_cleanup(pg);
+		ob.busy = 0;
+		ob.step = OUTBOX_IDLE;
+	}
+	if (ob.busy)
+		return;
+
+	switch (ob.step) {
+	case OUTBOX_IDLE:
+		if (now < ob.next_claim)
+			return;
+		ob.next_claim = now + OUTBOX_POLL_MS;
+		(void)snprintf(batch, sizeof(batch), "%d", OUTBOX_BATCH);
+		(void)snprintf(lease, sizeof(lease), "%d",
+		    config.outbox_lease_ms);
+		v[0] = batch;
+		v[1] = lease;
+		ob.nrows = 0;
+		ob.cur = 0;
+		if (outbox_query(sql_claim, 2, v))
+			ob.step = OUTBOX_CLAIMING;
+		return;
+	case OUTBOX_CLAIMING:
+		/* The claim is done: deliver what it leased. */
+		if (ob.nrows == 0) {
+			ob.step = OUTBOX_IDLE;
+			return;
+		}
+		/* A full batch: more may be due at once. */
+		if (ob.nrows == OUTBOX_BATCH)
+			ob.next_claim = now;
+		ob.cur = 0;
+		outbox_call();
+		return;
+	case OUTBOX_CALLING:
+		if (ob.called)
+			outbox_finish();
+		return;
+	case OUTBOX_FINISHING:
+		provider_call_cleanup(&ob.call);
+		if (++ob.cur < ob.nrows) {
+			outbox_call();
+			return;
+		}
+		ob.step = OUTBOX_IDLE;
+		return;
+	}
+}
+
+/* Starts one statement; 0 when it cannot start now (tried later). */
+static int
+outbox_query(const char *sql, int n, const char **values)
+{
+	struct kore_pgsql	*pg = &ob.pgsql;
+	int			lengths[5] = { 0 }, formats[5] = { 0 };
+
+	kore_pgsql_init(pg);
+	kore_pgsql_bind_callback(pg, outbox_db, NULL);
+	if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
+		if (pg->error != NULL)
+			kore_pgsql_logerror(pg);
+		kore_pgsql_cleanup(pg);
+		return (0);
+	}
+	ob.busy = 1;
+	if (!kore_pgsql_query_param_fields(pg, sql, 0, n, values, lengths,
+	    formats)) {
+		kore_pgsql_logerror(pg);
+		kore_pgsql_cleanup(pg);
+		ob.busy = 0;
+		return (0);
+	}
+
+	return (1);
+}
+
+/* Kore calls this at every state change of the statement. */
+static void
+outbox_db(struct kore_pgsql *pg, void *arg)
+{
+	switch (pg->state) {
+	case KORE_PGSQL_STATE_RESULT:
+		if (ob.step == OUTBOX_CLAIMING)
+			outbox_rows(pg);
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_ERROR:
+		kore_pgsql_logerror(pg);
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_DONE:
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_COMPLETE:
+		ob.busy = 0;
+		return;
+	default:
+		return;
+	}
+}
+
+/* The leased rows of a claim. */
+static void
+outbox_rows(struct kore_pgsql *pg)
+{
+	struct outbox_row	*r;
+	int			i, n, err;
+
+	n = kore_pgsql_ntuples(pg);
+	for (i = 0; i < n && ob.nrows < OUTBOX_BATCH; i++) {
+		r = &ob.rows[ob.nrows];
+		memset(r, 0, sizeof(*r));
+		r->id = (int64_t)kore_strtonum64(kore_pgsql_getvalue(pg, i, 0),
+		    0, &err);
+		r->payment_id = (int64_t)kore_strtonum64(
+		    kore_pgsql_getvalue(pg, i, 1), 0, &err);
+		r->kind = !strcmp(kore_pgsql_getvalue(pg, i, 2), "cancel") ?
+		    PAYMENT_CALL_CANCEL : PAYMENT_CALL_REFUND;
+		r->amount_cents = (int64_t)kore_strtonum64(
+		    kore_pgsql_getvalue(pg, i, 3), 0, &err);
+		(void)kore_strlcpy(r->currency, kore_pgsql_getvalue(pg, i, 4),
+		    sizeof(r->currency));
+		(void)kore_strlcpy(r->reference, kore_pgsql_getvalue(pg, i, 5),
+		    sizeof(r->reference));
+		(void)kore_strlcpy(r->key, kore_pgsql_getvalue(pg, i, 6),
+		    sizeof(r->key));
+		r->attempts = kore_strtonum(kore_pgsql_getvalue(pg, i, 7), 10,
+		    0, INT_MAX, &err);
+		ob.nrows++;
+	}
+}
+
+/* The provider call of the current row. */
+static void
+outbox_call(void)
+{
+	struct outbox_row	*r = &ob.rows[ob.cur];
+
+	provider_call_init(&ob.call, r->kind, r->payment_id);
+	ob.call.amount_cents = r->amount_cents;
+	(void)kore_strlcpy(ob.call.currency, r->currency,
+	    sizeof(ob.call.currency));
+	(void)kore_strlcpy(ob.call.reference, r->reference,
+	    sizeof(ob.call.reference));
+	(void)kore_strlcpy(ob.call.idem_key, r->key,
+	    sizeof(ob.call.idem_key));
+	ob.call.done = outbox_called;
+	ob.called = 0;
+	ob.step = OUTBOX_CALLING;
+
+	if (provider_call_run(&ob.call, NULL) == PAYMENT_CALL_DONE)
+		ob.called = 1;
+}
+
+/* Kore's curl callback: the transfer ended; read it. */
+static void
+outbox_called(struct payment_call *call, void *arg)
+{
+	if (provider_call_run(call, NULL) == PAYMENT_CALL_DONE)
+		ob.called = 1;
+}
+
+/* Records what the provider said about the current row. */
+static void
+outbox_finish(void)
+{
+	struct outbox_row	*r = &ob.rows[ob.cur];
+	const char		*v[5];
+	char			id[24], max[16], delay[16];
+
+	if (ob.call.result != PAYMENT_RESULT_SUCCEEDED)
+		kore_log(LOG_NOTICE, "outbox: %s of payment %lld, attempt %d: "
+		    "%s (%s)", r->kind == PAYMENT_CALL_REFUND ? "refund" :
+		    "cancel", (long long)r->payment_id, r->attempts,
+		    provider_result_name(ob.call.result), ob.call.error);
+
+	(void)snprintf(id, sizeof(id), "%lld", (long long)r->id);
+	(void)snprintf(max, sizeof(max), "%d", config.outbox_max_attempts);
+	(void)snprintf(delay, sizeof(delay), "%d", outbox_delay(r->attempts));
+	v[0] = id;
+	v[1] = provider_result_name(ob.call.result);
+	v[2] = ob.call.error;
+	v[3] = max;
+	v[4] = delay;
+
+	/* Not started now: the next tick tries again, the lease holds. */
+	if (outbox_query(sql_finish, 5, v))
+		ob.step = OUTBOX_FINISHING;
+}
+
+/*
+ * The delay before attempt n+1: OUTBOX_BACKOFF_MS doubled per attempt,
+ * capped at OUTBOX_BACKOFF_MAX_MS, then "equal jitter" (half fixed, half
+ * random) so rows that failed together do not come back together.
+ */
+static int
+outbox_delay(int attempts)
+{
+	u_int64_t	d;
+	u_int32_t	r;
+	int		shift;
+
+	shift = attempts > 1 ? attempts - 1 : 0;
+	if (shift > 20)
+		shift = 20;
+	d = (u_int64_t)config.outbox_backoff_ms << shift;
+	if (d > (u_int64_t)config.outbox_backoff_max_ms)
+		d = config.outbox_backoff_max_ms;
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (u_int32_t)kore_time_ms();
+
+	return ((int)(d / 2 + r % (d / 2 + 1)));
+}
