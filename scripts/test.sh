@@ -32,7 +32,8 @@ what=${1:-all}
 # scripts/test.sh integration 'holds/*'.
 filter=()
 [ -n "${2:-}" ] && filter=(--filter "$2")
-parts="unit fuzz integration asan openapi boxoffice cluster compose image"
+parts="unit fuzz stripe-standin integration stripe asan openapi boxoffice"
+parts="$parts cluster compose image"
 parts="$parts ha chaos"
 case " all $parts " in
 *" $what "*) ;;
