@@ -206,8 +206,10 @@ stop_tree() {
 	local pid=$1 secs=${2:-10} sig=${3:-TERM} kids
 	[ -n "$pid" ] || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
-	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
-	kill -"$sig" "$pid" 2>/dev/null
+	# Callers run under set -e: ps says 1 for a process without children,
+	# and kill fails for one that exited meanwhile; neither is an error.
+	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+	kill -"$sig" "$pid" 2>/dev/null || true
 	for _ in $(seq 1 $((secs * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -215,7 +217,7 @@ stop_tree() {
 	# A parent that exited stopped its workers itself.
 	if kill -0 "$pid" 2>/dev/null; then
 		echo "pid $pid did not stop in ${secs}s; killing it" >&2
-		kill -9 "$pid" $kids 2>/dev/null
+		kill -9 "$pid" $kids 2>/dev/null || true
 	fi
 	return 0
 }
