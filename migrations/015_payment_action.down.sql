@@ -1,4 +1,5 @@
 -- Back to 014: no kept next_action or client_secret.
+DROP INDEX IF EXISTS payment_outbox_open;
 DROP FUNCTION IF EXISTS payment_intent_attach(bigint, text, text);
 DROP FUNCTION IF EXISTS payment_confirm_finish_action(bigint, text, text,
     text, text);
