@@ -224,45 +224,6 @@ Test(faults, terminated_backends_are_replaced_not_kept)
 	free(path);
 }
 
-/* The pids of the main server's workers (not its key manager). */
-static int
-worker_pids(pid_t *pids, int max)
-{
-	FILE	*fp;
-	char	*path, cmd[256];
-	int	n, pid;
-	size_t	len;
-
-	path = api_format("/proc/%s/task/%s/children",
-	    getenv("TEST_SERVER_PID"), getenv("TEST_SERVER_PID"));
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "cannot read %s", path);
-	free(path);
-
-	n = 0;
-	while (n < max && fscanf(fp, "%d", &pid) == 1) {
-		FILE	*c;
-
-		path = api_format("/proc/%d/cmdline", pid);
-		c = fopen(path, "r");
-		free(path);
-		if (c == NULL)
-			continue;
-		len = fread(cmd, 1, sizeof(cmd) - 1, c);
-		fclose(c);
-		cmd[len] = '\0';
-		while (len-- > 0) {
-			if (cmd[len] == '\0')
-				cmd[len] = ' ';
-		}
-		if (strstr(cmd, "[wrk") != NULL)
-			pids[n++] = pid;
-	}
-	fclose(fp);
-
-	return (n);
-}
-
 Test(faults, respawned_worker_completes_tls_handshakes_at_once)
 {
 	struct api_resp	*r;
@@ -274,7 +235,7 @@ Test(faults, respawned_worker_completes_tls_handshakes_at_once)
 	incomplete = log_count("not yet complete");
 	failed = 0;
 	for (kill_round = 0; kill_round < 4; kill_round++) {
-		n = worker_pids(pids, 8);
+		n = test_worker_pids(pids, 8);
 		cr_assert_geq(n, 1, "no workers found");
 		cr_assert_eq(kill(pids[kill_round % n], SIGKILL), 0);
 		/* Requests right after the kill, each a new handshake. */
@@ -310,7 +271,7 @@ kill_workers(void)
 	pid_t	pids[8];
 	int	i, n;
 
-	n = worker_pids(pids, 8);
+	n = test_worker_pids(pids, 8);
 	cr_assert_geq(n, 1, "no workers found");
 	for (i = 0; i < n; i++)
 		cr_assert_eq(kill(pids[i], SIGKILL), 0);

@@ -124,42 +124,6 @@ Test(stripe_refund, stripe_down_while_20_are_cancelled_refunds_each_once,
 	    attempts, sx_stat("calls", "refund"), (long)(time(NULL) - back));
 }
 
-/* The server's Kore workers. */
-static int
-workers(pid_t *pids, int max)
-{
-	FILE	*fp;
-	char	*path, cmd[256];
-	size_t	len;
-	int	n, pid;
-
-	path = api_format("/proc/%s/task/%s/children",
-	    getenv("TEST_SERVER_PID"), getenv("TEST_SERVER_PID"));
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp);
-	n = 0;
-	while (n < max && fscanf(fp, "%d", &pid) == 1) {
-		FILE	*c;
-
-		free(path);
-		path = api_format("/proc/%d/cmdline", pid);
-		if ((c = fopen(path, "r")) == NULL)
-			continue;
-		len = fread(cmd, 1, sizeof(cmd) - 1, c);
-		fclose(c);
-		cmd[len] = '\0';
-		while (len-- > 0) {
-			if (cmd[len] == '\0')
-				cmd[len] = ' ';
-		}
-		if (strstr(cmd, "[wrk") != NULL)
-			pids[n++] = pid;
-	}
-	fclose(fp);
-	free(path);
-	return (n);
-}
-
 Test(stripe_refund, a_worker_killed_mid_delivery_still_refunds_once,
     .timeout = 120)
 {
@@ -179,7 +143,7 @@ Test(stripe_refund, a_worker_killed_mid_delivery_still_refunds_once,
 	cr_assert_eq(sx_stat("calls", "refund"), 1, "no delivery started");
 
 	/* Every worker: whichever holds the delivery dies with it. */
-	n = workers(pids, 8);
+	n = test_worker_pids(pids, 8);
 	cr_assert_geq(n, 1);
 	for (i = 0; i < n; i++)
 		cr_assert_eq(kill(pids[i], SIGKILL), 0);

@@ -131,11 +131,12 @@ for (const op of NOT_YET_ROUTED) {
   }
 }
 
-// The contract's operations: "METHOD /path" anywhere in docs/api.md.
+// The contract's operations: "METHOD /path" anywhere in docs/api.md (the
+// booking page's "GET /" included).
 const contract = new Map();
 const contractText = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
 for (const m of contractText.matchAll(
-  /\b(GET|POST|PUT|PATCH|DELETE) (\/(?:api\/|openapi\.json|docs|redoc|metrics)[A-Za-z0-9_{}\/.-]*)/g)) {
+  /\b(GET|POST|PUT|PATCH|DELETE) (\/(?:(?:api\/|openapi\.json|docs|redoc|metrics|app\/)[A-Za-z0-9_{}\/.-]*)?)(?=[\s,:;)`]|$)/g)) {
   contract.set(`${m[1]} ${templateKey(m[2])}`, `${m[1]} ${m[2]}`);
 }
 const descOnly = new Set(DESCRIPTION_ONLY.map(templateKey));

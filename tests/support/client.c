@@ -755,3 +755,43 @@ test_server_stop(struct test_server *srv)
 	free(pidfile);
 	srv->pid = 0;
 }
+
+/*
+ * The pids of the test server's Kore workers (TEST_SERVER_PID's children
+ * whose command line says "[wrk"; not its key manager), at most max.
+ */
+int
+test_worker_pids(pid_t *pids, int max)
+{
+	FILE	*fp, *c;
+	char	*path, cmd[256];
+	int	n, pid;
+	size_t	len;
+
+	path = api_format("/proc/%s/task/%s/children",
+	    getenv("TEST_SERVER_PID"), getenv("TEST_SERVER_PID"));
+	fp = fopen(path, "r");
+	cr_assert_not_null(fp, "cannot read %s", path);
+	free(path);
+
+	n = 0;
+	while (n < max && fscanf(fp, "%d", &pid) == 1) {
+		path = api_format("/proc/%d/cmdline", pid);
+		c = fopen(path, "r");
+		free(path);
+		if (c == NULL)
+			continue;
+		len = fread(cmd, 1, sizeof(cmd) - 1, c);
+		fclose(c);
+		cmd[len] = '\0';
+		while (len-- > 0) {
+			if (cmd[len] == '\0')
+				cmd[len] = ' ';
+		}
+		if (strstr(cmd, "[wrk") != NULL)
+			pids[n++] = pid;
+	}
+	fclose(fp);
+
+	return (n);
+}

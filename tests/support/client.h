@@ -5,6 +5,8 @@
 #ifndef __H_TEST_CLIENT_H
 #define __H_TEST_CLIENT_H
 
+#include <sys/types.h>
+
 #include <jansson.h>
 
 struct api_resp {
@@ -58,6 +60,7 @@ int	test_server_start(struct test_server *, const char **);
 void	test_server_spawn(struct test_server *, const char **);
 void	test_server_stop(struct test_server *);
 int	test_free_port(void);
+int	test_worker_pids(pid_t *, int);
 int	test_wait_health(const char *, int);
 int	test_run(const char **, const char **);
 int	test_run_output(const char **, const char **, char *, size_t);
