@@ -170,10 +170,17 @@ if [ "$what" = all ] || [ "$what" = openapi ]; then
 	part openapi-routes node "$root/tests/openapi/check-routes.mjs" \
 	    "$root" "$root/build/openapi.json"
 	echo "== openapi: generated client and the docs in a browser"
-	rm -f "$out/client-responses.jsonl"
+	rm -f "$out/client-responses.jsonl" "$out/client-stripe-all.jsonl"
 	OPENAPI_RECORD="$out/client-responses.jsonl" \
 	    part openapi-client "$root/tests/support/harness.sh" \
 	    "$root/tests/openapi/e2e.sh"
+	echo "== openapi: the generated client pays through the Stripe stand-in"
+	TEST_STRIPE=1 OPENAPI_RECORD="$out/client-stripe-all.jsonl" \
+	    part openapi-client-stripe "$root/tests/support/harness.sh" \
+	    "$root/tests/openapi/e2e.sh"
+	# Our answers only: the stand-in's (/v1, /__control) are Stripe's.
+	grep -v -e '"/__control/' -e '"/v1/' "$out/client-stripe-all.jsonl" \
+	    >> "$out/client-responses.jsonl" || true
 	echo "== openapi: responses of the generated client"
 	part openapi-client-responses node "$root/tests/openapi/validate.mjs" \
 	    "$root/build/openapi.json" "$out/client-responses.jsonl"

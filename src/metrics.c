@@ -20,6 +20,15 @@
  *   booking_pgsql_errors_total{class}             SQLSTATE class
  *   booking_redis_errors_total{kind}
  *   booking_open_connections                      gauge
+ *   booking_outbox_attempts_total{result}         the payment outbox's
+ *            provider calls (src/outbox.c), by what outbox_finish made
+ *            of them: delivered, retried, failed, dead
+ *   booking_outbox_rows{status}, booking_outbox_oldest_pending_seconds
+ *            gauges of the payment_outbox table (pending, failed, dead;
+ *            delivered rows are counted by the attempts above), as the
+ *            deliverers last read them (every OUTBOX_GAUGE_MS); the
+ *            newest reading of any worker is shown. They are the
+ *            table's, so every instance shows the same figures.
  * Kore's own errors (before any handler) count under route "none".
  *
  * METRICS_ALLOW (CIDRs, default loopback) says who may scrape; anyone else
@@ -75,6 +84,19 @@ static const char	*metrics_redis_names[METRICS_REDIS_KINDS] = {
 	"connect", "error_reply", "no_reply"
 };
 
+static const char	*metrics_outbox_names[METRICS_OUTBOX_RESULTS] = {
+	"delivered", "retried", "failed", "dead"
+};
+
+/* outbox_finish()'s answers, in metrics_outbox_names' order. */
+static const char	*metrics_outbox_statuses[METRICS_OUTBOX_RESULTS] = {
+	"delivered", "pending", "failed", "dead"
+};
+
+static const char	*metrics_outbox_row_names[METRICS_OUTBOX_ROWS] = {
+	"pending", "failed", "dead"
+};
+
 struct metrics_route {
 	u_int64_t	requests[METRICS_CLASSES];
 	u_int64_t	buckets[METRICS_BUCKETS];
@@ -88,6 +110,11 @@ struct metrics_slot {
 	u_int64_t		pgsql[METRICS_PG_CLASSES];
 	u_int64_t		redis[METRICS_REDIS_KINDS];
 	u_int64_t		connections;
+	u_int64_t		outbox[METRICS_OUTBOX_RESULTS];
+	/* The worker's last reading of the table, and when (ms). */
+	u_int64_t		outbox_rows[METRICS_OUTBOX_ROWS];
+	u_int64_t		outbox_oldest_s;
+	u_int64_t		outbox_read_ms;
 };
 
 static struct metrics_slot	*metrics_slots;
@@ -145,6 +172,39 @@ static u_int64_t
 metrics_read(const u_int64_t *c)
 {
 	return (__atomic_load_n(c, __ATOMIC_RELAXED));
+}
+
+/* An outbox row's attempt ended as outbox_finish() says (src/outbox.c). */
+void
+metrics_outbox_result(const char *status)
+{
+	int	i;
+
+	if (metrics_mine == NULL || status == NULL)
+		return;
+	for (i = 0; i < METRICS_OUTBOX_RESULTS; i++) {
+		if (!strcmp(status, metrics_outbox_statuses[i])) {
+			metrics_bump(&metrics_mine->outbox[i], 1);
+			return;
+		}
+	}
+}
+
+/* A deliverer read the table: rows by status, the oldest pending's age. */
+void
+metrics_outbox_rows(const u_int64_t *rows, u_int64_t oldest_s)
+{
+	int	i;
+
+	if (metrics_mine == NULL)
+		return;
+	for (i = 0; i < METRICS_OUTBOX_ROWS; i++)
+		__atomic_store_n(&metrics_mine->outbox_rows[i], rows[i],
+		    __ATOMIC_RELAXED);
+	__atomic_store_n(&metrics_mine->outbox_oldest_s, oldest_s,
+	    __ATOMIC_RELAXED);
+	__atomic_store_n(&metrics_mine->outbox_read_ms, kore_time_ms(),
+	    __ATOMIC_RELEASE);
 }
 
 static void
@@ -345,6 +405,17 @@ metrics_write(struct kore_buf *b)
 		for (j = 0; j < METRICS_REDIS_KINDS; j++)
 			sum.redis[j] += metrics_read(&s->redis[j]);
 		sum.connections += metrics_read(&s->connections);
+		for (j = 0; j < METRICS_OUTBOX_RESULTS; j++)
+			sum.outbox[j] += metrics_read(&s->outbox[j]);
+		/* The newest reading of the table, whichever worker's. */
+		if (metrics_read(&s->outbox_read_ms) > sum.outbox_read_ms) {
+			sum.outbox_read_ms = __atomic_load_n(
+			    &s->outbox_read_ms, __ATOMIC_ACQUIRE);
+			for (j = 0; j < METRICS_OUTBOX_ROWS; j++)
+				sum.outbox_rows[j] =
+				    metrics_read(&s->outbox_rows[j]);
+			sum.outbox_oldest_s = metrics_read(&s->outbox_oldest_s);
+		}
 	}
 
 	routes = route_table_count();
@@ -424,6 +495,28 @@ metrics_write(struct kore_buf *b)
 		    "%llu\n", metrics_redis_names[j],
 		    (unsigned long long)sum.redis[j]);
 	}
+
+	kore_buf_appendf(b, "# HELP booking_outbox_attempts_total Provider "
+	    "calls of the payment outbox, by result.\n"
+	    "# TYPE booking_outbox_attempts_total counter\n");
+	for (j = 0; j < METRICS_OUTBOX_RESULTS; j++) {
+		kore_buf_appendf(b, "booking_outbox_attempts_total"
+		    "{result=\"%s\"} %llu\n", metrics_outbox_names[j],
+		    (unsigned long long)sum.outbox[j]);
+	}
+	kore_buf_appendf(b, "# HELP booking_outbox_rows Rows of the payment "
+	    "outbox not delivered, by status (the table's).\n"
+	    "# TYPE booking_outbox_rows gauge\n");
+	for (j = 0; j < METRICS_OUTBOX_ROWS; j++) {
+		kore_buf_appendf(b, "booking_outbox_rows{status=\"%s\"} %llu\n",
+		    metrics_outbox_row_names[j],
+		    (unsigned long long)sum.outbox_rows[j]);
+	}
+	kore_buf_appendf(b, "# HELP booking_outbox_oldest_pending_seconds "
+	    "Age of the oldest pending outbox row (0: none).\n"
+	    "# TYPE booking_outbox_oldest_pending_seconds gauge\n"
+	    "booking_outbox_oldest_pending_seconds %llu\n",
+	    (unsigned long long)sum.outbox_oldest_s);
 
 	kore_buf_appendf(b, "# HELP booking_open_connections Client "
 	    "connections open, all workers.\n"

@@ -22,7 +22,10 @@
  *            arrives in outbox_called()
  *   finish   outbox_finish() records it: delivered, retried after a
  *            capped exponential backoff with jitter, failed, or dead
- *            after OUTBOX_MAX_ATTEMPTS
+ *            after OUTBOX_MAX_ATTEMPTS (counted for /metrics)
+ *
+ * Between claims, every OUTBOX_GAUGE_MS, it also reads the table's rows
+ * by status and the oldest pending row's age for /metrics (metrics.c).
  *
  * As sweep.c does: one statement in flight, on a callback-bound Kore
  * pgsql with no request; a tick finding every connection busy waits for
@@ -43,6 +46,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "payments.h"
 
@@ -54,11 +58,25 @@
 #define OUTBOX_CLAIMING		1
 #define OUTBOX_CALLING		2
 #define OUTBOX_FINISHING	3
+#define OUTBOX_COUNTING		4
+
+#define OUTBOX_GAUGE_MS		2000	/* between readings for /metrics */
 
 static const char *sql_claim =
     "SELECT * FROM outbox_claim($1::integer, $2::integer)";
 static const char *sql_finish =
     "SELECT outbox_finish($1::bigint, $2, $3, $4::integer, $5::integer)";
+/*
+ * For /metrics: the rows not delivered, by status, and the oldest
+ * pending row's age in seconds (index payment_outbox_open, migration 015).
+ */
+static const char *sql_gauges =
+    "SELECT count(*) FILTER (WHERE status = 'pending'),"
+    " count(*) FILTER (WHERE status = 'failed'),"
+    " count(*) FILTER (WHERE status = 'dead'),"
+    " coalesce(floor(extract(epoch FROM now() - min(created_at)"
+    "  FILTER (WHERE status = 'pending'))), 0)::bigint"
+    " FROM payment_outbox WHERE status <> 'delivered'";
 
 struct outbox_row {
 	int64_t		id;
@@ -81,12 +99,14 @@ static struct {
 	struct payment_call	call;
 	int			called;		/* the provider answered */
 	u_int64_t		next_claim;
+	u_int64_t		next_gauges;
 } ob;
 
 static void	outbox_tick(void *, u_int64_t);
 static int	outbox_query(const char *, int, const char **);
 static void	outbox_db(struct kore_pgsql *, void *);
 static void	outbox_rows(struct kore_pgsql *);
+static void	outbox_gauges(struct kore_pgsql *);
 static void	outbox_call(void);
 static void	outbox_called(struct payment_call *, void *);
 static void	outbox_finish(void);
@@ -123,6 +143,12 @@ outbox_tick(void *arg, u_int64_t now)
 
 	switch (ob.step) {
 	case OUTBOX_IDLE:
+		if (now >= ob.next_gauges) {
+			ob.next_gauges = now + OUTBOX_GAUGE_MS;
+			if (outbox_query(sql_gauges, 0, NULL))
+				ob.step = OUTBOX_COUNTING;
+			return;
+		}
 		if (now < ob.next_claim)
 			return;
 		ob.next_claim = now + OUTBOX_POLL_MS;
@@ -151,6 +177,9 @@ outbox_tick(void *arg, u_int64_t now)
 	case OUTBOX_CALLING:
 		if (ob.called)
 			outbox_finish();
+		return;
+	case OUTBOX_COUNTING:
+		ob.step = OUTBOX_IDLE;
 		return;
 	case OUTBOX_FINISHING:
 		provider_call_cleanup(&ob.call);
@@ -198,6 +227,11 @@ outbox_db(struct kore_pgsql *pg, void *arg)
 	case KORE_PGSQL_STATE_RESULT:
 		if (ob.step == OUTBOX_CLAIMING)
 			outbox_rows(pg);
+		else if (ob.step == OUTBOX_COUNTING)
+			outbox_gauges(pg);
+		else if (ob.step == OUTBOX_FINISHING &&
+		    kore_pgsql_ntuples(pg) == 1)
+			metrics_outbox_result(kore_pgsql_getvalue(pg, 0, 0));
 		kore_pgsql_continue(pg);
 		return;
 	case KORE_PGSQL_STATE_ERROR:
@@ -244,6 +278,23 @@ outbox_rows(struct kore_pgsql *pg)
 		    0, INT_MAX, &err);
 		ob.nrows++;
 	}
+}
+
+/* The table's figures for /metrics (metrics.c shows the newest). */
+static void
+outbox_gauges(struct kore_pgsql *pg)
+{
+	u_int64_t	rows[METRICS_OUTBOX_ROWS], oldest;
+	int		i, err;
+
+	if (kore_pgsql_ntuples(pg) != 1)
+		return;
+	for (i = 0; i < METRICS_OUTBOX_ROWS; i++)
+		rows[i] = kore_strtonum64(kore_pgsql_getvalue(pg, 0, i), 0,
+		    &err);
+	oldest = kore_strtonum64(kore_pgsql_getvalue(pg, 0,
+	    METRICS_OUTBOX_ROWS), 0, &err);
+	metrics_outbox_rows(rows, oldest);
 }
 
 /* The provider call of the current row. */

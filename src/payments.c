@@ -88,7 +88,7 @@ static const char *sql_initiate =
 static const char *sql_confirm_begin =
     "SELECT * FROM payment_confirm_begin($1, $2, $3, $4, $5)";
 static const char *sql_confirm_finish =
-    "SELECT * FROM payment_confirm_finish($1, $2, $3, $4)";
+    "SELECT * FROM payment_confirm_finish_action($1, $2, $3, $4, $5)";
 static const char *sql_event =
     "SELECT * FROM payment_event_apply($1, $2, $3)";
 static const char *sql_stripe_event =
@@ -97,7 +97,7 @@ static const char *sql_stripe_event =
 static const char *sql_intent =
     "SELECT provider_ref FROM payments WHERE id = $1";
 static const char *sql_attach =
-    "SELECT payment_intent_attach($1, $2)";
+    "SELECT payment_intent_attach($1, $2, $3)";
 
 /* payment_rows() columns (PAYMENTS_COLS) in a transition's answer. */
 #define PAYMENTS_COL_ROWS	2	/* in a transition's answer */
@@ -788,6 +788,7 @@ payments_call(struct http_request *req)
 		db_call_init(&p->db, sql_attach);
 		(void)db_call_param_int(&p->db, p->call.payment_id);
 		db_call_param(&p->db, p->call.reference);
+		db_call_param(&p->db, p->call.client_secret);
 		req->fsm_state = PAYMENTS_ATTACH;
 		return (HTTP_STATE_CONTINUE);
 	}
@@ -802,6 +803,14 @@ payments_call(struct http_request *req)
 	db_call_param(&p->db, p->charge_result);
 	db_call_param(&p->db, p->call.reference[0] != '\0' ?
 	    p->call.reference : NULL);
+	/* requires_action's next_action, kept for GET (migrations/015). */
+	if (p->call.next_action != NULL && p->call.next_action->offset > 0) {
+		db_call_param(&p->db, kore_buf_stringify(p->call.next_action,
+		    NULL));
+		p->call.next_action->offset--;	/* the NUL stays behind it */
+	} else {
+		db_call_param(&p->db, NULL);
+	}
 
 	req->fsm_state = PAYMENTS_QUERY;
 	return (HTTP_STATE_CONTINUE);

@@ -9,7 +9,9 @@
  *   prepare  the path id, and for a booking's list the page
  *   query    one read of payment_rows() (migrations/007_payments.up.sql)
  *   answer   the payment, the page, or 404 for a payment or booking the
- *            caller may not see (the same as one that does not exist)
+ *            caller may not see (the same as one that does not exist);
+ *            with its provider, intent, next_action, and to its owner
+ *            the client_secret (payments_read_extra)
  *
  * Reads change nothing: no Idempotency-Key, no rate limit, no provider.
  */
@@ -30,23 +32,38 @@
 int	payments_item(struct http_request *);
 int	payments_booking(struct http_request *);
 
-/* Rows: PAYMENTS_COLS. */
+/*
+ * The provider's side of a payment (PAYMENTS_READ_EXTRA columns after
+ * the payment's): provider, intent, the client_secret to the payment's
+ * owner only ($2), Stripe's next_action while it requires_action
+ * (migrations/015_payment_action.up.sql).
+ */
+#define PAYMENTS_READ_EXTRA_SQL \
+    " x.provider, x.provider_ref," \
+    " CASE WHEN x.user_id = $2 THEN x.client_secret END," \
+    " CASE WHEN x.status = 'requires_confirmation'" \
+    "  THEN x.next_action::text END"
+
+/* Rows: PAYMENTS_COLS, the extra columns. */
 static const char *sql_get =
-    "SELECT r.* FROM payments p, payment_rows(ARRAY[p.id]) r"
-    " WHERE p.id = $1 AND (p.user_id = $2 OR $3::boolean)";
+    "SELECT r.*," PAYMENTS_READ_EXTRA_SQL
+    " FROM payments x, payment_rows(ARRAY[x.id]) r"
+    " WHERE x.id = $1 AND (x.user_id = $2 OR $3::boolean)";
 
 /*
- * Rows: PAYMENTS_COLS, total, whether the booking is visible; one row of
- * NULL payment columns for an empty page.
+ * Rows: PAYMENTS_COLS, total, whether the booking is visible, the extra
+ * columns; one row of NULL payment columns for an empty page.
  */
 static const char *sql_list =
     "WITH b AS (SELECT id FROM bookings"
     "  WHERE id = $1 AND (user_id = $2 OR $3::boolean)),"
     " f AS (SELECT p.id FROM payments p JOIN b ON b.id = p.booking_id),"
     " page AS (SELECT id FROM f ORDER BY id LIMIT $4 OFFSET $5)"
-    " SELECT r.*, (SELECT count(*) FROM f), EXISTS (SELECT 1 FROM b)"
+    " SELECT r.*, (SELECT count(*) FROM f), EXISTS (SELECT 1 FROM b),"
+    PAYMENTS_READ_EXTRA_SQL
     " FROM (SELECT 1) one LEFT JOIN payment_rows(ARRAY("
-    "  SELECT id FROM page ORDER BY id)) r ON true";
+    "  SELECT id FROM page ORDER BY id)) r ON true"
+    " LEFT JOIN payments x ON x.id = r.payment_id";
 
 /* Which request, by route. */
 #define PAYMENTS_READ_GET	1
@@ -71,6 +88,10 @@ static int	payments_read_query(struct http_request *);
 static int	payments_read_answer(struct http_request *);
 
 static int	payments_read_run(struct http_request *, int);
+static struct kore_json_item	*payments_read_listed(struct kore_json_item *,
+		    const char *, const struct db_call *, int, int);
+static void	payments_read_extra(struct kore_json_item *,
+		    const struct db_call *, int, int);
 static void	payments_read_free(struct http_request *);
 
 #define PAYMENTS_READ_AUTH	0
@@ -157,6 +178,53 @@ payments_json(struct kore_json_item *parent, const char *name,
 	return (p);
 }
 
+/*
+ * The provider's fields of a payment from the extra columns at col:
+ * absent when NULL (a mock payment has no intent; only its owner sees
+ * the client_secret), next_action as Stripe's object.
+ */
+static void
+payments_read_extra(struct kore_json_item *p, const struct db_call *c,
+    int row, int col)
+{
+	struct kore_json	json;
+	const char		*na;
+
+	kore_json_create_string(p, "provider", db_value(c, row, col));
+	if (!db_isnull(c, row, col + 1))
+		kore_json_create_string(p, "provider_payment_id",
+		    db_value(c, row, col + 1));
+	if (!db_isnull(c, row, col + 2))
+		kore_json_create_string(p, "client_secret",
+		    db_value(c, row, col + 2));
+	if (db_isnull(c, row, col + 3))
+		return;
+
+	/* Stripe's object, as stored (jsonb), grafted in as it is. */
+	na = db_value(c, row, col + 3);
+	kore_json_init(&json, na, strlen(na));
+	if (kore_json_parse(&json) &&
+	    json.root->type == KORE_JSON_TYPE_OBJECT) {
+		json.root->name = kore_strdup("next_action");
+		json.root->parent = p;
+		TAILQ_INSERT_TAIL(&p->data.items, json.root, list);
+		json.root = NULL;
+	}
+	kore_json_cleanup(&json);
+}
+
+/* One payment of a booking's list: the extras after total and visible. */
+static struct kore_json_item *
+payments_read_listed(struct kore_json_item *parent, const char *name,
+    const struct db_call *c, int row, int col)
+{
+	struct kore_json_item	*p;
+
+	p = payments_json(parent, name, c, row, col);
+	payments_read_extra(p, c, row, col + PAYMENTS_COLS + 2);
+	return (p);
+}
+
 static int
 payments_read_auth(struct http_request *req)
 {
@@ -213,6 +281,7 @@ static int
 payments_read_answer(struct http_request *req)
 {
 	struct payments_read_req	*p = http_state_get(req);
+	struct kore_json_item		*root;
 
 	if (p->which == PAYMENTS_READ_GET) {
 		if (db_rows(&p->db) == 0) {
@@ -220,8 +289,9 @@ payments_read_answer(struct http_request *req)
 			    "No payment with this id.");
 			return (HTTP_STATE_COMPLETE);
 		}
-		reply_json(req, HTTP_STATUS_OK,
-		    payments_json(NULL, NULL, &p->db, 0, 0));
+		root = payments_json(NULL, NULL, &p->db, 0, 0);
+		payments_read_extra(root, &p->db, 0, PAYMENTS_COLS);
+		reply_json(req, HTTP_STATUS_OK, root);
 		return (HTTP_STATE_COMPLETE);
 	}
 
@@ -232,8 +302,8 @@ payments_read_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&p->db, payments_json,
-	    PAYMENTS_COLS, p->limit, p->offset));
+	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&p->db,
+	    payments_read_listed, PAYMENTS_COLS, p->limit, p->offset));
 	return (HTTP_STATE_COMPLETE);
 }
 

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stripe_fixtures.h"
+#include "tokens.h"
 
 static const char *
 str(const json_t *o, const char *name)
@@ -125,6 +127,141 @@ Test(stripe_pay, three_d_secure_is_requires_action_with_next_action)
 	api_free(r);
 	cr_assert_str_eq(sx_text("SELECT status FROM bookings WHERE id = %s",
 	    p.bid), "pending_payment");
+}
+
+/*
+ * GET shows the provider's side as initiate does: provider and intent to
+ * the owner and admins, the client_secret to the owner only.
+ */
+Test(stripe_pay, get_shows_the_intent_and_the_secret_to_the_owner_only)
+{
+	struct paying	p;
+	struct api_resp	*r, *g;
+	json_t		*item;
+	char		*get, *list;
+	int		i;
+
+	sx_paying(&p, 1);
+	r = sx_initiate(&p, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	get = api_format("/api/payments/%lld", fixture_id(r));
+	list = api_format("/api/bookings/%s/payments", p.bid);
+	for (i = 0; i < 2; i++) {
+		g = api_auth("GET", i == 0 ? get : list, p.token, NULL);
+		cr_assert_eq(g->status, 200, "%s", g->body);
+		item = i == 0 ? g->json :
+		    json_array_get(json_object_get(g->json, "data"), 0);
+		cr_assert_str_eq(str(item, "provider"), "stripe", "%s",
+		    g->body);
+		cr_assert_str_eq(str(item, "provider_payment_id"),
+		    str(r->json, "provider_payment_id"), "%s", g->body);
+		cr_assert_str_eq(str(item, "client_secret"),
+		    str(r->json, "client_secret"), "%s", g->body);
+		cr_assert_null(json_object_get(item, "next_action"));
+		api_free(g);
+
+		/* An admin sees the intent, never the secret. */
+		g = api_auth("GET", i == 0 ? get : list, test_admin_token(),
+		    NULL);
+		cr_assert_eq(g->status, 200, "%s", g->body);
+		item = i == 0 ? g->json :
+		    json_array_get(json_object_get(g->json, "data"), 0);
+		cr_assert_str_eq(str(item, "provider_payment_id"),
+		    str(r->json, "provider_payment_id"), "%s", g->body);
+		cr_assert_null(json_object_get(item, "client_secret"), "%s",
+		    g->body);
+		api_free(g);
+	}
+	api_free(r);
+	free(get);
+	free(list);
+}
+
+/*
+ * requires_action is kept: GET shows it with next_action until the
+ * customer authenticates and Stripe's webhook settles the payment.
+ */
+Test(stripe_pay, requires_action_is_kept_until_the_webhook_settles_it)
+{
+	struct paying	p;
+	struct api_resp	*r;
+	long long	pay;
+	char		*intent, *path, *get;
+	int		i;
+
+	sx_paying(&p, 1);
+	pay = sx_initiated(&p, &intent);
+	r = sx_confirm(&p, pay, "pm_card_authenticationRequired", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+
+	get = api_format("/api/payments/%lld", pay);
+	r = api_auth("GET", get, p.token, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(str(r->json, "status"), "requires_action", "%s",
+	    r->body);
+	cr_assert_str_eq(str(json_object_get(r->json, "next_action"), "type"),
+	    "use_stripe_sdk", "%s", r->body);
+	api_free(r);
+	path = api_format("/api/bookings/%s/payments", p.bid);
+	r = api_auth("GET", path, p.token, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(str(json_array_get(json_object_get(r->json, "data"),
+	    0), "status"), "requires_action", "%s", r->body);
+	api_free(r);
+	free(path);
+
+	/* The customer authenticates; the stand-in's webhook settles it. */
+	path = api_format("/__control/intents/%s/authenticate", intent);
+	json_decref(sx_control("POST", path, "{\"result\": \"succeed\"}"));
+	free(path);
+	for (i = 0; i < 100; i++) {
+		if (!strcmp(sx_text("SELECT status FROM bookings WHERE id = %s",
+		    p.bid), "confirmed"))
+			break;
+		usleep(100000);
+	}
+	r = api_auth("GET", get, p.token, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(str(r->json, "status"), "succeeded", "%s", r->body);
+	cr_assert_null(json_object_get(r->json, "next_action"), "%s", r->body);
+	api_free(r);
+	cr_assert_str_eq(sx_text("SELECT status FROM bookings WHERE id = %s",
+	    p.bid), "confirmed");
+	free(get);
+	free(intent);
+}
+
+/* A confirm with another card after requires_action settles it too. */
+Test(stripe_pay, requires_action_then_another_card_settles_it)
+{
+	struct paying	p;
+	struct api_resp	*r;
+	long long	pay;
+	char		*get;
+
+	sx_paying(&p, 1);
+	json_decref(sx_control("POST", "/__control/webhooks",
+	    "{\"auto\": false}"));
+	pay = sx_initiated(&p, NULL);
+	r = sx_confirm(&p, pay, "pm_card_authenticationRequired", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	get = api_format("/api/payments/%lld", pay);
+	r = api_auth("GET", get, p.token, NULL);
+	cr_assert_str_eq(str(r->json, "status"), "requires_action", "%s",
+	    r->body);
+	api_free(r);
+
+	r = sx_confirm(&p, pay, "pm_card_visa", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(str(r->json, "status"), "succeeded", "%s", r->body);
+	api_free(r);
+	r = api_auth("GET", get, p.token, NULL);
+	cr_assert_str_eq(str(r->json, "status"), "succeeded", "%s", r->body);
+	cr_assert_null(json_object_get(r->json, "next_action"), "%s", r->body);
+	api_free(r);
+	free(get);
 }
 
 /* One Stripe failure on create, then the same key again. */

@@ -202,6 +202,87 @@ Test(stripe_refund, money_after_the_seat_was_resold_is_refunded, .timeout = 60)
 	free(body);
 }
 
+/* One sample of GET /metrics (`series` with its labels), or -1. */
+static double
+scraped(const char *series)
+{
+	struct api_resp	*r;
+	const char	*at;
+	double		v;
+	size_t		len;
+
+	r = api("GET", "/metrics", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	v = -1;
+	len = strlen(series);
+	for (at = strstr(r->body, series); at != NULL;
+	    at = strstr(at + 1, series)) {
+		if ((at == r->body || at[-1] == '\n') && at[len] == ' ') {
+			v = strtod(at + len + 1, NULL);
+			break;
+		}
+	}
+	api_free(r);
+	return (v);
+}
+
+/*
+ * The outbox in /metrics: attempts by result (this instance's deliverers)
+ * and the rows by status with the oldest pending row's age (the table's,
+ * refreshed by the deliverers), while Stripe refuses a refund until it
+ * is dead.
+ */
+Test(stripe_refund, the_outbox_is_in_metrics_while_a_refund_fails, .timeout = 90)
+{
+	struct paying	p;
+	long long	pay;
+	double		retried, dead, rows_dead, v;
+	char		*intent, *st;
+	int		i;
+
+	retried = scraped("booking_outbox_attempts_total{result=\"retried\"}");
+	dead = scraped("booking_outbox_attempts_total{result=\"dead\"}");
+	rows_dead = scraped("booking_outbox_rows{status=\"dead\"}");
+	cr_assert_geq(retried, 0, "no outbox attempts in /metrics");
+	cr_assert_geq(rows_dead, 0, "no outbox rows in /metrics");
+
+	sx_paid(&p, &pay, &intent);
+	sx_behaviour("refund", "error500", 0);
+	cancel(&p);
+
+	/* Pending and retried: the gauges see the row within seconds. */
+	for (i = 0; i < 100; i++) {
+		if (scraped("booking_outbox_rows{status=\"pending\"}") >= 1 &&
+		    scraped("booking_outbox_oldest_pending_seconds") >= 1)
+			break;
+		usleep(100000);
+	}
+	cr_assert_geq(scraped("booking_outbox_rows{status=\"pending\"}"), 1);
+	cr_assert_geq(scraped("booking_outbox_oldest_pending_seconds"), 1);
+	cr_assert_gt(scraped("booking_outbox_attempts_total"
+	    "{result=\"retried\"}"), retried);
+
+	st = NULL;
+	for (i = 0; i < 300; i++) {
+		st = sx_text("SELECT status FROM payment_outbox WHERE "
+		    "payment_id = %lld", pay);
+		if (!strcmp(st, "dead"))
+			break;
+		usleep(100000);
+	}
+	cr_assert_str_eq(st, "dead");
+	cr_assert_eq(scraped("booking_outbox_attempts_total{result=\"dead\"}"),
+	    dead + 1);
+	for (i = 0; i < 100; i++) {
+		v = scraped("booking_outbox_rows{status=\"dead\"}");
+		if (v >= rows_dead + 1)
+			break;
+		usleep(100000);
+	}
+	cr_assert_geq(v, rows_dead + 1);
+	free(intent);
+}
+
 Test(stripe_refund, a_refund_stripe_keeps_refusing_is_dead_and_shown_to_admins,
     .timeout = 90)
 {

@@ -1,7 +1,9 @@
 // One customer's evening, through a client generated from the API
 // description (openapi-typescript types + openapi-fetch): register, log
 // in, browse movies and shows, hold seats, book with an Idempotency-Key
-// (and replay it), pay when the booking waits for payment, list bookings,
+// (and replay it), pay when the booking waits for payment (with the mock's
+// card token, or with PAYMENT_PROVIDER=stripe through Stripe's Payment
+// Intents at the stand-in, then a webhook-settled one), list bookings,
 // cancel, refresh the token, log out. An admin (made by e2e.sh) first puts
 // a movie, a theatre, a screen and a show in the catalog the same way.
 //
@@ -19,6 +21,9 @@ const base = process.env.BOOKING_URL;
 const record = process.env.OPENAPI_RECORD;
 const adminEmail = process.env.ADMIN_EMAIL;
 const adminPassword = process.env.ADMIN_PASSWORD;
+// The server pays through Stripe (the stand-in in the tests) rather than
+// the mock: e2e.sh runs the scenario once with each.
+const stripe = process.env.PAYMENT_PROVIDER === 'stripe';
 if (!base || !adminEmail || !adminPassword) {
   throw new Error('BOOKING_URL, ADMIN_EMAIL and ADMIN_PASSWORD must be set');
 }
@@ -214,9 +219,20 @@ async function main(): Promise<void> {
       `initiate: ${init.response.status} ${JSON.stringify(init.error)}`);
     step(`pay: initiate ${init.response.status}, payment ${init.data.id}, ` +
       `${init.data.amount_cents} ${init.data.currency}`);
+    if (stripe) {
+      // PAYMENT_PROVIDER=stripe: the intent made at the Stripe stand-in,
+      // confirmed server-side with Stripe's test card.
+      check(init.data.provider === 'stripe' &&
+        (init.data.provider_payment_id ?? '').startsWith('pi_') &&
+        (init.data.client_secret ?? '').startsWith(`${init.data.provider_payment_id}_secret_`),
+      `stripe initiate: ${JSON.stringify(init.data)}`);
+      step(`pay: stripe intent ${init.data.provider_payment_id}, client_secret present`);
+    }
     const conf = await api.POST('/api/payments/confirm', {
       params: { header: { 'Idempotency-Key': randomUUID() } },
-      body: { payment_id: init.data.id, card_token: 'tok_visa' },
+      body: stripe
+        ? { payment_id: init.data.id, payment_method: 'pm_card_visa' }
+        : { payment_id: init.data.id, card_token: 'tok_visa' },
     });
     check(conf.data?.status === 'succeeded',
       `confirm: ${conf.response.status} ${JSON.stringify(conf.error)}`);
@@ -247,6 +263,54 @@ async function main(): Promise<void> {
     (cancel.data.status === 'cancelled' || cancel.data.status === 'refunded'),
   `cancel: ${cancel.response.status} ${JSON.stringify(cancel.error)}`);
   step(`cancel: 200, booking ${cancel.data.id} ${cancel.data.status}`);
+
+  // Through Stripe, a second booking paid with 3-D Secure: confirm
+  // answers requires_action with Stripe's next_action; the customer
+  // authenticates (at the stand-in) and Stripe's signed webhook
+  // payment_intent.succeeded confirms the booking.
+  if (stripe) {
+    const standin = process.env.STRIPE_STANDIN_URL ??
+      fail('STRIPE_STANDIN_URL must be set with PAYMENT_PROVIDER=stripe');
+    const seats2 = free.slice(5, 7).map((s) => s.id);
+    const hold2 = await api.POST('/api/holds', { body: { show_id: showId, seat_ids: seats2 } });
+    check(hold2.data !== undefined, `hold 2: ${hold2.response.status}`);
+    const book2 = await api.POST('/api/bookings', {
+      params: { header: { 'Idempotency-Key': randomUUID() } },
+      body: { hold_id: hold2.data.id },
+    });
+    check(book2.data?.status === 'pending_payment', `book 2: ${book2.response.status}`);
+    const init2 = await api.POST('/api/payments/initiate', {
+      params: { header: { 'Idempotency-Key': randomUUID() } },
+      body: { booking_id: book2.data.id },
+    });
+    check(init2.data?.provider_payment_id !== undefined,
+      `initiate 2: ${init2.response.status} ${JSON.stringify(init2.error)}`);
+    const conf2 = await api.POST('/api/payments/confirm', {
+      params: { header: { 'Idempotency-Key': randomUUID() } },
+      body: { payment_id: init2.data.id, payment_method: 'pm_card_authenticationRequired' },
+    });
+    check(conf2.response.status === 200 && conf2.data?.status === 'requires_action' &&
+      conf2.data.next_action !== undefined,
+    `confirm 3-D Secure: ${conf2.response.status} ${JSON.stringify(conf2.data ?? conf2.error)}`);
+    step(`pay 3-D Secure: confirm 200, ${conf2.data.status}, next_action ` +
+      `${JSON.stringify(conf2.data.next_action).slice(0, 40)}...`);
+    const auth = await fetch(`${standin}/__control/intents/` +
+      `${init2.data.provider_payment_id}/authenticate`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ result: 'succeed' }),
+    });
+    check(auth.status === 200, `stand-in authenticate: ${auth.status}`);
+    let settled = '';
+    for (let i = 0; i < 100 && settled !== 'confirmed'; i++) {
+      const b = await api.GET('/api/bookings/{id}', { params: { path: { id: book2.data.id } } });
+      settled = b.data?.status ?? `HTTP ${b.response.status}`;
+      if (settled !== 'confirmed') await new Promise((r) => setTimeout(r, 100));
+    }
+    check(settled === 'confirmed', `booking after the webhook: ${settled}`);
+    const pay2 = await api.GET('/api/payments/{id}', { params: { path: { id: init2.data.id } } });
+    check(pay2.data?.status === 'succeeded', `payment after the webhook: ${pay2.data?.status}`);
+    step(`pay 3-D Secure: authenticated; the webhook confirmed booking ${book2.data.id}`);
+  }
 
   // Refresh, log out.
   const refreshed = await anon.POST('/api/auth/refresh', {
