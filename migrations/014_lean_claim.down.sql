@@ -131,3 +131,27 @@ ALTER FUNCTION booking_claim(bigint, bigint, bigint[], bigint, text, text,
     integer, interval)
     SET enable_seqscan = off SET enable_hashjoin = off
     SET enable_mergejoin = off;
+
+-- 007's seat_claim_count.
+CREATE OR REPLACE FUNCTION seat_claim_count(p_user bigint, p_show bigint,
+    p_seats bigint[]) RETURNS integer
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_count integer;
+BEGIN
+	SELECT count(DISTINCT id)::integer INTO v_count FROM (
+		SELECT unnest(p_seats) AS id
+		UNION ALL
+		SELECT bs.seat_id FROM booking_seats bs
+		JOIN bookings b ON b.id = bs.booking_id
+		WHERE b.user_id = p_user AND b.show_id = p_show AND bs.live
+		AND NOT (b.status = 'pending_payment' AND
+		    b.payment_due_at <= now())
+		UNION ALL
+		SELECT hs.seat_id FROM hold_seats hs
+		JOIN holds h ON h.id = hs.hold_id
+		WHERE h.user_id = p_user AND h.show_id = p_show
+		AND h.released_at IS NULL AND h.expires_at > now()) c;
+	RETURN v_count;
+END
+$$;
