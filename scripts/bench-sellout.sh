@@ -132,6 +132,21 @@ pg=$(timeout 90 "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -N \
     -c 32 -j 2 -T 5 booking_sellout 2>/dev/null |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
 
+# Where a sold-out ask's time goes: the database's share alone, the
+# same call hold_claim_best() the server makes, for 3 s at 1 and 8
+# clients on the sold-out 10,000-seat show.
+uid=$(psql -tA -c "SELECT min(id) FROM users") || exit 1
+echo "SELECT * FROM hold_claim_best($uid, $show_big, 1, NULL, 600, 10);" \
+    > "$tmp/soldout.sql"
+soldout_db() {
+	timeout 30 "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -n \
+	    -M prepared -f "$tmp/soldout.sql" -c "$1" -j "$1" -T 3 \
+	    booking_sellout 2>/dev/null | awk '/^latency average/ {l=$4}
+	    /^tps/ {t=$3} END {printf "%.0f/s, mean %.3f ms", t, l}'
+}
+db1=$(soldout_db 1)
+db8=$(soldout_db 8)
+
 r() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$tmp/run.$1"; }
 echo "== sellout: $buyers buyers over $conns connections, $(nproc) cores," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg); fsync on"
@@ -161,3 +176,5 @@ echo "stale $stale_check"
 echo "big   $big_check"
 echo "small $small_check"
 echo "pgbench -N, 32 clients, same database (tps): $pg"
+echo "sold-out ask, database only (hold_claim_best on the sold-out show):" \
+    "1 client $db1; 8 clients $db8"
