@@ -466,6 +466,11 @@ async function payWithStripe(p: Payment): Promise<void> {
 
 // ---- my bookings
 
+// A cancelled booking's refund is delivered after the cancel (the outbox):
+// while one is pending the list is read again, every 2 s, 30 times at most.
+let refundPolls = 0;
+let refundTimer: number | undefined;
+
 async function loadBookings(): Promise<void> {
   if (!currentUser()) return;
   const r = await authed(() => api.GET('/api/bookings', { params: { query: { limit: 20 } } }));
@@ -476,8 +481,12 @@ async function loadBookings(): Promise<void> {
     li.dataset['bookingId'] = String(b.id);
     li.dataset['status'] = b.status;
     const seats = b.seats.map((s) => `${s.row}${s.number}`).join(', ');
+    const refund = b.refund_status ?? null;
+    if (refund) li.dataset['refund'] = refund;
     li.append(`Booking ${b.id} · show ${b.show_id} · seats ${seats} · ` +
-      `${money(b.total_cents, b.currency)} · ${b.status.replace('_', ' ')} `);
+      `${money(b.total_cents, b.currency)} · ${b.status.replace('_', ' ')}` +
+      (refund === 'pending' ? ' · refund pending' :
+        refund === 'failed' ? ' · refund failed: contact us' : '') + ' ');
     if (b.status === 'pending_payment') {
       const p = document.createElement('button');
       p.type = 'button';
@@ -496,6 +505,13 @@ async function loadBookings(): Promise<void> {
   }));
   if (r.data.data.length === 0) ul.replaceChildren(Object.assign(
     document.createElement('li'), { textContent: 'No bookings yet.' }));
+  window.clearTimeout(refundTimer);
+  if (r.data.data.some((b) => b.refund_status === 'pending') && refundPolls < 30) {
+    refundPolls++;
+    refundTimer = window.setTimeout(() => void loadBookings(), 2000);
+  } else {
+    refundPolls = 0;
+  }
 }
 
 async function cancel(id: number, btn: HTMLButtonElement): Promise<void> {
