@@ -16,8 +16,9 @@ import addFormats from 'ajv-formats';
 import { deref, loadDescription, matchPath, pathMatchers } from './describe.mjs';
 
 // Paths that answer 404 rather than 405 to other methods, so as not to
-// show they exist (GET /metrics outside METRICS_ALLOW).
-const HIDDEN = ['/metrics'];
+// show they exist (GET /metrics outside METRICS_ALLOW; the mock's
+// callback with another PAYMENT_PROVIDER).
+const HIDDEN = ['/metrics', '/api/payments/mock-callback'];
 
 const [descFile, ...records] = process.argv.slice(2);
 const doc = loadDescription(descFile);
