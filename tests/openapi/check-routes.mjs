@@ -65,7 +65,7 @@ const templateKey = (p) => p.replace(/\{[^}]+\}/g, '{}');
 const sources = readdirSync(join(root, 'src')).filter((n) => n.endsWith('.c'))
   .map((n) => readFileSync(join(root, 'src', n), 'utf8')).join('\n');
 function handlerMethods(handler) {
-  const d = sources.match(new RegExp(
+  let d = sources.match(new RegExp(
     `\\n${handler}\\(struct http_request \\*req\\)\\s*\\{\\s*` +
     // an optional guard that hides the whole route (the mock's callback
     // with another provider): `if (...) return (route_not_found(req));`
@@ -75,9 +75,14 @@ function handlerMethods(handler) {
     const body = sources.match(new RegExp(
       `\\n${handler}\\(struct http_request \\*req\\)\\n\\{\\n([\\s\\S]*?)\\n\\}\\n`));
     if (!body) return null;
-    const named = [...body[1].matchAll(/HTTP_METHOD_([A-Z]+)/g)]
-      .map((m) => (m[1] === 'HEAD' ? 'GET' : m[1]));
-    return named.length > 0 ? [...new Set(named)] : null;
+    // A guard first (mock-callback is 404 with another provider), then
+    // the dispatch: the table still names the methods.
+    d = body[1].match(/\n\treturn \(ROUTE_DISPATCH\(req, (\w+)\)\);$/);
+    if (!d) {
+      const named = [...body[1].matchAll(/HTTP_METHOD_([A-Z]+)/g)]
+        .map((m) => (m[1] === 'HEAD' ? 'GET' : m[1]));
+      return named.length > 0 ? [...new Set(named)] : null;
+    }
   }
   const t = sources.match(new RegExp(
     `struct route_method ${d[1]}\\[\\] = \\{([^}]*)\\}`));

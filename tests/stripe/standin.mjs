@@ -182,6 +182,9 @@ export function createStandin(opts) {
 		behaviours: [],
 		autoWebhooks: true,
 		webhookDelayMs: 0,
+		webhookTimes: 1,	// each automatic event delivered this often
+		holdWebhooks: false,	// kept in `held` until /__control/release
+		held: [],
 		stats: null,
 		sockets: new Set(),
 	};
@@ -200,6 +203,9 @@ export function createStandin(opts) {
 		st.behaviours = [];
 		st.autoWebhooks = true;
 		st.webhookDelayMs = 0;
+		st.webhookTimes = 1;
+		st.holdWebhooks = false;
+		st.held = [];
 		resetStats();
 	}
 	reset();
@@ -458,13 +464,40 @@ export function createStandin(opts) {
 			const ev = eventFor(type, obj.object === 'payment_intent' ?
 			    publicIntent(obj) : obj);
 			const payload = JSON.stringify(ev, null, 2);
-			setTimeout(async () => {
-				const r = await deliver(payload,
-				    sign(payload, opts.webhookSecret));
-				st.stats.webhooks.push({ event_id: ev.id, type,
-				    status: r.status, auto: true });
-			}, st.webhookDelayMs);
+			if (st.holdWebhooks) {
+				st.held.push({ ev, payload });
+				continue;
+			}
+			setTimeout(() => deliverAuto(ev, payload), st.webhookDelayMs);
 		}
+	}
+
+	// One automatic event, webhookTimes times (signed afresh each time).
+	async function deliverAuto(ev, payload) {
+		const out = [];
+		for (let i = 0; i < st.webhookTimes; i++) {
+			const r = await deliver(payload,
+			    sign(payload, opts.webhookSecret));
+			st.stats.webhooks.push({ event_id: ev.id, type: ev.type,
+			    status: r.status, auto: true });
+			out.push({ event_id: ev.id, type: ev.type, ...r });
+		}
+		return out;
+	}
+
+	// Held events, delivered now in the order asked, one after another.
+	async function release(p) {
+		const order = p.order ?? 'fifo';
+		if (order !== 'fifo' && order !== 'reverse')
+			throw new Error('order must be fifo or reverse');
+		const batch = st.held;
+		st.held = [];
+		if (order === 'reverse')
+			batch.reverse();
+		const deliveries = [];
+		for (const { ev, payload } of batch)
+			deliveries.push(...await deliverAuto(ev, payload));
+		return { deliveries };
 	}
 
 	function send(res, status, body, headers = {}) {
@@ -706,8 +739,20 @@ export function createStandin(opts) {
 					st.autoWebhooks = p.auto;
 				if (Number.isInteger(p.delay_ms) && p.delay_ms >= 0)
 					st.webhookDelayMs = p.delay_ms;
+				if (p.times !== undefined) {
+					if (!Number.isInteger(p.times) || p.times < 1 ||
+					    p.times > 10)
+						throw new Error('times must be 1 to 10');
+					st.webhookTimes = p.times;
+				}
+				if (typeof p.hold === 'boolean')
+					st.holdWebhooks = p.hold;
 				controlReply(res, 200, { auto: st.autoWebhooks,
-				    delay_ms: st.webhookDelayMs });
+				    delay_ms: st.webhookDelayMs, times: st.webhookTimes,
+				    hold: st.holdWebhooks, held: st.held.length });
+			} else if (req.method === 'POST' &&
+			    path === '/__control/release') {
+				controlReply(res, 200, await release(p));
 			} else if (req.method === 'POST' &&
 			    path === '/__control/send_event') {
 				controlReply(res, 200, await sendEvent(p));

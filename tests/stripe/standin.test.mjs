@@ -485,3 +485,34 @@ test('send_event: twice, tampered, stale, another secret', async () => {
 	assert.equal((await control('send_event', { type: 'x',
 	    intent: 'pi_nope' })).status, 400);
 });
+
+test('automatic events: twice each, or held and released in reverse',
+    async () => {
+	const s = client();
+	await control('webhooks', { times: 2 });
+	const pi = await s.paymentIntents.create({ ...base,
+	    payment_method: 'pm_card_visa', confirm: true });
+	assert.equal(await arrived(2), 2);
+	assert.equal(received[0].event.id, received[1].event.id);
+	assert.equal(received[0].event.data.object.id, pi.id);
+
+	received.length = 0;
+	await control('webhooks', { times: 1, hold: true });
+	const p2 = await s.paymentIntents.create(base);
+	await assert.rejects(s.paymentIntents.confirm(p2.id,
+	    { payment_method: 'pm_card_chargeDeclined' }));
+	await s.paymentIntents.confirm(p2.id, { payment_method: 'pm_card_visa' });
+	await s.refunds.create({ payment_intent: p2.id });
+	await new Promise((r) => setTimeout(r, 100));
+	assert.equal(received.length, 0, 'held events were delivered');
+	const st = (await control('webhooks', {})).json;
+	assert.equal(st.held, 3);
+	const rel = (await control('release', { order: 'reverse' })).json;
+	assert.deepEqual(rel.deliveries.map((d) => d.status), [200, 200, 200]);
+	assert.deepEqual(received.map((r) => r.event.type), ['charge.refunded',
+	    'payment_intent.succeeded', 'payment_intent.payment_failed']);
+	assert.equal((await control('webhooks', {})).json.held, 0);
+	assert.equal((await control('release', { order: 'sideways' })).status,
+	    400);
+	assert.equal((await control('webhooks', { times: 0 })).status, 400);
+});
