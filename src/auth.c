@@ -51,6 +51,7 @@
 #include "db.h"
 #include "redis.h"
 #include "reply.h"
+#include "state.h"
 #include "token.h"
 
 #define AUTH_STATE_NEW		0
@@ -530,6 +531,5 @@ auth_state(struct http_request *req, int outcome, int next)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = next;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, next));
 }

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "state.h"
 
 /*
  * The connection string with the host's address resolved now, in the
@@ -495,6 +496,5 @@ db_state(struct http_request *req, struct db_call *call, int next,
 		return (failed(req, call));
 	}
 
-	req->fsm_state = next;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, next));
 }
