@@ -15,7 +15,7 @@
  * With payments on (config.payments) a booking starts pending_payment and
  * lapses after config.payment_window seconds (007_payments says how).
  *
- * Reads return one row per seat in booking_rows() order (BOOKINGS_COLS);
+ * Every statement answers one row per seat in one layout (bookings_col);
  * bookings_json() folds the rows of one booking into one object.
  */
 #include <sys/types.h>
@@ -36,6 +36,7 @@
 #include "route.h"
 #include "throttle.h"
 #include "seatmap.h"
+#include "state.h"
 
 int	bookings_collection(struct http_request *);
 int	bookings_item(struct http_request *);
@@ -53,49 +54,83 @@ int	bookings_show(struct http_request *);
 #define BOOKINGS_RESOLVE_ATTEMPTS	16
 #define BOOKINGS_RESOLVE_MS		150
 
-/* The booking_rows() columns, from booking_id to seat_status. */
-#define BOOKINGS_COLS		14
-/* booking_cancel(): the booking's total, and the payment it refunded. */
-#define BOOKINGS_COL_TOTAL	5
-#define BOOKINGS_COL_REFUND	(2 + BOOKINGS_COLS)
+/*
+ * One layout (bookings_col) for every statement here, each answering as
+ * many of its columns as it has: a claim's outcome and blocked seat ids
+ * (claim.c reads them; NULL in the reads), the columns of booking_rows()
+ * (migrations/007_payments.up.sql; booking_claim and booking_cancel
+ * answer them too), the refund (refund_status in the reads, the payment
+ * booking_cancel queued a refund of as refund_payment), the total of a
+ * list, and whether a listed show exists.
+ */
+#define BOOKINGS_ROW_SQL \
+    " r.booking_id, r.show_id, r.status, r.total_cents, r.currency," \
+    " r.created_at, r.payment_due_at, r.cancelled_at, r.seat_id," \
+    " r.row_label, r.seat_number, r.tier, r.price_cents, r.seat_status"
 
-/* Rows: outcome, ids, then BOOKINGS_COLS. */
+enum bookings_col {
+	BOOKINGS_COL_OUTCOME,
+	BOOKINGS_COL_BLOCKED,
+	BOOKINGS_COL_ID,
+	BOOKINGS_COL_SHOW_ID,
+	BOOKINGS_COL_STATUS,
+	BOOKINGS_COL_TOTAL_CENTS,
+	BOOKINGS_COL_CURRENCY,
+	BOOKINGS_COL_CREATED_AT,
+	BOOKINGS_COL_PAYMENT_DUE_AT,
+	BOOKINGS_COL_CANCELLED_AT,
+	BOOKINGS_COL_SEAT_ID,
+	BOOKINGS_COL_SEAT_ROW,
+	BOOKINGS_COL_SEAT_NUMBER,
+	BOOKINGS_COL_SEAT_TIER,
+	BOOKINGS_COL_SEAT_PRICE,
+	BOOKINGS_COL_SEAT_STATUS,
+	BOOKINGS_COL_REFUND,
+	BOOKINGS_COL_TOTAL,
+	BOOKINGS_COL_SHOW_EXISTS,
+};
+
+/* Through BOOKINGS_COL_SEAT_STATUS. */
 static const char *sql_claim =
-    "SELECT * FROM booking_claim($1, $2, $3::bigint[], $4, $5, $6, $7,"
-    " make_interval(secs => $8::int))";
+    "SELECT r.outcome, r.blocked," BOOKINGS_ROW_SQL
+    " FROM booking_claim($1, $2, $3::bigint[], $4, $5, $6, $7,"
+    " make_interval(secs => $8::int)) r";
 
+/* Through BOOKINGS_COL_REFUND (refund_payment). */
 static const char *sql_cancel =
-    "SELECT * FROM booking_cancel($1, $2)";
+    "SELECT r.outcome, r.blocked," BOOKINGS_ROW_SQL ", r.refund_payment"
+    " FROM booking_cancel($1, $2) r";
 
-/* Rows: BOOKINGS_COLS. */
+/* Through BOOKINGS_COL_REFUND (refund_status). */
 static const char *sql_get =
-    "SELECT r.*, b.refund_status FROM bookings b,"
-    " booking_rows(ARRAY[b.id]) r"
+    "SELECT NULL, NULL," BOOKINGS_ROW_SQL ", b.refund_status"
+    " FROM bookings b, booking_rows(ARRAY[b.id]) r"
     " WHERE b.id = $1 AND (b.user_id = $2 OR $3::boolean)";
 
 /*
- * Rows: total, then BOOKINGS_COLS; one row with NULLs for an empty page,
- * so the total is always known.
+ * Through BOOKINGS_COL_TOTAL; one row with NULLs for an empty page, so
+ * the total is always known.
  */
 static const char *sql_list =
     "WITH f AS (SELECT id FROM bookings WHERE user_id = $1"
     "  AND ($2::text IS NULL"
     "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id DESC LIMIT $3 OFFSET $4)"
-    " SELECT (SELECT count(*) FROM f), r.*, (SELECT refund_status"
-    "  FROM bookings WHERE id = r.booking_id) AS refund_status"
+    " SELECT NULL, NULL," BOOKINGS_ROW_SQL ", (SELECT refund_status"
+    "  FROM bookings WHERE id = r.booking_id) AS refund_status,"
+    "  (SELECT count(*) FROM f)"
     " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
     "  SELECT id FROM page ORDER BY id DESC)) r ON true";
 
-/* As sql_list, for a show, plus whether the show exists. */
+/* As sql_list, for a show, through BOOKINGS_COL_SHOW_EXISTS. */
 static const char *sql_show_list =
     "WITH f AS (SELECT id FROM bookings WHERE show_id = $1"
     "  AND ($2::text IS NULL"
     "  OR booking_status_now(status, payment_due_at) = $2)),"
     " page AS (SELECT id FROM f ORDER BY id LIMIT $3 OFFSET $4)"
-    " SELECT (SELECT count(*) FROM f), r.*,"
-    "  EXISTS (SELECT 1 FROM shows WHERE id = $1), (SELECT refund_status"
-    "  FROM bookings WHERE id = r.booking_id) AS refund_status"
+    " SELECT NULL, NULL," BOOKINGS_ROW_SQL ", (SELECT refund_status"
+    "  FROM bookings WHERE id = r.booking_id) AS refund_status,"
+    "  (SELECT count(*) FROM f), EXISTS (SELECT 1 FROM shows WHERE id = $1)"
     " FROM (SELECT 1) one LEFT JOIN booking_rows(ARRAY("
     "  SELECT id FROM page ORDER BY id)) r ON true";
 
@@ -148,48 +183,51 @@ static int	bookings_read_answer(struct http_request *);
 static void	bookings_refund_status(struct kore_json_item *,
 		    const struct db_call *, int);
 static struct kore_json_item	*bookings_json(struct kore_json_item *,
-		    const struct db_call *, int *, int);
+		    const struct db_call *, int *);
 static void	bookings_keep(struct bookings_req *, int,
 		    struct kore_json_item *);
 static int	bookings_page(struct http_request *, struct bookings_req *,
 		    const char **);
-static struct bookings_req	*bookings_state(struct http_request *);
 static void	bookings_free(struct http_request *);
 
-#define BOOKINGS_CREATE_AUTH	0
-#define BOOKINGS_CREATE_LIMIT	1
-#define BOOKINGS_CREATE_PARSE	2
-#define BOOKINGS_CREATE_RESERVE	3
-#define BOOKINGS_CREATE_CLAIM	4
-#define BOOKINGS_CREATE_STORE	5
-#define BOOKINGS_CREATE_ANSWER	6
+enum bookings_create_state {
+	BOOKINGS_CREATE_AUTH,
+	BOOKINGS_CREATE_LIMIT,
+	BOOKINGS_CREATE_PARSE,
+	BOOKINGS_CREATE_RESERVE,
+	BOOKINGS_CREATE_CLAIM,
+	BOOKINGS_CREATE_STORE,
+	BOOKINGS_CREATE_ANSWER,
+};
 
 static struct http_state bookings_create_states[] = {
-	KORE_HTTP_STATE(bookings_create_auth),
-	KORE_HTTP_STATE(bookings_create_limit),
-	KORE_HTTP_STATE(bookings_create_parse),
-	KORE_HTTP_STATE(bookings_create_reserve),
-	KORE_HTTP_STATE(bookings_create_claim),
-	KORE_HTTP_STATE(bookings_create_store),
-	KORE_HTTP_STATE(bookings_create_answer),
+	[BOOKINGS_CREATE_AUTH] = KORE_HTTP_STATE(bookings_create_auth),
+	[BOOKINGS_CREATE_LIMIT] = KORE_HTTP_STATE(bookings_create_limit),
+	[BOOKINGS_CREATE_PARSE] = KORE_HTTP_STATE(bookings_create_parse),
+	[BOOKINGS_CREATE_RESERVE] = KORE_HTTP_STATE(bookings_create_reserve),
+	[BOOKINGS_CREATE_CLAIM] = KORE_HTTP_STATE(bookings_create_claim),
+	[BOOKINGS_CREATE_STORE] = KORE_HTTP_STATE(bookings_create_store),
+	[BOOKINGS_CREATE_ANSWER] = KORE_HTTP_STATE(bookings_create_answer),
 };
 
 /*
  * Every read (and cancel): one statement, then an answer; a cancel tells
  * seatmap.c before it answers.
  */
-#define BOOKINGS_READ_AUTH	0
-#define BOOKINGS_READ_PREPARE	1
-#define BOOKINGS_READ_QUERY	2
-#define BOOKINGS_READ_CHANGED	3
-#define BOOKINGS_READ_ANSWER	4
+enum bookings_read_state {
+	BOOKINGS_READ_AUTH,
+	BOOKINGS_READ_PREPARE,
+	BOOKINGS_READ_QUERY,
+	BOOKINGS_READ_CHANGED,
+	BOOKINGS_READ_ANSWER,
+};
 
 static struct http_state bookings_read_states[] = {
-	KORE_HTTP_STATE(bookings_read_auth),
-	KORE_HTTP_STATE(bookings_read_prepare),
-	KORE_HTTP_STATE(bookings_read_query),
-	KORE_HTTP_STATE(bookings_read_changed),
-	KORE_HTTP_STATE(bookings_read_answer),
+	[BOOKINGS_READ_AUTH] = KORE_HTTP_STATE(bookings_read_auth),
+	[BOOKINGS_READ_PREPARE] = KORE_HTTP_STATE(bookings_read_prepare),
+	[BOOKINGS_READ_QUERY] = KORE_HTTP_STATE(bookings_read_query),
+	[BOOKINGS_READ_CHANGED] = KORE_HTTP_STATE(bookings_read_changed),
+	[BOOKINGS_READ_ANSWER] = KORE_HTTP_STATE(bookings_read_answer),
 };
 
 /* Which read a request is, by route. */
@@ -263,71 +301,78 @@ bookings_show_list(struct http_request *req)
 	return (bookings_read(req, BOOKINGS_READ_SHOW));
 }
 
+/* Every read (and cancel) runs bookings_read_states, told which. */
 static int
 bookings_read(struct http_request *req, int which)
 {
-	bookings_state(req)->which = which;
+	struct bookings_req	*b;
+
+	b = state_req(req, sizeof(struct bookings_req), bookings_free);
+	b->which = which;
 	return (http_state_run(bookings_read_states,
 	    ROUTE_STATES(bookings_read_states), req));
 }
 
-static struct bookings_req *
-bookings_state(struct http_request *req)
-{
-	struct bookings_req	*b;
-
-	if ((b = http_state_get(req)) == NULL)
-		b = http_state_create(req, sizeof(*b), bookings_free);
-
-	return (b);
-}
-
 /*
- * One booking object from the rows starting at *rowp, whose booking_rows()
- * columns start at `col`; *rowp moves on to the next booking's first row.
+ * One booking object from the rows starting at *rowp; *rowp moves on to
+ * the next booking's first row.
  */
 static struct kore_json_item *
 bookings_json(struct kore_json_item *parent, const struct db_call *c,
-    int *rowp, int col)
+    int *rowp)
 {
 	struct kore_json_item	*b, *seats, *s;
 	int64_t			id;
-	int			i, row;
-	static const char	*times[] = {
-		"created_at", "payment_due_at", "cancelled_at"
+	size_t			i;
+	int			row;
+	static const struct {
+		const char	*name;
+		int		col;
+	} times[] = {
+		{ "created_at", BOOKINGS_COL_CREATED_AT },
+		{ "payment_due_at", BOOKINGS_COL_PAYMENT_DUE_AT },
+		{ "cancelled_at", BOOKINGS_COL_CANCELLED_AT },
 	};
 
 	row = *rowp;
-	id = db_int(c, row, col);
+	id = db_int(c, row, BOOKINGS_COL_ID);
 	b = kore_json_create_object(parent, NULL);
 	kore_json_create_integer(b, "id", id);
-	kore_json_create_integer(b, "show_id", db_int(c, row, col + 1));
+	kore_json_create_integer(b, "show_id",
+	    db_int(c, row, BOOKINGS_COL_SHOW_ID));
 
 	seats = kore_json_create_array(b, "seats");
-	for (; row < db_rows(c) && !db_isnull(c, row, col) &&
-	    db_int(c, row, col) == id; row++) {
+	for (; row < db_rows(c) && !db_isnull(c, row, BOOKINGS_COL_ID) &&
+	    db_int(c, row, BOOKINGS_COL_ID) == id; row++) {
 		s = kore_json_create_object(seats, NULL);
-		kore_json_create_integer(s, "id", db_int(c, row, col + 8));
-		kore_json_create_string(s, "row", db_value(c, row, col + 9));
+		kore_json_create_integer(s, "id",
+		    db_int(c, row, BOOKINGS_COL_SEAT_ID));
+		kore_json_create_string(s, "row",
+		    db_value(c, row, BOOKINGS_COL_SEAT_ROW));
 		kore_json_create_integer(s, "number",
-		    db_int(c, row, col + 10));
-		kore_json_create_string(s, "tier", db_value(c, row, col + 11));
+		    db_int(c, row, BOOKINGS_COL_SEAT_NUMBER));
+		kore_json_create_string(s, "tier",
+		    db_value(c, row, BOOKINGS_COL_SEAT_TIER));
 		kore_json_create_integer(s, "price_cents",
-		    db_int(c, row, col + 12));
+		    db_int(c, row, BOOKINGS_COL_SEAT_PRICE));
 		kore_json_create_string(s, "status",
-		    db_value(c, row, col + 13));
+		    db_value(c, row, BOOKINGS_COL_SEAT_STATUS));
 	}
 	row--;
 
-	kore_json_create_string(b, "status", db_value(c, row, col + 2));
-	kore_json_create_integer(b, "total_cents", db_int(c, row, col + 3));
-	kore_json_create_string(b, "currency", db_value(c, row, col + 4));
-	for (i = 0; i < 3; i++) {
-		if (db_isnull(c, row, col + 5 + i))
-			kore_json_create_literal(b, times[i], KORE_JSON_NULL);
+	kore_json_create_string(b, "status",
+	    db_value(c, row, BOOKINGS_COL_STATUS));
+	kore_json_create_integer(b, "total_cents",
+	    db_int(c, row, BOOKINGS_COL_TOTAL_CENTS));
+	kore_json_create_string(b, "currency",
+	    db_value(c, row, BOOKINGS_COL_CURRENCY));
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		if (db_isnull(c, row, times[i].col))
+			kore_json_create_literal(b, times[i].name,
+			    KORE_JSON_NULL);
 		else
-			kore_json_create_string(b, times[i],
-			    db_value(c, row, col + 5 + i));
+			kore_json_create_string(b, times[i].name,
+			    db_value(c, row, times[i].col));
 	}
 
 	bookings_refund_status(b, c, row);
@@ -337,26 +382,28 @@ bookings_json(struct kore_json_item *parent, const struct db_call *c,
 }
 
 /*
- * refund_status (migrations/013): the column where a read selects it;
- * a cancel's answer knows it from what the cancel did (it queued a
- * refund: pending; the booking is refunded: succeeded); null otherwise.
+ * refund_status (migrations/013): BOOKINGS_COL_REFUND where a read
+ * selects it; a cancel's answer knows it from what the cancel did
+ * (refund_payment: it queued a refund, pending; the booking is refunded:
+ * succeeded); null otherwise (a claim selects neither).
  */
 static void
 bookings_refund_status(struct kore_json_item *b, const struct db_call *c,
     int row)
 {
-	int		col;
-	const char	*v;
+	const char	*v, *name;
 
 	v = NULL;
-	if ((col = PQfnumber(c->result, "refund_status")) >= 0) {
-		if (!db_isnull(c, row, col))
-			v = db_value(c, row, col);
-	} else if ((col = PQfnumber(c->result, "refund_payment")) >= 0) {
-		if (!db_isnull(c, row, col))
+	name = PQnfields(c->result) > BOOKINGS_COL_REFUND ?
+	    PQfname(c->result, BOOKINGS_COL_REFUND) : "";
+	if (!strcmp(name, "refund_status")) {
+		if (!db_isnull(c, row, BOOKINGS_COL_REFUND))
+			v = db_value(c, row, BOOKINGS_COL_REFUND);
+	} else if (!strcmp(name, "refund_payment")) {
+		if (!db_isnull(c, row, BOOKINGS_COL_REFUND))
 			v = "pending";
-		else if (!strcmp(db_value(c, row, PQfnumber(c->result,
-		    "status")), "refunded"))
+		else if (!strcmp(db_value(c, row, BOOKINGS_COL_STATUS),
+		    "refunded"))
 			v = "succeeded";
 	}
 
@@ -384,11 +431,12 @@ bookings_keep(struct bookings_req *b, int status, struct kore_json_item *root)
 static int
 bookings_create_auth(struct http_request *req)
 {
-	struct bookings_req	*b = bookings_state(req);
+	struct bookings_req	*b;
 	int			ret;
 	char			deny[sizeof(AUTH_DENY_PREFIX) +
 				    TOKEN_SID_LEN];
 
+	b = state_req(req, sizeof(struct bookings_req), bookings_free);
 	ret = auth_check(req, &b->auth, AUTH_ROLE_USER);
 	if (ret == AUTH_DENIED)
 		return (HTTP_STATE_COMPLETE);
@@ -401,11 +449,7 @@ bookings_create_auth(struct http_request *req)
 		throttle_user_unless(req, &b->limit_user, THROTTLE_BOOKINGS,
 		    b->auth.user_id, deny);
 	}
-	if (ret == AUTH_PENDING)
-		return (HTTP_STATE_RETRY);
-
-	req->fsm_state = BOOKINGS_CREATE_LIMIT;
-	return (HTTP_STATE_CONTINUE);
+	return (auth_state(req, ret, BOOKINGS_CREATE_LIMIT));
 }
 
 /* RATE_LIMIT_BOOKINGS per user, retries included: 429 past it. */
@@ -421,8 +465,7 @@ bookings_create_limit(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = BOOKINGS_CREATE_PARSE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_CREATE_PARSE));
 }
 
 /* The Idempotency-Key and the body; 400/415 otherwise. */
@@ -459,8 +502,7 @@ bookings_create_parse(struct http_request *req)
 		db_call_param(&b->db, NULL);
 	}
 
-	req->fsm_state = BOOKINGS_CREATE_RESERVE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_CREATE_RESERVE));
 }
 
 /* Claim the key in Redis: a retry is replayed or refused here. */
@@ -476,8 +518,7 @@ bookings_create_reserve(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = BOOKINGS_CREATE_CLAIM;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_CREATE_CLAIM));
 }
 
 /*
@@ -509,8 +550,7 @@ bookings_create_unknown(struct http_request *req, struct bookings_req *b,
 	http_response_header(req, "retry-after", "1");
 	root = reply_error_json("unavailable", REPLY_UNAVAILABLE_MSG, NULL);
 	bookings_keep(b, HTTP_STATUS_SERVICE_UNAVAILABLE, root);
-	req->fsm_state = BOOKINGS_CREATE_STORE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_CREATE_STORE));
 }
 
 /*
@@ -540,29 +580,27 @@ bookings_create_claim(struct http_request *req)
 			    "a failure after a lost connection"));
 		root = reply_db_error(req, &b->db, &status);
 		bookings_keep(b, status, root);
-		req->fsm_state = BOOKINGS_CREATE_STORE;
-		return (HTTP_STATE_CONTINUE);
+		return (state_next(req, BOOKINGS_CREATE_STORE));
 	}
 
 	if (db_rows(&b->db) == 0)
 		return (bookings_create_unknown(req, b, "no outcome row"));
 
 	if (claim_ok(&b->db)) {
-		b->changed_show = db_int(&b->db, 0, 3);
+		b->changed_show = db_int(&b->db, 0, BOOKINGS_COL_SHOW_ID);
 		/* Redis had lost the answer; the database replays it. */
 		if (claim_existing(&b->db) && b->resolving == 0)
 			http_response_header(req, "idempotent-replayed",
 			    "true");
 		row = 0;
-		root = bookings_json(NULL, &b->db, &row, 2);
+		root = bookings_json(NULL, &b->db, &row);
 		bookings_keep(b, HTTP_STATUS_CREATED, root);
 	} else {
 		root = claim_error(&b->db, &status);
 		bookings_keep(b, status, root);
 	}
 
-	req->fsm_state = BOOKINGS_CREATE_STORE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_CREATE_STORE));
 }
 
 /*
@@ -582,10 +620,10 @@ bookings_create_store(struct http_request *req)
 	if (idem == IDEM_PENDING || seats == SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
-	req->fsm_state = BOOKINGS_CREATE_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_CREATE_ANSWER));
 }
 
+/* The answer kept by the claim (or its failure). */
 static int
 bookings_create_answer(struct http_request *req)
 {
@@ -676,8 +714,7 @@ bookings_read_prepare(struct http_request *req)
 		fatal("bookings_read_prepare: unknown read %d", b->which);
 	}
 
-	req->fsm_state = BOOKINGS_READ_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_READ_QUERY));
 }
 
 /* Cancelling is one statement too; a deadlock is retried like a claim. */
@@ -695,8 +732,7 @@ bookings_read_query(struct http_request *req)
 		return (reply_db_failed(req, &b->db));
 	}
 
-	req->fsm_state = BOOKINGS_READ_CHANGED;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_READ_CHANGED));
 }
 
 /* A cancellation freed seats: cached seat maps of the show are stale. */
@@ -706,14 +742,15 @@ bookings_read_changed(struct http_request *req)
 	struct bookings_req	*b = http_state_get(req);
 
 	if (b->which == BOOKINGS_READ_CANCEL && claim_ok(&b->db) &&
-	    seatmap_changed(req, &b->seatmap, db_int(&b->db, 0, 3)) ==
+	    seatmap_changed(req, &b->seatmap,
+	    db_int(&b->db, 0, BOOKINGS_COL_SHOW_ID)) ==
 	    SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
-	req->fsm_state = BOOKINGS_READ_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, BOOKINGS_READ_ANSWER));
 }
 
+/* The booking, the page, or why not (404; a refused cancel's 409). */
 static int
 bookings_read_answer(struct http_request *req)
 {
@@ -730,7 +767,7 @@ bookings_read_answer(struct http_request *req)
 		}
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
-		    bookings_json(NULL, &b->db, &row, 0));
+		    bookings_json(NULL, &b->db, &row));
 		return (HTTP_STATE_COMPLETE);
 	case BOOKINGS_READ_CANCEL:
 		if (!claim_ok(&b->db)) {
@@ -744,12 +781,12 @@ bookings_read_answer(struct http_request *req)
 		 */
 		row = 0;
 		reply_json(req, HTTP_STATUS_OK,
-		    bookings_json(NULL, &b->db, &row, 2));
+		    bookings_json(NULL, &b->db, &row));
 		return (HTTP_STATE_COMPLETE);
 	}
 
 	if (b->which == BOOKINGS_READ_SHOW &&
-	    strcmp(db_value(&b->db, 0, 1 + BOOKINGS_COLS), "t")) {
+	    strcmp(db_value(&b->db, 0, BOOKINGS_COL_SHOW_EXISTS), "t")) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
 		    "No show with this id.");
 		return (HTTP_STATE_COMPLETE);
@@ -757,10 +794,12 @@ bookings_read_answer(struct http_request *req)
 
 	root = reply_list_new(&data);
 	row = 0;
-	while (row < db_rows(&b->db) && !db_isnull(&b->db, row, 1))
-		(void)bookings_json(data, &b->db, &row, 1);
+	while (row < db_rows(&b->db) &&
+	    !db_isnull(&b->db, row, BOOKINGS_COL_ID))
+		(void)bookings_json(data, &b->db, &row);
 
-	reply_list(req, root, b->limit, b->offset, db_int(&b->db, 0, 0));
+	reply_list(req, root, b->limit, b->offset,
+	    db_int(&b->db, 0, BOOKINGS_COL_TOTAL));
 	return (HTTP_STATE_COMPLETE);
 }
 

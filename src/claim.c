@@ -26,8 +26,15 @@
 #include "db.h"
 #include "reply.h"
 
-#define CLAIM_COL_OUTCOME	0
-#define CLAIM_COL_IDS		1
+/*
+ * The first two columns of every claim statement's rows, which holds.c,
+ * bookings.c and payments.c select first: the outcome and the seat ids
+ * it concerns (the SQL functions' `blocked`).
+ */
+enum claim_col {
+	CLAIM_COL_OUTCOME,
+	CLAIM_COL_BLOCKED,
+};
 
 struct claim_outcome {
 	const char	*outcome;
@@ -374,14 +381,14 @@ claim_error_as(const struct db_call *call, const char *outcome, int *status)
 	*status = o->status;
 	details = NULL;
 
-	if (o->field != NULL || !db_isnull(call, 0, CLAIM_COL_IDS)) {
+	if (o->field != NULL || !db_isnull(call, 0, CLAIM_COL_BLOCKED)) {
 		details = kore_json_create_object(NULL, NULL);
 		if (o->field != NULL)
 			kore_json_create_string(details, "field", o->field);
 	}
-	if (!db_isnull(call, 0, CLAIM_COL_IDS)) {
+	if (!db_isnull(call, 0, CLAIM_COL_BLOCKED)) {
 		ids = kore_json_create_array(details, "seat_ids");
-		n = claim_parse_ids(db_value(call, 0, CLAIM_COL_IDS), seats,
+		n = claim_parse_ids(db_value(call, 0, CLAIM_COL_BLOCKED), seats,
 		    CLAIM_SEATS_MAX);
 		for (i = 0; i < n; i++)
 			kore_json_create_integer(ids, NULL, (int64_t)seats[i]);

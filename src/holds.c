@@ -33,19 +33,40 @@
 #include "route.h"
 #include "throttle.h"
 #include "seatmap.h"
+#include "state.h"
 
 int	holds_collection(struct http_request *);
 int	holds_item(struct http_request *);
 int	holds_extend(struct http_request *);
 
-/* Rows: outcome, ids, hold id, show id, expires_at, seat id. */
+/*
+ * One row per seat of the hold, in one layout (holds_col) for every
+ * statement but sql_release: the outcome and the blocked seat ids first
+ * (claim.c reads them), then the hold.
+ */
+#define HOLDS_SELECT \
+    "SELECT outcome, blocked, hold_id, show_id, expires_at, seat_id FROM "
+
+enum holds_col {
+	HOLDS_COL_OUTCOME,
+	HOLDS_COL_BLOCKED,
+	HOLDS_COL_ID,
+	HOLDS_COL_SHOW_ID,
+	HOLDS_COL_EXPIRES_AT,
+	HOLDS_COL_SEAT_ID,
+};
+
 static const char *sql_claim =
-    "SELECT * FROM hold_claim($1, $2, $3::bigint[], $4, $5)";
+    HOLDS_SELECT "hold_claim($1, $2, $3::bigint[], $4, $5)";
 
 /* As sql_claim: the best count adjacent seats ($3) of tier $4. */
 static const char *sql_claim_best =
-    "SELECT * FROM hold_claim_best($1, $2, $3, $4, $5, $6)";
+    HOLDS_SELECT "hold_claim_best($1, $2, $3, $4, $5, $6)";
 
+static const char *sql_extend =
+    HOLDS_SELECT "hold_extend($1, $2)";
+
+/* A live hold read back as a claim would answer it. */
 static const char *sql_get =
     "SELECT 'created', NULL, h.id, h.show_id,"
     " booking_rfc3339(h.expires_at), hs.seat_id"
@@ -57,11 +78,10 @@ static const char *sql_release =
     "UPDATE holds SET released_at = coalesce(released_at, now())"
     " WHERE id = $1 AND user_id = $2 RETURNING id, show_id";
 
-/* Rows as sql_claim's. */
-static const char *sql_extend =
-    "SELECT * FROM hold_extend($1, $2)";
-
-#define HOLDS_COL_ID		2
+enum holds_release_col {
+	HOLDS_RELEASE_COL_ID,
+	HOLDS_RELEASE_COL_SHOW_ID,
+};
 
 struct holds_req {
 	struct auth		auth;
@@ -76,6 +96,7 @@ struct holds_req {
 };
 
 static int	holds_create_auth(struct http_request *);
+static int	holds_create_charge(struct http_request *);
 static int	holds_create_limit(struct http_request *);
 static int	holds_create_parse(struct http_request *);
 static int	holds_create_claim(struct http_request *);
@@ -89,37 +110,42 @@ static int	holds_item_changed(struct http_request *);
 static int	holds_item_answer(struct http_request *);
 
 static struct kore_json_item	*holds_json(const struct db_call *);
-static struct holds_req		*holds_state(struct http_request *);
 static void	holds_free(struct http_request *);
 
-#define HOLDS_CREATE_AUTH	0
-#define HOLDS_CREATE_LIMIT	1
-#define HOLDS_CREATE_PARSE	2
-#define HOLDS_CREATE_CLAIM	3
-#define HOLDS_CREATE_CHANGED	4
-#define HOLDS_CREATE_ANSWER	5
-
-static struct http_state holds_create_states[] = {
-	KORE_HTTP_STATE(holds_create_auth),
-	KORE_HTTP_STATE(holds_create_limit),
-	KORE_HTTP_STATE(holds_create_parse),
-	KORE_HTTP_STATE(holds_create_claim),
-	KORE_HTTP_STATE(holds_create_changed),
-	KORE_HTTP_STATE(holds_create_answer),
+enum holds_create_state {
+	HOLDS_CREATE_AUTH,
+	HOLDS_CREATE_CHARGE,
+	HOLDS_CREATE_LIMIT,
+	HOLDS_CREATE_PARSE,
+	HOLDS_CREATE_CLAIM,
+	HOLDS_CREATE_CHANGED,
+	HOLDS_CREATE_ANSWER,
 };
 
-#define HOLDS_ITEM_AUTH		0
-#define HOLDS_ITEM_PREPARE	1
-#define HOLDS_ITEM_QUERY	2
-#define HOLDS_ITEM_CHANGED	3
-#define HOLDS_ITEM_ANSWER	4
+static struct http_state holds_create_states[] = {
+	[HOLDS_CREATE_AUTH] = KORE_HTTP_STATE(holds_create_auth),
+	[HOLDS_CREATE_CHARGE] = KORE_HTTP_STATE(holds_create_charge),
+	[HOLDS_CREATE_LIMIT] = KORE_HTTP_STATE(holds_create_limit),
+	[HOLDS_CREATE_PARSE] = KORE_HTTP_STATE(holds_create_parse),
+	[HOLDS_CREATE_CLAIM] = KORE_HTTP_STATE(holds_create_claim),
+	[HOLDS_CREATE_CHANGED] = KORE_HTTP_STATE(holds_create_changed),
+	[HOLDS_CREATE_ANSWER] = KORE_HTTP_STATE(holds_create_answer),
+};
+
+enum holds_item_state {
+	HOLDS_ITEM_AUTH,
+	HOLDS_ITEM_PREPARE,
+	HOLDS_ITEM_QUERY,
+	HOLDS_ITEM_CHANGED,
+	HOLDS_ITEM_ANSWER,
+};
 
 static struct http_state holds_item_states[] = {
-	KORE_HTTP_STATE(holds_item_auth),
-	KORE_HTTP_STATE(holds_item_prepare),
-	KORE_HTTP_STATE(holds_item_query),
-	KORE_HTTP_STATE(holds_item_changed),
-	KORE_HTTP_STATE(holds_item_answer),
+	[HOLDS_ITEM_AUTH] = KORE_HTTP_STATE(holds_item_auth),
+	[HOLDS_ITEM_PREPARE] = KORE_HTTP_STATE(holds_item_prepare),
+	[HOLDS_ITEM_QUERY] = KORE_HTTP_STATE(holds_item_query),
+	[HOLDS_ITEM_CHANGED] = KORE_HTTP_STATE(holds_item_changed),
+	[HOLDS_ITEM_ANSWER] = KORE_HTTP_STATE(holds_item_answer),
 };
 
 static const struct route_method holds_collection_methods[] = {
@@ -154,19 +180,6 @@ holds_extend(struct http_request *req)
 	return (ROUTE_DISPATCH(req, holds_extend_methods));
 }
 
-/* GET and DELETE: one statement each, chosen by method. */
-
-static struct holds_req *
-holds_state(struct http_request *req)
-{
-	struct holds_req	*h;
-
-	if ((h = http_state_get(req)) == NULL)
-		h = http_state_create(req, sizeof(*h), holds_free);
-
-	return (h);
-}
-
 /* { id, show_id, seat_ids, expires_at } from the rows of one hold. */
 static struct kore_json_item *
 holds_json(const struct db_call *call)
@@ -177,14 +190,14 @@ holds_json(const struct db_call *call)
 	hold = kore_json_create_object(NULL, NULL);
 	kore_json_create_integer(hold, "id", db_int(call, 0, HOLDS_COL_ID));
 	kore_json_create_integer(hold, "show_id",
-	    db_int(call, 0, HOLDS_COL_ID + 1));
+	    db_int(call, 0, HOLDS_COL_SHOW_ID));
 	seats = kore_json_create_array(hold, "seat_ids");
 	for (i = 0; i < db_rows(call); i++) {
 		kore_json_create_integer(seats, NULL,
-		    db_int(call, i, HOLDS_COL_ID + 3));
+		    db_int(call, i, HOLDS_COL_SEAT_ID));
 	}
 	kore_json_create_string(hold, "expires_at",
-	    db_value(call, 0, HOLDS_COL_ID + 2));
+	    db_value(call, 0, HOLDS_COL_EXPIRES_AT));
 
 	return (hold);
 }
@@ -193,16 +206,21 @@ holds_json(const struct db_call *call)
 static int
 holds_create_auth(struct http_request *req)
 {
-	struct holds_req	*h = holds_state(req);
-	int			r;
+	struct holds_req	*h;
 
-	r = auth_state(req, auth_check(req, &h->auth, AUTH_ROLE_USER),
-	    HOLDS_CREATE_LIMIT);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
+	h = state_req(req, sizeof(struct holds_req), holds_free);
+	return (auth_state(req, auth_check(req, &h->auth, AUTH_ROLE_USER),
+	    HOLDS_CREATE_CHARGE));
+}
+
+/* Charge the caller's RATE_LIMIT_HOLDS counter. */
+static int
+holds_create_charge(struct http_request *req)
+{
+	struct holds_req	*h = http_state_get(req);
 
 	throttle_user(req, &h->limit_user, THROTTLE_HOLDS, h->auth.user_id);
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_CREATE_LIMIT));
 }
 
 /* RATE_LIMIT_HOLDS per user: 429 with Retry-After past it. */
@@ -218,8 +236,7 @@ holds_create_limit(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = HOLDS_CREATE_PARSE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_CREATE_PARSE));
 }
 
 /* {show_id, seat_ids} or {show_id, count, tier?}; 400/415 otherwise. */
@@ -252,8 +269,7 @@ holds_create_parse(struct http_request *req)
 	db_call_param(&h->db, h->ttl);
 	db_call_param(&h->db, h->limit);
 
-	req->fsm_state = HOLDS_CREATE_CLAIM;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_CREATE_CLAIM));
 }
 
 /* One hold_claim() call; retried on deadlock or serialization failure. */
@@ -271,8 +287,7 @@ holds_create_claim(struct http_request *req)
 		return (reply_db_failed(req, &h->db));
 	}
 
-	req->fsm_state = HOLDS_CREATE_CHANGED;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_CREATE_CHANGED));
 }
 
 /* A hold was made: cached seat maps of its show are stale. */
@@ -286,10 +301,10 @@ holds_create_changed(struct http_request *req)
 	    SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
-	req->fsm_state = HOLDS_CREATE_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_CREATE_ANSWER));
 }
 
+/* The hold (201, or 200 for the same live hold), or why not. */
 static int
 holds_create_answer(struct http_request *req)
 {
@@ -313,8 +328,9 @@ holds_create_answer(struct http_request *req)
 static int
 holds_item_auth(struct http_request *req)
 {
-	struct holds_req	*h = holds_state(req);
+	struct holds_req	*h;
 
+	h = state_req(req, sizeof(struct holds_req), holds_free);
 	return (auth_state(req, auth_check(req, &h->auth, AUTH_ROLE_USER),
 	    HOLDS_ITEM_PREPARE));
 }
@@ -349,10 +365,10 @@ holds_item_prepare(struct http_request *req)
 	db_call_param(&h->db, h->id);
 	db_call_param(&h->db, h->user);
 
-	req->fsm_state = HOLDS_ITEM_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_ITEM_QUERY));
 }
 
+/* One statement; an extension is retried like a claim. */
 static int
 holds_item_query(struct http_request *req)
 {
@@ -368,8 +384,7 @@ holds_item_query(struct http_request *req)
 		return (reply_db_failed(req, &h->db));
 	}
 
-	req->fsm_state = HOLDS_ITEM_CHANGED;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_ITEM_CHANGED));
 }
 
 /*
@@ -385,16 +400,15 @@ holds_item_changed(struct http_request *req)
 
 	show = 0;
 	if (req->method == HTTP_METHOD_DELETE && db_rows(&h->db) > 0)
-		show = db_int(&h->db, 0, 1);
+		show = db_int(&h->db, 0, HOLDS_RELEASE_COL_SHOW_ID);
 	else if (req->method == HTTP_METHOD_POST && claim_ok(&h->db))
-		show = db_int(&h->db, 0, HOLDS_COL_ID + 1);
+		show = db_int(&h->db, 0, HOLDS_COL_SHOW_ID);
 
 	if (show != 0 && seatmap_changed(req, &h->seatmap, show) ==
 	    SEATMAP_PENDING)
 		return (HTTP_STATE_RETRY);
 
-	req->fsm_state = HOLDS_ITEM_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HOLDS_ITEM_ANSWER));
 }
 
 /* The owner's hold; anyone else's, or none, is 404. */

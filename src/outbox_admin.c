@@ -17,12 +17,11 @@
 #include "db.h"
 #include "reply.h"
 #include "route.h"
+#include "state.h"
 
 int	outbox_admin_list(struct http_request *);
 
-#define OUTBOX_ADMIN_COLS	11
-
-/* The page's rows, then the total of the filter. */
+/* The page's rows, then the total of the filter (outbox_admin_col). */
 static const char *sql_outbox_list =
     "WITH f AS (SELECT * FROM payment_outbox"
     "  WHERE $1::text IS NULL OR status = $1)"
@@ -33,6 +32,21 @@ static const char *sql_outbox_list =
     " FROM (SELECT 1) one LEFT JOIN (SELECT * FROM f"
     "  ORDER BY id DESC LIMIT $2 OFFSET $3) o ON true"
     " LEFT JOIN payments p ON p.id = o.payment_id ORDER BY o.id DESC";
+
+enum outbox_admin_col {
+	OUTBOX_ADMIN_COL_ID,
+	OUTBOX_ADMIN_COL_PAYMENT_ID,
+	OUTBOX_ADMIN_COL_BOOKING_ID,
+	OUTBOX_ADMIN_COL_KIND,
+	OUTBOX_ADMIN_COL_STATUS,
+	OUTBOX_ADMIN_COL_ATTEMPTS,
+	OUTBOX_ADMIN_COL_AMOUNT_CENTS,
+	OUTBOX_ADMIN_COL_LAST_ERROR,
+	OUTBOX_ADMIN_COL_NEXT_ATTEMPT_AT,
+	OUTBOX_ADMIN_COL_CREATED_AT,
+	OUTBOX_ADMIN_COL_DELIVERED_AT,
+	OUTBOX_ADMIN_COL_TOTAL,
+};
 
 struct outbox_admin_req {
 	struct auth	auth;
@@ -55,16 +69,18 @@ static struct kore_json_item	*outbox_admin_json(struct kore_json_item *,
 				    const char *, const struct db_call *, int,
 				    int);
 
-#define OUTBOX_ADMIN_AUTH	0
-#define OUTBOX_ADMIN_PREPARE	1
-#define OUTBOX_ADMIN_QUERY	2
-#define OUTBOX_ADMIN_ANSWER	3
+enum outbox_admin_state {
+	OUTBOX_ADMIN_AUTH,
+	OUTBOX_ADMIN_PREPARE,
+	OUTBOX_ADMIN_QUERY,
+	OUTBOX_ADMIN_ANSWER,
+};
 
 static struct http_state outbox_admin_states[] = {
-	KORE_HTTP_STATE(outbox_admin_auth),
-	KORE_HTTP_STATE(outbox_admin_prepare),
-	KORE_HTTP_STATE(outbox_admin_query),
-	KORE_HTTP_STATE(outbox_admin_answer),
+	[OUTBOX_ADMIN_AUTH] = KORE_HTTP_STATE(outbox_admin_auth),
+	[OUTBOX_ADMIN_PREPARE] = KORE_HTTP_STATE(outbox_admin_prepare),
+	[OUTBOX_ADMIN_QUERY] = KORE_HTTP_STATE(outbox_admin_query),
+	[OUTBOX_ADMIN_ANSWER] = KORE_HTTP_STATE(outbox_admin_answer),
 };
 
 static const struct route_method outbox_admin_methods[] = {
@@ -80,14 +96,13 @@ outbox_admin_list(struct http_request *req)
 static int
 outbox_admin_get(struct http_request *req)
 {
-	if (http_state_get(req) == NULL)
-		(void)http_state_create(req, sizeof(struct outbox_admin_req),
-		    outbox_admin_free);
-
+	(void)state_req(req, sizeof(struct outbox_admin_req),
+	    outbox_admin_free);
 	return (http_state_run(outbox_admin_states,
 	    ROUTE_STATES(outbox_admin_states), req));
 }
 
+/* Who is asking: admins only. */
 static int
 outbox_admin_auth(struct http_request *req)
 {
@@ -132,10 +147,10 @@ outbox_admin_prepare(struct http_request *req)
 	db_call_param(&o->db, o->slimit);
 	db_call_param(&o->db, o->soffset);
 
-	req->fsm_state = OUTBOX_ADMIN_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, OUTBOX_ADMIN_QUERY));
 }
 
+/* One read of the page. */
 static int
 outbox_admin_query(struct http_request *req)
 {
@@ -144,13 +159,14 @@ outbox_admin_query(struct http_request *req)
 	return (db_state(req, &o->db, OUTBOX_ADMIN_ANSWER, reply_db_failed));
 }
 
+/* The page of outbox rows. */
 static int
 outbox_admin_answer(struct http_request *req)
 {
 	struct outbox_admin_req	*o = http_state_get(req);
 
 	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&o->db,
-	    outbox_admin_json, OUTBOX_ADMIN_COLS, o->limit, o->offset));
+	    outbox_admin_json, OUTBOX_ADMIN_COL_TOTAL, o->limit, o->offset));
 	return (HTTP_STATE_COMPLETE);
 }
 
@@ -165,6 +181,7 @@ outbox_admin_text(struct kore_json_item *o, const char *name,
 		kore_json_create_string(o, name, db_value(c, row, col));
 }
 
+/* One outbox row (the list gives col 0: outbox_admin_col names them). */
 static struct kore_json_item *
 outbox_admin_json(struct kore_json_item *parent, const char *name,
     const struct db_call *c, int row, int col)
@@ -172,17 +189,28 @@ outbox_admin_json(struct kore_json_item *parent, const char *name,
 	struct kore_json_item	*o;
 
 	o = kore_json_create_object(parent, name);
-	kore_json_create_integer(o, "id", db_int(c, row, col));
-	kore_json_create_integer(o, "payment_id", db_int(c, row, col + 1));
-	kore_json_create_integer(o, "booking_id", db_int(c, row, col + 2));
-	kore_json_create_string(o, "kind", db_value(c, row, col + 3));
-	kore_json_create_string(o, "status", db_value(c, row, col + 4));
-	kore_json_create_integer(o, "attempts", db_int(c, row, col + 5));
-	kore_json_create_integer(o, "amount_cents", db_int(c, row, col + 6));
-	outbox_admin_text(o, "last_error", c, row, col + 7);
-	outbox_admin_text(o, "next_attempt_at", c, row, col + 8);
-	outbox_admin_text(o, "created_at", c, row, col + 9);
-	outbox_admin_text(o, "delivered_at", c, row, col + 10);
+	kore_json_create_integer(o, "id",
+	    db_int(c, row, OUTBOX_ADMIN_COL_ID));
+	kore_json_create_integer(o, "payment_id",
+	    db_int(c, row, OUTBOX_ADMIN_COL_PAYMENT_ID));
+	kore_json_create_integer(o, "booking_id",
+	    db_int(c, row, OUTBOX_ADMIN_COL_BOOKING_ID));
+	kore_json_create_string(o, "kind",
+	    db_value(c, row, OUTBOX_ADMIN_COL_KIND));
+	kore_json_create_string(o, "status",
+	    db_value(c, row, OUTBOX_ADMIN_COL_STATUS));
+	kore_json_create_integer(o, "attempts",
+	    db_int(c, row, OUTBOX_ADMIN_COL_ATTEMPTS));
+	kore_json_create_integer(o, "amount_cents",
+	    db_int(c, row, OUTBOX_ADMIN_COL_AMOUNT_CENTS));
+	outbox_admin_text(o, "last_error", c, row,
+	    OUTBOX_ADMIN_COL_LAST_ERROR);
+	outbox_admin_text(o, "next_attempt_at", c, row,
+	    OUTBOX_ADMIN_COL_NEXT_ATTEMPT_AT);
+	outbox_admin_text(o, "created_at", c, row,
+	    OUTBOX_ADMIN_COL_CREATED_AT);
+	outbox_admin_text(o, "delivered_at", c, row,
+	    OUTBOX_ADMIN_COL_DELIVERED_AT);
 
 	return (o);
 }

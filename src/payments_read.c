@@ -28,39 +28,48 @@
 #include "payments_read.h"
 #include "reply.h"
 #include "route.h"
+#include "state.h"
 
 int	payments_item(struct http_request *);
 int	payments_booking(struct http_request *);
 
 /*
- * The provider's side of a payment (PAYMENTS_READ_EXTRA columns after
- * the payment's): provider, intent, the client_secret to the payment's
- * owner only ($2), Stripe's next_action while it requires_action
- * (migrations/015_payment_action.up.sql).
+ * Both reads answer one layout (payments_read_col): the payment's
+ * payment_rows() columns (PAYMENTS_ROW_*), then the provider's side of
+ * it: provider, intent, the client_secret to the payment's owner only
+ * ($2), Stripe's next_action while it requires_action
+ * (migrations/015_payment_action.up.sql); a booking's list then adds its
+ * total and whether the booking is visible.
  */
-#define PAYMENTS_READ_EXTRA_SQL \
-    " x.provider, x.provider_ref," \
+#define PAYMENTS_READ_SQL \
+    "SELECT" PAYMENTS_ROW_SQL ", x.provider, x.provider_ref," \
     " CASE WHEN x.user_id = $2 THEN x.client_secret END," \
     " CASE WHEN x.status = 'requires_confirmation'" \
     "  THEN x.next_action::text END"
 
-/* Rows: PAYMENTS_COLS, the extra columns. */
+enum payments_read_col {
+	PAYMENTS_READ_COL_PAYMENT,	/* PAYMENTS_COLS of them */
+	PAYMENTS_READ_COL_PROVIDER = PAYMENTS_COLS,
+	PAYMENTS_READ_COL_PROVIDER_REF,
+	PAYMENTS_READ_COL_CLIENT_SECRET,
+	PAYMENTS_READ_COL_NEXT_ACTION,
+	PAYMENTS_READ_COL_TOTAL,	/* sql_list only */
+	PAYMENTS_READ_COL_VISIBLE,	/* sql_list only */
+};
+
 static const char *sql_get =
-    "SELECT r.*," PAYMENTS_READ_EXTRA_SQL
+    PAYMENTS_READ_SQL
     " FROM payments x, payment_rows(ARRAY[x.id]) r"
     " WHERE x.id = $1 AND (x.user_id = $2 OR $3::boolean)";
 
-/*
- * Rows: PAYMENTS_COLS, total, whether the booking is visible, the extra
- * columns; one row of NULL payment columns for an empty page.
- */
+/* One row of NULL payment columns for an empty page. */
 static const char *sql_list =
     "WITH b AS (SELECT id FROM bookings"
     "  WHERE id = $1 AND (user_id = $2 OR $3::boolean)),"
     " f AS (SELECT p.id FROM payments p JOIN b ON b.id = p.booking_id),"
     " page AS (SELECT id FROM f ORDER BY id LIMIT $4 OFFSET $5)"
-    " SELECT r.*, (SELECT count(*) FROM f), EXISTS (SELECT 1 FROM b),"
-    PAYMENTS_READ_EXTRA_SQL
+    " " PAYMENTS_READ_SQL ", (SELECT count(*) FROM f),"
+    " EXISTS (SELECT 1 FROM b)"
     " FROM (SELECT 1) one LEFT JOIN payment_rows(ARRAY("
     "  SELECT id FROM page ORDER BY id)) r ON true"
     " LEFT JOIN payments x ON x.id = r.payment_id";
@@ -91,19 +100,21 @@ static int	payments_read_run(struct http_request *, int);
 static struct kore_json_item	*payments_read_listed(struct kore_json_item *,
 		    const char *, const struct db_call *, int, int);
 static void	payments_read_extra(struct kore_json_item *,
-		    const struct db_call *, int, int);
+		    const struct db_call *, int);
 static void	payments_read_free(struct http_request *);
 
-#define PAYMENTS_READ_AUTH	0
-#define PAYMENTS_READ_PREPARE	1
-#define PAYMENTS_READ_QUERY	2
-#define PAYMENTS_READ_ANSWER	3
+enum payments_read_state {
+	PAYMENTS_READ_AUTH,
+	PAYMENTS_READ_PREPARE,
+	PAYMENTS_READ_QUERY,
+	PAYMENTS_READ_ANSWER,
+};
 
 static struct http_state payments_read_states[] = {
-	KORE_HTTP_STATE(payments_read_auth),
-	KORE_HTTP_STATE(payments_read_prepare),
-	KORE_HTTP_STATE(payments_read_query),
-	KORE_HTTP_STATE(payments_read_answer),
+	[PAYMENTS_READ_AUTH] = KORE_HTTP_STATE(payments_read_auth),
+	[PAYMENTS_READ_PREPARE] = KORE_HTTP_STATE(payments_read_prepare),
+	[PAYMENTS_READ_QUERY] = KORE_HTTP_STATE(payments_read_query),
+	[PAYMENTS_READ_ANSWER] = KORE_HTTP_STATE(payments_read_answer),
 };
 
 static int	payments_item_get(struct http_request *);
@@ -141,20 +152,24 @@ payments_booking_get(struct http_request *req)
 	return (payments_read_run(req, PAYMENTS_READ_LIST));
 }
 
+/* Both reads run payments_read_states, told which. */
 static int
 payments_read_run(struct http_request *req, int which)
 {
 	struct payments_read_req	*p;
 
-	if ((p = http_state_get(req)) == NULL)
-		p = http_state_create(req, sizeof(*p), payments_read_free);
+	p = state_req(req, sizeof(struct payments_read_req),
+	    payments_read_free);
 	p->which = which;
 
 	return (http_state_run(payments_read_states,
 	    ROUTE_STATES(payments_read_states), req));
 }
 
-/* One payment object from payment_rows() columns starting at col. */
+/*
+ * One payment object from payment_rows() columns starting at col (named
+ * from there: PAYMENTS_ROW_*).
+ */
 struct kore_json_item *
 payments_json(struct kore_json_item *parent, const char *name,
     const struct db_call *c, int row, int col)
@@ -162,46 +177,54 @@ payments_json(struct kore_json_item *parent, const char *name,
 	struct kore_json_item	*p;
 
 	p = kore_json_create_object(parent, name);
-	kore_json_create_integer(p, "id", db_int(c, row, col));
-	kore_json_create_integer(p, "booking_id", db_int(c, row, col + 1));
-	kore_json_create_integer(p, "amount_cents", db_int(c, row, col + 2));
-	kore_json_create_string(p, "currency", db_value(c, row, col + 3));
-	kore_json_create_string(p, "status", db_value(c, row, col + 4));
-	kore_json_create_string(p, "created_at", db_value(c, row, col + 5));
-	kore_json_create_string(p, "updated_at", db_value(c, row, col + 6));
-	if (db_isnull(c, row, col + 7))
+	kore_json_create_integer(p, "id",
+	    db_int(c, row, col + PAYMENTS_ROW_ID));
+	kore_json_create_integer(p, "booking_id",
+	    db_int(c, row, col + PAYMENTS_ROW_BOOKING_ID));
+	kore_json_create_integer(p, "amount_cents",
+	    db_int(c, row, col + PAYMENTS_ROW_AMOUNT_CENTS));
+	kore_json_create_string(p, "currency",
+	    db_value(c, row, col + PAYMENTS_ROW_CURRENCY));
+	kore_json_create_string(p, "status",
+	    db_value(c, row, col + PAYMENTS_ROW_STATUS));
+	kore_json_create_string(p, "created_at",
+	    db_value(c, row, col + PAYMENTS_ROW_CREATED_AT));
+	kore_json_create_string(p, "updated_at",
+	    db_value(c, row, col + PAYMENTS_ROW_UPDATED_AT));
+	if (db_isnull(c, row, col + PAYMENTS_ROW_REFUND_REASON))
 		kore_json_create_literal(p, "refund_reason", KORE_JSON_NULL);
 	else
 		kore_json_create_string(p, "refund_reason",
-		    db_value(c, row, col + 7));
+		    db_value(c, row, col + PAYMENTS_ROW_REFUND_REASON));
 
 	return (p);
 }
 
 /*
- * The provider's fields of a payment from the extra columns at col:
- * absent when NULL (a mock payment has no intent; only its owner sees
- * the client_secret), next_action as Stripe's object.
+ * The provider's fields of a payment: absent when NULL (a mock payment
+ * has no intent; only its owner sees the client_secret), next_action as
+ * Stripe's object.
  */
 static void
 payments_read_extra(struct kore_json_item *p, const struct db_call *c,
-    int row, int col)
+    int row)
 {
 	struct kore_json	json;
 	const char		*na;
 
-	kore_json_create_string(p, "provider", db_value(c, row, col));
-	if (!db_isnull(c, row, col + 1))
+	kore_json_create_string(p, "provider",
+	    db_value(c, row, PAYMENTS_READ_COL_PROVIDER));
+	if (!db_isnull(c, row, PAYMENTS_READ_COL_PROVIDER_REF))
 		kore_json_create_string(p, "provider_payment_id",
-		    db_value(c, row, col + 1));
-	if (!db_isnull(c, row, col + 2))
+		    db_value(c, row, PAYMENTS_READ_COL_PROVIDER_REF));
+	if (!db_isnull(c, row, PAYMENTS_READ_COL_CLIENT_SECRET))
 		kore_json_create_string(p, "client_secret",
-		    db_value(c, row, col + 2));
-	if (db_isnull(c, row, col + 3))
+		    db_value(c, row, PAYMENTS_READ_COL_CLIENT_SECRET));
+	if (db_isnull(c, row, PAYMENTS_READ_COL_NEXT_ACTION))
 		return;
 
 	/* Stripe's object, as stored (jsonb), grafted in as it is. */
-	na = db_value(c, row, col + 3);
+	na = db_value(c, row, PAYMENTS_READ_COL_NEXT_ACTION);
 	kore_json_init(&json, na, strlen(na));
 	if (kore_json_parse(&json) &&
 	    json.root->type == KORE_JSON_TYPE_OBJECT) {
@@ -213,18 +236,19 @@ payments_read_extra(struct kore_json_item *p, const struct db_call *c,
 	kore_json_cleanup(&json);
 }
 
-/* One payment of a booking's list: the extras after total and visible. */
+/* One payment of a booking's list, with its provider's fields. */
 static struct kore_json_item *
 payments_read_listed(struct kore_json_item *parent, const char *name,
     const struct db_call *c, int row, int col)
 {
 	struct kore_json_item	*p;
 
-	p = payments_json(parent, name, c, row, col);
-	payments_read_extra(p, c, row, col + PAYMENTS_COLS + 2);
+	p = payments_json(parent, name, c, row, PAYMENTS_READ_COL_PAYMENT);
+	payments_read_extra(p, c, row);
 	return (p);
 }
 
+/* Who is asking. */
 static int
 payments_read_auth(struct http_request *req)
 {
@@ -265,10 +289,10 @@ payments_read_prepare(struct http_request *req)
 		db_call_param(&p->db, p->soffset);
 	}
 
-	req->fsm_state = PAYMENTS_READ_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, PAYMENTS_READ_QUERY));
 }
 
+/* One read of payment_rows(). */
 static int
 payments_read_query(struct http_request *req)
 {
@@ -277,6 +301,7 @@ payments_read_query(struct http_request *req)
 	return (db_state(req, &p->db, PAYMENTS_READ_ANSWER, reply_db_failed));
 }
 
+/* The payment or the page; 404 for what the caller may not see. */
 static int
 payments_read_answer(struct http_request *req)
 {
@@ -289,21 +314,23 @@ payments_read_answer(struct http_request *req)
 			    "No payment with this id.");
 			return (HTTP_STATE_COMPLETE);
 		}
-		root = payments_json(NULL, NULL, &p->db, 0, 0);
-		payments_read_extra(root, &p->db, 0, PAYMENTS_COLS);
+		root = payments_json(NULL, NULL, &p->db, 0,
+		    PAYMENTS_READ_COL_PAYMENT);
+		payments_read_extra(root, &p->db, 0);
 		reply_json(req, HTTP_STATUS_OK, root);
 		return (HTTP_STATE_COMPLETE);
 	}
 
 	if (db_rows(&p->db) == 0 ||
-	    strcmp(db_value(&p->db, 0, PAYMENTS_COLS + 1), "t")) {
+	    strcmp(db_value(&p->db, 0, PAYMENTS_READ_COL_VISIBLE), "t")) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
 		    "No booking with this id.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
 	reply_json(req, HTTP_STATUS_OK, reply_list_rows(&p->db,
-	    payments_read_listed, PAYMENTS_COLS, p->limit, p->offset));
+	    payments_read_listed, PAYMENTS_READ_COL_TOTAL, p->limit,
+	    p->offset));
 	return (HTTP_STATE_COMPLETE);
 }
 
