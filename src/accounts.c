@@ -29,6 +29,7 @@
 #include "reply.h"
 #include "route.h"
 #include "sessions.h"
+#include "state.h"
 #include "throttle.h"
 #include "users.h"
 
@@ -48,10 +49,22 @@ static const char sql_register[] =
     ")"
     " SELECT " USERS_COLUMNS ", r.family::text FROM u, r";
 
+/* The user (USERS_COLUMNS, as users_read() reads them), then the sid. */
+enum accounts_register_col {
+	ACCOUNTS_REGISTER_COL_USER,
+	ACCOUNTS_REGISTER_COL_SID = USERS_NCOLUMNS,
+};
+
 static const char sql_login_lookup[] =
     "SELECT " USERS_COLUMNS ", u.password_hash"
     " FROM users u WHERE lower(u.email) = lower($1)";
 
+enum accounts_login_col {
+	ACCOUNTS_LOGIN_COL_USER,
+	ACCOUNTS_LOGIN_COL_PASSWORD_HASH = USERS_NCOLUMNS,
+};
+
+/* The user's columns only, read by users_read(). */
 static const char sql_me[] =
     "SELECT " USERS_COLUMNS " FROM users u WHERE u.id = $1";
 
@@ -67,7 +80,6 @@ struct accounts_req {
 	char			hash[PASSWORD_HASH_MAX];
 };
 
-static struct accounts_req	*accounts_req_get(struct http_request *);
 static void	accounts_free(struct http_request *);
 static int	accounts_body(struct http_request *, int,
 		    const char *(*)(struct kore_json *,
@@ -85,63 +97,76 @@ static int	accounts_login_start(struct http_request *);
 static int	accounts_login_throttle(struct http_request *);
 static int	accounts_login_lookup(struct http_request *);
 static int	accounts_login_verify(struct http_request *);
+static int	accounts_login_verified(struct http_request *);
 static int	accounts_login_session(struct http_request *);
 static int	accounts_login_answer(struct http_request *);
 
 static int	accounts_me_auth(struct http_request *);
+static int	accounts_me_bind(struct http_request *);
 static int	accounts_me_query(struct http_request *);
 static int	accounts_me_answer(struct http_request *);
 
-#define REGISTER_START		0
-#define REGISTER_THROTTLE	1
-#define REGISTER_HASH		2
-#define REGISTER_INSERT		3
-#define REGISTER_ANSWER		4
-
-static struct http_state register_states[] = {
-	KORE_HTTP_STATE(accounts_register_start),
-	KORE_HTTP_STATE(accounts_register_throttle),
-	KORE_HTTP_STATE(accounts_register_hash),
-	KORE_HTTP_STATE(accounts_register_insert),
-	KORE_HTTP_STATE(accounts_register_answer),
+enum accounts_register_state {
+	ACCOUNTS_REGISTER_START,
+	ACCOUNTS_REGISTER_THROTTLE,
+	ACCOUNTS_REGISTER_HASH,
+	ACCOUNTS_REGISTER_INSERT,
+	ACCOUNTS_REGISTER_ANSWER,
 };
 
-#define LOGIN_START		0
-#define LOGIN_THROTTLE		1
-#define LOGIN_LOOKUP		2
-#define LOGIN_VERIFY		3
-#define LOGIN_SESSION		4
-#define LOGIN_ANSWER		5
-
-static struct http_state login_states[] = {
-	KORE_HTTP_STATE(accounts_login_start),
-	KORE_HTTP_STATE(accounts_login_throttle),
-	KORE_HTTP_STATE(accounts_login_lookup),
-	KORE_HTTP_STATE(accounts_login_verify),
-	KORE_HTTP_STATE(accounts_login_session),
-	KORE_HTTP_STATE(accounts_login_answer),
+static struct http_state accounts_register_states[] = {
+	[ACCOUNTS_REGISTER_START] = KORE_HTTP_STATE(accounts_register_start),
+	[ACCOUNTS_REGISTER_THROTTLE] =
+	    KORE_HTTP_STATE(accounts_register_throttle),
+	[ACCOUNTS_REGISTER_HASH] = KORE_HTTP_STATE(accounts_register_hash),
+	[ACCOUNTS_REGISTER_INSERT] = KORE_HTTP_STATE(accounts_register_insert),
+	[ACCOUNTS_REGISTER_ANSWER] = KORE_HTTP_STATE(accounts_register_answer),
 };
 
-#define ME_AUTH			0
-#define ME_QUERY		1
-#define ME_ANSWER		2
+enum accounts_login_state {
+	ACCOUNTS_LOGIN_START,
+	ACCOUNTS_LOGIN_THROTTLE,
+	ACCOUNTS_LOGIN_LOOKUP,
+	ACCOUNTS_LOGIN_VERIFY,
+	ACCOUNTS_LOGIN_VERIFIED,
+	ACCOUNTS_LOGIN_SESSION,
+	ACCOUNTS_LOGIN_ANSWER,
+};
 
-static struct http_state me_states[] = {
-	KORE_HTTP_STATE(accounts_me_auth),
-	KORE_HTTP_STATE(accounts_me_query),
-	KORE_HTTP_STATE(accounts_me_answer),
+static struct http_state accounts_login_states[] = {
+	[ACCOUNTS_LOGIN_START] = KORE_HTTP_STATE(accounts_login_start),
+	[ACCOUNTS_LOGIN_THROTTLE] = KORE_HTTP_STATE(accounts_login_throttle),
+	[ACCOUNTS_LOGIN_LOOKUP] = KORE_HTTP_STATE(accounts_login_lookup),
+	[ACCOUNTS_LOGIN_VERIFY] = KORE_HTTP_STATE(accounts_login_verify),
+	[ACCOUNTS_LOGIN_VERIFIED] = KORE_HTTP_STATE(accounts_login_verified),
+	[ACCOUNTS_LOGIN_SESSION] = KORE_HTTP_STATE(accounts_login_session),
+	[ACCOUNTS_LOGIN_ANSWER] = KORE_HTTP_STATE(accounts_login_answer),
+};
+
+enum accounts_me_state {
+	ACCOUNTS_ME_AUTH,
+	ACCOUNTS_ME_BIND,
+	ACCOUNTS_ME_QUERY,
+	ACCOUNTS_ME_ANSWER,
+};
+
+static struct http_state accounts_me_states[] = {
+	[ACCOUNTS_ME_AUTH] = KORE_HTTP_STATE(accounts_me_auth),
+	[ACCOUNTS_ME_BIND] = KORE_HTTP_STATE(accounts_me_bind),
+	[ACCOUNTS_ME_QUERY] = KORE_HTTP_STATE(accounts_me_query),
+	[ACCOUNTS_ME_ANSWER] = KORE_HTTP_STATE(accounts_me_answer),
 };
 
 static const struct route_method register_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_POST, register_states),
+	ROUTE_METHOD(HTTP_METHOD_POST, accounts_register_states),
 };
 
 static const struct route_method login_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_POST, login_states),
+	ROUTE_METHOD(HTTP_METHOD_POST, accounts_login_states),
 };
 
 static const struct route_method me_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_GET, me_states),
+	ROUTE_METHOD(HTTP_METHOD_GET, accounts_me_states),
 };
 
 int
@@ -160,16 +185,6 @@ int
 accounts_me(struct http_request *req)
 {
 	return (ROUTE_DISPATCH(req, me_methods));
-}
-
-static struct accounts_req *
-accounts_req_get(struct http_request *req)
-{
-	if (!http_state_exists(req))
-		return (http_state_create(req, sizeof(struct accounts_req),
-		    accounts_free));
-
-	return (http_state_get(req));
 }
 
 /*
@@ -328,15 +343,15 @@ accounts_body(struct http_request *req, int optional,
 static int
 accounts_register_start(struct http_request *req)
 {
-	struct accounts_req	*a = accounts_req_get(req);
+	struct accounts_req	*a;
 
+	a = state_req(req, sizeof(*a), accounts_free);
 	if (!accounts_body(req, BODY_REQUIRED, accounts_input_register,
 	    &a->in))
 		return (HTTP_STATE_COMPLETE);
 
 	throttle_register(req, &a->throttle);
-	req->fsm_state = REGISTER_THROTTLE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, ACCOUNTS_REGISTER_THROTTLE));
 }
 
 /* Past the limit: 429 with Retry-After. Otherwise hash in a task. */
@@ -355,8 +370,7 @@ accounts_register_throttle(struct http_request *req)
 	password_hash(req, &a->pw, a->in.password);
 	OPENSSL_cleanse(a->in.password, sizeof(a->in.password));
 
-	req->fsm_state = REGISTER_HASH;
-	return (HTTP_STATE_RETRY);
+	return (state_next(req, ACCOUNTS_REGISTER_HASH));
 }
 
 /* Sleep until the hash is ready; insert the user and its session. */
@@ -384,8 +398,7 @@ accounts_register_hash(struct http_request *req)
 	db_call_param(&a->db, a->fresh.hash);
 	db_call_param(&a->db, a->fresh.ttl);
 
-	req->fsm_state = REGISTER_INSERT;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, ACCOUNTS_REGISTER_INSERT));
 }
 
 /* The unique index on lower(email) decides races between registrations. */
@@ -400,31 +413,29 @@ accounts_register_failed(struct http_request *req, struct db_call *db)
 	return (HTTP_STATE_COMPLETE);
 }
 
+/* Insert the user and its first refresh token in one statement. */
 static int
 accounts_register_insert(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
-	int			r;
 
-	r = db_state(req, &a->db, REGISTER_ANSWER, accounts_register_failed);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
-
-	if (db_rows(&a->db) != 1 ||
-	    !sessions_read_sid(&a->db, USERS_NCOLUMNS, &a->fresh)) {
-		reply_internal(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	users_read(&a->db, &a->user);
-	return (HTTP_STATE_CONTINUE);
+	return (db_state(req, &a->db, ACCOUNTS_REGISTER_ANSWER,
+	    accounts_register_failed));
 }
 
+/* 201: the new user and its session. */
 static int
 accounts_register_answer(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
+	if (db_rows(&a->db) != 1 || !sessions_read_sid(&a->db,
+	    ACCOUNTS_REGISTER_COL_SID, &a->fresh)) {
+		reply_internal(req);
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	users_read(&a->db, &a->user);
 	sessions_reply(req, HTTP_STATUS_CREATED, &a->user, &a->fresh);
 	return (HTTP_STATE_COMPLETE);
 }
@@ -433,15 +444,14 @@ accounts_register_answer(struct http_request *req)
 static int
 accounts_login_start(struct http_request *req)
 {
-	struct accounts_req	*a = accounts_req_get(req);
+	struct accounts_req	*a;
 
+	a = state_req(req, sizeof(*a), accounts_free);
 	if (!accounts_body(req, BODY_REQUIRED, accounts_input_login, &a->in))
 		return (HTTP_STATE_COMPLETE);
 
 	throttle_login(req, &a->throttle, a->in.email);
-
-	req->fsm_state = LOGIN_THROTTLE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, ACCOUNTS_LOGIN_THROTTLE));
 }
 
 /* Past a limit: 429 with Retry-After. Otherwise look the user up. */
@@ -460,26 +470,29 @@ accounts_login_throttle(struct http_request *req)
 	db_call_init(&a->db, sql_login_lookup);
 	db_call_param(&a->db, a->in.email);
 
-	req->fsm_state = LOGIN_LOOKUP;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, ACCOUNTS_LOGIN_LOOKUP));
 }
 
-/* Known or not, the password is verified: the same work either way. */
+/* The account with that email, if any. */
 static int
 accounts_login_lookup(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
-	int			r;
 
-	if ((r = db_state(req, &a->db, LOGIN_VERIFY, reply_db_failed)) !=
-	    HTTP_STATE_CONTINUE)
-		return (r);
+	return (db_state(req, &a->db, ACCOUNTS_LOGIN_VERIFY, reply_db_failed));
+}
+
+/* Known or not, the password is verified: the same work either way. */
+static int
+accounts_login_verify(struct http_request *req)
+{
+	struct accounts_req	*a = http_state_get(req);
 
 	a->known = db_rows(&a->db) == 1;
 	if (a->known) {
 		users_read(&a->db, &a->user);
 		kore_strlcpy(a->hash, db_value(&a->db, 0,
-		    USERS_NCOLUMNS), sizeof(a->hash));
+		    ACCOUNTS_LOGIN_COL_PASSWORD_HASH), sizeof(a->hash));
 	}
 	db_call_cleanup(&a->db);
 
@@ -487,12 +500,12 @@ accounts_login_lookup(struct http_request *req)
 	    a->known ? a->hash : NULL);
 	OPENSSL_cleanse(a->in.password, sizeof(a->in.password));
 
-	return (HTTP_STATE_RETRY);
+	return (state_next(req, ACCOUNTS_LOGIN_VERIFIED));
 }
 
 /* Sleep until the task has verified; then a session, or a failure. */
 static int
-accounts_login_verify(struct http_request *req)
+accounts_login_verified(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
@@ -519,31 +532,28 @@ accounts_login_verify(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 
 	sessions_bind_new(&a->db, a->user.id, &a->fresh);
-
-	req->fsm_state = LOGIN_SESSION;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, ACCOUNTS_LOGIN_SESSION));
 }
 
+/* A new session (refresh-token family) for the user. */
 static int
 accounts_login_session(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
-	int			r;
 
-	r = db_state(req, &a->db, LOGIN_ANSWER, reply_db_failed);
-	if (r == HTTP_STATE_CONTINUE && !sessions_read_sid(&a->db, 0,
-	    &a->fresh)) {
-		reply_internal(req);
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	return (r);
+	return (db_state(req, &a->db, ACCOUNTS_LOGIN_ANSWER, reply_db_failed));
 }
 
+/* 200: the user and its new session. */
 static int
 accounts_login_answer(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
+
+	if (!sessions_read_new(&a->db, &a->fresh)) {
+		reply_internal(req);
+		return (HTTP_STATE_COMPLETE);
+	}
 
 	sessions_reply(req, HTTP_STATUS_OK, &a->user, &a->fresh);
 	return (HTTP_STATE_COMPLETE);
@@ -553,27 +563,32 @@ accounts_login_answer(struct http_request *req)
 static int
 accounts_me_auth(struct http_request *req)
 {
-	struct accounts_req	*a = accounts_req_get(req);
+	struct accounts_req	*a;
 
-	int			r;
+	a = state_req(req, sizeof(*a), accounts_free);
+	return (auth_state(req, auth_check(req, &a->auth, AUTH_ROLE_USER),
+	    ACCOUNTS_ME_BIND));
+}
 
-	r = auth_state(req, auth_check(req, &a->auth, AUTH_ROLE_USER),
-	    ME_QUERY);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
+/* The caller's row, by the token's user id. */
+static int
+accounts_me_bind(struct http_request *req)
+{
+	struct accounts_req	*a = http_state_get(req);
 
 	db_call_init(&a->db, sql_me);
 	(void)db_call_param_int(&a->db, a->auth.user_id);
 
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, ACCOUNTS_ME_QUERY));
 }
 
+/* Read it. */
 static int
 accounts_me_query(struct http_request *req)
 {
 	struct accounts_req	*a = http_state_get(req);
 
-	return (db_state(req, &a->db, ME_ANSWER, reply_db_failed));
+	return (db_state(req, &a->db, ACCOUNTS_ME_ANSWER, reply_db_failed));
 }
 
 /* A valid token for a deleted user is no longer a valid token. */

@@ -12,6 +12,7 @@
 #include "redis.h"
 #include "reply.h"
 #include "route.h"
+#include "state.h"
 
 int	health_get(struct http_request *);
 
@@ -28,14 +29,16 @@ static int	health_wait(struct http_request *);
 static int	health_answer(struct http_request *);
 static void	health_free(struct http_request *);
 
-#define HEALTH_START	0
-#define HEALTH_WAIT	1
-#define HEALTH_ANSWER	2
+enum health_state {
+	HEALTH_START,
+	HEALTH_WAIT,
+	HEALTH_ANSWER,
+};
 
 static struct http_state health_states[] = {
-	KORE_HTTP_STATE(health_start),
-	KORE_HTTP_STATE(health_wait),
-	KORE_HTTP_STATE(health_answer),
+	[HEALTH_START] = KORE_HTTP_STATE(health_start),
+	[HEALTH_WAIT] = KORE_HTTP_STATE(health_wait),
+	[HEALTH_ANSWER] = KORE_HTTP_STATE(health_answer),
 };
 
 static const struct route_method health_methods[] = {
@@ -54,12 +57,11 @@ health_start(struct http_request *req)
 {
 	struct health	*h;
 
-	h = http_state_create(req, sizeof(*h), health_free);
+	h = state_req(req, sizeof(*h), health_free);
 	db_call_init(&h->db, sql_ping);
 	(void)redis_command(req, &h->ping, "PING");
 
-	req->fsm_state = HEALTH_WAIT;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HEALTH_WAIT));
 }
 
 /* Sleep until both have answered. */
@@ -74,10 +76,10 @@ health_wait(struct http_request *req)
 	if (h->db_state == DB_PENDING || redis_wait(h->ping) == REDIS_PENDING)
 		return (HTTP_STATE_RETRY);
 
-	req->fsm_state = HEALTH_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, HEALTH_ANSWER));
 }
 
+/* 200 when both answered, 503 naming the part that did not. */
 static int
 health_answer(struct http_request *req)
 {

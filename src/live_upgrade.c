@@ -22,6 +22,7 @@
 #include "peer.h"
 #include "reply.h"
 #include "route.h"
+#include "state.h"
 
 #define LIVE_RETRY_AFTER	"5"
 
@@ -38,26 +39,31 @@ struct live_req {
 
 int	live_seats(struct http_request *);
 
-static int	live_req_auth(struct http_request *);
-static int	live_req_parse(struct http_request *);
-static int	live_req_query(struct http_request *);
-static int	live_req_upgrade(struct http_request *);
-static void	live_req_free(struct http_request *);
+static int	live_upgrade_auth(struct http_request *);
+static int	live_upgrade_parse(struct http_request *);
+static int	live_upgrade_query(struct http_request *);
+static int	live_upgrade_found(struct http_request *);
+static int	live_upgrade_answer(struct http_request *);
+static void	live_upgrade_free(struct http_request *);
 
-#define LIVE_REQ_AUTH		0
-#define LIVE_REQ_PARSE		1
-#define LIVE_REQ_QUERY		2
-#define LIVE_REQ_UPGRADE	3
+enum live_upgrade_state {
+	LIVE_UPGRADE_AUTH,
+	LIVE_UPGRADE_PARSE,
+	LIVE_UPGRADE_QUERY,
+	LIVE_UPGRADE_FOUND,
+	LIVE_UPGRADE_ANSWER,
+};
 
-static struct http_state live_req_states[] = {
-	KORE_HTTP_STATE(live_req_auth),
-	KORE_HTTP_STATE(live_req_parse),
-	KORE_HTTP_STATE(live_req_query),
-	KORE_HTTP_STATE(live_req_upgrade),
+static struct http_state live_upgrade_states[] = {
+	[LIVE_UPGRADE_AUTH] = KORE_HTTP_STATE(live_upgrade_auth),
+	[LIVE_UPGRADE_PARSE] = KORE_HTTP_STATE(live_upgrade_parse),
+	[LIVE_UPGRADE_QUERY] = KORE_HTTP_STATE(live_upgrade_query),
+	[LIVE_UPGRADE_FOUND] = KORE_HTTP_STATE(live_upgrade_found),
+	[LIVE_UPGRADE_ANSWER] = KORE_HTTP_STATE(live_upgrade_answer),
 };
 
 static const struct route_method live_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_GET, live_req_states),
+	ROUTE_METHOD(HTTP_METHOD_GET, live_upgrade_states),
 };
 
 int
@@ -68,20 +74,19 @@ live_seats(struct http_request *req)
 
 /* Who is asking: any signed-in user (the contract's Bearer). */
 static int
-live_req_auth(struct http_request *req)
+live_upgrade_auth(struct http_request *req)
 {
 	struct live_req		*l;
 
-	if ((l = http_state_get(req)) == NULL)
-		l = http_state_create(req, sizeof(*l), live_req_free);
+	l = state_req(req, sizeof(*l), live_upgrade_free);
 
 	return (auth_state(req, auth_check(req, &l->auth, AUTH_ROLE_USER),
-	    LIVE_REQ_PARSE));
+	    LIVE_UPGRADE_PARSE));
 }
 
 /* A WebSocket upgrade for a show id; 400 for anything else. */
 static int
-live_req_parse(struct http_request *req)
+live_upgrade_parse(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
 	const char		*upgrade, *key, *version;
@@ -105,20 +110,23 @@ live_req_parse(struct http_request *req)
 	db_call_init(&l->db, sql_show);
 	db_call_param(&l->db, l->id);
 
-	req->fsm_state = LIVE_REQ_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, LIVE_UPGRADE_QUERY));
 }
 
-/* Does the show exist. */
+/* Look the show up. */
 static int
-live_req_query(struct http_request *req)
+live_upgrade_query(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
-	int			r;
 
-	r = db_state(req, &l->db, LIVE_REQ_UPGRADE, reply_db_failed);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
+	return (db_state(req, &l->db, LIVE_UPGRADE_FOUND, reply_db_failed));
+}
+
+/* An unknown show is a 404, before any cap is counted. */
+static int
+live_upgrade_found(struct http_request *req)
+{
+	struct live_req		*l = http_state_get(req);
 
 	if (db_rows(&l->db) == 0) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
@@ -126,12 +134,12 @@ live_req_query(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, LIVE_UPGRADE_ANSWER));
 }
 
 /* Within the caps: upgrade, then the socket joins the show's watchers. */
 static int
-live_req_upgrade(struct http_request *req)
+live_upgrade_answer(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
 	struct peer_ip		client;
@@ -166,7 +174,7 @@ live_req_upgrade(struct http_request *req)
 }
 
 static void
-live_req_free(struct http_request *req)
+live_upgrade_free(struct http_request *req)
 {
 	struct live_req		*l = http_state_get(req);
 

@@ -53,6 +53,7 @@
 #include "reply.h"
 #include "route.h"
 #include "sessions.h"
+#include "state.h"
 #include "throttle.h"
 #include "token.h"
 #include "users.h"
@@ -65,6 +66,10 @@ static const char sql_session_new[] =
     "INSERT INTO refresh_tokens (user_id, token_hash, expires_at)"
     " VALUES ($1, $2, now() + make_interval(secs => $3::int))"
     " RETURNING family::text";
+
+enum sessions_new_col {
+	SESSIONS_NEW_COL_SID,
+};
 
 /*
  * Rotation: the presented token is live only if unused, unrevoked and
@@ -88,6 +93,12 @@ static const char sql_refresh_rotate[] =
     " SELECT " USERS_COLUMNS ", fresh.family::text"
     " FROM fresh JOIN users u ON u.id = fresh.user_id";
 
+/* The user (USERS_COLUMNS, as users_read() reads them), then the sid. */
+enum sessions_rotate_col {
+	SESSIONS_ROTATE_COL_USER,
+	SESSIONS_ROTATE_COL_SID = USERS_NCOLUMNS,
+};
+
 /*
  * Reuse of a rotated token: the whole session stops working. The family
  * is revoked and its sid recorded for $2 seconds (the access tokens'
@@ -109,6 +120,10 @@ static const char sql_refresh_reuse[] =
     "  EXCLUDED.expires_at)"
     ")"
     " SELECT family::text FROM fam";
+
+enum sessions_reuse_col {
+	SESSIONS_REUSE_COL_SID,
+};
 
 /*
  * Logout: the caller's session ($3, its sid) goes on the record for $4
@@ -139,7 +154,6 @@ struct sessions_req {
 	long long		deny_ttl;
 };
 
-static struct sessions_req	*sessions_req_get(struct http_request *);
 static void	sessions_free(struct http_request *);
 static int	sessions_body(struct http_request *, int,
 		    const char *(*)(struct kore_json *,
@@ -149,7 +163,9 @@ static int	sessions_body(struct http_request *, int,
 static int	sessions_refresh_start(struct http_request *);
 static int	sessions_refresh_throttle(struct http_request *);
 static int	sessions_refresh_rotate(struct http_request *);
+static int	sessions_refresh_rotated(struct http_request *);
 static int	sessions_refresh_reuse(struct http_request *);
+static int	sessions_refresh_replayed(struct http_request *);
 static int	sessions_refresh_deny(struct http_request *);
 static int	sessions_refresh_answer(struct http_request *);
 static int	sessions_deny_sid(struct http_request *, struct sessions_req *);
@@ -161,42 +177,58 @@ static int	sessions_logout_revoke(struct http_request *);
 static int	sessions_logout_deny(struct http_request *);
 static int	sessions_logout_answer(struct http_request *);
 
-#define REFRESH_START		0
-#define REFRESH_THROTTLE	1
-#define REFRESH_ROTATE		2
-#define REFRESH_REUSE		3
-#define REFRESH_DENY		4
-#define REFRESH_ANSWER		5
-
-static struct http_state refresh_states[] = {
-	KORE_HTTP_STATE(sessions_refresh_start),
-	KORE_HTTP_STATE(sessions_refresh_throttle),
-	KORE_HTTP_STATE(sessions_refresh_rotate),
-	KORE_HTTP_STATE(sessions_refresh_reuse),
-	KORE_HTTP_STATE(sessions_refresh_deny),
-	KORE_HTTP_STATE(sessions_refresh_answer),
+/*
+ * A refresh: rotate the token; only when that finds no live token, look
+ * for a replay (reuse) and deny-list its session. A rotation jumps to the
+ * answer.
+ */
+enum sessions_refresh_state {
+	SESSIONS_REFRESH_START,
+	SESSIONS_REFRESH_THROTTLE,
+	SESSIONS_REFRESH_ROTATE,
+	SESSIONS_REFRESH_ROTATED,
+	SESSIONS_REFRESH_REUSE,
+	SESSIONS_REFRESH_REPLAYED,
+	SESSIONS_REFRESH_DENY,
+	SESSIONS_REFRESH_ANSWER,
 };
 
-#define LOGOUT_AUTH		0
-#define LOGOUT_START		1
-#define LOGOUT_REVOKE		2
-#define LOGOUT_DENY		3
-#define LOGOUT_ANSWER		4
+static struct http_state sessions_refresh_states[] = {
+	[SESSIONS_REFRESH_START] = KORE_HTTP_STATE(sessions_refresh_start),
+	[SESSIONS_REFRESH_THROTTLE] =
+	    KORE_HTTP_STATE(sessions_refresh_throttle),
+	[SESSIONS_REFRESH_ROTATE] = KORE_HTTP_STATE(sessions_refresh_rotate),
+	[SESSIONS_REFRESH_ROTATED] =
+	    KORE_HTTP_STATE(sessions_refresh_rotated),
+	[SESSIONS_REFRESH_REUSE] = KORE_HTTP_STATE(sessions_refresh_reuse),
+	[SESSIONS_REFRESH_REPLAYED] =
+	    KORE_HTTP_STATE(sessions_refresh_replayed),
+	[SESSIONS_REFRESH_DENY] = KORE_HTTP_STATE(sessions_refresh_deny),
+	[SESSIONS_REFRESH_ANSWER] = KORE_HTTP_STATE(sessions_refresh_answer),
+};
 
-static struct http_state logout_states[] = {
-	KORE_HTTP_STATE(sessions_logout_auth),
-	KORE_HTTP_STATE(sessions_logout_start),
-	KORE_HTTP_STATE(sessions_logout_revoke),
-	KORE_HTTP_STATE(sessions_logout_deny),
-	KORE_HTTP_STATE(sessions_logout_answer),
+enum sessions_logout_state {
+	SESSIONS_LOGOUT_AUTH,
+	SESSIONS_LOGOUT_START,
+	SESSIONS_LOGOUT_REVOKE,
+	SESSIONS_LOGOUT_DENY,
+	SESSIONS_LOGOUT_ANSWER,
+};
+
+static struct http_state sessions_logout_states[] = {
+	[SESSIONS_LOGOUT_AUTH] = KORE_HTTP_STATE(sessions_logout_auth),
+	[SESSIONS_LOGOUT_START] = KORE_HTTP_STATE(sessions_logout_start),
+	[SESSIONS_LOGOUT_REVOKE] = KORE_HTTP_STATE(sessions_logout_revoke),
+	[SESSIONS_LOGOUT_DENY] = KORE_HTTP_STATE(sessions_logout_deny),
+	[SESSIONS_LOGOUT_ANSWER] = KORE_HTTP_STATE(sessions_logout_answer),
 };
 
 static const struct route_method refresh_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_POST, refresh_states),
+	ROUTE_METHOD(HTTP_METHOD_POST, sessions_refresh_states),
 };
 
 static const struct route_method logout_methods[] = {
-	ROUTE_METHOD(HTTP_METHOD_POST, logout_states),
+	ROUTE_METHOD(HTTP_METHOD_POST, sessions_logout_states),
 };
 
 static const char	sessions_b64[] =
@@ -316,6 +348,13 @@ sessions_read_sid(const struct db_call *db, int col,
 	return (KORE_RESULT_OK);
 }
 
+/* The session id sessions_bind_new()'s statement started. */
+int
+sessions_read_new(const struct db_call *db, struct sessions_fresh *f)
+{
+	return (sessions_read_sid(db, SESSIONS_NEW_COL_SID, f));
+}
+
 /* The statement that starts a new family for a user with a fresh token. */
 void
 sessions_bind_new(struct db_call *db, int64_t user_id,
@@ -401,16 +440,6 @@ sessions_input_logout(struct kore_json *json, struct sessions_input *in,
 	return ("refresh_token");
 }
 
-static struct sessions_req *
-sessions_req_get(struct http_request *req)
-{
-	if (!http_state_exists(req))
-		return (http_state_create(req, sizeof(struct sessions_req),
-		    sessions_free));
-
-	return (http_state_get(req));
-}
-
 static void
 sessions_free(struct http_request *req)
 {
@@ -458,14 +487,14 @@ sessions_body(struct http_request *req, int optional,
 static int
 sessions_refresh_start(struct http_request *req)
 {
-	struct sessions_req	*s = sessions_req_get(req);
+	struct sessions_req	*s;
 
+	s = state_req(req, sizeof(*s), sessions_free);
 	if (!sessions_body(req, BODY_REQUIRED, sessions_input_refresh, s))
 		return (HTTP_STATE_COMPLETE);
 
 	throttle_refresh(req, &s->throttle);
-	req->fsm_state = REFRESH_THROTTLE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, SESSIONS_REFRESH_THROTTLE));
 }
 
 /* Past the limit: 429. Otherwise rotate the token into a new one. */
@@ -494,29 +523,36 @@ sessions_refresh_throttle(struct http_request *req)
 	db_call_param(&s->db, s->fresh.hash);
 	db_call_param(&s->db, s->fresh.ttl);
 
-	req->fsm_state = REFRESH_ROTATE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, SESSIONS_REFRESH_ROTATE));
 }
 
-/* No row: unknown, expired, revoked or reused; reuse revokes its family. */
+/* Mark the token used and add its successor, if it was live. */
 static int
 sessions_refresh_rotate(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
 
-	int			r;
+	return (db_state(req, &s->db, SESSIONS_REFRESH_ROTATED,
+	    reply_db_failed));
+}
 
-	r = db_state(req, &s->db, REFRESH_ANSWER, reply_db_failed);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
+/*
+ * Rotated: on to the answer. No row: unknown, expired, revoked or
+ * reused; reuse revokes its family.
+ */
+static int
+sessions_refresh_rotated(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
 
 	if (db_rows(&s->db) == 1) {
 		users_read(&s->db, &s->user);
-		if (!sessions_read_sid(&s->db, USERS_NCOLUMNS, &s->fresh)) {
+		if (!sessions_read_sid(&s->db, SESSIONS_ROTATE_COL_SID,
+		    &s->fresh)) {
 			reply_internal(req);
 			return (HTTP_STATE_COMPLETE);
 		}
-		return (HTTP_STATE_CONTINUE);
+		return (state_next(req, SESSIONS_REFRESH_ANSWER));
 	}
 
 	s->deny_ttl = config.access_ttl;
@@ -524,40 +560,43 @@ sessions_refresh_rotate(struct http_request *req)
 	db_call_param(&s->db, s->old_hash);
 	(void)db_call_param_int(&s->db, s->deny_ttl);
 
-	req->fsm_state = REFRESH_REUSE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, SESSIONS_REFRESH_REUSE));
 }
 
-/* A replay: its session's sid to the deny list; unknown tokens: 401. */
+/* Revoke the family of a used token, if it was one. */
 static int
 sessions_refresh_reuse(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
 
-	switch (db_run(&s->db, req)) {
-	case DB_PENDING:
-		return (HTTP_STATE_RETRY);
-	case DB_FAILED:
-		return (reply_db_failed(req, &s->db));
-	}
+	return (db_state(req, &s->db, SESSIONS_REFRESH_REPLAYED,
+	    reply_db_failed));
+}
 
-	if (db_rows(&s->db) != 1 ||
-	    !token_sid_valid(db_value(&s->db, 0, 0))) {
+/* A replay: its session's sid to the deny list; unknown tokens: 401. */
+static int
+sessions_refresh_replayed(struct http_request *req)
+{
+	struct sessions_req	*s = http_state_get(req);
+	const char		*sid;
+
+	sid = db_rows(&s->db) == 1 ?
+	    db_value(&s->db, 0, SESSIONS_REUSE_COL_SID) : NULL;
+	if (!token_sid_valid(sid)) {
 		auth_unauthorized(req, "The refresh token is not valid.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	kore_strlcpy(s->sid, db_value(&s->db, 0, 0), sizeof(s->sid));
+	kore_strlcpy(s->sid, sid, sizeof(s->sid));
 	kore_log(LOG_NOTICE, "sessions: refresh token replayed, session %s "
 	    "revoked", s->sid);
-	req->fsm_state = REFRESH_DENY;
 	if (!sessions_deny_sid(req, s)) {
 		auth_deny_lost();
 		auth_unauthorized(req, "The refresh token is not valid.");
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	return (HTTP_STATE_RETRY);
+	return (state_next(req, SESSIONS_REFRESH_DENY));
 }
 
 /* Recorded either way; a lost Redis write only changes who is asked. */
@@ -612,6 +651,7 @@ sessions_deny_wait(struct sessions_req *s)
 	return (REDIS_FAILED);
 }
 
+/* The user, a new access token and the new refresh token. */
 static int
 sessions_refresh_answer(struct http_request *req)
 {
@@ -625,10 +665,11 @@ sessions_refresh_answer(struct http_request *req)
 static int
 sessions_logout_auth(struct http_request *req)
 {
-	struct sessions_req	*s = sessions_req_get(req);
+	struct sessions_req	*s;
 
+	s = state_req(req, sizeof(*s), sessions_free);
 	return (auth_state(req, auth_check(req, &s->auth, AUTH_ROLE_USER),
-	    LOGOUT_START));
+	    SESSIONS_LOGOUT_START));
 }
 
 /* The optional body: a refresh token to revoke with its family. */
@@ -656,16 +697,16 @@ sessions_logout_start(struct http_request *req)
 	db_call_param(&s->db, s->sid);
 	(void)db_call_param_int(&s->db, s->deny_ttl);
 
-	req->fsm_state = LOGOUT_REVOKE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, SESSIONS_LOGOUT_REVOKE));
 }
 
+/* Revoke the session's family (and the given token's) on the record. */
 static int
 sessions_logout_revoke(struct http_request *req)
 {
 	struct sessions_req	*s = http_state_get(req);
 
-	return (db_state(req, &s->db, LOGOUT_DENY, reply_db_failed));
+	return (db_state(req, &s->db, SESSIONS_LOGOUT_DENY, reply_db_failed));
 }
 
 /* The session's sid on the deny list until its tokens expire anyway. */
@@ -681,8 +722,7 @@ sessions_logout_deny(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = LOGOUT_ANSWER;
-	return (HTTP_STATE_RETRY);
+	return (state_next(req, SESSIONS_LOGOUT_ANSWER));
 }
 
 /* Without the deny list entry the tokens would still work: 503. */

@@ -43,6 +43,7 @@ void	sessions_bind_new(struct db_call *, int64_t,
 	    const struct sessions_fresh *);
 int	sessions_read_sid(const struct db_call *, int,
 	    struct sessions_fresh *);
+int	sessions_read_new(const struct db_call *, struct sessions_fresh *);
 void	sessions_reply(struct http_request *, int, const struct users_row *,
 	    struct sessions_fresh *);
 

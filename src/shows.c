@@ -36,6 +36,7 @@
 #include "route.h"
 #include "seatmap.h"
 #include "shows.h"
+#include "state.h"
 
 int	shows_collection(struct http_request *);
 int	shows_item(struct http_request *);
@@ -67,6 +68,12 @@ static const char sql_list[] =
     " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
     " ORDER BY page.n";
 
+/* The show's columns (enum shows_col), its place in the page, the total. */
+enum shows_list_col {
+	SHOWS_LIST_COL_N = SHOWS_NCOLUMNS,
+	SHOWS_LIST_COL_TOTAL,
+};
+
 /*
  * A movie's shows, as GET /api/shows?movie_id= lists them, plus whether
  * the movie exists at all (an unknown movie is a 404, not an empty list).
@@ -94,6 +101,13 @@ static const char sql_by_movie[] =
     " LEFT JOIN page ON true"
     " ORDER BY page.n";
 
+/* As sql_list's, and whether the movie exists. */
+enum shows_by_movie_col {
+	SHOWS_BY_MOVIE_COL_N = SHOWS_NCOLUMNS,
+	SHOWS_BY_MOVIE_COL_TOTAL,
+	SHOWS_BY_MOVIE_COL_FOUND,
+};
+
 /*
  * A seat is available when seat_states says so (migration 006); the last
  * column is how long the answer may be cached (migration 009).
@@ -104,6 +118,12 @@ static const char sql_get[] =
     " FROM " SHOWS_FROM
     " WHERE s.id = $1";
 
+enum shows_get_col {
+	SHOWS_GET_COL_SHOW,		/* enum shows_col */
+	SHOWS_GET_COL_AVAILABLE = SHOWS_NCOLUMNS,
+	SHOWS_GET_COL_TTL,
+};
+
 /*
  * The show id, then one row per seat (seat columns NULL for a show
  * without seats), each with how long the map may be cached. $2 is the
@@ -111,11 +131,24 @@ static const char sql_get[] =
  * held_by_me.
  */
 static const char sql_seats[] =
-    "SELECT m.*, t.ttl FROM show_seat_map($1, $2::bigint) m,"
+    "SELECT m.show_id, m.seat_id, m.row_label, m.seat_number, m.tier,"
+    " m.price_cents, m.status, m.held_by_me, t.ttl"
+    " FROM show_seat_map($1, $2::bigint) m,"
     " (SELECT show_seat_ttl_ms($1, $3)) t(ttl)";
 
+enum shows_seats_col {
+	SHOWS_SEATS_COL_SHOW_ID,
+	SHOWS_SEATS_COL_SEAT_ID,
+	SHOWS_SEATS_COL_ROW_LABEL,
+	SHOWS_SEATS_COL_SEAT_NUMBER,
+	SHOWS_SEATS_COL_TIER,
+	SHOWS_SEATS_COL_PRICE_CENTS,
+	SHOWS_SEATS_COL_STATUS,
+	SHOWS_SEATS_COL_HELD_BY_ME,
+	SHOWS_SEATS_COL_TTL,
+};
+
 #define SHOWS_TTL_MAX		SEATMAP_XSTR(SEATMAP_TTL_MAX_MS)
-#define SHOWS_SEATS_TTL_COL	8
 
 /*
  * The new show with its seats in one statement. One row always: the show
@@ -152,6 +185,22 @@ static const char sql_create[] =
     " ) page ON true";
 
 /*
+ * The columns sql_create and sql_update share: the show (enum shows_col,
+ * its id NULL when not written) and its available seats, then the flags
+ * of each.
+ */
+enum shows_write_col {
+	SHOWS_WRITE_COL_SHOW,
+	SHOWS_WRITE_COL_SEATS = SHOWS_NCOLUMNS,
+	SHOWS_WRITE_COL_FLAGS,
+};
+
+enum shows_create_col {
+	SHOWS_CREATE_COL_MOVIE_FOUND = SHOWS_WRITE_COL_FLAGS,
+	SHOWS_CREATE_COL_SCREEN_FOUND,
+};
+
+/*
  * Same shape: the show (NULL when not changed), its available seats, and
  * whether the show, the movie exist and the screen is the show's own.
  */
@@ -181,24 +230,15 @@ static const char sql_update[] =
     "  JOIN theatres t ON t.id = sc.theatre_id"
     " ) page ON true";
 
+enum shows_update_col {
+	SHOWS_UPDATE_COL_SHOW_FOUND = SHOWS_WRITE_COL_FLAGS,
+	SHOWS_UPDATE_COL_MOVIE_FOUND,
+	SHOWS_UPDATE_COL_SCREEN_OWN,
+};
+
 /* Its seats go with it (ON DELETE CASCADE) unless bookings hold them. */
 static const char sql_delete[] =
     "DELETE FROM shows WHERE id = $1 RETURNING id";
-
-/* Result columns of sql_create and sql_update after SHOWS_COLUMNS. */
-#define SHOWS_WRITE_SEATS_COL	SHOWS_NCOLUMNS
-#define SHOWS_CREATE_MOVIE_COL	(SHOWS_NCOLUMNS + 1)
-#define SHOWS_CREATE_SCREEN_COL	(SHOWS_NCOLUMNS + 2)
-#define SHOWS_UPDATE_FOUND_COL	(SHOWS_NCOLUMNS + 1)
-#define SHOWS_UPDATE_MOVIE_COL	(SHOWS_NCOLUMNS + 2)
-#define SHOWS_UPDATE_SCREEN_COL	(SHOWS_NCOLUMNS + 3)
-
-/* Result columns after SHOWS_COLUMNS. */
-#define SHOWS_LIST_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
-#define SHOWS_BY_MOVIE_TOTAL_COL	(SHOWS_NCOLUMNS + 1)
-#define SHOWS_BY_MOVIE_FOUND_COL	(SHOWS_NCOLUMNS + 2)
-#define SHOWS_AVAILABLE_COL	SHOWS_NCOLUMNS
-#define SHOWS_GET_TTL_COL	(SHOWS_NCOLUMNS + 1)
 
 /* A show's details or its seat map. */
 struct shows_req {
@@ -216,7 +256,8 @@ static struct kore_json_item	*shows_write_answer(struct http_request *,
 				    struct catalog_req *);
 static int	shows_write_refused(struct http_request *,
 		    const struct db_call *);
-static int	shows_bind_id(struct http_request *, const char *);
+static int	shows_bind_id(struct http_request *, struct shows_req *,
+		    const char *);
 static int	shows_seatmap_state(struct http_request *, int, int);
 static int	shows_get_bind(struct http_request *);
 static int	shows_get_cache(struct http_request *);
@@ -224,6 +265,7 @@ static int	shows_get_query(struct http_request *);
 static int	shows_get_answer(struct http_request *);
 static int	shows_seats_bind(struct http_request *);
 static int	shows_seats_caller(struct http_request *);
+static int	shows_seats_params(struct http_request *);
 static int	shows_seats_cache(struct http_request *);
 static int	shows_seats_query(struct http_request *);
 static int	shows_seats_answer(struct http_request *);
@@ -237,7 +279,7 @@ static const struct catalog_read shows_list_read = {
 	.paged = 1,
 	.filters = shows_list_filters,
 	.row = shows_json,
-	.total_col = SHOWS_LIST_TOTAL_COL,
+	.total_col = SHOWS_LIST_COL_TOTAL,
 };
 
 static const char * const shows_by_movie_filters[] = { "city", "date",
@@ -265,34 +307,40 @@ static const struct catalog_write shows_write = {
 };
 
 /* A show's details: bind, seatmap.c's cache, query on a miss, answer. */
-#define SHOWS_GET_BIND		0
-#define SHOWS_GET_CACHE		1
-#define SHOWS_GET_QUERY		2
-#define SHOWS_GET_ANSWER	3
+enum shows_get_state {
+	SHOWS_GET_BIND,
+	SHOWS_GET_CACHE,
+	SHOWS_GET_QUERY,
+	SHOWS_GET_ANSWER,
+};
 
 static struct http_state shows_get_states[] = {
-	KORE_HTTP_STATE(shows_get_bind),
-	KORE_HTTP_STATE(shows_get_cache),
-	KORE_HTTP_STATE(shows_get_query),
-	KORE_HTTP_STATE(shows_get_answer),
+	[SHOWS_GET_BIND] = KORE_HTTP_STATE(shows_get_bind),
+	[SHOWS_GET_CACHE] = KORE_HTTP_STATE(shows_get_cache),
+	[SHOWS_GET_QUERY] = KORE_HTTP_STATE(shows_get_query),
+	[SHOWS_GET_ANSWER] = KORE_HTTP_STATE(shows_get_answer),
 };
 
 /*
  * The seat map learns who asks first: an anonymous caller and a signed-in
  * one (held_by_me) have bodies of their own in seatmap.c's cache.
  */
-#define SHOWS_SEATS_BIND	0
-#define SHOWS_SEATS_CALLER	1
-#define SHOWS_SEATS_CACHE	2
-#define SHOWS_SEATS_QUERY	3
-#define SHOWS_SEATS_ANSWER	4
+enum shows_seats_state {
+	SHOWS_SEATS_BIND,
+	SHOWS_SEATS_CALLER,
+	SHOWS_SEATS_PARAMS,
+	SHOWS_SEATS_CACHE,
+	SHOWS_SEATS_QUERY,
+	SHOWS_SEATS_ANSWER,
+};
 
 static struct http_state shows_seats_states[] = {
-	KORE_HTTP_STATE(shows_seats_bind),
-	KORE_HTTP_STATE(shows_seats_caller),
-	KORE_HTTP_STATE(shows_seats_cache),
-	KORE_HTTP_STATE(shows_seats_query),
-	KORE_HTTP_STATE(shows_seats_answer),
+	[SHOWS_SEATS_BIND] = KORE_HTTP_STATE(shows_seats_bind),
+	[SHOWS_SEATS_CALLER] = KORE_HTTP_STATE(shows_seats_caller),
+	[SHOWS_SEATS_PARAMS] = KORE_HTTP_STATE(shows_seats_params),
+	[SHOWS_SEATS_CACHE] = KORE_HTTP_STATE(shows_seats_cache),
+	[SHOWS_SEATS_QUERY] = KORE_HTTP_STATE(shows_seats_query),
+	[SHOWS_SEATS_ANSWER] = KORE_HTTP_STATE(shows_seats_answer),
 };
 
 static const struct route_method shows_collection_methods[] = {
@@ -321,13 +369,18 @@ shows_json(struct kore_json_item *parent, const char *name,
 	struct kore_json_item	*s;
 
 	s = kore_json_create_object(parent, name);
-	kore_json_create_integer(s, "id", db_int(call, row, col));
-	movies_json(s, "movie", call, row, col + 5);
-	theatres_json(s, "theatre", call, row, col + 5 + MOVIES_NCOLUMNS);
-	kore_json_create_integer(s, "screen_id", db_int(call, row, col + 1));
-	kore_json_create_string(s, "start_time", db_value(call, row, col + 2));
-	kore_json_create_string(s, "end_time", db_value(call, row, col + 3));
-	kore_json_create_string(s, "currency", db_value(call, row, col + 4));
+	kore_json_create_integer(s, "id",
+	    db_int(call, row, col + SHOWS_COL_ID));
+	movies_json(s, "movie", call, row, col + SHOWS_COL_MOVIE);
+	theatres_json(s, "theatre", call, row, col + SHOWS_COL_THEATRE);
+	kore_json_create_integer(s, "screen_id",
+	    db_int(call, row, col + SHOWS_COL_SCREEN_ID));
+	kore_json_create_string(s, "start_time",
+	    db_value(call, row, col + SHOWS_COL_START_TIME));
+	kore_json_create_string(s, "end_time",
+	    db_value(call, row, col + SHOWS_COL_END_TIME));
+	kore_json_create_string(s, "currency",
+	    db_value(call, row, col + SHOWS_COL_CURRENCY));
 
 	return (s);
 }
@@ -404,10 +457,10 @@ static struct kore_json_item *
 shows_by_movie_answer(struct catalog_req *c)
 {
 	if (db_rows(&c->db) == 0 ||
-	    db_value(&c->db, 0, SHOWS_BY_MOVIE_FOUND_COL)[0] != 't')
+	    db_value(&c->db, 0, SHOWS_BY_MOVIE_COL_FOUND)[0] != 't')
 		return (NULL);
 
-	return (reply_list_rows(&c->db, shows_json, SHOWS_BY_MOVIE_TOTAL_COL,
+	return (reply_list_rows(&c->db, shows_json, SHOWS_BY_MOVIE_COL_TOTAL,
 	    c->limit, c->offset));
 }
 
@@ -439,17 +492,17 @@ static int
 shows_write_refused(struct http_request *req, const struct db_call *db)
 {
 	if (req->method == HTTP_METHOD_PUT) {
-		if (db_value(db, 0, SHOWS_UPDATE_FOUND_COL)[0] != 't') {
+		if (db_value(db, 0, SHOWS_UPDATE_COL_SHOW_FOUND)[0] != 't') {
 			reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
 			    "No show with this id.");
 			return (1);
 		}
-		if (db_value(db, 0, SHOWS_UPDATE_MOVIE_COL)[0] != 't') {
+		if (db_value(db, 0, SHOWS_UPDATE_COL_MOVIE_FOUND)[0] != 't') {
 			reply_invalid(req, "movie_id",
 			    "No movie with this id.");
 			return (1);
 		}
-		if (db_value(db, 0, SHOWS_UPDATE_SCREEN_COL)[0] != 't') {
+		if (db_value(db, 0, SHOWS_UPDATE_COL_SCREEN_OWN)[0] != 't') {
 			reply_invalid(req, "screen_id", "A show cannot move to "
 			    "another screen; delete it and create a new one.");
 			return (1);
@@ -457,11 +510,11 @@ shows_write_refused(struct http_request *req, const struct db_call *db)
 		return (0);
 	}
 
-	if (db_value(db, 0, SHOWS_CREATE_MOVIE_COL)[0] != 't') {
+	if (db_value(db, 0, SHOWS_CREATE_COL_MOVIE_FOUND)[0] != 't') {
 		reply_invalid(req, "movie_id", "No movie with this id.");
 		return (1);
 	}
-	if (db_value(db, 0, SHOWS_CREATE_SCREEN_COL)[0] != 't') {
+	if (db_value(db, 0, SHOWS_CREATE_COL_SCREEN_FOUND)[0] != 't') {
 		reply_invalid(req, "screen_id", "No screen with this id.");
 		return (1);
 	}
@@ -483,25 +536,22 @@ shows_write_answer(struct http_request *req, struct catalog_req *c)
 	}
 	if (shows_write_refused(req, &c->db))
 		return (NULL);
-	if (db_isnull(&c->db, 0, 0)) {
+	if (db_isnull(&c->db, 0, SHOWS_WRITE_COL_SHOW)) {
 		kore_log(LOG_ERR, "shows_write_answer: no show and no reason");
 		reply_internal(req);
 		return (NULL);
 	}
 
-	root = shows_json(NULL, NULL, &c->db, 0, 0);
+	root = shows_json(NULL, NULL, &c->db, 0, SHOWS_WRITE_COL_SHOW);
 	kore_json_create_integer(root, "seats_available",
-	    db_int(&c->db, 0, SHOWS_WRITE_SEATS_COL));
+	    db_int(&c->db, 0, SHOWS_WRITE_COL_SEATS));
 	return (root);
 }
 
 /* The show id from the path as $1 of sql; the 400 is sent on failure. */
 static int
-shows_bind_id(struct http_request *req, const char *sql)
+shows_bind_id(struct http_request *req, struct shows_req *s, const char *sql)
 {
-	struct shows_req	*s;
-
-	s = http_state_create(req, sizeof(*s), shows_free);
 	if (!route_id(req, 1, &s->show_id))
 		return (KORE_RESULT_ERROR);
 
@@ -543,30 +593,31 @@ shows_seatmap_state(struct http_request *req, int kind, int next)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = next;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, next));
 }
 
+/* The show's id from the path, and how long its answer may be cached. */
 static int
 shows_get_bind(struct http_request *req)
 {
 	struct shows_req	*s;
 
-	if (!shows_bind_id(req, sql_get))
+	s = state_req(req, sizeof(*s), shows_free);
+	if (!shows_bind_id(req, s, sql_get))
 		return (HTTP_STATE_COMPLETE);
-	s = http_state_get(req);
 	db_call_param(&s->db, SHOWS_TTL_MAX);
 
-	req->fsm_state = SHOWS_GET_CACHE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, SHOWS_GET_CACHE));
 }
 
+/* seatmap.c's cached body, if it has one. */
 static int
 shows_get_cache(struct http_request *req)
 {
 	return (shows_seatmap_state(req, SEATMAP_BODY_SHOW, SHOWS_GET_QUERY));
 }
 
+/* A miss: the show and its available seats. */
 static int
 shows_get_query(struct http_request *req)
 {
@@ -575,6 +626,7 @@ shows_get_query(struct http_request *req)
 	return (db_state(req, &s->db, SHOWS_GET_ANSWER, catalog_read_failed));
 }
 
+/* 404, or the show with seats_available, cached for next time. */
 static int
 shows_get_answer(struct http_request *req)
 {
@@ -587,22 +639,25 @@ shows_get_answer(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	root = shows_json(NULL, NULL, &s->db, 0, 0);
+	root = shows_json(NULL, NULL, &s->db, 0, SHOWS_GET_COL_SHOW);
 	kore_json_create_integer(root, "seats_available",
-	    db_int(&s->db, 0, SHOWS_AVAILABLE_COL));
+	    db_int(&s->db, 0, SHOWS_GET_COL_AVAILABLE));
 	seatmap_reply(req, &s->seatmap, root,
-	    db_int(&s->db, 0, SHOWS_GET_TTL_COL), 0);
+	    db_int(&s->db, 0, SHOWS_GET_COL_TTL), 0);
 	return (HTTP_STATE_COMPLETE);
 }
 
+/* The show's id from the path. */
 static int
 shows_seats_bind(struct http_request *req)
 {
-	if (!shows_bind_id(req, sql_seats))
+	struct shows_req	*s;
+
+	s = state_req(req, sizeof(*s), shows_free);
+	if (!shows_bind_id(req, s, sql_seats))
 		return (HTTP_STATE_COMPLETE);
 
-	req->fsm_state = SHOWS_SEATS_CALLER;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, SHOWS_SEATS_CALLER));
 }
 
 /* Anonymous callers are welcome; a signed-in one sees held_by_me. */
@@ -610,11 +665,16 @@ static int
 shows_seats_caller(struct http_request *req)
 {
 	struct shows_req	*s = http_state_get(req);
-	int			r;
 
-	r = auth_state(req, auth_optional(req, &s->auth), SHOWS_SEATS_CACHE);
-	if (r != HTTP_STATE_CONTINUE)
-		return (r);
+	return (auth_state(req, auth_optional(req, &s->auth),
+	    SHOWS_SEATS_PARAMS));
+}
+
+/* The caller (NULL when anonymous) and the cache's bound. */
+static int
+shows_seats_params(struct http_request *req)
+{
+	struct shows_req	*s = http_state_get(req);
 
 	if (s->auth.user_id != 0)
 		(void)db_call_param_int(&s->db, s->auth.user_id);
@@ -622,9 +682,10 @@ shows_seats_caller(struct http_request *req)
 		db_call_param(&s->db, NULL);
 	db_call_param(&s->db, SHOWS_TTL_MAX);
 
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, SHOWS_SEATS_CACHE));
 }
 
+/* seatmap.c's cached body for this caller, if it has one. */
 static int
 shows_seats_cache(struct http_request *req)
 {
@@ -632,6 +693,7 @@ shows_seats_cache(struct http_request *req)
 	    SHOWS_SEATS_QUERY));
 }
 
+/* A miss: the seat map. */
 static int
 shows_seats_query(struct http_request *req)
 {
@@ -641,6 +703,7 @@ shows_seats_query(struct http_request *req)
 	    catalog_read_failed));
 }
 
+/* 404, or every seat with its status, cached for next time. */
 static int
 shows_seats_answer(struct http_request *req)
 {
@@ -655,22 +718,28 @@ shows_seats_answer(struct http_request *req)
 	}
 
 	root = kore_json_create_object(NULL, NULL);
-	kore_json_create_integer(root, "show_id", db_int(&s->db, 0, 0));
+	kore_json_create_integer(root, "show_id",
+	    db_int(&s->db, 0, SHOWS_SEATS_COL_SHOW_ID));
 	seats = kore_json_create_array(root, "seats");
 
 	mine = 0;
 	for (i = 0; i < rows; i++) {
-		if (db_isnull(&s->db, i, 1))
+		if (db_isnull(&s->db, i, SHOWS_SEATS_COL_SEAT_ID))
 			continue;
 		seat = kore_json_create_object(seats, NULL);
-		kore_json_create_integer(seat, "id", db_int(&s->db, i, 1));
-		kore_json_create_string(seat, "row", db_value(&s->db, i, 2));
-		kore_json_create_integer(seat, "number", db_int(&s->db, i, 3));
-		kore_json_create_string(seat, "tier", db_value(&s->db, i, 4));
+		kore_json_create_integer(seat, "id",
+		    db_int(&s->db, i, SHOWS_SEATS_COL_SEAT_ID));
+		kore_json_create_string(seat, "row",
+		    db_value(&s->db, i, SHOWS_SEATS_COL_ROW_LABEL));
+		kore_json_create_integer(seat, "number",
+		    db_int(&s->db, i, SHOWS_SEATS_COL_SEAT_NUMBER));
+		kore_json_create_string(seat, "tier",
+		    db_value(&s->db, i, SHOWS_SEATS_COL_TIER));
 		kore_json_create_integer(seat, "price_cents",
-		    db_int(&s->db, i, 5));
-		kore_json_create_string(seat, "status", db_value(&s->db, i, 6));
-		if (db_value(&s->db, i, 7)[0] == 't') {
+		    db_int(&s->db, i, SHOWS_SEATS_COL_PRICE_CENTS));
+		kore_json_create_string(seat, "status",
+		    db_value(&s->db, i, SHOWS_SEATS_COL_STATUS));
+		if (db_value(&s->db, i, SHOWS_SEATS_COL_HELD_BY_ME)[0] == 't') {
 			kore_json_create_literal(seat, "held_by_me",
 			    KORE_JSON_TRUE);
 			mine = 1;
@@ -678,7 +747,7 @@ shows_seats_answer(struct http_request *req)
 	}
 
 	seatmap_reply(req, &s->seatmap, root,
-	    db_int(&s->db, 0, SHOWS_SEATS_TTL_COL), mine);
+	    db_int(&s->db, 0, SHOWS_SEATS_COL_TTL), mine);
 	return (HTTP_STATE_COMPLETE);
 }
 

@@ -18,15 +18,25 @@
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /*
- * The select list shows_json() reads, in this order: the show, its movie
- * (MOVIES_COLUMNS), its theatre (THEATRES_COLUMNS). SHOWS_FROM names the
- * tables it reads them from.
+ * The select list shows_json() reads, in this order (enum shows_col): the
+ * show, its movie (MOVIES_COLUMNS), its theatre (THEATRES_COLUMNS).
+ * SHOWS_FROM names the tables it reads them from.
  */
 #define SHOWS_COLUMNS							\
 	"s.id, s.screen_id, " SHOWS_TIME("s.start_time") ", "		\
 	SHOWS_TIME("s.end_time") ", s.currency, "			\
 	MOVIES_COLUMNS ", " THEATRES_COLUMNS
-#define SHOWS_NCOLUMNS		(5 + MOVIES_NCOLUMNS + THEATRES_NCOLUMNS)
+
+enum shows_col {
+	SHOWS_COL_ID,
+	SHOWS_COL_SCREEN_ID,
+	SHOWS_COL_START_TIME,
+	SHOWS_COL_END_TIME,
+	SHOWS_COL_CURRENCY,
+	SHOWS_COL_MOVIE,		/* MOVIES_NCOLUMNS of them */
+	SHOWS_COL_THEATRE = SHOWS_COL_MOVIE + MOVIES_NCOLUMNS,
+	SHOWS_NCOLUMNS = SHOWS_COL_THEATRE + THEATRES_NCOLUMNS
+};
 
 #define SHOWS_FROM							\
 	"shows s JOIN movies m ON m.id = s.movie_id"			\
