@@ -45,6 +45,8 @@
  *   answer   {"received": true}
  *
  * Stripe's webhook (payments_stripe_states):
+ *   limit    RATE_LIMIT_WEBHOOKS per client address (throttle.c), before
+ *            any HMAC or SQL work: 429 past it
  *   verify   Stripe-Signature, with STRIPE_WEBHOOK_SECRET
  *   parse    the event: a type or an object not ours is acknowledged
  *            at once (on to answer)
@@ -223,6 +225,7 @@ static int	payments_callback_parse(struct http_request *);
 static int	payments_callback_apply(struct http_request *);
 static int	payments_callback_changed(struct http_request *);
 
+static int	payments_stripe_limit(struct http_request *);
 static int	payments_stripe_verify(struct http_request *);
 static int	payments_stripe_parse(struct http_request *);
 static int	payments_stripe_apply(struct http_request *);
@@ -328,6 +331,7 @@ static struct http_state payments_callback_states[] = {
 };
 
 enum payments_stripe_state {
+	PAYMENTS_STRIPE_LIMIT,
 	PAYMENTS_STRIPE_VERIFY,
 	PAYMENTS_STRIPE_PARSE,
 	PAYMENTS_STRIPE_APPLY,
@@ -336,6 +340,7 @@ enum payments_stripe_state {
 };
 
 static struct http_state payments_stripe_states[] = {
+	[PAYMENTS_STRIPE_LIMIT] = KORE_HTTP_STATE(payments_stripe_limit),
 	[PAYMENTS_STRIPE_VERIFY] = KORE_HTTP_STATE(payments_stripe_verify),
 	[PAYMENTS_STRIPE_PARSE] = KORE_HTTP_STATE(payments_stripe_parse),
 	[PAYMENTS_STRIPE_APPLY] = KORE_HTTP_STATE(payments_stripe_apply),
@@ -662,11 +667,25 @@ PAYMENTS_STATE(payments_callback_apply, payments_apply,
 PAYMENTS_STATE(payments_callback_changed, payments_changed,
     PAYMENTS_CALLBACK_ANSWER)
 
-/* Stripe's event: Stripe-Signature (gateway_stripe.c checks it). */
+/*
+ * Stripe's event: RATE_LIMIT_WEBHOOKS per client address, charged once,
+ * before the signature costs anything; 429 past it.
+ */
+static int
+payments_stripe_limit(struct http_request *req)
+{
+	struct payments_req	*p;
+
+	p = state_req(req, sizeof(*p), payments_free);
+	if (p->limit.count == 0)
+		throttle_webhooks(req, &p->limit);
+	return (payments_limited(req, &p->limit, PAYMENTS_STRIPE_VERIFY));
+}
+
+/* Stripe-Signature (gateway_stripe.c checks it). */
 static int
 payments_stripe_verify(struct http_request *req)
 {
-	(void)state_req(req, sizeof(struct payments_req), payments_free);
 	return (payments_verify(req, "stripe-signature",
 	    PAYMENTS_STRIPE_PARSE));
 }
