@@ -94,6 +94,7 @@ static const struct config_setting	config_settings[] = {
 	    1000000),
 	INT("RATE_LIMIT_REGISTRATIONS_WINDOW_SECONDS",
 	    rate_limit_registrations_window, 3600, 1, 86400),
+	INT("RATE_LIMIT_WEBHOOKS", rate_limit_webhooks, 600, 1, 1000000),
 	INT("CACHE_SLOTS", cache_slots, 512, 1, 65536),
 	INT("CACHE_BODY_MAX_BYTES", cache_body_max, 32768, 1024, 1048576),
 	FLAG("PAYMENTS", payments, "on"),

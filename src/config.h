@@ -71,6 +71,7 @@ struct config {
 	int		rate_limit_payments;
 	int		rate_limit_registrations;
 	int		rate_limit_registrations_window;
+	int		rate_limit_webhooks;	/* per address and window */
 	int		auto_migrate;
 	int		live_max_sockets;
 	int		live_max_per_address;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "payments.h"
+#include "provider.h"
 #include "signature.h"
 
 static int	gateway_mock_start(struct payment_call *,

@@ -18,7 +18,7 @@
  * succeeded is SUCCEEDED (another confirm got there first).
  *
  * Webhook signatures (Stripe-Signature) are checked by
- * stripe_signature.c; events are applied by stripe_webhook.c.
+ * stripe_signature.c; events are applied by payments.c.
  */
 #include <sys/types.h>
 
@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "payments.h"
+#include "provider.h"
 #include "stripe_signature.h"
 
 /* The API version this code was written against. */

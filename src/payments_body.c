@@ -1,6 +1,6 @@
 /*
  * payments_body: the request bodies of the payment writes, each checked
- * by one function into struct payments_body (payments.h), or answered
+ * by one function into struct payments_body (payments_body.h), or answered
  * 400 naming the first offending field (reply_invalid()). payments.c
  * reads only the struct after that, never the JSON.
  *

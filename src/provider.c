@@ -2,7 +2,7 @@
  * provider: which payment provider this server talks to (PAYMENT_PROVIDER,
  * config.c), and running one call to it as a step of a state machine.
  *
- * A call (struct payment_call, payments.h) is started once and then
+ * A call (struct payment_call, provider.h) is started once and then
  * polled each time its request wakes, as db_run() does for a statement:
  * provider_call_run() answers PAYMENT_CALL_PENDING until the provider
  * answered, timed out or the connection failed, and PAYMENT_CALL_DONE
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "payments.h"
+#include "provider.h"
 
 const struct payment_provider *
 provider_get(void)

@@ -23,8 +23,9 @@
  * anywhere else until the email's ceiling; the ceiling bounds what a
  * guesser with many addresses gets, and with the per-account limit bounds
  * the password hashing one account can cost in a window. Registrations,
- * refreshes and public catalog reads are charged per address; holds,
- * bookings and payment calls per user.
+ * refreshes, public catalog reads and Stripe's webhook events (before
+ * their signature is checked) are charged per address; holds, bookings
+ * and payment calls per user.
  * Addresses are counted as peer_limit_address() gives them: an IPv6
  * client by its /64.
  *
@@ -103,6 +104,8 @@ static void	throttle_key(struct throttle *, int, int, const char *, ...)
 static int	throttle_eval(struct http_request *, struct throttle *,
 		    const char *, int, int);
 static void	throttle_take(struct http_request *, struct throttle *);
+static void	throttle_address(struct http_request *, struct throttle *,
+		    int, int, const char *);
 
 static void
 throttle_key(struct throttle *t, int limit, int window, const char *fmt, ...)
@@ -176,17 +179,26 @@ throttle_take(struct http_request *req, struct throttle *t)
 	(void)throttle_eval(req, t, throttle_take_lua, 1, 0);
 }
 
-/* Charges a public read to the client address. */
-void
-throttle_reads(struct http_request *req, struct throttle *t)
+/* Charges one request to the client address's counter `what`. */
+static void
+throttle_address(struct http_request *req, struct throttle *t, int limit,
+    int window, const char *what)
 {
 	char		addr[PEER_LIMIT_ADDR_MAX];
 
 	memset(t, 0, sizeof(*t));
 	peer_limit_address(req, addr, sizeof(addr));
-	throttle_key(t, config.rate_limit_reads, config.rate_limit_window,
-	    THROTTLE_PREFIX "reads:addr:%s", addr);
+	throttle_key(t, limit, window, THROTTLE_PREFIX "%s:addr:%s", what,
+	    addr);
 	throttle_take(req, t);
+}
+
+/* Charges a public read to the client address. */
+void
+throttle_reads(struct http_request *req, struct throttle *t)
+{
+	throttle_address(req, t, config.rate_limit_reads,
+	    config.rate_limit_window, "reads");
 }
 
 /* Charges a login attempt; email was validated (THROTTLE_EMAIL_MAX). */
@@ -219,27 +231,27 @@ throttle_login(struct http_request *req, struct throttle *t,
 void
 throttle_register(struct http_request *req, struct throttle *t)
 {
-	char		addr[PEER_LIMIT_ADDR_MAX];
-
-	memset(t, 0, sizeof(*t));
-	peer_limit_address(req, addr, sizeof(addr));
-	throttle_key(t, config.rate_limit_registrations,
-	    config.rate_limit_registrations_window,
-	    THROTTLE_PREFIX "register:addr:%s", addr);
-	throttle_take(req, t);
+	throttle_address(req, t, config.rate_limit_registrations,
+	    config.rate_limit_registrations_window, "register");
 }
 
 /* Charges a refresh to the client address: each one writes a row. */
 void
 throttle_refresh(struct http_request *req, struct throttle *t)
 {
-	char		addr[PEER_LIMIT_ADDR_MAX];
+	throttle_address(req, t, config.rate_limit_refresh,
+	    config.rate_limit_window, "refresh");
+}
 
-	memset(t, 0, sizeof(*t));
-	peer_limit_address(req, addr, sizeof(addr));
-	throttle_key(t, config.rate_limit_refresh, config.rate_limit_window,
-	    THROTTLE_PREFIX "refresh:addr:%s", addr);
-	throttle_take(req, t);
+/*
+ * Charges a webhook event to the client address, before its signature
+ * costs an HMAC and its transition a statement.
+ */
+void
+throttle_webhooks(struct http_request *req, struct throttle *t)
+{
+	throttle_address(req, t, config.rate_limit_webhooks,
+	    config.rate_limit_window, "webhooks");
 }
 
 /* Charges one call of `what` (THROTTLE_HOLDS, ...) to a user. */

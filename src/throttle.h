@@ -1,9 +1,9 @@
 /*
  * throttle: fixed-window counters in Redis that refuse a request past a
  * limit: failed logins per (email, address), per address and per email,
- * successful logins per account, registrations and refreshes per
- * address, holds,
- * bookings and payment calls per user.
+ * successful logins per account, registrations, refreshes and Stripe's
+ * webhook events per address, holds, bookings and payment calls per
+ * user.
  */
 #ifndef __H_THROTTLE_H
 #define __H_THROTTLE_H
@@ -50,6 +50,7 @@ void	throttle_login(struct http_request *, struct throttle *,
 	    const char *);
 void	throttle_register(struct http_request *, struct throttle *);
 void	throttle_refresh(struct http_request *, struct throttle *);
+void	throttle_webhooks(struct http_request *, struct throttle *);
 void	throttle_reads(struct http_request *, struct throttle *);
 void	throttle_user(struct http_request *, struct throttle *, int,
 	    int64_t);

@@ -177,3 +177,38 @@ sx_assert_error(const struct api_resp *r, long status, const char *code)
 	    r->body);
 	cr_assert_str_eq(api_error_code(r), code, "body %s", r->body);
 }
+
+/*
+ * Nothing happened to an initiated payment: it still waits for
+ * confirmation, its booking for payment, and no gateway event is logged.
+ */
+void
+sx_assert_unpaid(const struct paying *p, long long pay)
+{
+	cr_assert_str_eq(sx_text("SELECT status FROM payments WHERE id = "
+	    "%lld", pay), "requires_confirmation");
+	cr_assert_str_eq(sx_text("SELECT status FROM bookings WHERE id = %s",
+	    p->bid), "pending_payment");
+	cr_assert_str_eq(sx_text("SELECT count(*) FROM payment_events WHERE "
+	    "payment_id = %lld AND source = 'gateway'", pay), "0");
+}
+
+/* A header for `payload` signed with STRIPE_WEBHOOK_SECRET (by Stripe's
+ * own signer, through the stand-in). */
+char *
+sx_sign(const char *payload)
+{
+	json_t		*req, *r;
+	char		*body, *h;
+
+	req = json_pack("{s:s, s:s}", "payload", payload, "secret",
+	    getenv("STRIPE_WEBHOOK_SECRET"));
+	cr_assert_not_null(req);
+	body = json_dumps(req, JSON_COMPACT);
+	r = sx_control("POST", "/__control/sign", body);
+	h = strdup(json_string_value(json_object_get(r, "header")));
+	json_decref(r);
+	json_decref(req);
+	free(body);
+	return (h);
+}

@@ -34,5 +34,8 @@ long long	sx_stat(const char *, const char *);
 long long	sx_refunds_of(const char *);
 char		*sx_text(const char *, ...);
 void		sx_assert_error(const struct api_resp *, long, const char *);
+/* A Stripe-Signature of a payload, with STRIPE_WEBHOOK_SECRET. */
+char		*sx_sign(const char *);
+void		sx_assert_unpaid(const struct paying *, long long);
 
 #endif
