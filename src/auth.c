@@ -88,9 +88,18 @@ static const char *sql_revoked =
     " FROM revoked_tokens"
     " WHERE expires_at > now() AND ($2::boolean OR jti = $1 OR jti = $3)";
 
+enum auth_revoked_col {
+	AUTH_REVOKED_COL_JTI,
+	AUTH_REVOKED_COL_SECONDS,
+};
+
 /* The account's role now, for a token that claims admin. */
 static const char *sql_role =
     "SELECT role FROM users WHERE id = $1";
+
+enum auth_role_col {
+	AUTH_ROLE_COL_ROLE,
+};
 
 static int	auth_record_start(struct http_request *, struct auth *, int,
 		    int);
@@ -339,11 +348,13 @@ auth_record_answer(struct http_request *req, struct auth *a)
 static int
 auth_record_verdict(struct http_request *req, struct auth *a)
 {
+	const char	*revoked;
 	int		i;
 
 	for (i = 0; i < db_rows(&a->db); i++) {
-		if (!strcmp(db_value(&a->db, i, 0), a->claims.jti) ||
-		    !strcmp(db_value(&a->db, i, 0), a->claims.sid)) {
+		revoked = db_value(&a->db, i, AUTH_REVOKED_COL_JTI);
+		if (!strcmp(revoked, a->claims.jti) ||
+		    !strcmp(revoked, a->claims.sid)) {
 			a->state = AUTH_STATE_DONE;
 			auth_unauthorized(req, "This token has been revoked.");
 			return (AUTH_DENIED);
@@ -373,7 +384,7 @@ auth_role_answer(struct http_request *req, struct auth *a)
 		return (AUTH_DENIED);
 	}
 
-	a->role = token_role_parse(db_value(&a->db, 0, 0));
+	a->role = token_role_parse(db_value(&a->db, 0, AUTH_ROLE_COL_ROLE));
 	db_call_cleanup(&a->db);
 	return (auth_finish(req, a, a->min_role));
 }
@@ -400,11 +411,12 @@ auth_refill(const struct db_call *call, struct http_request *req,
 		argv[0] = "SET";
 		if (i < n) {
 			(void)snprintf(key, sizeof(key), "%s%s",
-			    AUTH_DENY_PREFIX, db_value(call, i, 0));
+			    AUTH_DENY_PREFIX,
+			    db_value(call, i, AUTH_REVOKED_COL_JTI));
 			argv[1] = key;
 			argv[2] = "1";
 			argv[3] = "EX";
-			argv[4] = db_value(call, i, 1);
+			argv[4] = db_value(call, i, AUTH_REVOKED_COL_SECONDS);
 		} else {
 			argv[1] = AUTH_DENY_COMPLETE;
 			argv[2] = "1";
@@ -497,7 +509,8 @@ auth_denylist_prime(void)
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
 		reply = redisCommand(rc, "SET " AUTH_DENY_PREFIX "%s 1 EX %s",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+		    PQgetvalue(res, i, AUTH_REVOKED_COL_JTI),
+		    PQgetvalue(res, i, AUTH_REVOKED_COL_SECONDS));
 		if (reply == NULL)
 			goto out;
 		freeReplyObject(reply);

@@ -32,6 +32,7 @@
 #include "catalog.h"
 #include "reply.h"
 #include "route.h"
+#include "state.h"
 
 /* The query string filters of catalog lists, and what each must be. */
 static const struct {
@@ -50,8 +51,7 @@ static const struct {
 #define CATALOG_CACHE_Q_MAX		32
 #define CATALOG_CACHE_OFFSET_MAX	1000
 
-static struct catalog_req	*catalog_req(struct http_request *);
-static const char		*catalog_filter_message(const char *);
+static const char	*catalog_filter_message(const char *);
 static int	catalog_read_bind(struct http_request *);
 static int	catalog_read_cache(struct http_request *);
 static int	catalog_read_query(struct http_request *);
@@ -66,37 +66,48 @@ static int	catalog_write_failed(struct http_request *,
 static void	catalog_free(struct http_request *);
 
 /* A read: bind, look in the cache, query on a miss, answer and cache. */
-#define CATALOG_READ_BIND	0
-#define CATALOG_READ_CACHE	1
-#define CATALOG_READ_QUERY	2
-#define CATALOG_READ_ANSWER	3
+enum catalog_read_state {
+	CATALOG_READ_BIND,
+	CATALOG_READ_CACHE,
+	CATALOG_READ_QUERY,
+	CATALOG_READ_ANSWER,
+};
 
 static struct http_state catalog_read_states[] = {
-	KORE_HTTP_STATE(catalog_read_bind),
-	KORE_HTTP_STATE(catalog_read_cache),
-	KORE_HTTP_STATE(catalog_read_query),
-	KORE_HTTP_STATE(catalog_read_answer),
+	[CATALOG_READ_BIND] = KORE_HTTP_STATE(catalog_read_bind),
+	[CATALOG_READ_CACHE] = KORE_HTTP_STATE(catalog_read_cache),
+	[CATALOG_READ_QUERY] = KORE_HTTP_STATE(catalog_read_query),
+	[CATALOG_READ_ANSWER] = KORE_HTTP_STATE(catalog_read_answer),
 };
 
 /* A write: admin check, id and body, the statement, invalidate, answer. */
-#define CATALOG_WRITE_AUTH		0
-#define CATALOG_WRITE_PARSE		1
-#define CATALOG_WRITE_QUERY		2
-#define CATALOG_WRITE_INVALIDATE	3
-#define CATALOG_WRITE_ANSWER		4
-
-static struct http_state catalog_write_states[] = {
-	KORE_HTTP_STATE(catalog_write_auth),
-	KORE_HTTP_STATE(catalog_write_parse),
-	KORE_HTTP_STATE(catalog_write_query),
-	KORE_HTTP_STATE(catalog_write_invalidate),
-	KORE_HTTP_STATE(catalog_write_answer),
+enum catalog_write_state {
+	CATALOG_WRITE_AUTH,
+	CATALOG_WRITE_PARSE,
+	CATALOG_WRITE_QUERY,
+	CATALOG_WRITE_INVALIDATE,
+	CATALOG_WRITE_ANSWER,
 };
 
+static struct http_state catalog_write_states[] = {
+	[CATALOG_WRITE_AUTH] = KORE_HTTP_STATE(catalog_write_auth),
+	[CATALOG_WRITE_PARSE] = KORE_HTTP_STATE(catalog_write_parse),
+	[CATALOG_WRITE_QUERY] = KORE_HTTP_STATE(catalog_write_query),
+	[CATALOG_WRITE_INVALIDATE] = KORE_HTTP_STATE(catalog_write_invalidate),
+	[CATALOG_WRITE_ANSWER] = KORE_HTTP_STATE(catalog_write_answer),
+};
+
+/*
+ * The description is set again each time Kore calls the handler, before
+ * the machine runs (state_req() makes the struct on the first call).
+ */
 int
 catalog_read(struct http_request *req, const void *r)
 {
-	catalog_req(req)->read = r;
+	struct catalog_req	*c;
+
+	c = state_req(req, sizeof(*c), catalog_free);
+	c->read = r;
 	return (http_state_run(catalog_read_states,
 	    ROUTE_STATES(catalog_read_states), req));
 }
@@ -104,7 +115,10 @@ catalog_read(struct http_request *req, const void *r)
 int
 catalog_write(struct http_request *req, const void *w)
 {
-	catalog_req(req)->write = w;
+	struct catalog_req	*c;
+
+	c = state_req(req, sizeof(*c), catalog_free);
+	c->write = w;
 	return (http_state_run(catalog_write_states,
 	    ROUTE_STATES(catalog_write_states), req));
 }
@@ -118,17 +132,6 @@ catalog_read_failed(struct http_request *req, struct db_call *call)
 
 	reply_invalid(req, "date", "date is not a real date.");
 	return (HTTP_STATE_COMPLETE);
-}
-
-static struct catalog_req *
-catalog_req(struct http_request *req)
-{
-	struct catalog_req	*c;
-
-	if ((c = http_state_get(req)) == NULL)
-		c = http_state_create(req, sizeof(*c), catalog_free);
-
-	return (c);
 }
 
 static const char *
@@ -194,8 +197,7 @@ catalog_read_bind(struct http_request *req)
 			cache_skip(&c->cache);
 	}
 
-	req->fsm_state = CATALOG_READ_CACHE;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, CATALOG_READ_CACHE));
 }
 
 /*
@@ -228,8 +230,7 @@ catalog_read_cache(struct http_request *req)
 		return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = CATALOG_READ_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, CATALOG_READ_QUERY));
 }
 
 static int
@@ -254,7 +255,7 @@ catalog_read_answer(struct http_request *req)
 		root = reply_list_rows(&c->db, r->row, r->total_col, c->limit,
 		    c->offset);
 	else if (db_rows(&c->db) > 0)
-		root = r->row(NULL, NULL, &c->db, 0, 0);
+		root = r->row(NULL, NULL, &c->db, 0, CATALOG_COL_ROW);
 	else
 		root = NULL;
 
@@ -314,8 +315,7 @@ catalog_write_parse(struct http_request *req)
 			return (HTTP_STATE_COMPLETE);
 	}
 
-	req->fsm_state = CATALOG_WRITE_QUERY;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, CATALOG_WRITE_QUERY));
 }
 
 static int
@@ -344,8 +344,7 @@ catalog_write_invalidate(struct http_request *req)
 	if (cache_invalidate(req, &c->cache) == CACHE_PENDING)
 		return (HTTP_STATE_RETRY);
 
-	req->fsm_state = CATALOG_WRITE_ANSWER;
-	return (HTTP_STATE_CONTINUE);
+	return (state_next(req, CATALOG_WRITE_ANSWER));
 }
 
 static int
@@ -368,13 +367,13 @@ catalog_write_answer(struct http_request *req)
 	if (w->answer != NULL)
 		root = w->answer(req, c);
 	else
-		root = w->row(NULL, NULL, &c->db, 0, 0);
+		root = w->row(NULL, NULL, &c->db, 0, CATALOG_COL_ROW);
 	if (root == NULL)
 		return (HTTP_STATE_COMPLETE);
 
 	if (req->method == HTTP_METHOD_POST) {
-		admin_created(req, w->collection,
-		    c->id != 0 ? c->id : db_int(&c->db, 0, 0), root);
+		admin_created(req, w->collection, c->id != 0 ? c->id :
+		    db_int(&c->db, 0, CATALOG_COL_ID), root);
 	} else {
 		reply_json(req, HTTP_STATUS_OK, root);
 	}

@@ -18,6 +18,16 @@
 #include "route.h"
 #include "throttle.h"
 
+/*
+ * Where a catalog statement puts the resource's row in its answer: from
+ * the first column on (as a list's item, reply_list_rows()), the id
+ * first. A list's total comes after the row (total_col).
+ */
+enum catalog_col {
+	CATALOG_COL_ROW = REPLY_LIST_COL_ITEM,
+	CATALOG_COL_ID = CATALOG_COL_ROW,
+};
+
 /* One catalog request, read or write. */
 struct catalog_req {
 	struct db_call			db;

@@ -27,6 +27,10 @@ static const char *sql_promote =
     "UPDATE users SET role = 'admin', updated_at = now()"
     " WHERE lower(email) = lower($1) RETURNING id";
 
+enum commands_promote_col {
+	COMMANDS_PROMOTE_COL_ID,
+};
+
 int
 commands_promote(const char *url, const char *email)
 {
@@ -51,7 +55,7 @@ commands_promote(const char *url, const char *email)
 		fprintf(stderr, "booking: no user with email %s\n", email);
 	} else {
 		printf("%s (user %s) is now an admin\n", email,
-		    PQgetvalue(res, 0, 0));
+		    PQgetvalue(res, 0, COMMANDS_PROMOTE_COL_ID));
 		ret = 0;
 	}
 

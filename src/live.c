@@ -87,6 +87,12 @@
 static const char *sql_seats =
     "SELECT seat_id, status, next_change_ms FROM show_live_seats($1)";
 
+enum live_seats_col {
+	LIVE_SEATS_COL_SEAT_ID,
+	LIVE_SEATS_COL_STATUS,
+	LIVE_SEATS_COL_NEXT_CHANGE_MS,
+};
+
 struct live_show;
 
 struct live_sock {
@@ -494,9 +500,10 @@ live_apply(struct live_show *s, PGresult *res, int dirty)
 	seats = kore_calloc(n > 0 ? n : 1, sizeof(*seats));
 	changed = kore_calloc(n > 0 ? n : 1, sizeof(*changed));
 	for (i = 0; i < n; i++) {
-		seats[i].id = (int64_t)kore_strtonum64(PQgetvalue(res, i, 0),
-		    1, &err);
-		seats[i].status = live_status_code(PQgetvalue(res, i, 1));
+		seats[i].id = (int64_t)kore_strtonum64(PQgetvalue(res, i,
+		    LIVE_SEATS_COL_SEAT_ID), 1, &err);
+		seats[i].status = live_status_code(PQgetvalue(res, i,
+		    LIVE_SEATS_COL_STATUS));
 	}
 
 	/* Seats of a show never change; if they did, everyone starts over. */
@@ -529,8 +536,9 @@ live_apply(struct live_show *s, PGresult *res, int dirty)
 	s->known = 1;
 
 	ms = LIVE_RESYNC_MS;
-	if (n > 0 && !PQgetisnull(res, 0, 2)) {
-		ms = (int64_t)kore_strtonum64(PQgetvalue(res, 0, 2), 1, &err);
+	if (n > 0 && !PQgetisnull(res, 0, LIVE_SEATS_COL_NEXT_CHANGE_MS)) {
+		ms = (int64_t)kore_strtonum64(PQgetvalue(res, 0,
+		    LIVE_SEATS_COL_NEXT_CHANGE_MS), 1, &err);
 		ms = ms < 0 ? 0 : ms + LIVE_LAPSE_SLACK_MS;
 		if (ms > LIVE_RESYNC_MS)
 			ms = LIVE_RESYNC_MS;

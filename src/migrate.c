@@ -45,8 +45,23 @@ static const char *sql_record =
 static const char *sql_latest =
     "SELECT version, name FROM schema_migrations"
     " ORDER BY version DESC LIMIT 1";
+
+enum migrate_latest_col {
+	MIGRATE_LATEST_COL_VERSION,
+	MIGRATE_LATEST_COL_NAME,
+};
+
 static const char *sql_forget =
     "DELETE FROM schema_migrations WHERE version = $1";
+static const char *sql_status =
+    "SELECT version, name, applied_at FROM schema_migrations"
+    " ORDER BY version";
+
+enum migrate_status_col {
+	MIGRATE_STATUS_COL_VERSION,
+	MIGRATE_STATUS_COL_NAME,
+	MIGRATE_STATUS_COL_APPLIED_AT,
+};
 
 static PGconn	*migrate_connect(const char *);
 static int	migrate_exec(PGconn *, const char *);
@@ -312,8 +327,9 @@ migrate_down(const char *url, const char *dir)
 		goto unlock;
 	}
 
-	(void)snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
-	name = PQgetvalue(res, 0, 1);
+	(void)snprintf(version, sizeof(version), "%s",
+	    PQgetvalue(res, 0, MIGRATE_LATEST_COL_VERSION));
+	name = PQgetvalue(res, 0, MIGRATE_LATEST_COL_NAME);
 	len = strlen(name);
 	if (len <= 7 || len >= sizeof(file) ||
 	    strcmp(name + len - 7, ".up.sql")) {
@@ -345,8 +361,7 @@ migrate_status(const char *url, const char *dir)
 	if ((db = migrate_connect(url)) == NULL)
 		return (-1);
 
-	res = PQexec(db, "SELECT version, name, applied_at FROM "
-	    "schema_migrations ORDER BY version");
+	res = PQexec(db, sql_status);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "migrate: %s", PQerrorMessage(db));
 		PQclear(res);
@@ -354,8 +369,10 @@ migrate_status(const char *url, const char *dir)
 		return (-1);
 	}
 	for (i = 0; i < PQntuples(res); i++) {
-		printf("%s %s %s\n", PQgetvalue(res, i, 0),
-		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		printf("%s %s %s\n",
+		    PQgetvalue(res, i, MIGRATE_STATUS_COL_VERSION),
+		    PQgetvalue(res, i, MIGRATE_STATUS_COL_NAME),
+		    PQgetvalue(res, i, MIGRATE_STATUS_COL_APPLIED_AT));
 	}
 	PQclear(res);
 	PQfinish(db);

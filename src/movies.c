@@ -55,6 +55,12 @@ static const char sql_list[] =
     " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
     " ORDER BY page.id";
 
+/* sql_list's columns: the movie's (page.*: MOVIES_COLUMNS), the total. */
+enum movies_list_col {
+	MOVIES_LIST_COL_MOVIE,
+	MOVIES_LIST_COL_TOTAL = MOVIES_NCOLUMNS,
+};
+
 static const char sql_get[] =
     "SELECT " MOVIES_COLUMNS " FROM movies m WHERE m.id = $1";
 
@@ -85,7 +91,7 @@ static const struct catalog_read movies_list_read = {
 	.paged = 1,
 	.filters = movies_list_filters,
 	.row = movies_json,
-	.total_col = MOVIES_NCOLUMNS,
+	.total_col = MOVIES_LIST_COL_TOTAL,
 };
 
 static const struct catalog_read movies_get_read = {
@@ -118,6 +124,7 @@ static const struct route_method movies_item_methods[] = {
 	CATALOG_WRITE(HTTP_METHOD_DELETE, &movies_write),
 };
 
+/* A movie from MOVIES_COLUMNS at col (enum movies_col). */
 struct kore_json_item *
 movies_json(struct kore_json_item *parent, const char *name,
     const struct db_call *call, int row, int col)
@@ -125,25 +132,28 @@ movies_json(struct kore_json_item *parent, const char *name,
 	struct kore_json_item	*m;
 
 	m = kore_json_create_object(parent, name);
-	kore_json_create_integer(m, "id", db_int(call, row, col));
-	kore_json_create_string(m, "title", db_value(call, row, col + 1));
+	kore_json_create_integer(m, "id",
+	    db_int(call, row, col + MOVIES_COL_ID));
+	kore_json_create_string(m, "title",
+	    db_value(call, row, col + MOVIES_COL_TITLE));
 	kore_json_create_string(m, "description",
-	    db_value(call, row, col + 2));
+	    db_value(call, row, col + MOVIES_COL_DESCRIPTION));
 	kore_json_create_integer(m, "duration_minutes",
-	    db_int(call, row, col + 3));
-	kore_json_create_string(m, "rating", db_value(call, row, col + 4));
+	    db_int(call, row, col + MOVIES_COL_DURATION_MINUTES));
+	kore_json_create_string(m, "rating",
+	    db_value(call, row, col + MOVIES_COL_RATING));
 
-	if (db_isnull(call, row, col + 5))
+	if (db_isnull(call, row, col + MOVIES_COL_POSTER_URL))
 		kore_json_create_literal(m, "poster_url", KORE_JSON_NULL);
 	else
 		kore_json_create_string(m, "poster_url",
-		    db_value(call, row, col + 5));
+		    db_value(call, row, col + MOVIES_COL_POSTER_URL));
 
-	if (db_isnull(call, row, col + 6))
+	if (db_isnull(call, row, col + MOVIES_COL_RELEASE_DATE))
 		kore_json_create_literal(m, "release_date", KORE_JSON_NULL);
 	else
 		kore_json_create_string(m, "release_date",
-		    db_value(call, row, col + 6));
+		    db_value(call, row, col + MOVIES_COL_RELEASE_DATE));
 
 	return (m);
 }

@@ -9,11 +9,22 @@
 
 #include "db.h"
 
-/* The select list movies_json() reads, in this order. */
+/* The select list movies_json() reads, named in this order below. */
 #define MOVIES_COLUMNS							\
 	"m.id, m.title, m.description, m.duration_minutes, m.rating, "	\
 	"m.poster_url, to_char(m.release_date, 'YYYY-MM-DD')"
-#define MOVIES_NCOLUMNS		7
+
+/* MOVIES_COLUMNS, from wherever a statement puts them. */
+enum movies_col {
+	MOVIES_COL_ID,
+	MOVIES_COL_TITLE,
+	MOVIES_COL_DESCRIPTION,
+	MOVIES_COL_DURATION_MINUTES,
+	MOVIES_COL_RATING,
+	MOVIES_COL_POSTER_URL,
+	MOVIES_COL_RELEASE_DATE,
+	MOVIES_NCOLUMNS
+};
 
 /* A movie as POST and PUT take it; strings point into the document. */
 struct movies_input {

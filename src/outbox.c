@@ -62,10 +62,30 @@
 
 #define OUTBOX_GAUGE_MS		2000	/* between readings for /metrics */
 
+/* The leased rows (outbox_claim, migration 013). */
 static const char *sql_claim =
-    "SELECT * FROM outbox_claim($1::integer, $2::integer)";
+    "SELECT id, payment_id, kind, amount_cents, currency, provider_ref,"
+    " idempotency_key, attempts"
+    " FROM outbox_claim($1::integer, $2::integer)";
+
+enum outbox_claim_col {
+	OUTBOX_CLAIM_COL_ID,
+	OUTBOX_CLAIM_COL_PAYMENT_ID,
+	OUTBOX_CLAIM_COL_KIND,
+	OUTBOX_CLAIM_COL_AMOUNT_CENTS,
+	OUTBOX_CLAIM_COL_CURRENCY,
+	OUTBOX_CLAIM_COL_PROVIDER_REF,
+	OUTBOX_CLAIM_COL_IDEMPOTENCY_KEY,
+	OUTBOX_CLAIM_COL_ATTEMPTS,
+};
+
 static const char *sql_finish =
     "SELECT outbox_finish($1::bigint, $2, $3, $4::integer, $5::integer)";
+
+enum outbox_finish_col {
+	OUTBOX_FINISH_COL_RESULT,
+};
+
 /*
  * For /metrics: the rows not delivered, by status, and the oldest
  * pending row's age in seconds (index payment_outbox_open, migration 015).
@@ -77,6 +97,20 @@ static const char *sql_gauges =
     " coalesce(floor(extract(epoch FROM now() - min(created_at)"
     "  FILTER (WHERE status = 'pending'))), 0)::bigint"
     " FROM payment_outbox WHERE status <> 'delivered'";
+
+enum outbox_gauges_col {
+	OUTBOX_GAUGES_COL_PENDING,
+	OUTBOX_GAUGES_COL_FAILED,
+	OUTBOX_GAUGES_COL_DEAD,
+	OUTBOX_GAUGES_COL_OLDEST_S,
+};
+
+/* The row counts in metrics_outbox_rows()'s order (metrics.h). */
+static const int outbox_gauges_rows[METRICS_OUTBOX_ROWS] = {
+	OUTBOX_GAUGES_COL_PENDING,
+	OUTBOX_GAUGES_COL_FAILED,
+	OUTBOX_GAUGES_COL_DEAD,
+};
 
 struct outbox_row {
 	int64_t		id;
@@ -231,7 +265,8 @@ outbox_db(struct kore_pgsql *pg, void *arg)
 			outbox_gauges(pg);
 		else if (ob.step == OUTBOX_FINISHING &&
 		    kore_pgsql_ntuples(pg) == 1)
-			metrics_outbox_result(kore_pgsql_getvalue(pg, 0, 0));
+			metrics_outbox_result(kore_pgsql_getvalue(pg, 0,
+			    OUTBOX_FINISH_COL_RESULT));
 		kore_pgsql_continue(pg);
 		return;
 	case KORE_PGSQL_STATE_ERROR:
@@ -260,22 +295,23 @@ outbox_rows(struct kore_pgsql *pg)
 	for (i = 0; i < n && ob.nrows < OUTBOX_BATCH; i++) {
 		r = &ob.rows[ob.nrows];
 		memset(r, 0, sizeof(*r));
-		r->id = (int64_t)kore_strtonum64(kore_pgsql_getvalue(pg, i, 0),
-		    0, &err);
-		r->payment_id = (int64_t)kore_strtonum64(
-		    kore_pgsql_getvalue(pg, i, 1), 0, &err);
-		r->kind = !strcmp(kore_pgsql_getvalue(pg, i, 2), "cancel") ?
+		r->id = (int64_t)kore_strtonum64(kore_pgsql_getvalue(pg, i,
+		    OUTBOX_CLAIM_COL_ID), 0, &err);
+		r->payment_id = (int64_t)kore_strtonum64(kore_pgsql_getvalue(pg,
+		    i, OUTBOX_CLAIM_COL_PAYMENT_ID), 0, &err);
+		r->kind = !strcmp(kore_pgsql_getvalue(pg, i,
+		    OUTBOX_CLAIM_COL_KIND), "cancel") ?
 		    PAYMENT_CALL_CANCEL : PAYMENT_CALL_REFUND;
-		r->amount_cents = (int64_t)kore_strtonum64(
-		    kore_pgsql_getvalue(pg, i, 3), 0, &err);
-		(void)kore_strlcpy(r->currency, kore_pgsql_getvalue(pg, i, 4),
-		    sizeof(r->currency));
-		(void)kore_strlcpy(r->reference, kore_pgsql_getvalue(pg, i, 5),
-		    sizeof(r->reference));
-		(void)kore_strlcpy(r->key, kore_pgsql_getvalue(pg, i, 6),
-		    sizeof(r->key));
-		r->attempts = kore_strtonum(kore_pgsql_getvalue(pg, i, 7), 10,
-		    0, INT_MAX, &err);
+		r->amount_cents = (int64_t)kore_strtonum64(kore_pgsql_getvalue(
+		    pg, i, OUTBOX_CLAIM_COL_AMOUNT_CENTS), 0, &err);
+		(void)kore_strlcpy(r->currency, kore_pgsql_getvalue(pg, i,
+		    OUTBOX_CLAIM_COL_CURRENCY), sizeof(r->currency));
+		(void)kore_strlcpy(r->reference, kore_pgsql_getvalue(pg, i,
+		    OUTBOX_CLAIM_COL_PROVIDER_REF), sizeof(r->reference));
+		(void)kore_strlcpy(r->key, kore_pgsql_getvalue(pg, i,
+		    OUTBOX_CLAIM_COL_IDEMPOTENCY_KEY), sizeof(r->key));
+		r->attempts = kore_strtonum(kore_pgsql_getvalue(pg, i,
+		    OUTBOX_CLAIM_COL_ATTEMPTS), 10, 0, INT_MAX, &err);
 		ob.nrows++;
 	}
 }
@@ -289,11 +325,12 @@ outbox_gauges(struct kore_pgsql *pg)
 
 	if (kore_pgsql_ntuples(pg) != 1)
 		return;
-	for (i = 0; i < METRICS_OUTBOX_ROWS; i++)
-		rows[i] = kore_strtonum64(kore_pgsql_getvalue(pg, 0, i), 0,
-		    &err);
+	for (i = 0; i < METRICS_OUTBOX_ROWS; i++) {
+		rows[i] = kore_strtonum64(kore_pgsql_getvalue(pg, 0,
+		    outbox_gauges_rows[i]), 0, &err);
+	}
 	oldest = kore_strtonum64(kore_pgsql_getvalue(pg, 0,
-	    METRICS_OUTBOX_ROWS), 0, &err);
+	    OUTBOX_GAUGES_COL_OLDEST_S), 0, &err);
 	metrics_outbox_rows(rows, oldest);
 }
 

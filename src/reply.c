@@ -314,8 +314,8 @@ reply_list_rows(const struct db_call *call, reply_row_json build,
 	root = reply_list_new(&data);
 	rows = db_rows(call);
 	for (i = 0; i < rows; i++) {
-		if (!db_isnull(call, i, 0))
-			build(data, NULL, call, i, 0);
+		if (!db_isnull(call, i, REPLY_LIST_COL_ITEM))
+			build(data, NULL, call, i, REPLY_LIST_COL_ITEM);
 	}
 
 	reply_list_end(root, limit, offset,

@@ -43,6 +43,15 @@ void	reply_list(struct http_request *, struct kore_json_item *,
 /* Completes the envelope without answering (for cache_reply()). */
 void	reply_list_end(struct kore_json_item *, int64_t, int64_t, int64_t);
 
+/*
+ * A list query's columns: the item's from the first on (its first column
+ * NULL in the one row of an empty page), then whatever the caller adds
+ * (its total column among them).
+ */
+enum reply_list_col {
+	REPLY_LIST_COL_ITEM,
+};
+
 /* Builds one list item from a result row, its columns from `col` on. */
 typedef struct kore_json_item	*(*reply_row_json)(struct kore_json_item *,
 				    const char *, const struct db_call *, int,

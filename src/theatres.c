@@ -43,15 +43,43 @@ static const char sql_list[] =
     " FROM (SELECT count(*) AS total FROM f) c LEFT JOIN page ON true"
     " ORDER BY page.id";
 
+/* sql_list's columns: the theatre's (page.*: THEATRES_COLUMNS), the total. */
+enum theatres_list_col {
+	THEATRES_LIST_COL_THEATRE,
+	THEATRES_LIST_COL_TOTAL = THEATRES_NCOLUMNS,
+};
+
+/*
+ * A screen's seat rows, one result row each, as sql_get (after the
+ * theatre's columns) and sql_screen_create answer them.
+ */
+#define THEATRES_SCREEN_COLUMNS						\
+	"sc.id, sc.name, r.label, r.seats, r.tier, r.price_cents,"	\
+	" r.aisles_after"
+
+enum theatres_screen_col {
+	THEATRES_SCREEN_COL_ID,
+	THEATRES_SCREEN_COL_NAME,
+	THEATRES_SCREEN_COL_LABEL,
+	THEATRES_SCREEN_COL_SEATS,
+	THEATRES_SCREEN_COL_TIER,
+	THEATRES_SCREEN_COL_PRICE_CENTS,
+	THEATRES_SCREEN_COL_AISLES_AFTER,
+};
+
 /* One row per seat row of each screen; screen columns NULL without any. */
 static const char sql_get[] =
-    "SELECT " THEATRES_COLUMNS ", sc.id, sc.name, r.label, r.seats,"
-    " r.tier, r.price_cents, r.aisles_after"
+    "SELECT " THEATRES_COLUMNS ", " THEATRES_SCREEN_COLUMNS
     " FROM theatres t"
     " LEFT JOIN screens sc ON sc.theatre_id = t.id"
     " LEFT JOIN screen_rows r ON r.screen_id = sc.id"
     " WHERE t.id = $1"
     " ORDER BY sc.id, r.position";
+
+enum theatres_get_col {
+	THEATRES_GET_COL_THEATRE,
+	THEATRES_GET_COL_SCREEN = THEATRES_NCOLUMNS,
+};
 
 /*
  * Writes answer the theatre and whether the timezone is known (a NULL
@@ -80,6 +108,12 @@ static const char sql_update[] =
     ")"
     " SELECT up.*, tz.known FROM tz LEFT JOIN up ON true";
 
+/* sql_create's and sql_update's columns: the theatre's, then known. */
+enum theatres_write_col {
+	THEATRES_WRITE_COL_THEATRE,
+	THEATRES_WRITE_COL_KNOWN = THEATRES_NCOLUMNS,
+};
+
 /* A theatre's screens (and their rows) go with it, unless shows use them. */
 static const char sql_delete[] =
     "WITH sc AS (DELETE FROM screens WHERE theatre_id = $1)"
@@ -107,13 +141,14 @@ static const char sql_screen_create[] =
     "  RETURNING screen_id, position, label, seats, tier, price_cents,"
     "    aisles_after"
     ")"
-    " SELECT sc.id, sc.name, r.label, r.seats, r.tier, r.price_cents,"
-    "  r.aisles_after"
+    " SELECT " THEATRES_SCREEN_COLUMNS
     " FROM sc JOIN r ON r.screen_id = sc.id"
     " ORDER BY r.position";
 
-/* Where the screen columns of sql_get start. */
-#define THEATRES_SCREEN_COL	THEATRES_NCOLUMNS
+/* sql_screen_create's columns: the screen's alone. */
+enum theatres_screen_create_col {
+	THEATRES_SCREEN_CREATE_COL_SCREEN,
+};
 
 static int	theatres_bind(struct http_request *, struct catalog_req *);
 static int	theatres_bind_screen(struct http_request *,
@@ -140,7 +175,7 @@ static const struct catalog_read theatres_list_read = {
 	.paged = 1,
 	.filters = theatres_list_filters,
 	.row = theatres_json,
-	.total_col = THEATRES_NCOLUMNS,
+	.total_col = THEATRES_LIST_COL_TOTAL,
 };
 
 static const struct catalog_read theatres_get_read = {
@@ -187,6 +222,7 @@ static const struct route_method theatres_screens_methods[] = {
 	CATALOG_WRITE(HTTP_METHOD_POST, &theatres_screen_write),
 };
 
+/* A theatre from THEATRES_COLUMNS at col (enum theatres_col). */
 struct kore_json_item *
 theatres_json(struct kore_json_item *parent, const char *name,
     const struct db_call *call, int row, int col)
@@ -194,16 +230,24 @@ theatres_json(struct kore_json_item *parent, const char *name,
 	struct kore_json_item	*t;
 
 	t = kore_json_create_object(parent, name);
-	kore_json_create_integer(t, "id", db_int(call, row, col));
-	kore_json_create_string(t, "name", db_value(call, row, col + 1));
-	kore_json_create_string(t, "city", db_value(call, row, col + 2));
-	kore_json_create_string(t, "address", db_value(call, row, col + 3));
-	kore_json_create_string(t, "timezone", db_value(call, row, col + 4));
+	kore_json_create_integer(t, "id",
+	    db_int(call, row, col + THEATRES_COL_ID));
+	kore_json_create_string(t, "name",
+	    db_value(call, row, col + THEATRES_COL_NAME));
+	kore_json_create_string(t, "city",
+	    db_value(call, row, col + THEATRES_COL_CITY));
+	kore_json_create_string(t, "address",
+	    db_value(call, row, col + THEATRES_COL_ADDRESS));
+	kore_json_create_string(t, "timezone",
+	    db_value(call, row, col + THEATRES_COL_TIMEZONE));
 
 	return (t);
 }
 
-/* {id, theatre_id, name, rows: []} from the screen id and name at col. */
+/*
+ * {id, theatre_id, name, rows: []} from THEATRES_SCREEN_COLUMNS at col
+ * (enum theatres_screen_col).
+ */
 static struct kore_json_item *
 theatres_screen_json(struct kore_json_item *parent, const char *name,
     const struct db_call *call, int row, int col, int64_t theatre_id)
@@ -211,18 +255,20 @@ theatres_screen_json(struct kore_json_item *parent, const char *name,
 	struct kore_json_item	*s;
 
 	s = kore_json_create_object(parent, name);
-	kore_json_create_integer(s, "id", db_int(call, row, col));
+	kore_json_create_integer(s, "id",
+	    db_int(call, row, col + THEATRES_SCREEN_COL_ID));
 	kore_json_create_integer(s, "theatre_id", theatre_id);
-	kore_json_create_string(s, "name", db_value(call, row, col + 1));
+	kore_json_create_string(s, "name",
+	    db_value(call, row, col + THEATRES_SCREEN_COL_NAME));
 	(void)kore_json_create_array(s, "rows");
 
 	return (s);
 }
 
 /*
- * Screens from rows sorted by screen: (screen id, screen name, label,
- * seats, tier, price_cents, aisles_after) at col, NULL label for a screen
- * without rows.
+ * Screens from rows sorted by screen, THEATRES_SCREEN_COLUMNS at col: a
+ * NULL screen id for a theatre without screens, a NULL label for a
+ * screen without rows.
  */
 static void
 theatres_screens_json(struct kore_json_item *screens,
@@ -238,22 +284,24 @@ theatres_screens_json(struct kore_json_item *screens,
 	n = db_rows(call);
 
 	for (i = 0; i < n; i++) {
-		if (db_isnull(call, i, col))
+		if (db_isnull(call, i, col + THEATRES_SCREEN_COL_ID))
 			continue;
-		if (screen == NULL || db_int(call, i, col) != last) {
-			last = db_int(call, i, col);
+		if (screen == NULL ||
+		    db_int(call, i, col + THEATRES_SCREEN_COL_ID) != last) {
+			last = db_int(call, i, col + THEATRES_SCREEN_COL_ID);
 			screen = theatres_screen_json(screens, NULL, call, i,
 			    col, theatre_id);
 			rows = kore_json_find_array(screen, "rows");
 		}
-		if (!db_isnull(call, i, col + 2))
-			theatres_row_json(rows, call, i, col + 2);
+		if (!db_isnull(call, i, col + THEATRES_SCREEN_COL_LABEL))
+			theatres_row_json(rows, call, i, col);
 	}
 }
 
 /*
- * {label, seats, tier, price_cents, aisles_after} from the five columns at
- * col; aisles_after is [] for a row without aisles.
+ * {label, seats, tier, price_cents, aisles_after} from the row's columns
+ * of THEATRES_SCREEN_COLUMNS at col; aisles_after is [] for a row without
+ * aisles.
  */
 static void
 theatres_row_json(struct kore_json_item *rows, const struct db_call *call,
@@ -264,12 +312,17 @@ theatres_row_json(struct kore_json_item *rows, const struct db_call *call,
 	size_t			i, n;
 
 	r = kore_json_create_object(rows, NULL);
-	kore_json_create_string(r, "label", db_value(call, row, col));
-	kore_json_create_integer(r, "seats", db_int(call, row, col + 1));
-	kore_json_create_string(r, "tier", db_value(call, row, col + 2));
-	kore_json_create_integer(r, "price_cents", db_int(call, row, col + 3));
+	kore_json_create_string(r, "label",
+	    db_value(call, row, col + THEATRES_SCREEN_COL_LABEL));
+	kore_json_create_integer(r, "seats",
+	    db_int(call, row, col + THEATRES_SCREEN_COL_SEATS));
+	kore_json_create_string(r, "tier",
+	    db_value(call, row, col + THEATRES_SCREEN_COL_TIER));
+	kore_json_create_integer(r, "price_cents",
+	    db_int(call, row, col + THEATRES_SCREEN_COL_PRICE_CENTS));
 	aisles = kore_json_create_array(r, "aisles_after");
-	n = db_int_array(call, row, col + 4, after, THEATRES_SEATS_MAX);
+	n = db_int_array(call, row, col + THEATRES_SCREEN_COL_AISLES_AFTER,
+	    after, THEATRES_SEATS_MAX);
 	for (i = 0; i < n; i++)
 		kore_json_create_integer(aisles, NULL, after[i]);
 }
@@ -438,10 +491,9 @@ theatres_get_answer(struct catalog_req *c)
 	if (db_rows(&c->db) == 0)
 		return (NULL);
 
-	root = theatres_json(NULL, NULL, &c->db, 0, 0);
+	root = theatres_json(NULL, NULL, &c->db, 0, THEATRES_GET_COL_THEATRE);
 	screens = kore_json_create_array(root, "screens");
-	theatres_screens_json(screens, &c->db, THEATRES_SCREEN_COL,
-	    db_int(&c->db, 0, 0));
+	theatres_screens_json(screens, &c->db, THEATRES_GET_COL_SCREEN, c->id);
 	return (root);
 }
 
@@ -512,18 +564,19 @@ theatres_bind_screen(struct http_request *req, struct catalog_req *c)
 static struct kore_json_item *
 theatres_write_answer(struct http_request *req, struct catalog_req *c)
 {
-	if (db_value(&c->db, 0, THEATRES_NCOLUMNS)[0] != 't') {
+	if (db_value(&c->db, 0, THEATRES_WRITE_COL_KNOWN)[0] != 't') {
 		reply_invalid(req, "timezone", "timezone must be an IANA time "
 		    "zone name.");
 		return (NULL);
 	}
-	if (db_isnull(&c->db, 0, 0)) {
+	if (db_isnull(&c->db, 0, THEATRES_WRITE_COL_THEATRE)) {
 		reply_error(req, HTTP_STATUS_NOT_FOUND, "not_found",
 		    "No theatre with this id.");
 		return (NULL);
 	}
 
-	return (theatres_json(NULL, NULL, &c->db, 0, 0));
+	return (theatres_json(NULL, NULL, &c->db, 0,
+	    THEATRES_WRITE_COL_THEATRE));
 }
 
 static struct kore_json_item *
@@ -532,11 +585,14 @@ theatres_screen_answer(struct http_request *req, struct catalog_req *c)
 	struct kore_json_item	*screen, *rows;
 	int			i, n;
 
-	screen = theatres_screen_json(NULL, NULL, &c->db, 0, 0, c->id);
+	screen = theatres_screen_json(NULL, NULL, &c->db, 0,
+	    THEATRES_SCREEN_CREATE_COL_SCREEN, c->id);
 	rows = kore_json_find_array(screen, "rows");
 	n = db_rows(&c->db);
-	for (i = 0; i < n; i++)
-		theatres_row_json(rows, &c->db, i, 2);
+	for (i = 0; i < n; i++) {
+		theatres_row_json(rows, &c->db, i,
+		    THEATRES_SCREEN_CREATE_COL_SCREEN);
+	}
 
 	return (screen);
 }

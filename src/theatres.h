@@ -10,10 +10,19 @@
 
 #include "db.h"
 
-/* The select list theatres_json() reads, in this order. */
+/* The select list theatres_json() reads, named in this order below. */
 #define THEATRES_COLUMNS						\
 	"t.id, t.name, t.city, t.address, t.timezone"
-#define THEATRES_NCOLUMNS	5
+
+/* THEATRES_COLUMNS, from wherever a statement puts them. */
+enum theatres_col {
+	THEATRES_COL_ID,
+	THEATRES_COL_NAME,
+	THEATRES_COL_CITY,
+	THEATRES_COL_ADDRESS,
+	THEATRES_COL_TIMEZONE,
+	THEATRES_NCOLUMNS
+};
 
 #define THEATRES_ROWS_MAX	50
 /* Seats in a row, at most (screen_rows.seats). */

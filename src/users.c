@@ -13,11 +13,14 @@
 void
 users_read(const struct db_call *db, struct users_row *u)
 {
-	u->id = db_int(db, 0, 0);
-	kore_strlcpy(u->name, db_value(db, 0, 1), sizeof(u->name));
-	kore_strlcpy(u->email, db_value(db, 0, 2), sizeof(u->email));
-	u->role = token_role_parse(db_value(db, 0, 3));
-	kore_strlcpy(u->created_at, db_value(db, 0, 4), sizeof(u->created_at));
+	u->id = db_int(db, 0, USERS_COL_ID);
+	kore_strlcpy(u->name, db_value(db, 0, USERS_COL_NAME),
+	    sizeof(u->name));
+	kore_strlcpy(u->email, db_value(db, 0, USERS_COL_EMAIL),
+	    sizeof(u->email));
+	u->role = token_role_parse(db_value(db, 0, USERS_COL_ROLE));
+	kore_strlcpy(u->created_at, db_value(db, 0, USERS_COL_CREATED_AT),
+	    sizeof(u->created_at));
 }
 
 struct kore_json_item *

@@ -13,11 +13,22 @@
 #define USERS_NAME_MAX		100
 #define USERS_EMAIL_MAX		254
 
-/* The select list users_read() reads, in this order. */
+/*
+ * The select list users_read() reads, named in this order below; a
+ * statement puts it first.
+ */
 #define USERS_COLUMNS							\
 	"u.id, u.name, u.email, u.role, to_char(u.created_at AT TIME ZONE " \
 	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define USERS_NCOLUMNS		5
+
+enum users_col {
+	USERS_COL_ID,
+	USERS_COL_NAME,
+	USERS_COL_EMAIL,
+	USERS_COL_ROLE,
+	USERS_COL_CREATED_AT,
+	USERS_NCOLUMNS
+};
 
 struct users_row {
 	int64_t		id;
