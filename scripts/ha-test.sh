@@ -261,7 +261,7 @@ is_primary() { case $(ha role "$1") in primary|master) return 0 ;; esac; return 
 # never be primary again, nor two members primary at once, nor its
 # Patroni log a promotion; at the end exactly one member is primary.
 resume_watch() {
-	local n m p i ok=0 lines who back= two=
+	local n m p i ok=0 lines who back='' two=''
 	n=$(cat "$tmp/victim")
 	if is_primary "$n"; then
 		echo "ha: pg$n is still primary while partitioned" >&2
