@@ -213,9 +213,14 @@ patroni_start() {
 	chmod 700 "$home"
 	patroni_config "$i" "$home" > "$dir/patroni$i.yml"
 	as_pg tee "$home/patroni.yml" < "$dir/patroni$i.yml" >/dev/null
+	# Patroni with its etcd v3 module corrected (deploy/ha/patroni-run:
+	# the leader key renewed only while it names this member, reads
+	# linearizable), copied next to its config: as root the checkout
+	# may be closed to the PostgreSQL user.
+	as_pg tee "$home/patroni-run" < "$root/deploy/ha/patroni-run" >/dev/null
 	# The PID is Patroni's own (exec), not the runuser's around it.
-	(as_pg sh -c 'echo $$ > "$1"; exec patroni "$2"' sh \
-	    "$home/patroni.pid" "$home/patroni.yml" \
+	(as_pg sh -c 'echo $$ > "$1"; exec /usr/bin/python3 "$2" "$3"' sh \
+	    "$home/patroni.pid" "$home/patroni-run" "$home/patroni.yml" \
 	    ) >> "$dir/log/patroni$i.log" 2>&1 < /dev/null &
 	for _ in $(seq 1 50); do
 		[ -s "$home/patroni.pid" ] && break

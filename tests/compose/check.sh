@@ -135,6 +135,8 @@ for n in ("pg1", "pg2", "pg3"):
     need("pg-test-password" in e["PATRONI_SUPERUSER_PASSWORD"],
          n + "'s password comes from the environment")
 need(len(etcd) == 3, "each Patroni has its own etcd member")
+need(all(s[n]["command"][0] == "patroni-run" for n in ("pg1", "pg2", "pg3")),
+     "the members run Patroni through patroni-run (docs/ha.md)")
 need(s["haproxy-ha"]["environment"]["BOOKING_APP_HOST"] == "app-ha",
      "haproxy-ha balances app-ha")
 print("profile ha:", ", ".join(sorted(ha)))
