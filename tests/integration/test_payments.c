@@ -704,7 +704,6 @@ Test(payments, cancelling_a_paid_booking_refunds_it)
 	struct api_resp	*r;
 	long long	pay;
 	char		*path;
-	int		i;
 
 	paying(&p, 2);
 	pay = initiated(&p);
@@ -726,8 +725,8 @@ Test(payments, cancelling_a_paid_booking_refunds_it)
 	cr_assert_str_eq(payment_status(pay), "refunded:booking_cancelled");
 	cr_assert_eq(live_seats(&p), 0);
 	cr_assert_eq(events(pay, "refunded"), 1);
-	for (i = 0; i < 100 && strcmp(booking_status(&p), "refunded"); i++)
-		usleep(100000);
+	wait_for(!strcmp(booking_status(&p), "refunded"), 10,
+	    "the refund to be confirmed");
 	cr_assert_str_eq(booking_status(&p), "refunded");
 	cr_assert_str_eq(db_text("SELECT refund_status FROM bookings WHERE"
 	    " id = $1", p.bid, NULL), "succeeded");

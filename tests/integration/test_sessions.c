@@ -23,6 +23,7 @@
 
 #include "client.h"
 #include "tokens.h"
+#include "expect.h"
 
 #define PASSWORD	"correct horse battery"
 #define WRONG		"wrong horse battery"
@@ -342,7 +343,6 @@ Test(sessions, reuse_while_redis_is_down_still_revokes_the_session)
 	struct api_resp	*r, *t;
 	char		*email, *r0, *a1, *r1;
 	long		status;
-	int		i;
 
 	email = sess_email("reuse-noredis");
 	r = sess_register(email);
@@ -360,12 +360,8 @@ Test(sessions, reuse_while_redis_is_down_still_revokes_the_session)
 	redis_up();
 	cr_assert(status == 401 || status == 503, "%ld", status);
 
-	for (i = 0; i < 40; i++) {
-		if (sess_status(api("GET", "/api/health", NULL)) == 200)
-			break;
-		usleep(100 * 1000);
-	}
-	cr_assert_lt(i, 40, "health did not recover after Redis restarted");
+	wait_for(sess_status(api("GET", "/api/health", NULL)) == 200, 10,
+	    "health to recover after Redis restarted");
 	cr_assert_eq(sess_me(a1), 401);
 
 	free(email);
@@ -574,7 +570,6 @@ Test(sessions, old_refresh_tokens_are_swept)
 	struct sess_server	s;
 	long long		uid;
 	char			*id;
-	int			i;
 
 	uid = test_user("user");
 	id = api_format("%lld", uid);
@@ -594,12 +589,9 @@ Test(sessions, old_refresh_tokens_are_swept)
 	    " WHERE user_id = $1", id, NULL), 6);
 
 	sess_start(&s, 14, "HOLD_SWEEP_SECONDS=1", NULL);
-	for (i = 0; i < 100; i++) {
-		if (db_scalar("SELECT count(*) FROM refresh_tokens"
-		    " WHERE user_id = $1", id, NULL) == 1)
-			break;
-		usleep(100 * 1000);
-	}
+	wait_for(db_scalar("SELECT count(*) FROM refresh_tokens"
+	    " WHERE user_id = $1", id, NULL) == 1, 10,
+	    "the old tokens to be swept");
 	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens"
 	    " WHERE user_id = $1", id, NULL), 1, "old tokens not swept");
 	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens"

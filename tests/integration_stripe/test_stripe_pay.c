@@ -187,7 +187,6 @@ Test(stripe_pay, requires_action_is_kept_until_the_webhook_settles_it)
 	struct api_resp	*r;
 	long long	pay;
 	char		*intent, *path, *get;
-	int		i;
 
 	sx_paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
@@ -215,12 +214,8 @@ Test(stripe_pay, requires_action_is_kept_until_the_webhook_settles_it)
 	path = api_format("/__control/intents/%s/authenticate", intent);
 	json_decref(sx_control("POST", path, "{\"result\": \"succeed\"}"));
 	free(path);
-	for (i = 0; i < 100; i++) {
-		if (!strcmp(sx_text("SELECT status FROM bookings WHERE id = %s",
-		    p.bid), "confirmed"))
-			break;
-		usleep(100000);
-	}
+	wait_for(!strcmp(sx_text("SELECT status FROM bookings WHERE id = %s",
+	    p.bid), "confirmed"), 10, "the webhook to confirm the booking");
 	r = api_auth("GET", get, p.token, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_assert_str_eq(str(r->json, "status"), "succeeded", "%s", r->body);

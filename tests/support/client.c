@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "expect.h"
 
 #define TEST_PARAMS_MAX		16
 
@@ -624,13 +625,14 @@ test_free_port(void)
 int
 test_wait_health(const char *base, int seconds)
 {
-	int			i;
 	CURL			*curl;
 	char			*url;
+	double			start;
 	long			status;
 
 	url = api_format("%s/api/health", base);
-	for (i = 0; i < seconds * 10; i++) {
+	start = now_seconds();
+	do {
 		curl = curl_easy_init();
 		curl_easy_setopt(curl, CURLOPT_URL, url);
 		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -645,8 +647,7 @@ test_wait_health(const char *base, int seconds)
 			free(url);
 			return (1);
 		}
-		usleep(100 * 1000);
-	}
+	} while (wait_more(start, seconds));
 	free(url);
 
 	return (0);
@@ -729,18 +730,18 @@ void
 test_server_stop(struct test_server *srv)
 {
 	char	*pidfile;
-	int	status, i;
+	double	start;
+	int	status, gone;
 
 	if (srv->pid <= 0)
 		return;
 
 	kill(srv->pid, SIGTERM);
-	for (i = 0; i < 100; i++) {
-		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid)
-			break;
-		usleep(100 * 1000);
-	}
-	if (i == 100) {
+	start = now_seconds();
+	do {
+		gone = waitpid(srv->pid, &status, WNOHANG) == srv->pid;
+	} while (!gone && wait_more(start, 10));
+	if (!gone) {
 		/*
 		 * Its workers too: Kore's workers do not notice their
 		 * parent's death, and would go on serving the port.

@@ -41,20 +41,42 @@ now_seconds(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
+/* One step of a bounded poll: fails past `seconds`, else sleeps. */
+void
+wait_step_ms(double start, double seconds, const char *what, int ms)
+{
+	double	waited;
+
+	waited = now_seconds() - start;
+	cr_assert_lt(waited, seconds, "waited %.1f s for %s", waited, what);
+	usleep(ms * 1000);
+}
+
+void
+wait_step(double start, double seconds, const char *what)
+{
+	wait_step_ms(start, seconds, what, 20);
+}
+
+int
+wait_more(double start, double seconds)
+{
+	if (now_seconds() - start >= seconds)
+		return (0);
+	usleep(20 * 1000);
+	return (1);
+}
+
 double
 wait_until(int (*cond)(void *), void *arg, double seconds, const char *what)
 {
-	double	start, waited;
+	double	start;
 
 	start = now_seconds();
-	for (;;) {
-		if (cond(arg))
-			return (now_seconds() - start);
-		waited = now_seconds() - start;
-		cr_assert_lt(waited, seconds, "waited %.1f s for %s", waited,
-		    what);
-		usleep(20 * 1000);
-	}
+	while (!cond(arg))
+		wait_step(start, seconds, what);
+
+	return (now_seconds() - start);
 }
 
 int

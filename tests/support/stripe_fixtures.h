@@ -10,6 +10,7 @@
 
 #include "booking_fixtures.h"
 #include "client.h"
+#include "expect.h"
 
 struct paying {
 	struct fixture_show	show;
