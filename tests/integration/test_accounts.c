@@ -1158,14 +1158,6 @@ Test(accounts, hashing_runs_off_the_event_loop)
  */
 #define TIMING_SAMPLES	5
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return ((x > y) - (x < y));
-}
-
 Test(accounts, unknown_email_costs_as_much_as_a_wrong_password)
 {
 	struct test_server	srv;

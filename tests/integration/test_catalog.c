@@ -14,14 +14,8 @@
 #include "tokens.h"
 #include "expect.h"
 
-static void
-setup(void)
-{
-	/* Cached bodies of earlier tests must not answer for this one. */
-	redis_flush();
-}
-
-TestSuite(catalog, .init = setup);
+/* Cached bodies of earlier tests must not answer for this one. */
+TestSuite(catalog, .init = redis_flush);
 
 static json_t *
 get_ok(struct api_resp **rp, const char *fmt, long long a, long long b)
@@ -47,24 +41,6 @@ expect_error(const char *path, long status, const char *code,
 	r = api("GET", path, NULL);
 	assert_error(r, status, code, field);
 	api_free(r);
-}
-
-static long long
-jint(json_t *o, const char *name)
-{
-	json_t	*v = json_object_get(o, name);
-
-	cr_assert(json_is_integer(v), "%s is not an integer", name);
-	return (json_integer_value(v));
-}
-
-static const char *
-jstr(json_t *o, const char *name)
-{
-	json_t	*v = json_object_get(o, name);
-
-	cr_assert(json_is_string(v), "%s is not a string", name);
-	return (json_string_value(v));
 }
 
 Test(catalog, theatre_list_filters_by_city_case_insensitively_and_pages)

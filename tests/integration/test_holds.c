@@ -14,16 +14,6 @@
 #include "tokens.h"
 #include "expect.h"
 
-static struct api_resp *
-hold(const char *base, const char *token, const char *body)
-{
-	struct api_opts		o = { 0 };
-
-	o.base = base;
-	o.token = token;
-	return (api_with("POST", "/api/holds", body, &o));
-}
-
 Test(holds, hold_is_created_and_only_its_owner_sees_it)
 {
 	struct fixture_show	s;

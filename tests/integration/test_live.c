@@ -123,24 +123,6 @@ expect_update(struct ws_client *ws, long long show, long long seat,
 	json_decref(j);
 }
 
-static struct api_resp *
-hold_at(const char *base, const char *token, long long show, long long seat)
-{
-	struct api_opts		o = { 0 };
-	struct api_resp		*r;
-	char			*body;
-
-	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", show,
-	    seat);
-	o.base = base;
-	o.token = token;
-	r = api_with("POST", "/api/holds", body, &o);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	free(body);
-
-	return (r);
-}
-
 Test(live, snapshot_then_updates_from_any_worker_and_instance,
     .timeout = 120)
 {
@@ -204,14 +186,6 @@ Test(live, snapshot_then_updates_from_any_worker_and_instance,
 	api_free(h);
 	free(path);
 	free(body);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return (x < y ? -1 : x > y);
 }
 
 Test(live, update_latency_is_reported, .timeout = 120)

@@ -28,32 +28,7 @@
 #define SEATMAP_BIG		10000
 #define SEATMAP_BOUND_SECONDS	1.0
 
-static void
-setup(void)
-{
-	redis_flush();
-}
-
-TestSuite(seatmap, .init = setup, .timeout = 120);
-
-static long long
-jint(json_t *o, const char *name)
-{
-	return (json_integer_value(json_object_get(o, name)));
-}
-
-static struct api_resp *
-hold(const char *base, const char *token, const char *body)
-{
-	struct api_opts		o = { 0 };
-	struct api_resp		*r;
-
-	o.base = base;
-	o.token = token;
-	r = api_with("POST", "/api/holds", body, &o);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	return (r);
-}
+TestSuite(seatmap, .init = redis_flush, .timeout = 120);
 
 static int
 cache_hit(const struct api_resp *r)
@@ -238,6 +213,7 @@ Test(seatmap, every_write_is_seen_by_the_next_read)
 	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
 	    s.id, s.seats[0]);
 	r = hold(NULL, token, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
 	hold_id = fixture_id(r);
 	api_free(r);
 	expect_status(s.id, s.seats[0], "held");
@@ -323,6 +299,7 @@ Test(seatmap, a_lapsed_hold_is_available_within_a_second, .timeout = 60)
 	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
 	    s.id, s.seats[0]);
 	r = hold(srv.url, token, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
 	id = api_format("%lld", fixture_id(r));
 	deadline = (double)db_scalar("SELECT (extract(epoch FROM expires_at)"
 	    " * 1000)::bigint FROM holds WHERE id = $1", id, NULL) / 1000;
@@ -473,6 +450,7 @@ Test(seatmap, a_signed_in_map_is_cached_per_caller_and_reads_its_writes)
 	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}",
 	    s.id, s.seats[0]);
 	r = hold(NULL, ta, body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
 	path = api_format("/api/holds/%lld", fixture_id(r));
 	api_free(r);
 	expect_mine(s.id, s.seats[0], ta, "held", 1);

@@ -163,7 +163,7 @@ Test(stripe_refund, money_after_the_seat_was_resold_is_refunded, .timeout = 60)
 	struct api_opts	o;
 	char		*intent, *tb, *body;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
 	db_exec("UPDATE bookings SET payment_due_at = now() - interval '1 s' "
 	    "WHERE id = $1", p.bid, NULL);
@@ -317,7 +317,7 @@ Test(stripe_refund, cancelling_an_unpaid_booking_cancels_its_intent,
 	json_t		*pi;
 	char		*intent, *path;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	(void)sx_initiated(&p, &intent);
 	r = api_auth("POST", api_format("/api/bookings/%lld/cancel",
 	    p.booking), p.token, NULL);

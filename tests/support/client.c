@@ -727,6 +727,41 @@ kill_children(pid_t pid)
 }
 
 void
+test_db_server_start(struct test_db_server *s, int db, ...)
+{
+	va_list		ap;
+	const char	*e;
+	char		*redis;
+
+	memset(s, 0, sizeof(*s));
+	redis = api_format("REDIS_URL=%s", getenv("REDIS_URL"));
+	*strrchr(redis, '/') = '\0';
+	s->env[s->nenv++] = api_format("%s/%d", redis, db);
+	free(redis);
+
+	va_start(ap, db);
+	while ((e = va_arg(ap, const char *)) != NULL) {
+		cr_assert_lt(s->nenv, TEST_ENV_MAX - 1);
+		s->env[s->nenv++] = strdup(e);
+	}
+	va_end(ap);
+	s->env[s->nenv] = NULL;
+
+	cr_assert(test_server_start(&s->srv, (const char **)s->env),
+	    "test server did not start");
+}
+
+void
+test_db_server_stop(struct test_db_server *s)
+{
+	int	i;
+
+	test_server_stop(&s->srv);
+	for (i = 0; i < s->nenv; i++)
+		free(s->env[i]);
+}
+
+void
 test_server_stop(struct test_server *srv)
 {
 	char	*pidfile;

@@ -79,6 +79,38 @@ wait_until(int (*cond)(void *), void *arg, double seconds, const char *what)
 	return (now_seconds() - start);
 }
 
+long long
+jint(json_t *o, const char *name)
+{
+	json_t	*v = json_object_get(o, name);
+
+	cr_assert(json_is_integer(v), "%s is not an integer", name);
+	return (json_integer_value(v));
+}
+
+const char *
+jstr(json_t *o, const char *name)
+{
+	json_t	*v = json_object_get(o, name);
+
+	cr_assert(json_is_string(v), "%s is not a string", name);
+	return (json_string_value(v));
+}
+
+const char *
+str(const json_t *o, const char *name)
+{
+	return (json_string_value(json_object_get(o, name)));
+}
+
+int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return ((x > y) - (x < y));
+}
+
 int
 file_contains(void *arg)
 {

@@ -37,6 +37,12 @@
  *
  *   now_seconds()	Unix time in seconds, with microseconds.
  *
+ *   jint(o, name), jstr(o, name)
+ *	member `name` of the JSON object o; the test fails unless it is an
+ *	integer (a string).
+ *   str(o, name)	member `name` of o if it is a string, else NULL.
+ *   cmp_double(a, b)	qsort()'s order of doubles (for percentiles).
+ *
  *   file_contains(path, needle)     a condition for wait_until: the file
  *	(e.g. a server's log) has a line containing needle.
  */
@@ -62,6 +68,11 @@ double	now_seconds(void);
 	while (!(cond))							\
 		wait_step(wait_for_start_, (seconds), (what));		\
 } while (0)
+
+long long	jint(json_t *, const char *);
+const char	*jstr(json_t *, const char *);
+const char	*str(const json_t *, const char *);
+int		cmp_double(const void *, const void *);
 
 struct file_needle {
 	const char	*path;
