@@ -351,7 +351,7 @@ Test(live, sockets_are_capped_per_address_and_per_worker, .timeout = 180)
 	free(body);
 	ws_close(&extra);
 	fprintf(stderr, "live: one worker held %d idle sockets (upgrades and "
-	    "snapshots took %.0f ms); the next was refused with 503\n",
+	    "snapshots took %.0f ms); the next was answered 503 as meant\n",
 	    opened, ws_now_ms() - t0);
 
 	/* Every socket is still served: pings, and an update for all. */

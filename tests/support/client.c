@@ -391,16 +391,24 @@ db_exec(const char *sql, ...)
 	PQclear(res);
 }
 
-/* Runs argv with extra environment, returns its exit status. */
+/*
+ * Runs argv with extra environment, returns its exit status. Its stdout
+ * (redis-cli's "OK", psql's rows) is discarded: a passing run's log holds
+ * only what tests print; its stderr still reaches the log.
+ */
 int
 test_run(const char **argv, const char **env)
 {
 	pid_t	pid;
-	int	status, i;
+	int	status, i, null;
 
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
+		if ((null = open("/dev/null", O_WRONLY)) != -1) {
+			dup2(null, 1);
+			close(null);
+		}
 		for (i = 0; env != NULL && env[i] != NULL; i++)
 			putenv((char *)(uintptr_t)env[i]);
 		execvp(argv[0], (char *const *)(uintptr_t)argv);
