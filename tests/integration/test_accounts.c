@@ -1215,6 +1215,23 @@ Test(accounts, unknown_email_costs_as_much_as_a_wrong_password)
 	free(email);
 }
 
+/* n registrations added to m, emails[i] made from tag. */
+static void
+multi_register(CURLM *m, struct multi_req *reqs, int n, const char *base,
+    const char *tag, char **emails)
+{
+	char	*b;
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		emails[i] = unique_email(tag);
+		b = body3("name", tag, "email", emails[i], "password",
+		    PASSWORD);
+		multi_add(m, &reqs[i], base, "/api/auth/register", b);
+		free(b);
+	}
+}
+
 /* A client that hangs up while its password is hashed leaves no trace. */
 Test(accounts, hanging_up_during_hashing_is_harmless)
 {
@@ -1224,20 +1241,14 @@ Test(accounts, hanging_up_during_hashing_is_harmless)
 	struct multi_req	reqs[3];
 	struct api_resp		*r;
 	CURLM			*m;
-	char			*emails[3], *after[2], *b;
+	char			*emails[3], *after[2];
 	double			start;
 	int			i;
 
 	cr_assert(test_server_start(&srv, env), "server did not start");
 
 	m = curl_multi_init();
-	for (i = 0; i < 3; i++) {
-		emails[i] = unique_email("hangup");
-		b = body3("name", "Hang Up", "email", emails[i], "password",
-		    PASSWORD);
-		multi_add(m, &reqs[i], srv.url, "/api/auth/register", b);
-		free(b);
-	}
+	multi_register(m, reqs, 3, srv.url, "hangup", emails);
 	start = now_seconds();
 	while (now_seconds() - start < 0.06)
 		(void)multi_step(m, reqs, 3);
@@ -1252,13 +1263,7 @@ Test(accounts, hanging_up_during_hashing_is_harmless)
 	 * finished (a fixed sleep stood here).
 	 */
 	m = curl_multi_init();
-	for (i = 0; i < 2; i++) {
-		after[i] = unique_email("after");
-		b = body3("name", "After", "email", after[i], "password",
-		    PASSWORD);
-		multi_add(m, &reqs[i], srv.url, "/api/auth/register", b);
-		free(b);
-	}
+	multi_register(m, reqs, 2, srv.url, "after", after);
 	multi_finish(m, reqs, 2);
 	for (i = 0; i < 2; i++) {
 		cr_assert_eq(reqs[i].status, 201, "a registration after the "
