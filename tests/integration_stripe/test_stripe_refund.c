@@ -247,8 +247,9 @@ Test(stripe_refund, the_outbox_is_in_metrics_while_a_refund_fails, .timeout = 90
 
 	/* Pending and retried: the gauges see the row within seconds. */
 	wait_for(scraped("booking_outbox_rows{status=\"pending\"}") >= 1 &&
-	    scraped("booking_outbox_oldest_pending_seconds") >= 1, 10,
-	    "the outbox gauges to see the pending row");
+	    scraped("booking_outbox_oldest_pending_seconds") >= 1 &&
+	    scraped("booking_outbox_attempts_total{result=\"retried\"}") >
+	    retried, 10, "the outbox gauges to see the pending row retried");
 	cr_assert_geq(scraped("booking_outbox_rows{status=\"pending\"}"), 1);
 	cr_assert_geq(scraped("booking_outbox_oldest_pending_seconds"), 1);
 	cr_assert_gt(scraped("booking_outbox_attempts_total"

@@ -671,7 +671,11 @@ test_server_start(struct test_server *srv, const char **env)
 {
 	test_server_spawn(srv, env);
 
-	return (test_wait_health(srv->url, 20));
+	/*
+	 * A bound, not a pause: on a busy machine a start that migrates a
+	 * fresh database took over 20 s.
+	 */
+	return (test_wait_health(srv->url, 60));
 }
 
 /* Like test_server_start() but returns at once, without waiting. */
