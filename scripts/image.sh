@@ -178,8 +178,8 @@ image_build() {
 	    awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 }
 
-# The live pause process podman recorded, if any.
-pause_pid() {
+# The live pause process podman recorded, if any: "PID PIDFILE".
+pause_find() {
 	local f pid
 	for f in /run/libpod/pause.pid \
 	    "${XDG_RUNTIME_DIR:-/run/user/$(id -u)}/libpod/tmp/pause.pid" \
@@ -188,23 +188,25 @@ pause_pid() {
 		[ -r "$f" ] || continue
 		pid=$(cat "$f" 2>/dev/null) || continue
 		[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = \
-		    "podman pause" ] && { echo "$pid"; return 0; }
+		    "podman pause" ] && { echo "$pid $f"; return 0; }
 	done
 	return 0
 }
 
-# Stops the pause process unless it is $1 (there before); waits 5 s.
+# Stops the pause process unless it is $1 (there before), waiting 5 s at
+# most, and removes its PID file (a stale one can name another process).
 stop_pause() {
-	local pid i
-	pid=$(pause_pid)
+	local pid file i
+	read -r pid file <<< "$(pause_find)"
 	[ -n "$pid" ] && [ "$pid" != "${1:-}" ] || return 0
 	echo "image: stopping podman's pause process $pid"
 	kill "$pid" 2>/dev/null || return 0
 	for i in $(seq 50); do
-		[ -d "/proc/$pid" ] || return 0
+		[ -d "/proc/$pid" ] || break
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null || true
+	[ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
+	rm -f "$file"
 }
 
 case "${1:-build}" in
@@ -213,7 +215,7 @@ base)	image_deps; image_base ;;
 probe)	image_precheck || exit 1
 	image_deps >/dev/null 2>&1 || { echo "container tools missing"
 	    exit 1; }; image_probe ;;
-pause-pid)	pause_pid ;;
+pause-pid)	pause_find | cut -d' ' -f1 ;;
 stop-pause)	stop_pause "${2:-}" ;;
 *)	echo "usage: image.sh [build|base|probe|pause-pid|stop-pause PID]" >&2
 	exit 2 ;;
