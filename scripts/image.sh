@@ -16,6 +16,16 @@
 #                               be known before installing podman and
 #                               debootstrap is checked first)
 #   scripts/image.sh base       only make the base image
+#   scripts/image.sh pause-pid  the PID of podman's pause process, if any
+#   scripts/image.sh stop-pause PID
+#                               stops the pause process unless it is PID
+#                               (the one that was there before the caller
+#                               ran podman)
+#
+# Rootless podman keeps its user namespace open with a "podman pause"
+# process (its PID in pause.pid) that outlives every podman command. Root
+# without CAP_SYS_ADMIN (an unprivileged container) counts as rootless.
+# `make test` stops the one its image part started (stop-pause).
 #
 # podman runs with Debian's runc (crun refuses cgroup v1 hybrid setups)
 # and lowered process limits (raising or keeping the host's is refused
@@ -168,11 +178,45 @@ image_build() {
 	    awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 }
 
+# The live pause process podman recorded, if any: "PID PIDFILE".
+pause_find() {
+	local f pid
+	for f in /run/libpod/pause.pid \
+	    "${XDG_RUNTIME_DIR:-/run/user/$(id -u)}/libpod/tmp/pause.pid" \
+	    "/tmp/podman-run-$(id -u)/libpod/tmp/pause.pid" \
+	    "/tmp/storage-run-$(id -u)/libpod/tmp/pause.pid"; do
+		[ -r "$f" ] || continue
+		pid=$(cat "$f" 2>/dev/null) || continue
+		[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = \
+		    "podman pause" ] && { echo "$pid $f"; return 0; }
+	done
+	return 0
+}
+
+# Stops the pause process unless it is $1 (there before), waiting 5 s at
+# most, and removes its PID file (a stale one can name another process).
+stop_pause() {
+	local pid file i
+	read -r pid file <<< "$(pause_find)"
+	[ -n "$pid" ] && [ "$pid" != "${1:-}" ] || return 0
+	echo "image: stopping podman's pause process $pid"
+	kill "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do
+		[ -d "/proc/$pid" ] || break
+		sleep 0.1
+	done
+	[ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
+	rm -f "$file"
+}
+
 case "${1:-build}" in
 build)	image_deps; mkdir -p "$IMAGE_CACHE"; image_build ;;
 base)	image_deps; image_base ;;
 probe)	image_precheck || exit 1
 	image_deps >/dev/null 2>&1 || { echo "container tools missing"
 	    exit 1; }; image_probe ;;
-*)	echo "usage: image.sh [build|base|probe]" >&2; exit 2 ;;
+pause-pid)	pause_find | cut -d' ' -f1 ;;
+stop-pause)	stop_pause "${2:-}" ;;
+*)	echo "usage: image.sh [build|base|probe|pause-pid|stop-pause PID]" >&2
+	exit 2 ;;
 esac

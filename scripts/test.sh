@@ -209,6 +209,7 @@ if [ "$what" = all ] || [ "$what" = image ]; then
 	# never test each other's image.
 	IMAGE=localhost/booking:test-$(echo "$root" | sha256sum | cut -c1-12)
 	export IMAGE
+	pause_before=$("$root/scripts/image.sh" pause-pid)
 	if reason=$("$root/scripts/image.sh" probe 2>&1); then
 		part image-build "$root/scripts/image.sh" build
 		if [ ${#failed[@]} -eq 0 ] ||
@@ -220,6 +221,8 @@ if [ "$what" = all ] || [ "$what" = image ]; then
 		echo "image: skipped: $reason"
 		skipped+=("image ($reason)")
 	fi
+	# Rootless podman's pause process, if this part started one.
+	"$root/scripts/image.sh" stop-pause "$pause_before"
 fi
 if [ "$what" = all ] || [ "$what" = ha ]; then
 	echo "== ha: Patroni, Sentinel and the service under faults"

@@ -21,56 +21,11 @@
 #include "tokens.h"
 
 #define PASSWORD	"correct horse battery"
-#define ENV_MAX		8
 
-struct abuse_server {
-	struct test_server	srv;
-	char			*env[ENV_MAX];
-	int			nenv;
-};
-
-static void	abuse_start(struct abuse_server *, int, ...);
-static void	abuse_stop(struct abuse_server *);
 static char	*abuse_email(const char *);
 static long	abuse_retry_after(const char *);
 static struct api_resp	*abuse_post(const char *, const char *,
 			    const char *, const char *, const char *);
-
-/* A server on Redis database `db` with extra "NAME=value" settings. */
-static void
-abuse_start(struct abuse_server *a, int db, ...)
-{
-	va_list		ap;
-	const char	*e;
-	char		*redis;
-
-	memset(a, 0, sizeof(*a));
-	redis = api_format("REDIS_URL=%s", getenv("REDIS_URL"));
-	*strrchr(redis, '/') = '\0';
-	a->env[a->nenv++] = api_format("%s/%d", redis, db);
-	free(redis);
-
-	va_start(ap, db);
-	while ((e = va_arg(ap, const char *)) != NULL) {
-		cr_assert_lt(a->nenv, ENV_MAX - 1);
-		a->env[a->nenv++] = strdup(e);
-	}
-	va_end(ap);
-	a->env[a->nenv] = NULL;
-
-	cr_assert(test_server_start(&a->srv, (const char **)a->env),
-	    "test server did not start");
-}
-
-static void
-abuse_stop(struct abuse_server *a)
-{
-	int	i;
-
-	test_server_stop(&a->srv);
-	for (i = 0; i < a->nenv; i++)
-		free(a->env[i]);
-}
 
 static char *
 abuse_email(const char *tag)
@@ -112,14 +67,14 @@ abuse_post(const char *base, const char *path, const char *token,
  */
 Test(abuse, parallel_wrong_passwords_get_at_most_the_limit_of_401s)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 	struct multi_req	reqs[40];
 	struct api_resp		*r;
 	char			*email, *reg, *login;
 	int			i, n401, n429;
 	long			secs;
 
-	abuse_start(&a, 2, "LOGIN_MAX_FAILURES=5",
+	test_db_server_start(&a, 2, "LOGIN_MAX_FAILURES=5",
 	    "LOGIN_MAX_FAILURES_PER_ADDRESS=1000", "LOGIN_WINDOW_SECONDS=120",
 	    NULL);
 
@@ -172,7 +127,7 @@ Test(abuse, parallel_wrong_passwords_get_at_most_the_limit_of_401s)
 	api_free(r);
 
 	fixture_multi_free(reqs, 40);
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 	free(email);
 	free(reg);
 	free(login);
@@ -181,12 +136,12 @@ Test(abuse, parallel_wrong_passwords_get_at_most_the_limit_of_401s)
 /* Successful logins are refunded: they never lock their owner out. */
 Test(abuse, successful_logins_do_not_use_up_the_limit)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 	struct api_resp		*r;
 	char			*email, *reg, *login;
 	int			i;
 
-	abuse_start(&a, 3, "LOGIN_MAX_FAILURES=2", NULL);
+	test_db_server_start(&a, 3, "LOGIN_MAX_FAILURES=2", NULL);
 	email = abuse_email("ok");
 	reg = api_format("{\"name\": \"O\", \"email\": \"%s\", "
 	    "\"password\": \"%s\"}", email, PASSWORD);
@@ -203,7 +158,7 @@ Test(abuse, successful_logins_do_not_use_up_the_limit)
 		api_free(r);
 	}
 
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 	free(email);
 	free(reg);
 	free(login);
@@ -216,7 +171,7 @@ Test(abuse, successful_logins_do_not_use_up_the_limit)
  */
 Test(abuse, holds_and_bookings_are_rate_limited_per_user)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 	struct fixture_show	s;
 	struct api_resp		*r;
 	char			*tok, *other, *body, *key, *show;
@@ -225,8 +180,8 @@ Test(abuse, holds_and_bookings_are_rate_limited_per_user)
 	long			secs;
 	char			retry[16];
 
-	abuse_start(&a, 4, "RATE_LIMIT_HOLDS=3", "RATE_LIMIT_BOOKINGS=2",
-	    "RATE_LIMIT_WINDOW_SECONDS=300", NULL);
+	test_db_server_start(&a, 4, "RATE_LIMIT_HOLDS=3",
+	    "RATE_LIMIT_BOOKINGS=2", "RATE_LIMIT_WINDOW_SECONDS=300", NULL);
 	fixture_show(&s, 8, "1 day");
 	show = api_format("%lld", s.id);
 	tok = test_user_token("user", &uid);
@@ -285,7 +240,7 @@ Test(abuse, holds_and_bookings_are_rate_limited_per_user)
 	free(tok);
 	free(other);
 	free(show);
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 }
 
 /*
@@ -295,14 +250,14 @@ Test(abuse, holds_and_bookings_are_rate_limited_per_user)
  */
 Test(abuse, revoked_tokens_do_not_use_up_the_booking_limit)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 	struct fixture_show	s;
 	struct api_resp		*r;
 	char			*tok, *revoked, *body, *key, *user;
 	long long		uid;
 	int			i;
 
-	abuse_start(&a, 10, "RATE_LIMIT_BOOKINGS=2",
+	test_db_server_start(&a, 10, "RATE_LIMIT_BOOKINGS=2",
 	    "RATE_LIMIT_WINDOW_SECONDS=300", NULL);
 	fixture_show(&s, 4, "1 day");
 	tok = test_user_token("user", &uid);
@@ -344,7 +299,7 @@ Test(abuse, revoked_tokens_do_not_use_up_the_booking_limit)
 	free(user);
 	free(tok);
 	free(revoked);
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 }
 
 static long
@@ -377,14 +332,14 @@ abuse_register(const char *base, const char *forwarded)
  */
 Test(abuse, registrations_are_limited_per_address_and_xff_is_ignored)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 
-	abuse_start(&a, 5, "RATE_LIMIT_REGISTRATIONS=2", NULL);
+	test_db_server_start(&a, 5, "RATE_LIMIT_REGISTRATIONS=2", NULL);
 	cr_assert_eq(abuse_register(a.srv.url, "203.0.113.1"), 201);
 	cr_assert_eq(abuse_register(a.srv.url, "203.0.113.2"), 201);
 	cr_assert_eq(abuse_register(a.srv.url, "203.0.113.3"), 429);
 	cr_assert_eq(abuse_register(a.srv.url, NULL), 429);
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 }
 
 /*
@@ -394,9 +349,9 @@ Test(abuse, registrations_are_limited_per_address_and_xff_is_ignored)
  */
 Test(abuse, trusted_proxy_forwarded_address_is_the_client)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 
-	abuse_start(&a, 6, "RATE_LIMIT_REGISTRATIONS=1",
+	test_db_server_start(&a, 6, "RATE_LIMIT_REGISTRATIONS=1",
 	    "TRUSTED_PROXIES=127.0.0.0/8, 10.0.0.0/8", NULL);
 	cr_assert_eq(abuse_register(a.srv.url, "198.51.100.7"), 201);
 	cr_assert_eq(abuse_register(a.srv.url, "198.51.100.7"), 429);
@@ -411,7 +366,7 @@ Test(abuse, trusted_proxy_forwarded_address_is_the_client)
 	/* Garbage is not an address: the proxy itself is the client. */
 	cr_assert_eq(abuse_register(a.srv.url, "not-an-address"), 201);
 	cr_assert_eq(abuse_register(a.srv.url, "also garbage"), 429);
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 }
 
 static long long
@@ -466,13 +421,13 @@ abuse_get_cached(const char *base, const char *path, const char *want)
  */
 Test(abuse, junk_query_parameters_do_not_grow_the_cache)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 	redisContext		*rc;
 	redisReply		*r;
 	char			*path;
 	int			i, before;
 
-	abuse_start(&a, 7, NULL);
+	test_db_server_start(&a, 7, NULL);
 	rc = redisConnect("127.0.0.1", atoi(getenv("TEST_REDIS_PORT")));
 	cr_assert(rc != NULL && rc->err == 0);
 	freeReplyObject(redisCommand(rc, "SELECT 7"));
@@ -511,20 +466,20 @@ Test(abuse, junk_query_parameters_do_not_grow_the_cache)
 	cr_assert_eq(abuse_redis_int(rc, "DBSIZE"), before + 2);
 
 	redisFree(rc);
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 }
 
 /* RATE_LIMIT_PAYMENTS per user on initiate and confirm. */
 Test(abuse, payment_calls_are_rate_limited_per_user)
 {
-	struct abuse_server	a;
+	struct test_db_server	a;
 	struct fixture_show	s;
 	struct api_resp		*r;
 	char			*tok, *body, *key, *pay, retry[16];
 	long long		uid, booking;
 	const char		*hdr;
 
-	abuse_start(&a, 9, "RATE_LIMIT_PAYMENTS=1", NULL);
+	test_db_server_start(&a, 9, "RATE_LIMIT_PAYMENTS=1", NULL);
 	fixture_show(&s, 2, "1 day");
 	tok = test_user_token("user", &uid);
 	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}", s.id,
@@ -557,5 +512,5 @@ Test(abuse, payment_calls_are_rate_limited_per_user)
 	free(pay);
 	free(body);
 	free(tok);
-	abuse_stop(&a);
+	test_db_server_stop(&a);
 }

@@ -31,13 +31,7 @@ static const char *admin_writes[][2] = {
 
 #define ADMIN_NWRITES	(sizeof(admin_writes) / sizeof(admin_writes[0]))
 
-static void
-setup(void)
-{
-	redis_flush();
-}
-
-TestSuite(admin, .init = setup);
+TestSuite(admin, .init = redis_flush);
 
 static void
 assert_unauthorized(struct api_resp *r, const char *what)
@@ -119,20 +113,6 @@ expect(const char *method, const char *path, const char *body, long status,
 	r = admin(method, path, body);
 	assert_error(r, status, code, field);
 	api_free(r);
-}
-
-static long long
-jint(json_t *o, const char *name)
-{
-	cr_assert(json_is_integer(json_object_get(o, name)), "%s", name);
-	return (json_integer_value(json_object_get(o, name)));
-}
-
-static const char *
-jstr(json_t *o, const char *name)
-{
-	cr_assert(json_is_string(json_object_get(o, name)), "%s", name);
-	return (json_string_value(json_object_get(o, name)));
 }
 
 /* A 201 with a Location that answers the same object. */

@@ -16,6 +16,7 @@
 #include "client.h"
 #include "fixtures.h"
 #include "tokens.h"
+#include "expect.h"
 
 /*
  * A show starting tomorrow on a new screen whose rows are the JSON array
@@ -62,15 +63,6 @@ seat(long long show, const char *label, int number)
 	return (id);
 }
 
-static struct api_resp *
-hold(const char *token, const char *body)
-{
-	struct api_opts		o = { 0 };
-
-	o.token = token;
-	return (api_with("POST", "/api/holds", body, &o));
-}
-
 /* "C4,C5" for the seat ids of a hold answer, in seat order. */
 static char *
 hold_labels(const struct api_resp *r)
@@ -103,7 +95,7 @@ expect_block(const char *token, long long show, const char *extra,
 	char			*body, *got;
 
 	body = api_format("{\"show_id\": %lld%s}", show, extra);
-	r = hold(token, body);
+	r = hold(NULL, token, body);
 	cr_assert_eq(r->status, 201, "%s: %s", body, r->body);
 	got = hold_labels(r);
 	cr_assert_str_eq(got, want, "%s: got %s, want %s", body, got, want);
@@ -121,18 +113,9 @@ expect_error(const char *token, const char *body, long status,
     const char *code, const char *field)
 {
 	struct api_resp		*r;
-	const char		*f;
 
-	r = hold(token, body);
-	cr_assert_eq(r->status, status, "%s: %ld %s", body, r->status,
-	    r->body);
-	cr_assert_str_eq(api_error_code(r), code, "%s: %s", body, r->body);
-	if (field != NULL) {
-		f = json_string_value(json_object_get(json_object_get(
-		    json_object_get(r->json, "error"), "details"), "field"));
-		cr_assert(f != NULL && !strcmp(f, field), "%s: %s", body,
-		    r->body);
-	}
+	r = hold(NULL, token, body);
+	assert_error(r, status, code, field);
 	api_free(r);
 }
 
@@ -210,7 +193,7 @@ Test(best_available, never_strands_a_single_seat_when_avoidable)
 
 	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", show,
 	    seat(show, "A", 1));
-	r = hold(a, body);
+	r = hold(NULL, a, body);
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	api_free(r);
 	free(body);
@@ -623,7 +606,7 @@ Test(best_available, snapshot_follows_every_change_of_a_seat,
 	a = test_user_token("user", &u);
 	body = api_format("{\"show_id\": %lld, \"count\": 2}", show);
 
-	h = hold(a, body);
+	h = hold(NULL, a, body);
 	cr_assert_eq(h->status, 201, "%s", h->body);
 	expect_consistent(s);
 

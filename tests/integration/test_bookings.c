@@ -27,12 +27,6 @@ book_seats(const char *token, const struct fixture_show *s, int from,
 	return (r);
 }
 
-static const char *
-str(const json_t *o, const char *name)
-{
-	return (json_string_value(json_object_get(o, name)));
-}
-
 Test(bookings, booking_is_pending_payment_with_its_seats_and_total)
 {
 	struct fixture_show	s;

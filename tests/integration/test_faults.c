@@ -51,9 +51,9 @@ log_count(const char *what)
 	return (n);
 }
 
-/* Runs a shell command with the test services' functions after delay. */
+/* Starts a shell command with the test services' functions. */
 static pid_t
-fault_later(int delay_ms, const char *cmd)
+fault_start(const char *cmd)
 {
 	char	*script;
 	pid_t	pid;
@@ -63,7 +63,6 @@ fault_later(int delay_ms, const char *cmd)
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		usleep(delay_ms * 1000);
 		execl("/bin/bash", "bash", "-c", script, (char *)NULL);
 		_exit(127);
 	}
@@ -89,34 +88,75 @@ fault_wait(pid_t pid)
  * killed on purpose).
  */
 static void
-read_load(const char *path, int *ok, int *unavailable, int *other)
+load_round(const char *path, int *ok, int *unavailable, int *other)
 {
 	struct multi_req	reqs[FAULT_CONCURRENCY];
-	int			round, i;
+	int			i;
 
-	for (round = 0; round < FAULT_ROUNDS; round++) {
-		memset(reqs, 0, sizeof(reqs));
-		for (i = 0; i < FAULT_CONCURRENCY; i++) {
-			reqs[i].base = getenv("BOOKING_URL");
-			reqs[i].method = "GET";
-			reqs[i].path = path;
+	memset(reqs, 0, sizeof(reqs));
+	for (i = 0; i < FAULT_CONCURRENCY; i++) {
+		reqs[i].base = getenv("BOOKING_URL");
+		reqs[i].method = "GET";
+		reqs[i].path = path;
+	}
+	fixture_multi(reqs, FAULT_CONCURRENCY, 10000);
+	for (i = 0; i < FAULT_CONCURRENCY; i++) {
+		if (reqs[i].status == 200)
+			(*ok)++;
+		else if (reqs[i].status == 503)
+			(*unavailable)++;
+		else {
+			(*other)++;
+			cr_log_warn("%s: status %ld, curl error %d,"
+			    " body %.200s", path, reqs[i].status,
+			    reqs[i].curl_error, reqs[i].resp != NULL ?
+			    reqs[i].resp : "");
 		}
-		fixture_multi(reqs, FAULT_CONCURRENCY, 10000);
-		for (i = 0; i < FAULT_CONCURRENCY; i++) {
-			if (reqs[i].status == 200)
-				(*ok)++;
-			else if (reqs[i].status == 503)
-				(*unavailable)++;
-			else {
-				(*other)++;
-				cr_log_warn("%s: status %ld, curl error %d,"
-				    " body %.200s", path, reqs[i].status,
-				    reqs[i].curl_error, reqs[i].resp != NULL ?
-				    reqs[i].resp : "");
-			}
+	}
+	fixture_multi_free(reqs, FAULT_CONCURRENCY);
+}
+
+static void
+read_load(const char *path, int *ok, int *unavailable, int *other)
+{
+	int	round;
+
+	for (round = 0; round < FAULT_ROUNDS; round++)
+		load_round(path, ok, unavailable, other);
+}
+
+/*
+ * The fault command run while the load is under way: it starts after
+ * the third round, and the load goes on until the command has finished
+ * (at least FAULT_ROUNDS rounds, three of them after it; 60 s at most).
+ * The command must succeed.
+ */
+static void
+fault_under_load(const char *cmd, const char *path, int *ok,
+    int *unavailable, int *other)
+{
+	double	start;
+	pid_t	fault;
+	int	round, after, status;
+
+	start = now_seconds();
+	fault = -1;
+	after = -1;
+	for (round = 0; round < FAULT_ROUNDS || after < 3; round++) {
+		if (round == 3)
+			fault = fault_start(cmd);
+		load_round(path, ok, unavailable, other);
+		if (after >= 0)
+			after++;
+		else if (fault > 0 && waitpid(fault, &status, WNOHANG) ==
+		    fault) {
+			cr_assert(WIFEXITED(status) &&
+			    WEXITSTATUS(status) == 0,
+			    "the fault command failed");
+			after = 0;
 		}
-		fixture_multi_free(reqs, FAULT_CONCURRENCY);
-		usleep(50 * 1000);
+		cr_assert(wait_more(start, 60),
+		    "the fault command did not finish under load in 60 s");
 	}
 }
 
@@ -144,7 +184,7 @@ recovery(const char *path, int streak)
 				first_ok = now_seconds();
 		} else {
 			run = 0;
-			usleep(50 * 1000);
+			wait_step(start, FAULT_RECOVERY_SECONDS, path);
 		}
 		api_free(r);
 	}
@@ -165,7 +205,6 @@ Test(faults, postgres_restart_under_load_keeps_every_worker)
 {
 	char	*path, *cmd;
 	int	exited, badfd, ok, unavailable, other;
-	pid_t	fault;
 
 	path = show_path();
 	exited = log_count("exited");
@@ -173,9 +212,7 @@ Test(faults, postgres_restart_under_load_keeps_every_worker)
 	ok = unavailable = other = 0;
 
 	cmd = api_format("pg_restart '%s'", getenv("TEST_PG_DIR"));
-	fault = fault_later(300, cmd);
-	read_load(path, &ok, &unavailable, &other);
-	fault_wait(fault);
+	fault_under_load(cmd, path, &ok, &unavailable, &other);
 	cr_log_info("restart: %d ok, %d 503, %d other; recovered in %.2f s",
 	    ok, unavailable, other, recovery(path, 40));
 
@@ -190,21 +227,20 @@ Test(faults, terminated_backends_are_replaced_not_kept)
 {
 	char	*path, *cmd;
 	int	exited, ok, unavailable, other, i;
-	pid_t	fault;
 
 	path = show_path();
 	exited = log_count("exited");
 
+	/* Each cut returns once the backends have exited (5 s at most). */
 	cmd = api_format("for i in 1 2 3; do psql -qAt '%s' -c "
-	    "\"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	    "\"SELECT count(pg_terminate_backend(pid, 5000))"
+	    " FROM pg_stat_activity"
 	    " WHERE datname = 'booking_test' AND pid <> pg_backend_pid()\""
 	    " >/dev/null || exit 1; sleep 0.4; done",
 	    getenv("TEST_PG_ADMIN_URL"));
 	for (i = 0; i < 2; i++) {
 		ok = unavailable = other = 0;
-		fault = fault_later(200, cmd);
-		read_load(path, &ok, &unavailable, &other);
-		fault_wait(fault);
+		fault_under_load(cmd, path, &ok, &unavailable, &other);
 		cr_assert_eq(other, 0, "%d answers neither 200 nor 503", other);
 		cr_log_info("terminate: %d ok, %d 503; recovered in %.2f s",
 		    ok, unavailable, recovery(path, 40));
@@ -212,9 +248,7 @@ Test(faults, terminated_backends_are_replaced_not_kept)
 
 	/* Idle pooled connections were cut as well: none is handed out. */
 	ok = unavailable = other = 0;
-	fault = fault_later(0, cmd);
-	fault_wait(fault);
-	usleep(200 * 1000);
+	fault_wait(fault_start(cmd));
 	read_load(path, &ok, &unavailable, &other);
 	cr_assert_eq(unavailable + other, 0, "%d failed after idle cuts",
 	    unavailable + other);
@@ -224,9 +258,31 @@ Test(faults, terminated_backends_are_replaced_not_kept)
 	free(path);
 }
 
+struct respawn {
+	pid_t	killed;
+	int	workers;
+};
+
+/* As many workers as before the kill, the killed one not among them. */
+static int
+respawned(void *arg)
+{
+	const struct respawn	*rs = arg;
+	pid_t			pids[8];
+	int			i, n;
+
+	n = test_worker_pids(pids, 8);
+	for (i = 0; i < n; i++) {
+		if (pids[i] == rs->killed)
+			return (0);
+	}
+	return (n == rs->workers);
+}
+
 Test(faults, respawned_worker_completes_tls_handshakes_at_once)
 {
 	struct api_resp	*r;
+	struct respawn	rs;
 	pid_t		pids[8];
 	char		*path;
 	int		kill_round, i, n, incomplete, failed;
@@ -237,7 +293,9 @@ Test(faults, respawned_worker_completes_tls_handshakes_at_once)
 	for (kill_round = 0; kill_round < 4; kill_round++) {
 		n = test_worker_pids(pids, 8);
 		cr_assert_geq(n, 1, "no workers found");
-		cr_assert_eq(kill(pids[kill_round % n], SIGKILL), 0);
+		rs.killed = pids[kill_round % n];
+		rs.workers = n;
+		cr_assert_eq(kill(rs.killed, SIGKILL), 0);
 		/* Requests right after the kill, each a new handshake. */
 		for (i = 0; i < 15; i++) {
 			r = api("GET", "/api/health", NULL);
@@ -245,7 +303,7 @@ Test(faults, respawned_worker_completes_tls_handshakes_at_once)
 				failed++;
 			api_free(r);
 		}
-		usleep(300 * 1000);
+		wait_until(respawned, &rs, 10, "the killed worker respawned");
 	}
 
 	cr_assert_eq(failed, 0, "%d requests failed after worker kills",
@@ -304,7 +362,8 @@ lock_row(const char *table, long long id)
 /*
  * Waits (10 s at most, polled) until a backend of the server waits for a
  * lock in a statement naming `function`, and then with `terminate` ends
- * it with pg_terminate_backend(); 1 once one did, 0 if none ever waited.
+ * it with pg_terminate_backend() and waits until it has exited (5 s at
+ * most); 1 once one did, 0 if none ever waited.
  * Polled from a connection of its own: a transaction sees one snapshot
  * of pg_stat_activity.
  */
@@ -314,7 +373,7 @@ lock_waiter(const char *function, int terminate)
 	PGconn		*poll;
 	PGresult	*res;
 	char		*sql;
-	double		deadline;
+	double		start;
 	int		found;
 
 	poll = PQconnectdb(getenv("DATABASE_URL"));
@@ -323,17 +382,14 @@ lock_waiter(const char *function, int terminate)
 	    " WHERE datname = current_database()"
 	    " AND pid <> pg_backend_pid() AND query LIKE '%%%s%%'"
 	    " AND wait_event_type = 'Lock'",
-	    terminate ? "pg_terminate_backend(pid)" : "*", function);
-	found = 0;
-	deadline = now_seconds() + 10.0;
-	while (!found && now_seconds() < deadline) {
+	    terminate ? "pg_terminate_backend(pid, 5000)" : "*", function);
+	start = now_seconds();
+	do {
 		res = PQexec(poll, sql);
 		cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
 		found = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
 		PQclear(res);
-		if (!found)
-			usleep(50 * 1000);
-	}
+	} while (!found && wait_more(start, 10.0));
 	PQfinish(poll);
 	free(sql);
 
@@ -463,9 +519,9 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 		if (r->status != 409)
 			break;
 		api_free(r);
-		cr_assert_lt(now_seconds() - start, 20.0,
-		    "the key stayed in flight");
-		usleep(200 * 1000);
+		/* Every 200 ms: the retries count against the rate limit. */
+		wait_step_ms(start, 20.0, "the key in flight to be released",
+		    200);
 	}
 	waited = now_seconds() - start;
 	cr_log_info("key usable again after %.1f s", waited);
@@ -478,6 +534,8 @@ Test(faults, killed_requests_key_is_usable_again_within_seconds)
 	free(key);
 	free(token);
 }
+
+static long long	redis_integer(const char *, const char *);
 
 static long
 me_status(const char *token)
@@ -523,7 +581,9 @@ Test(faults, revoked_token_is_refused_without_redis_and_after_it_forgot,
 	cr_assert_eq(me_status(revoked), 401,
 	    "a revoked token was accepted after Redis restarted");
 	cr_assert_eq(me_status(valid), 200);
-	usleep(200 * 1000);
+	/* Refilled from PostgreSQL, the token is on Redis's list again. */
+	wait_for(redis_integer("EXISTS %s", "deny:complete") == 1, 10,
+	    "the deny list to be refilled");
 	cr_assert_eq(me_status(revoked), 401);
 
 	free(revoked);
@@ -559,7 +619,6 @@ Test(faults, claim_whose_connection_died_is_resolved_not_503)
 
 	cr_assert(lock_waiter("booking_claim", 1),
 	    "the claim was not waiting for the lock");
-	usleep(300 * 1000);
 	PQclear(PQexec(lock, "ROLLBACK"));
 	PQfinish(lock);
 
@@ -738,8 +797,8 @@ Test(faults, logout_during_a_redis_stall_stays_revoked_when_it_returns,
 	struct api_resp	*r;
 	char		*revoked, *valid, *jti, *key, *user;
 	long long	uid, other;
-	double		deadline;
-	int		i, refused, refilled;
+	double		start;
+	int		i, refused;
 
 	revoked = test_user_token("user", &uid);
 	valid = test_user_token("user", &other);
@@ -770,16 +829,11 @@ Test(faults, logout_during_a_redis_stall_stays_revoked_when_it_returns,
 	cr_assert_eq(me_status(valid), 200);
 
 	/* The list is refilled from PostgreSQL, this jti with it. */
-	refilled = 0;
-	deadline = now_seconds() + 10.0;
-	while (!refilled && now_seconds() < deadline) {
-		refilled = redis_integer("EXISTS %s", key) == 1;
-		if (!refilled) {
-			cr_assert_eq(me_status(valid), 200);
-			usleep(100 * 1000);
-		}
+	start = now_seconds();
+	while (redis_integer("EXISTS %s", key) != 1) {
+		cr_assert_eq(me_status(valid), 200);
+		wait_step(start, 10.0, "the deny list refilled with the jti");
 	}
-	cr_assert(refilled, "the deny list was not refilled with %s", key);
 	cr_assert_eq(me_status(revoked), 401);
 
 	free(user);
@@ -823,7 +877,6 @@ Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
 	char			*token, *key, *body, *rkey, *rec, *newer;
 	char			*nl, *after;
 	long long		uid;
-	double			deadline;
 	pid_t			child;
 	int			status;
 
@@ -840,13 +893,8 @@ Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
 	child = send_in_child(&req, 20000, 201);
 
 	/* The request holds the key (its claim waits for the seat). */
-	rec = NULL;
-	deadline = now_seconds() + 10.0;
-	while (rec == NULL && now_seconds() < deadline) {
-		if ((rec = redis_get(rkey)) == NULL)
-			usleep(20 * 1000);
-	}
-	cr_assert_not_null(rec, "the request never claimed %s", rkey);
+	wait_for((rec = redis_get(rkey)) != NULL, 10,
+	    "the request to claim its key");
 	cr_assert_eq(rec[0], 'I', "not in flight: %s", rec);
 	cr_assert_not_null((nl = strchr(rec, '\n')), "no owner: %s", rec);
 	*nl = '\0';
@@ -876,11 +924,8 @@ Test(faults, stale_idempotency_owner_never_overwrites_a_newer_one)
 	cr_assert_not_null(after, "the newer owner's record was deleted");
 	cr_assert_str_eq(after, newer, "a stale owner overwrote a newer "
 	    "owner's record");
-	deadline = now_seconds() + 10.0;
-	while (log_count("has a newer owner; not stored") == 0 &&
-	    now_seconds() < deadline)
-		usleep(50 * 1000);
-	cr_assert_gt(log_count("has a newer owner; not stored"), 0);
+	wait_for(log_count("has a newer owner; not stored") > 0, 10,
+	    "the stale owner's \"not stored\" in the log");
 
 	free(after);
 	free(newer);

@@ -19,23 +19,6 @@
 #include "expect.h"
 
 static struct api_resp *
-hold_seats(const char *token, long long show, long long seat)
-{
-	struct api_opts		o = { 0 };
-	struct api_resp		*r;
-	char			*body;
-
-	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", show,
-	    seat);
-	o.token = token;
-	r = api_with("POST", "/api/holds", body, &o);
-	free(body);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-
-	return (r);
-}
-
-static struct api_resp *
 extend(const char *token, long long hold)
 {
 	struct api_resp		*r;
@@ -72,7 +55,7 @@ Test(hold_extend, renews_to_now_plus_lifetime)
 
 	fixture_show(&s, 2, "1 day");
 	a = test_user_token("user", &uid);
-	h = hold_seats(a, s.id, s.seats[0]);
+	h = hold_at(NULL, a, s.id, s.seats[0]);
 	id = api_format("%lld", fixture_id(h));
 
 	/* Made 4 minutes ago, lapsing in 1: renewal gives 5 from now. */
@@ -113,7 +96,7 @@ Test(hold_extend, is_capped_at_three_lifetimes_then_refused)
 
 	fixture_show(&s, 2, "1 day");
 	a = test_user_token("user", &uid);
-	h = hold_seats(a, s.id, s.seats[0]);
+	h = hold_at(NULL, a, s.id, s.seats[0]);
 	id = api_format("%lld", fixture_id(h));
 
 	/* 12 minutes old: now + 5 would pass 15, so it stops at 15. */
@@ -147,7 +130,7 @@ Test(hold_extend, lapsed_released_or_booked_hold_is_expired)
 	a = test_user_token("user", &uid);
 
 	/* Lapsed. */
-	h = hold_seats(a, s.id, s.seats[0]);
+	h = hold_at(NULL, a, s.id, s.seats[0]);
 	id = api_format("%lld", fixture_id(h));
 	db_exec("UPDATE holds SET created_at = now() - interval '6 min',"
 	    " expires_at = now() - interval '1 min' WHERE id = $1", id, NULL);
@@ -160,7 +143,7 @@ Test(hold_extend, lapsed_released_or_booked_hold_is_expired)
 	free(id);
 
 	/* Released. */
-	h = hold_seats(a, s.id, s.seats[1]);
+	h = hold_at(NULL, a, s.id, s.seats[1]);
 	path = api_format("/api/holds/%lld", fixture_id(h));
 	r = api_auth("DELETE", path, a, NULL);
 	cr_assert_eq(r->status, 204, "%s", r->body);
@@ -172,7 +155,7 @@ Test(hold_extend, lapsed_released_or_booked_hold_is_expired)
 	free(path);
 
 	/* Booked. */
-	h = hold_seats(a, s.id, s.seats[2]);
+	h = hold_at(NULL, a, s.id, s.seats[2]);
 	body = api_format("{\"hold_id\": %lld}", fixture_id(h));
 	r = fixture_book(a, fixture_key(), body, NULL);
 	cr_assert_eq(r->status, 201, "%s", r->body);
@@ -194,7 +177,7 @@ Test(hold_extend, only_the_owner_may_extend)
 	fixture_show(&s, 1, "1 day");
 	a = test_user_token("user", &ua);
 	b = test_user_token("user", &ub);
-	h = hold_seats(a, s.id, s.seats[0]);
+	h = hold_at(NULL, a, s.id, s.seats[0]);
 	id = api_format("%lld", fixture_id(h));
 	db_exec("UPDATE holds SET expires_at = now() + interval '1 min'"
 	    " WHERE id = $1", id, NULL);

@@ -14,16 +14,6 @@
 #include "tokens.h"
 #include "expect.h"
 
-static struct api_resp *
-hold(const char *base, const char *token, const char *body)
-{
-	struct api_opts		o = { 0 };
-
-	o.base = base;
-	o.token = token;
-	return (api_with("POST", "/api/holds", body, &o));
-}
-
 Test(holds, hold_is_created_and_only_its_owner_sees_it)
 {
 	struct fixture_show	s;
@@ -397,7 +387,6 @@ Test(holds, sweep_deletes_old_unreferenced_holds_only, .timeout = 60)
 	struct fixture_show	s;
 	long long		u, old, kept, recent, booking;
 	char			*uid, *sid, *id;
-	int			i;
 
 	fixture_show(&s, 3, "1 day");
 	(void)test_user_token("user", &u);
@@ -425,12 +414,8 @@ Test(holds, sweep_deletes_old_unreferenced_holds_only, .timeout = 60)
 	    " RETURNING id", uid, sid, NULL);
 
 	cr_assert(test_server_start(&srv, env), "second server did not start");
-	for (i = 0; i < 100; i++) {
-		if (db_scalar("SELECT count(*) FROM holds WHERE id = $1", id,
-		    NULL) == 0)
-			break;
-		usleep(100 * 1000);
-	}
+	wait_for(db_scalar("SELECT count(*) FROM holds WHERE id = $1", id,
+	    NULL) == 0, 10, "the old hold to be swept");
 	test_server_stop(&srv);
 
 	cr_assert_eq(db_scalar("SELECT count(*) FROM holds WHERE id = $1", id,

@@ -25,41 +25,6 @@
 #include "tokens.h"
 #include "expect.h"
 
-/* A pending_payment booking of `nseats` seats, with its owner. */
-struct paying {
-	struct fixture_show	show;
-	char			*token;
-	long long		user;
-	long long		booking;
-	long long		total;
-	char			*bid;		/* booking id as text */
-};
-
-static void
-paying(struct paying *p, int nseats)
-{
-	struct api_resp	*r;
-	char		*body;
-
-	fixture_show(&p->show, nseats, "1 day");
-	p->token = test_user_token("user", &p->user);
-	body = nseats == 1 ?
-	    api_format("{\"show_id\": %lld, \"seat_id\": %lld}", p->show.id,
-	    p->show.seats[0]) :
-	    api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
-	    p->show.id, p->show.seats[0], p->show.seats[1]);
-	r = fixture_book(p->token, fixture_key(), body, NULL);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	cr_assert_str_eq(json_string_value(json_object_get(r->json,
-	    "status")), "pending_payment");
-	p->booking = fixture_id(r);
-	p->total = json_integer_value(json_object_get(r->json,
-	    "total_cents"));
-	p->bid = api_format("%lld", p->booking);
-	api_free(r);
-	free(body);
-}
-
 static struct api_resp *
 keyed(const char *path, const char *token, const char *key,
     const char *body)
@@ -114,12 +79,6 @@ initiated(const struct paying *p)
 	api_free(r);
 
 	return (id);
-}
-
-static const char *
-str(const json_t *o, const char *name)
-{
-	return (json_string_value(json_object_get(o, name)));
 }
 
 static char *
@@ -704,7 +663,6 @@ Test(payments, cancelling_a_paid_booking_refunds_it)
 	struct api_resp	*r;
 	long long	pay;
 	char		*path;
-	int		i;
 
 	paying(&p, 2);
 	pay = initiated(&p);
@@ -726,8 +684,8 @@ Test(payments, cancelling_a_paid_booking_refunds_it)
 	cr_assert_str_eq(payment_status(pay), "refunded:booking_cancelled");
 	cr_assert_eq(live_seats(&p), 0);
 	cr_assert_eq(events(pay, "refunded"), 1);
-	for (i = 0; i < 100 && strcmp(booking_status(&p), "refunded"); i++)
-		usleep(100000);
+	wait_for(!strcmp(booking_status(&p), "refunded"), 10,
+	    "the refund to be confirmed");
 	cr_assert_str_eq(booking_status(&p), "refunded");
 	cr_assert_str_eq(db_text("SELECT refund_status FROM bookings WHERE"
 	    " id = $1", p.bid, NULL), "succeeded");

@@ -23,20 +23,12 @@
 
 #include "client.h"
 #include "tokens.h"
+#include "expect.h"
 
 #define PASSWORD	"correct horse battery"
 #define WRONG		"wrong horse battery"
-#define ENV_MAX		8
-
-struct sess_server {
-	struct test_server	srv;
-	char			*env[ENV_MAX];
-	int			nenv;
-};
 
 static char	*sess_email(const char *);
-static void	sess_start(struct sess_server *, int, ...);
-static void	sess_stop(struct sess_server *);
 static struct api_resp	*sess_post(const char *, const char *,
 			    const char *, const char *, const char *);
 static struct api_resp	*sess_login(const char *, const char *,
@@ -54,42 +46,6 @@ sess_email(const char *tag)
 
 	return (api_format("%s.%d.%d.%ld@example.test", tag, (int)getpid(),
 	    n++, (long)time(NULL)));
-}
-
-/* A server on Redis database `db` with extra "NAME=value" settings. */
-static void
-sess_start(struct sess_server *s, int db, ...)
-{
-	va_list		ap;
-	const char	*e;
-	char		*redis;
-
-	memset(s, 0, sizeof(*s));
-	redis = api_format("REDIS_URL=%s", getenv("REDIS_URL"));
-	*strrchr(redis, '/') = '\0';
-	s->env[s->nenv++] = api_format("%s/%d", redis, db);
-	free(redis);
-
-	va_start(ap, db);
-	while ((e = va_arg(ap, const char *)) != NULL) {
-		cr_assert_lt(s->nenv, ENV_MAX - 1);
-		s->env[s->nenv++] = strdup(e);
-	}
-	va_end(ap);
-	s->env[s->nenv] = NULL;
-
-	cr_assert(test_server_start(&s->srv, (const char **)s->env),
-	    "test server did not start");
-}
-
-static void
-sess_stop(struct sess_server *s)
-{
-	int	i;
-
-	test_server_stop(&s->srv);
-	for (i = 0; i < s->nenv; i++)
-		free(s->env[i]);
 }
 
 /* POST with an optional Bearer token and X-Forwarded-For. */
@@ -342,7 +298,6 @@ Test(sessions, reuse_while_redis_is_down_still_revokes_the_session)
 	struct api_resp	*r, *t;
 	char		*email, *r0, *a1, *r1;
 	long		status;
-	int		i;
 
 	email = sess_email("reuse-noredis");
 	r = sess_register(email);
@@ -360,12 +315,8 @@ Test(sessions, reuse_while_redis_is_down_still_revokes_the_session)
 	redis_up();
 	cr_assert(status == 401 || status == 503, "%ld", status);
 
-	for (i = 0; i < 40; i++) {
-		if (sess_status(api("GET", "/api/health", NULL)) == 200)
-			break;
-		usleep(100 * 1000);
-	}
-	cr_assert_lt(i, 40, "health did not recover after Redis restarted");
+	wait_for(sess_status(api("GET", "/api/health", NULL)) == 200, 10,
+	    "health to recover after Redis restarted");
 	cr_assert_eq(sess_me(a1), 401);
 
 	free(email);
@@ -443,12 +394,12 @@ Test(sessions, a_demoted_admin_is_refused_at_once)
  */
 Test(sessions, successful_logins_are_limited_per_account)
 {
-	struct sess_server	s;
+	struct test_db_server	s;
 	struct api_resp		*r;
 	char			*email, *other, retry[16];
 	int			i;
 
-	sess_start(&s, 13, "LOGIN_MAX_PER_ACCOUNT=3", NULL);
+	test_db_server_start(&s, 13, "LOGIN_MAX_PER_ACCOUNT=3", NULL);
 	email = sess_email("many-logins");
 	other = sess_email("other-logins");
 	api_free(sess_register(email));
@@ -469,7 +420,7 @@ Test(sessions, successful_logins_are_limited_per_account)
 	cr_assert_eq(sess_status(sess_login(s.srv.url, other, PASSWORD,
 	    NULL)), 200);
 
-	sess_stop(&s);
+	test_db_server_stop(&s);
 	free(email);
 	free(other);
 }
@@ -481,13 +432,13 @@ Test(sessions, successful_logins_are_limited_per_account)
  */
 Test(sessions, parallel_logins_get_at_most_the_per_account_limit)
 {
-	struct sess_server	s;
+	struct test_db_server	s;
 	struct api_resp		*r;
 	char			*email;
 	pid_t			pids[8];
 	int			i, status, in, limited;
 
-	sess_start(&s, 13, "LOGIN_MAX_PER_ACCOUNT=3", NULL);
+	test_db_server_start(&s, 13, "LOGIN_MAX_PER_ACCOUNT=3", NULL);
 	email = sess_email("parallel-logins");
 	api_free(sess_register(email));
 
@@ -508,7 +459,7 @@ Test(sessions, parallel_logins_get_at_most_the_per_account_limit)
 	cr_assert_eq(in, 3, "%d logins got in", in);
 	cr_assert_eq(limited, 5);
 
-	sess_stop(&s);
+	test_db_server_stop(&s);
 	free(email);
 }
 
@@ -518,12 +469,12 @@ Test(sessions, parallel_logins_get_at_most_the_per_account_limit)
  */
 Test(sessions, refreshes_are_limited_per_address)
 {
-	struct sess_server	s;
+	struct test_db_server	s;
 	struct api_resp		*r;
 	char			*email, *tok, *b, *uid, retry[16];
 	int			i;
 
-	sess_start(&s, 10, "TRUSTED_PROXIES=127.0.0.0/8",
+	test_db_server_start(&s, 10, "TRUSTED_PROXIES=127.0.0.0/8",
 	    "RATE_LIMIT_REFRESH=2", NULL);
 	email = sess_email("refresh-limit");
 	r = sess_register(email);
@@ -559,7 +510,7 @@ Test(sessions, refreshes_are_limited_per_address)
 	api_free(r);
 	free(b);
 
-	sess_stop(&s);
+	test_db_server_stop(&s);
 	free(email);
 	free(tok);
 	free(uid);
@@ -571,10 +522,9 @@ Test(sessions, refreshes_are_limited_per_address)
  */
 Test(sessions, old_refresh_tokens_are_swept)
 {
-	struct sess_server	s;
+	struct test_db_server	s;
 	long long		uid;
 	char			*id;
-	int			i;
 
 	uid = test_user("user");
 	id = api_format("%lld", uid);
@@ -593,20 +543,17 @@ Test(sessions, old_refresh_tokens_are_swept)
 	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens"
 	    " WHERE user_id = $1", id, NULL), 6);
 
-	sess_start(&s, 14, "HOLD_SWEEP_SECONDS=1", NULL);
-	for (i = 0; i < 100; i++) {
-		if (db_scalar("SELECT count(*) FROM refresh_tokens"
-		    " WHERE user_id = $1", id, NULL) == 1)
-			break;
-		usleep(100 * 1000);
-	}
+	test_db_server_start(&s, 14, "HOLD_SWEEP_SECONDS=1", NULL);
+	wait_for(db_scalar("SELECT count(*) FROM refresh_tokens"
+	    " WHERE user_id = $1", id, NULL) == 1, 10,
+	    "the old tokens to be swept");
 	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens"
 	    " WHERE user_id = $1", id, NULL), 1, "old tokens not swept");
 	cr_assert_eq(db_scalar("SELECT count(*) FROM refresh_tokens"
 	    " WHERE user_id = $1 AND revoked_at IS NULL AND"
 	    " expires_at > now()", id, NULL), 1);
 
-	sess_stop(&s);
+	test_db_server_stop(&s);
 	free(id);
 }
 
@@ -616,12 +563,12 @@ Test(sessions, old_refresh_tokens_are_swept)
  */
 Test(sessions, wrong_passwords_from_one_address_do_not_lock_out_the_owner)
 {
-	struct sess_server	s;
+	struct test_db_server	s;
 	char			*email;
 	long			st;
 	int			i;
 
-	sess_start(&s, 15, "TRUSTED_PROXIES=127.0.0.0/8", NULL);
+	test_db_server_start(&s, 15, "TRUSTED_PROXIES=127.0.0.0/8", NULL);
 	email = sess_email("victim");
 	api_free(sess_register(email));
 
@@ -642,7 +589,7 @@ Test(sessions, wrong_passwords_from_one_address_do_not_lock_out_the_owner)
 	cr_assert_eq(sess_status(sess_login(s.srv.url, email, PASSWORD,
 	    "198.51.100.23")), 200, "the owner is locked out");
 
-	sess_stop(&s);
+	test_db_server_stop(&s);
 	free(email);
 }
 
@@ -652,12 +599,12 @@ Test(sessions, wrong_passwords_from_one_address_do_not_lock_out_the_owner)
  */
 Test(sessions, the_per_email_ceiling_stops_a_distributed_guesser)
 {
-	struct sess_server	s;
+	struct test_db_server	s;
 	char			*email, *addr;
 	long			st;
 	int			i;
 
-	sess_start(&s, 12, "TRUSTED_PROXIES=127.0.0.0/8",
+	test_db_server_start(&s, 12, "TRUSTED_PROXIES=127.0.0.0/8",
 	    "LOGIN_MAX_FAILURES=2", "LOGIN_MAX_FAILURES_PER_EMAIL=6", NULL);
 	email = sess_email("ceiling");
 	api_free(sess_register(email));
@@ -671,7 +618,7 @@ Test(sessions, the_per_email_ceiling_stops_a_distributed_guesser)
 	cr_assert_eq(sess_status(sess_login(s.srv.url, email, PASSWORD,
 	    "192.0.2.99")), 429);
 
-	sess_stop(&s);
+	test_db_server_stop(&s);
 	free(email);
 }
 
@@ -682,12 +629,12 @@ Test(sessions, the_per_email_ceiling_stops_a_distributed_guesser)
  */
 Test(sessions, ipv6_clients_are_limited_per_64)
 {
-	struct sess_server	s;
+	struct test_db_server	s;
 	char			*email, *addr, *b;
 	long			st;
 	int			i;
 
-	sess_start(&s, 11, "TRUSTED_PROXIES=127.0.0.0/8",
+	test_db_server_start(&s, 11, "TRUSTED_PROXIES=127.0.0.0/8",
 	    "LOGIN_MAX_FAILURES_PER_ADDRESS=4", "RATE_LIMIT_REGISTRATIONS=2",
 	    NULL);
 
@@ -720,5 +667,5 @@ Test(sessions, ipv6_clients_are_limited_per_64)
 		free(email);
 	}
 
-	sess_stop(&s);
+	test_db_server_stop(&s);
 }

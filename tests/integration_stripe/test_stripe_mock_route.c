@@ -40,7 +40,7 @@ Test(stripe_mock_route, mock_callback_is_not_found_with_stripe)
 	const char	*methods[] = { "POST", "GET", "PUT" };
 	size_t		i;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, NULL);
 	payload = api_format("{\"id\": \"evt_mock_%lld\", \"type\": "
 	    "\"payment.succeeded\", \"data\": {\"payment_id\": %lld}}", pay,

@@ -16,12 +16,6 @@
 #include "stripe_fixtures.h"
 #include "tokens.h"
 
-static const char *
-str(const json_t *o, const char *name)
-{
-	return (json_string_value(json_object_get(o, name)));
-}
-
 TestSuite(stripe_pay, .init = sx_reset);
 
 Test(stripe_pay, initiate_creates_one_intent_for_the_booking)
@@ -31,7 +25,7 @@ Test(stripe_pay, initiate_creates_one_intent_for_the_booking)
 	json_t		*intent, *md;
 	char		*key, *path;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	key = fixture_key();
 	r = sx_initiate(&p, key);
 	cr_assert_eq(r->status, 201, "%s", r->body);
@@ -76,7 +70,7 @@ Test(stripe_pay, confirm_with_a_card_charges_and_confirms_the_booking)
 	struct api_resp	*r;
 	long long	pay;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, NULL);
 	r = sx_confirm(&p, pay, "pm_card_visa", NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
@@ -95,7 +89,7 @@ Test(stripe_pay, a_decline_is_402_and_the_booking_still_awaits_payment)
 	char		*intent, *path;
 	json_t		*pi;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
 	r = sx_confirm(&p, pay, "pm_card_chargeDeclined", NULL);
 	sx_assert_error(r, 402, "payment_declined");
@@ -117,7 +111,7 @@ Test(stripe_pay, three_d_secure_is_requires_action_with_next_action)
 	struct api_resp	*r;
 	long long	pay;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, NULL);
 	r = sx_confirm(&p, pay, "pm_card_authenticationRequired", NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
@@ -141,7 +135,7 @@ Test(stripe_pay, get_shows_the_intent_and_the_secret_to_the_owner_only)
 	char		*get, *list;
 	int		i;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	r = sx_initiate(&p, NULL);
 	cr_assert_eq(r->status, 201, "%s", r->body);
 	get = api_format("/api/payments/%lld", fixture_id(r));
@@ -187,9 +181,8 @@ Test(stripe_pay, requires_action_is_kept_until_the_webhook_settles_it)
 	struct api_resp	*r;
 	long long	pay;
 	char		*intent, *path, *get;
-	int		i;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
 	r = sx_confirm(&p, pay, "pm_card_authenticationRequired", NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
@@ -215,12 +208,8 @@ Test(stripe_pay, requires_action_is_kept_until_the_webhook_settles_it)
 	path = api_format("/__control/intents/%s/authenticate", intent);
 	json_decref(sx_control("POST", path, "{\"result\": \"succeed\"}"));
 	free(path);
-	for (i = 0; i < 100; i++) {
-		if (!strcmp(sx_text("SELECT status FROM bookings WHERE id = %s",
-		    p.bid), "confirmed"))
-			break;
-		usleep(100000);
-	}
+	wait_for(!strcmp(sx_text("SELECT status FROM bookings WHERE id = %s",
+	    p.bid), "confirmed"), 10, "the webhook to confirm the booking");
 	r = api_auth("GET", get, p.token, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	cr_assert_str_eq(str(r->json, "status"), "succeeded", "%s", r->body);
@@ -240,7 +229,7 @@ Test(stripe_pay, requires_action_then_another_card_settles_it)
 	long long	pay;
 	char		*get;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	json_decref(sx_control("POST", "/__control/webhooks",
 	    "{\"auto\": false}"));
 	pay = sx_initiated(&p, NULL);
@@ -272,7 +261,7 @@ initiate_after(const char *mode)
 	struct api_resp	*r;
 	char		*key, ra[16];
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	if (!strcmp(mode, "drop_after_effect"))
 		json_decref(sx_control("POST", "/__control/behaviour",
 		    "{\"route\": \"create_intent\", \"mode\": \"drop\", "
@@ -321,7 +310,7 @@ Test(stripe_pay, a_hundred_concurrent_confirms_charge_once, .timeout = 90)
 	long long		pay;
 	int			i, ok;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, NULL);
 	body = api_format("{\"payment_id\": %lld, \"payment_method\": "
 	    "\"pm_card_visa\"}", pay);

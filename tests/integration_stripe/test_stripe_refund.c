@@ -67,14 +67,14 @@ assert_api_refund_status(const struct paying *p, const char *status,
 static int
 refunded_within(const struct paying *p, int seconds)
 {
-	int	i;
+	double	start;
 
-	for (i = 0; i < seconds * 10; i++) {
-		if (!strcmp(booking_of(p, "status"), "refunded"))
-			return (1);
-		usleep(100000);
+	start = now_seconds();
+	while (strcmp(booking_of(p, "status"), "refunded")) {
+		if (!wait_more(start, seconds))
+			return (0);
 	}
-	return (0);
+	return (1);
 }
 
 Test(stripe_refund, stripe_down_while_20_are_cancelled_refunds_each_once,
@@ -95,8 +95,8 @@ Test(stripe_refund, stripe_down_while_20_are_cancelled_refunds_each_once,
 		cr_assert_str_eq(booking_of(&p[i], "refund_status"), "pending");
 	}
 	/* Until every refund was tried (and refused) at least once. */
-	for (i = 0; i < 200 && sx_stat("calls", "refund") < PAID; i++)
-		usleep(50000);
+	wait_for(sx_stat("calls", "refund") >= PAID, 10,
+	    "every refund to be tried");
 	cr_assert_eq(sx_stat(NULL, "refunds_created"), 0);
 	cr_assert_geq(sx_stat("calls", "refund"), PAID,
 	    "the outbox did not try while Stripe was down");
@@ -138,8 +138,7 @@ Test(stripe_refund, a_worker_killed_mid_delivery_still_refunds_once,
 	    "{\"route\": \"refund\", \"mode\": \"slow\", \"delay_ms\": 1500, "
 	    "\"times\": 1}"));
 	cancel(&p);
-	for (i = 0; i < 100 && sx_stat("calls", "refund") == 0; i++)
-		usleep(50000);
+	wait_for(sx_stat("calls", "refund") > 0, 5, "a refund delivery");
 	cr_assert_eq(sx_stat("calls", "refund"), 1, "no delivery started");
 
 	/* Every worker: whichever holds the delivery dies with it. */
@@ -163,9 +162,8 @@ Test(stripe_refund, money_after_the_seat_was_resold_is_refunded, .timeout = 60)
 	long long	pay, other;
 	struct api_opts	o;
 	char		*intent, *tb, *body;
-	int		i;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
 	db_exec("UPDATE bookings SET payment_due_at = now() - interval '1 s' "
 	    "WHERE id = $1", p.bid, NULL);
@@ -185,13 +183,11 @@ Test(stripe_refund, money_after_the_seat_was_resold_is_refunded, .timeout = 60)
 	    intent), "payment_method=pm_card_visa", &o);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	api_free(r);
-	for (i = 0; i < 100 && sx_refunds_of(intent) == 0; i++)
-		usleep(100000);
+	wait_for(sx_refunds_of(intent) > 0, 10, "the late money's refund");
 	cr_assert_eq(sx_refunds_of(intent), 1, "the late money was not "
 	    "refunded");
-	for (i = 0; i < 50 && strcmp(booking_of(&p, "refund_status"),
-	    "succeeded"); i++)
-		usleep(100000);
+	wait_for(!strcmp(booking_of(&p, "refund_status"), "succeeded"), 5,
+	    "the refund to succeed");
 	cr_assert_str_eq(booking_of(&p, "refund_status"), "succeeded");
 	cr_assert_str_eq(booking_of(&p, "status"), "expired");
 	cr_assert_str_eq(sx_text("SELECT status || ':' || refund_reason FROM "
@@ -238,7 +234,6 @@ Test(stripe_refund, the_outbox_is_in_metrics_while_a_refund_fails, .timeout = 90
 	long long	pay;
 	double		retried, dead, rows_dead, v;
 	char		*intent, *st;
-	int		i;
 
 	retried = scraped("booking_outbox_attempts_total{result=\"retried\"}");
 	dead = scraped("booking_outbox_attempts_total{result=\"dead\"}");
@@ -251,34 +246,22 @@ Test(stripe_refund, the_outbox_is_in_metrics_while_a_refund_fails, .timeout = 90
 	cancel(&p);
 
 	/* Pending and retried: the gauges see the row within seconds. */
-	for (i = 0; i < 100; i++) {
-		if (scraped("booking_outbox_rows{status=\"pending\"}") >= 1 &&
-		    scraped("booking_outbox_oldest_pending_seconds") >= 1)
-			break;
-		usleep(100000);
-	}
+	wait_for(scraped("booking_outbox_rows{status=\"pending\"}") >= 1 &&
+	    scraped("booking_outbox_oldest_pending_seconds") >= 1 &&
+	    scraped("booking_outbox_attempts_total{result=\"retried\"}") >
+	    retried, 10, "the outbox gauges to see the pending row retried");
 	cr_assert_geq(scraped("booking_outbox_rows{status=\"pending\"}"), 1);
 	cr_assert_geq(scraped("booking_outbox_oldest_pending_seconds"), 1);
 	cr_assert_gt(scraped("booking_outbox_attempts_total"
 	    "{result=\"retried\"}"), retried);
 
-	st = NULL;
-	for (i = 0; i < 300; i++) {
-		st = sx_text("SELECT status FROM payment_outbox WHERE "
-		    "payment_id = %lld", pay);
-		if (!strcmp(st, "dead"))
-			break;
-		usleep(100000);
-	}
-	cr_assert_str_eq(st, "dead");
+	wait_for(!strcmp((st = sx_text("SELECT status FROM payment_outbox"
+	    " WHERE payment_id = %lld", pay)), "dead"), 30,
+	    "the outbox row to be dead");
 	cr_assert_eq(scraped("booking_outbox_attempts_total{result=\"dead\"}"),
 	    dead + 1);
-	for (i = 0; i < 100; i++) {
-		v = scraped("booking_outbox_rows{status=\"dead\"}");
-		if (v >= rows_dead + 1)
-			break;
-		usleep(100000);
-	}
+	wait_for((v = scraped("booking_outbox_rows{status=\"dead\"}")) >=
+	    rows_dead + 1, 10, "the dead row in the gauge");
 	cr_assert_geq(v, rows_dead + 1);
 	free(intent);
 }
@@ -291,20 +274,13 @@ Test(stripe_refund, a_refund_stripe_keeps_refusing_is_dead_and_shown_to_admins,
 	json_t		*row;
 	long long	pay;
 	char		*intent, *st, *admin;
-	int		i;
 
 	sx_paid(&p, &pay, &intent);
 	sx_behaviour("refund", "error500", 0);
 	cancel(&p);
-	st = NULL;
-	for (i = 0; i < 300; i++) {
-		st = sx_text("SELECT status FROM payment_outbox WHERE "
-		    "payment_id = %lld", pay);
-		if (!strcmp(st, "dead"))
-			break;
-		usleep(100000);
-	}
-	cr_assert_str_eq(st, "dead");
+	wait_for(!strcmp((st = sx_text("SELECT status FROM payment_outbox"
+	    " WHERE payment_id = %lld", pay)), "dead"), 30,
+	    "the outbox row to be dead");
 	cr_assert_str_eq(booking_of(&p, "refund_status"), "failed");
 	cr_assert_str_eq(booking_of(&p, "status"), "cancelled");
 	assert_api_refund_status(&p, "cancelled", "failed");
@@ -341,16 +317,15 @@ Test(stripe_refund, cancelling_an_unpaid_booking_cancels_its_intent,
 	struct api_resp	*r;
 	json_t		*pi;
 	char		*intent, *path;
-	int		i;
 
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	(void)sx_initiated(&p, &intent);
 	r = api_auth("POST", api_format("/api/bookings/%lld/cancel",
 	    p.booking), p.token, NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	api_free(r);
-	for (i = 0; i < 100 && sx_stat("calls", "cancel_intent") == 0; i++)
-		usleep(100000);
+	wait_for(sx_stat("calls", "cancel_intent") > 0, 10,
+	    "the intent to be cancelled");
 	cr_assert_eq(sx_stat("calls", "cancel_intent"), 1);
 	path = api_format("/__control/intents/%s", intent);
 	pi = sx_control("GET", path, NULL);

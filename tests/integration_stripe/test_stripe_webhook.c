@@ -53,7 +53,7 @@ Test(stripe_webhook, bad_signatures_are_400_and_change_nothing)
 	json_t		*r;
 
 	no_auto_webhooks();
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
 
 	/* Replayed: signed 400 s ago (the tolerance is 300 s). */
@@ -94,9 +94,9 @@ Test(stripe_webhook, an_event_that_is_not_our_payment_is_refused)
 	char		*intent, *other_intent, *extra;
 
 	no_auto_webhooks();
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
-	sx_paying(&other, 1);
+	paying(&other, 1);
 	other_pay = sx_initiated(&other, &other_intent);
 
 	/* Our intent, claiming to pay the other booking. */
@@ -120,7 +120,7 @@ Test(stripe_webhook, duplicates_late_and_unknown_events_change_nothing_more)
 	char		*intent, *body;
 
 	no_auto_webhooks();
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
 
 	cr_assert_eq(send_event("payment_intent.succeeded", intent,

@@ -12,6 +12,7 @@
 
 #include "booking_fixtures.h"
 #include "client.h"
+#include "tokens.h"
 
 void
 fixture_show(struct fixture_show *f, int nseats, const char *starts_in)
@@ -77,6 +78,60 @@ fixture_book_at(const char *base, const char *token, const char *key,
 	o.headers = hdrs;
 	r = api_with("POST", path != NULL ? path : "/api/bookings", body, &o);
 	free(line);
+
+	return (r);
+}
+
+void
+paying(struct paying *p, int nseats)
+{
+	struct api_resp	*r;
+	char		*body;
+
+	fixture_show(&p->show, nseats, "1 day");
+	p->token = test_user_token("user", &p->user);
+	body = nseats == 1 ?
+	    api_format("{\"show_id\": %lld, \"seat_id\": %lld}", p->show.id,
+	    p->show.seats[0]) :
+	    api_format("{\"show_id\": %lld, \"seat_ids\": [%lld, %lld]}",
+	    p->show.id, p->show.seats[0], p->show.seats[1]);
+	r = fixture_book(p->token, fixture_key(), body, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	cr_assert_str_eq(json_string_value(json_object_get(r->json,
+	    "status")), "pending_payment");
+	p->booking = fixture_id(r);
+	p->total = json_integer_value(json_object_get(r->json,
+	    "total_cents"));
+	p->bid = api_format("%lld", p->booking);
+	api_free(r);
+	free(body);
+}
+
+struct api_resp *
+hold(const char *base, const char *token, const char *body)
+{
+	struct api_opts		o = { 0 };
+
+	o.base = base;
+	o.token = token;
+	return (api_with("POST", "/api/holds", body, &o));
+}
+
+struct api_resp *
+hold_at(const char *base, const char *token, long long show,
+    long long seat)
+{
+	struct api_opts		o = { 0 };
+	struct api_resp		*r;
+	char			*body;
+
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", show,
+	    seat);
+	o.base = base;
+	o.token = token;
+	r = api_with("POST", "/api/holds", body, &o);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	free(body);
 
 	return (r);
 }

@@ -56,6 +56,21 @@ struct test_server {
 	char		url[64];
 };
 
+/*
+ * A test server on Redis database `db` (its own rate limits and caches),
+ * with extra "NAME=value" settings ending with NULL; asserts it started.
+ */
+#define TEST_ENV_MAX	8
+
+struct test_db_server {
+	struct test_server	srv;
+	char			*env[TEST_ENV_MAX];
+	int			nenv;
+};
+
+void	test_db_server_start(struct test_db_server *, int, ...);
+void	test_db_server_stop(struct test_db_server *);
+
 int	test_server_start(struct test_server *, const char **);
 void	test_server_spawn(struct test_server *, const char **);
 void	test_server_stop(struct test_server *);

@@ -41,20 +41,74 @@ now_seconds(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
+/* One step of a bounded poll: fails past `seconds`, else sleeps. */
+void
+wait_step_ms(double start, double seconds, const char *what, int ms)
+{
+	double	waited;
+
+	waited = now_seconds() - start;
+	cr_assert_lt(waited, seconds, "waited %.1f s for %s", waited, what);
+	usleep(ms * 1000);
+}
+
+void
+wait_step(double start, double seconds, const char *what)
+{
+	wait_step_ms(start, seconds, what, 20);
+}
+
+int
+wait_more(double start, double seconds)
+{
+	if (now_seconds() - start >= seconds)
+		return (0);
+	usleep(20 * 1000);
+	return (1);
+}
+
 double
 wait_until(int (*cond)(void *), void *arg, double seconds, const char *what)
 {
-	double	start, waited;
+	double	start;
 
 	start = now_seconds();
-	for (;;) {
-		if (cond(arg))
-			return (now_seconds() - start);
-		waited = now_seconds() - start;
-		cr_assert_lt(waited, seconds, "waited %.1f s for %s", waited,
-		    what);
-		usleep(20 * 1000);
-	}
+	while (!cond(arg))
+		wait_step(start, seconds, what);
+
+	return (now_seconds() - start);
+}
+
+long long
+jint(json_t *o, const char *name)
+{
+	json_t	*v = json_object_get(o, name);
+
+	cr_assert(json_is_integer(v), "%s is not an integer", name);
+	return (json_integer_value(v));
+}
+
+const char *
+jstr(json_t *o, const char *name)
+{
+	json_t	*v = json_object_get(o, name);
+
+	cr_assert(json_is_string(v), "%s is not a string", name);
+	return (json_string_value(v));
+}
+
+const char *
+str(const json_t *o, const char *name)
+{
+	return (json_string_value(json_object_get(o, name)));
+}
+
+int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return ((x > y) - (x < y));
 }
 
 int

@@ -12,26 +12,6 @@
 #include "stripe_fixtures.h"
 #include "tokens.h"
 
-void
-sx_paying(struct paying *p, int nseats)
-{
-	struct api_resp	*r;
-	char		*body;
-
-	fixture_show(&p->show, nseats, "1 day");
-	p->token = test_user_token("user", &p->user);
-	body = api_format("{\"show_id\": %lld, \"seat_id\": %lld}",
-	    p->show.id, p->show.seats[0]);
-	r = fixture_book(p->token, fixture_key(), body, NULL);
-	cr_assert_eq(r->status, 201, "%s", r->body);
-	p->booking = fixture_id(r);
-	p->total = json_integer_value(json_object_get(r->json,
-	    "total_cents"));
-	p->bid = api_format("%lld", p->booking);
-	api_free(r);
-	free(body);
-}
-
 struct api_resp *
 sx_initiate(const struct paying *p, const char *key)
 {
@@ -87,7 +67,7 @@ sx_paid(struct paying *p, long long *payment, char **intent)
 {
 	struct api_resp	*r;
 
-	sx_paying(p, 1);
+	paying(p, 1);
 	*payment = sx_initiated(p, intent);
 	r = sx_confirm(p, *payment, "pm_card_visa", NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);

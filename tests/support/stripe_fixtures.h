@@ -1,7 +1,8 @@
 /*
- * What the Stripe integration tests share: a pending_payment booking and
- * its owner, the payment calls, and the stand-in's control API
- * (tests/stripe/standin.mjs at $STRIPE_STANDIN_URL).
+ * What the Stripe integration tests share: the payment calls on a
+ * pending_payment booking (paying(), booking_fixtures.h), and the
+ * stand-in's control API (tests/stripe/standin.mjs at
+ * $STRIPE_STANDIN_URL).
  */
 #ifndef __H_STRIPE_FIXTURES_H
 #define __H_STRIPE_FIXTURES_H
@@ -10,17 +11,8 @@
 
 #include "booking_fixtures.h"
 #include "client.h"
+#include "expect.h"
 
-struct paying {
-	struct fixture_show	show;
-	char			*token;
-	long long		user;
-	long long		booking;
-	long long		total;
-	char			*bid;
-};
-
-void		sx_paying(struct paying *, int);
 struct api_resp	*sx_initiate(const struct paying *, const char *);
 struct api_resp	*sx_confirm(const struct paying *, long long, const char *,
 		    const char *);
