@@ -128,7 +128,7 @@ Test(stripe_webhook_limit, an_event_past_the_limit_changes_nothing,
 
 	json_decref(sx_control("POST", "/__control/webhooks",
 	    "{\"auto\": false}"));
-	sx_paying(&p, 1);
+	paying(&p, 1);
 	pay = sx_initiated(&p, &intent);
 	path = api_format("/__control/intents/%s", intent);
 	pi = sx_control("GET", path, NULL);
