@@ -24,8 +24,28 @@
  *            capped exponential backoff with jitter, failed, or dead
  *            after OUTBOX_MAX_ATTEMPTS (counted for /metrics)
  *
- * Between claims, every OUTBOX_GAUGE_MS, it also reads the table's rows
- * by status and the oldest pending row's age for /metrics (metrics.c).
+ * Between claims, every OUTBOX_GAUGE_MS, the instance's first worker
+ * (Kore numbers its workers from 1, and a respawned worker keeps its
+ * number) also reads the table's rows by status and the oldest pending
+ * row's age for /metrics (metrics.c shows the newest reading of any
+ * worker, so one reader an instance is enough).
+ *
+ * Who claims, so that an idle database is not polled by every worker:
+ * only the first worker claims on a timer, every OUTBOX_POLL_MS, whether
+ * or not it found rows last time. It is what finds rows committed on any
+ * instance, rows whose backoff ended and rows whose lease lapsed (a
+ * crashed deliverer's), within OUTBOX_POLL_MS. The other workers claim
+ * only while there is work: when a claim of the first worker comes back
+ * full (a backlog), it tells every worker of its instance (a Kore
+ * message, OUTBOX_MSG_BACKLOG) to claim at once, and a worker whose claim
+ * found rows claims again as soon as it has delivered them, until a claim
+ * comes back empty. Idle, an instance sends 1000 / OUTBOX_POLL_MS claims
+ * and 1000 / OUTBOX_GAUGE_MS readings a second, whatever its number of
+ * workers. LISTEN/NOTIFY was weighed and left out: Kore's pgsql hands a
+ * connection back to its pool after every statement and discards the
+ * notifications of pooled connections, so a listener would need its own
+ * libpq connection outside Kore's pool, and the poll is still needed for
+ * backoffs and lapsed leases, which no insert announces.
  *
  * As sweep.c does: one statement in flight, on a callback-bound Kore
  * pgsql with no request; a tick finding every connection busy waits for
@@ -61,6 +81,9 @@
 #define OUTBOX_COUNTING		4
 
 #define OUTBOX_GAUGE_MS		2000	/* between readings for /metrics */
+
+#define OUTBOX_LEAD_WORKER	1	/* the worker that polls: worker->id */
+#define OUTBOX_MSG_BACKLOG	(KORE_MSG_APP_BASE + 2)
 
 static const char *sql_claim =
     "SELECT * FROM outbox_claim($1::integer, $2::integer)";
@@ -98,11 +121,16 @@ static struct {
 	struct outbox_row	rows[OUTBOX_BATCH];
 	struct payment_call	call;
 	int			called;		/* the provider answered */
+	int			lead;		/* polls, reads the gauges */
+	int			wanted;		/* claim at the next tick */
 	u_int64_t		next_claim;
 	u_int64_t		next_gauges;
 } ob;
 
+static int	outbox_is_lead(u_int16_t);
 static void	outbox_tick(void *, u_int64_t);
+static void	outbox_backlog(struct kore_msg *, const void *);
+static void	outbox_claim(u_int64_t);
 static int	outbox_query(const char *, int, const char **);
 static void	outbox_db(struct kore_pgsql *, void *);
 static void	outbox_rows(struct kore_pgsql *);
@@ -117,18 +145,31 @@ outbox_worker_init(void)
 {
 	memset(&ob, 0, sizeof(ob));
 	ob.step = OUTBOX_IDLE;
-	/* Workers start their first claims at different moments. */
-	ob.next_claim = kore_time_ms() + OUTBOX_POLL_MS / 2 +
-	    (worker != NULL ? worker->id * 97 : 0) % OUTBOX_POLL_MS;
+	ob.lead = outbox_is_lead(worker != NULL ? worker->id : 0);
+	ob.next_claim = kore_time_ms() + OUTBOX_POLL_MS / 2;
+	if (!kore_msg_register(OUTBOX_MSG_BACKLOG, outbox_backlog))
+		kore_log(LOG_ERR, "outbox: cannot register its message");
 	(void)kore_timer_add(outbox_tick, OUTBOX_TICK_MS, NULL, 0);
+}
+
+/* The worker numbered id polls the outbox and reads its gauges. */
+static int
+outbox_is_lead(u_int16_t id)
+{
+	return (id == OUTBOX_LEAD_WORKER);
+}
+
+/* The first worker found a backlog: claim too, at the next tick. */
+static void
+outbox_backlog(struct kore_msg *msg, const void *data)
+{
+	ob.wanted = 1;
 }
 
 static void
 outbox_tick(void *arg, u_int64_t now)
 {
 	struct kore_pgsql	*pg = &ob.pgsql;
-	const char		*v[2];
-	char			batch[16], lease[16];
 
 	if (ob.busy && pg->conn == NULL &&
 	    pg->state == KORE_PGSQL_STATE_ERROR) {
@@ -143,24 +184,14 @@ outbox_tick(void *arg, u_int64_t now)
 
 	switch (ob.step) {
 	case OUTBOX_IDLE:
-		if (now >= ob.next_gauges) {
+		if (ob.lead && now >= ob.next_gauges) {
 			ob.next_gauges = now + OUTBOX_GAUGE_MS;
 			if (outbox_query(sql_gauges, 0, NULL))
 				ob.step = OUTBOX_COUNTING;
 			return;
 		}
-		if (now < ob.next_claim)
-			return;
-		ob.next_claim = now + OUTBOX_POLL_MS;
-		(void)snprintf(batch, sizeof(batch), "%d", OUTBOX_BATCH);
-		(void)snprintf(lease, sizeof(lease), "%d",
-		    config.outbox_lease_ms);
-		v[0] = batch;
-		v[1] = lease;
-		ob.nrows = 0;
-		ob.cur = 0;
-		if (outbox_query(sql_claim, 2, v))
-			ob.step = OUTBOX_CLAIMING;
+		if (ob.wanted || (ob.lead && now >= ob.next_claim))
+			outbox_claim(now);
 		return;
 	case OUTBOX_CLAIMING:
 		/* The claim is done: deliver what it leased. */
@@ -168,9 +199,11 @@ outbox_tick(void *arg, u_int64_t now)
 			ob.step = OUTBOX_IDLE;
 			return;
 		}
-		/* A full batch: more may be due at once. */
-		if (ob.nrows == OUTBOX_BATCH)
-			ob.next_claim = now;
+		/* Rows found: claim again once they are delivered. */
+		ob.wanted = 1;
+		if (ob.lead && ob.nrows == OUTBOX_BATCH)
+			kore_msg_send(KORE_MSG_WORKER_ALL, OUTBOX_MSG_BACKLOG,
+			    NULL, 0);
 		ob.cur = 0;
 		outbox_call();
 		return;
@@ -190,6 +223,26 @@ outbox_tick(void *arg, u_int64_t now)
 		ob.step = OUTBOX_IDLE;
 		return;
 	}
+}
+
+/* Claims up to OUTBOX_BATCH due rows, leased. */
+static void
+outbox_claim(u_int64_t now)
+{
+	const char	*v[2];
+	char		batch[16], lease[16];
+
+	(void)snprintf(batch, sizeof(batch), "%d", OUTBOX_BATCH);
+	(void)snprintf(lease, sizeof(lease), "%d", config.outbox_lease_ms);
+	v[0] = batch;
+	v[1] = lease;
+	ob.nrows = 0;
+	ob.cur = 0;
+	if (!outbox_query(sql_claim, 2, v))
+		return;
+	ob.step = OUTBOX_CLAIMING;
+	ob.wanted = 0;
+	ob.next_claim = now + OUTBOX_POLL_MS;
 }
 
 /* Starts one statement; 0 when it cannot start now (tried later). */

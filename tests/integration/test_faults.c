@@ -1024,3 +1024,81 @@ Test(faults, claim_that_never_gets_an_outcome_is_503_with_retry_after,
 	free(key);
 	free(token);
 }
+
+/*
+ * The outbox of an idle instance is polled by one worker, not by every
+ * worker (src/outbox.c): a server of 4 workers on a database of its own
+ * (no other instance, no request) commits at most OUTBOX_IDLE_MAX
+ * transactions in OUTBOX_IDLE_SECONDS. One claim a second and one
+ * reading of the gauges every 2 s make 15; every worker polling made 60.
+ * The bound leaves room for a late flush of PostgreSQL's statistics.
+ */
+#define OUTBOX_IDLE_SECONDS	10
+#define OUTBOX_IDLE_MAX		30
+
+static long long
+idle_commits(const char *db)
+{
+	char	*sql;
+	long long n;
+
+	/* This backend's statistics snapshot is dropped first. */
+	db_exec("SELECT pg_stat_clear_snapshot()", NULL);
+	sql = api_format("SELECT xact_commit FROM pg_stat_database"
+	    " WHERE datname = '%s'", db);
+	n = db_scalar(sql, NULL);
+	free(sql);
+
+	return (n);
+}
+
+Test(faults, idle_outbox_is_polled_by_one_worker_per_instance,
+    .timeout = 90)
+{
+	struct test_server	srv;
+	char			*env[4], *url, *db, *cmd;
+	long long		before, after;
+
+	url = api_format("%s", getenv("DATABASE_URL"));
+	*strrchr(url, '/') = '\0';
+	db = api_format("outbox_idle_%d", getpid());
+	cmd = api_format("DROP DATABASE IF EXISTS %s", db);
+	db_exec(cmd, NULL);
+	free(cmd);
+	cmd = api_format("CREATE DATABASE %s", db);
+	db_exec(cmd, NULL);
+	free(cmd);
+
+	env[0] = api_format("DATABASE_URL=%s/%s", url, db);
+	env[1] = api_format("AUTO_MIGRATE=1");
+	env[2] = api_format("WORKERS=4");
+	env[3] = NULL;
+	cr_assert(test_server_start(&srv, (const char **)env),
+	    "server did not start");
+
+	/* Past the workers' first connections and the migrations. */
+	sleep(3);
+	before = idle_commits(db);
+	sleep(OUTBOX_IDLE_SECONDS);
+	after = idle_commits(db);
+	test_server_stop(&srv);
+
+	cr_log_info("idle: %lld commits in %d s with 4 workers",
+	    after - before, OUTBOX_IDLE_SECONDS);
+	cr_assert_leq(after - before, OUTBOX_IDLE_MAX,
+	    "%lld commits in %d s against an idle database", after - before,
+	    OUTBOX_IDLE_SECONDS);
+	/* The one poller still polls. */
+	cr_assert_geq(after - before, OUTBOX_IDLE_SECONDS / 2,
+	    "%lld commits in %d s: nobody polls the outbox", after - before,
+	    OUTBOX_IDLE_SECONDS);
+
+	cmd = api_format("DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	db_exec(cmd, NULL);
+	free(cmd);
+	free(env[0]);
+	free(env[1]);
+	free(env[2]);
+	free(db);
+	free(url);
+}
