@@ -239,6 +239,31 @@ db_fail(struct db_call *call)
 	return (DB_FAILED);
 }
 
+/*
+ * Every statement answers with a result (its rows, a command's status or
+ * an error) before libpq says it is done. Done without one means the
+ * connection died between sending and answering (seen while PostgreSQL
+ * restarts: libpq's PQgetResult() returns NULL at once, and Kore calls
+ * that done): the statement failed, with no SQLSTATE, as a lost
+ * connection does. Taken for an empty result it made a read of an
+ * existing row answer 404 instead of 503.
+ */
+static int
+db_unanswered(struct db_call *call)
+{
+	struct kore_pgsql	*pg = &call->pgsql;
+	char			msg[256];
+
+	(void)snprintf(msg, sizeof(msg), "statement ended without a result"
+	    " (%s)", pg->conn != NULL && PQstatus(pg->conn->db) ==
+	    CONNECTION_OK ? "connection open" : "connection lost");
+	kore_free(pg->error);
+	pg->error = kore_strdup(msg);
+	pg->state = KORE_PGSQL_STATE_ERROR;
+
+	return (db_fail(call));
+}
+
 int
 db_run(struct db_call *call, struct http_request *req)
 {
@@ -284,9 +309,17 @@ db_run(struct db_call *call, struct http_request *req)
 			return (DB_PENDING);
 		case KORE_PGSQL_STATE_COMPLETE:
 			return (DB_DONE);
+		case KORE_PGSQL_STATE_DONE:
+			/* A command's status (no rows) is a result too. */
+			if (pg->result != NULL)
+				call->answered = 1;
+			else if (!call->answered)
+				return (db_unanswered(call));
+			break;
 		case KORE_PGSQL_STATE_ERROR:
 			return (db_fail(call));
 		case KORE_PGSQL_STATE_RESULT:
+			call->answered = 1;
 			if (call->result != NULL)
 				PQclear(call->result);
 			call->result = pg->result;
@@ -318,6 +351,7 @@ db_call_cleanup(struct db_call *call)
 
 	call->bound = 0;
 	call->started = 0;
+	call->answered = 0;
 }
 
 /* Ready to run the same statement again, e.g. after a deadlock. */

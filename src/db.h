@@ -59,6 +59,7 @@ struct db_call {
 	char			ints[DB_PARAMS_MAX][24];  /* param_int */
 	char			sqlstate[6];
 	int			started;
+	int			answered;	/* a result arrived */
 	int			bound;
 	int			retries;	/* db_retry() so far */
 };
