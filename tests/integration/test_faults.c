@@ -1198,3 +1198,140 @@ Test(faults, reads_of_an_existing_row_are_never_404_while_postgres_restarts,
 	free(key);
 	free(token);
 }
+
+/* A number from INFO on rc (a connection the test keeps open). */
+static long long
+redis_info_number(redisContext *rc, const char *field)
+{
+	redisReply	*r;
+	const char	*p;
+	long long	v;
+
+	r = redisCommand(rc, "INFO");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "INFO: %s",
+	    r != NULL ? r->str : rc->errstr);
+	p = strstr(r->str, field);
+	cr_assert_not_null(p, "no %s in INFO", field);
+	v = strtoll(p + strlen(field) + 1, NULL, 10);
+	freeReplyObject(r);
+
+	return (v);
+}
+
+static long long
+redis_keys(redisContext *rc)
+{
+	redisReply	*r;
+	long long	n;
+
+	r = redisCommand(rc, "DBSIZE");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER);
+	n = r->integer;
+	freeReplyObject(r);
+
+	return (n);
+}
+
+static void
+redis_run(redisContext *rc, const char *cmd)
+{
+	redisReply	*r;
+
+	r = redisCommand(rc, cmd);
+	cr_assert(r != NULL && r->type != REDIS_REPLY_ERROR, "%s: %s", cmd,
+	    r != NULL ? r->str : rc->errstr);
+	freeReplyObject(r);
+}
+
+/* Catalog reads of srv; each charges a counter in Redis: a write. */
+static void
+catalog_reads(const struct test_server *srv, int n, long want)
+{
+	struct api_opts	o = { 0 };
+	struct api_resp	*r;
+	int		i;
+
+	o.base = srv->url;
+	for (i = 0; i < n; i++) {
+		r = api_with("GET", "/api/movies", NULL, &o);
+		if (want != 0)
+			cr_assert_eq(r->status, want, "%s", r->body);
+		else
+			cr_assert_lt(r->status, 500, "%s", r->body);
+		api_free(r);
+	}
+}
+
+/*
+ * The service's Redis turned into a replica (what a failover does to the
+ * old master) answers writes with -READONLY on the connection the service
+ * keeps open. That reply is a connection error (src/redis.c): the service
+ * drops the connection and connects again (asking a Sentinel first, when
+ * there are Sentinels), instead of failing every write on it for ever.
+ * Seen here as a new connection to the replica after its READONLY
+ * replies; made a master again, it takes the service's writes.
+ */
+Test(faults, readonly_redis_connection_is_dropped_and_made_again,
+    .timeout = 90)
+{
+	struct test_server	srv;
+	redisContext		*rc;
+	char			*env[4], *cmd, *dir, *master_dir;
+	int			port, master, i;
+	long long		conns;
+	double			start;
+
+	port = test_free_port();
+	master = test_free_port();
+	dir = api_format("%s/redis-ro-%d", getenv("TEST_TMP"), port);
+	master_dir = api_format("%s/redis-ro-%d", getenv("TEST_TMP"), master);
+	cmd = api_format("redis_start '%s' %d && redis_start '%s' %d", dir,
+	    port, master_dir, master);
+	fault_wait(fault_later(0, cmd));
+	free(cmd);
+	rc = redisConnect("127.0.0.1", port);
+	cr_assert(rc != NULL && rc->err == 0, "redis on %d", port);
+
+	env[0] = api_format("REDIS_URL=redis://127.0.0.1:%d/0", port);
+	env[1] = api_format("WORKERS=1");
+	env[2] = api_format("RATE_LIMIT_READS=100000");
+	env[3] = NULL;
+	cr_assert(test_server_start(&srv, (const char **)env),
+	    "server did not start");
+	catalog_reads(&srv, 1, 200);
+	conns = redis_info_number(rc, "total_connections_received");
+
+	cmd = api_format("REPLICAOF 127.0.0.1 %d", master);
+	redis_run(rc, cmd);
+	free(cmd);
+
+	/* Reads until the service has connected again (bounded). */
+	start = now_seconds();
+	while (redis_info_number(rc, "total_connections_received") == conns) {
+		cr_assert_lt(now_seconds() - start, 10.0, "the service kept "
+		    "its connection to the replica");
+		catalog_reads(&srv, 5, 0);
+		usleep(100 * 1000);
+	}
+
+	/* A master again: the service's writes land. */
+	redis_run(rc, "REPLICAOF NO ONE");
+	redis_run(rc, "FLUSHALL");
+	start = now_seconds();
+	while (redis_keys(rc) == 0) {
+		cr_assert_lt(now_seconds() - start, 10.0, "no write landed");
+		catalog_reads(&srv, 1, 0);
+		usleep(300 * 1000);
+	}
+	catalog_reads(&srv, 1, 200);
+
+	test_server_stop(&srv);
+	redisFree(rc);
+	cmd = api_format("redis_stop '%s'; redis_stop '%s'", dir, master_dir);
+	fault_wait(fault_later(0, cmd));
+	free(cmd);
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(dir);
+	free(master_dir);
+}
