@@ -16,6 +16,10 @@
  * twice, and must run from the request's onfree callback because Kore's
  * own cleanup of the request's pgsql list runs after onfree.
  *
+ * A struct db_bg is a statement of a timer's, with no request (the
+ * outbox, the live sockets' revocations): one in flight at a time, its
+ * rows handed to a callback, abandoned when its connection dies.
+ *
  * db_errors[] is the one table of what a failed statement means for the
  * request (run it again, 503, 400 or 500); reply_db_failed() in reply.c
  * answers from it, after a handler has answered the SQLSTATEs that are
@@ -531,4 +535,89 @@ db_state(struct http_request *req, struct db_call *call, int next,
 	}
 
 	return (state_next(req, next));
+}
+
+static void	db_bg_state(struct kore_pgsql *, void *);
+
+void
+db_bg_init(struct db_bg *bg, void (*rows)(struct kore_pgsql *, void *),
+    void *arg)
+{
+	memset(bg, 0, sizeof(*bg));
+	kore_pgsql_init(&bg->pgsql);
+	bg->rows = rows;
+	bg->arg = arg;
+}
+
+/* Starts the statement; 0 when it cannot start now (tried later). */
+int
+db_bg_start(struct db_bg *bg, const char *sql, int n, const char **values)
+{
+	struct kore_pgsql	*pg = &bg->pgsql;
+	int			lengths[DB_PARAMS_MAX] = { 0 };
+	int			formats[DB_PARAMS_MAX] = { 0 };
+
+	if (n > DB_PARAMS_MAX)
+		fatal("db_bg_start: more than %d parameters", DB_PARAMS_MAX);
+
+	kore_pgsql_init(pg);
+	kore_pgsql_bind_callback(pg, db_bg_state, bg);
+	if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
+		if (pg->error != NULL)
+			kore_pgsql_logerror(pg);
+		kore_pgsql_cleanup(pg);
+		return (0);
+	}
+	bg->busy = 1;
+	if (!kore_pgsql_query_param_fields(pg, sql, 0, n, values, lengths,
+	    formats)) {
+		kore_pgsql_logerror(pg);
+		kore_pgsql_cleanup(pg);
+		bg->busy = 0;
+		return (0);
+	}
+
+	return (1);
+}
+
+int
+db_bg_reap(struct db_bg *bg)
+{
+	struct kore_pgsql	*pg = &bg->pgsql;
+
+	if (!bg->busy || pg->conn != NULL ||
+	    pg->state != KORE_PGSQL_STATE_ERROR)
+		return (0);
+
+	kore_pgsql_logerror(pg);
+	kore_pgsql_cleanup(pg);
+	bg->busy = 0;
+
+	return (1);
+}
+
+/* Kore calls this at every state change of a db_bg statement. */
+static void
+db_bg_state(struct kore_pgsql *pg, void *arg)
+{
+	struct db_bg	*bg = arg;
+
+	switch (pg->state) {
+	case KORE_PGSQL_STATE_RESULT:
+		bg->rows(pg, bg->arg);
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_ERROR:
+		kore_pgsql_logerror(pg);
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_DONE:
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_COMPLETE:
+		bg->busy = 0;
+		return;
+	default:
+		return;
+	}
 }

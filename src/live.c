@@ -141,8 +141,7 @@ static struct {
 	u_int32_t		nsocks;
 	u_int64_t		last_ping;
 	/* The read of revocations: at most one in flight. */
-	struct kore_pgsql	revoked;
-	int			revoked_busy;
+	struct db_bg		revoked;
 	u_int64_t		revoked_next;
 } live;
 
@@ -153,7 +152,7 @@ static struct live_show	*live_show_get(int64_t);
 static void	live_show_drop(struct live_show *);
 static void	live_close(struct live_sock *, const char *);
 static void	live_revoked_read(u_int64_t);
-static void	live_revoked_cb(struct kore_pgsql *, void *);
+static void	live_revoked_rows(struct kore_pgsql *, void *);
 static void	live_revoked_close(const char *);
 static void	live_arm(struct live_show *, u_int64_t);
 static void	live_timer(void *, u_int64_t);
@@ -176,6 +175,7 @@ live_worker_init(void)
 	TAILQ_INIT(&live.shows);
 	live.nsocks = 0;
 	live.last_ping = kore_time_ms();
+	db_bg_init(&live.revoked, live_revoked_rows, NULL);
 	live_sub_init(live_sub_event);
 	/* Every frame Kore queues counts, its pongs too. */
 	kore_websocket_queue_max = (u_int64_t)config.live_queue_max;
@@ -290,28 +290,19 @@ live_close(struct live_sock *k, const char *reason)
 
 /*
  * Starts the read of which of the sockets' sessions and tokens were
- * revoked (live_revoked_cb() gets the answer). A statement whose
- * connection died is abandoned here, as Kore does not call it back; one
- * that cannot start now is tried at the next tick.
+ * revoked (live_revoked_rows() gets the answer); one that cannot start
+ * now is tried at the next tick.
  */
 static void
 live_revoked_read(u_int64_t now)
 {
-	struct kore_pgsql	*pg = &live.revoked;
 	struct live_show	*s;
 	struct live_sock	*k;
 	struct kore_buf		ids;
 	const char		*params[1];
-	int			lengths[1], formats[1];
-	size_t			len;
 
-	if (live.revoked_busy && pg->conn == NULL &&
-	    pg->state == KORE_PGSQL_STATE_ERROR) {
-		kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		live.revoked_busy = 0;
-	}
-	if (live.revoked_busy || live.nsocks == 0 || now < live.revoked_next)
+	(void)db_bg_reap(&live.revoked);
+	if (live.revoked.busy || live.nsocks == 0 || now < live.revoked_next)
 		return;
 	live.revoked_next = now + LIVE_REVOKED_MS;
 
@@ -332,53 +323,19 @@ live_revoked_read(u_int64_t now)
 	}
 	kore_buf_append(&ids, "}", 1);
 
-	kore_pgsql_init(pg);
-	kore_pgsql_bind_callback(pg, live_revoked_cb, NULL);
-	if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
-		if (pg->error != NULL)
-			kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		kore_buf_cleanup(&ids);
-		return;
-	}
-	live.revoked_busy = 1;
-	params[0] = kore_buf_stringify(&ids, &len);
-	lengths[0] = (int)len;
-	formats[0] = 0;
-	if (!kore_pgsql_query_param_fields(pg, sql_revoked, 0, 1, params,
-	    lengths, formats)) {
-		kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		live.revoked_busy = 0;
-	}
+	params[0] = kore_buf_stringify(&ids, NULL);
+	(void)db_bg_start(&live.revoked, sql_revoked, 1, params);
 	kore_buf_cleanup(&ids);
 }
 
-/* Kore calls this at every state change of the read of revocations. */
+/* The revoked ids among the sockets'. */
 static void
-live_revoked_cb(struct kore_pgsql *pg, void *arg)
+live_revoked_rows(struct kore_pgsql *pg, void *arg)
 {
 	int	i;
 
-	switch (pg->state) {
-	case KORE_PGSQL_STATE_RESULT:
-		for (i = 0; i < kore_pgsql_ntuples(pg); i++)
-			live_revoked_close(kore_pgsql_getvalue(pg, i, 0));
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_ERROR:
-		kore_pgsql_logerror(pg);
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_COMPLETE:
-		live.revoked_busy = 0;
-		return;
-	default:
-		return;
-	}
+	for (i = 0; i < kore_pgsql_ntuples(pg); i++)
+		live_revoked_close(kore_pgsql_getvalue(pg, i, 0));
 }
 
 /* Closes every socket opened with the revoked session or token id. */

@@ -47,8 +47,8 @@
  * libpq connection outside Kore's pool, and the poll is still needed for
  * backoffs and lapsed leases, which no insert announces.
  *
- * As sweep.c does: one statement in flight, on a callback-bound Kore
- * pgsql with no request; a tick finding every connection busy waits for
+ * One statement in flight, a struct db_bg (db.c: a callback-bound Kore
+ * pgsql with no request); a tick finding every connection busy waits for
  * the next one; a statement whose connection died is abandoned at the
  * next tick (its rows' leases lapse and they are claimed again).
  */
@@ -113,9 +113,8 @@ struct outbox_row {
 };
 
 static struct {
-	struct kore_pgsql	pgsql;
+	struct db_bg		db;		/* the statement in flight */
 	int			step;
-	int			busy;		/* a statement in flight */
 	int			nrows;
 	int			cur;
 	struct outbox_row	rows[OUTBOX_BATCH];
@@ -132,7 +131,7 @@ static void	outbox_tick(void *, u_int64_t);
 static void	outbox_backlog(struct kore_msg *, const void *);
 static void	outbox_claim(u_int64_t);
 static int	outbox_query(const char *, int, const char **);
-static void	outbox_db(struct kore_pgsql *, void *);
+static void	outbox_result(struct kore_pgsql *, void *);
 static void	outbox_rows(struct kore_pgsql *);
 static void	outbox_gauges(struct kore_pgsql *);
 static void	outbox_call(void);
@@ -144,6 +143,7 @@ void
 outbox_worker_init(void)
 {
 	memset(&ob, 0, sizeof(ob));
+	db_bg_init(&ob.db, outbox_result, NULL);
 	ob.step = OUTBOX_IDLE;
 	ob.lead = outbox_is_lead(worker != NULL ? worker->id : 0);
 	ob.next_claim = kore_time_ms() + OUTBOX_POLL_MS / 2;
@@ -169,17 +169,10 @@ outbox_backlog(struct kore_msg *msg, const void *data)
 static void
 outbox_tick(void *arg, u_int64_t now)
 {
-	struct kore_pgsql	*pg = &ob.pgsql;
-
-	if (ob.busy && pg->conn == NULL &&
-	    pg->state == KORE_PGSQL_STATE_ERROR) {
-		/* The connection died under the statement. */
-		kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		ob.busy = 0;
+	/* The connection died under the statement: start over. */
+	if (db_bg_reap(&ob.db))
 		ob.step = OUTBOX_IDLE;
-	}
-	if (ob.busy)
+	if (ob.db.busy)
 		return;
 
 	switch (ob.step) {
@@ -249,57 +242,19 @@ outbox_claim(u_int64_t now)
 static int
 outbox_query(const char *sql, int n, const char **values)
 {
-	struct kore_pgsql	*pg = &ob.pgsql;
-	int			lengths[5] = { 0 }, formats[5] = { 0 };
-
-	kore_pgsql_init(pg);
-	kore_pgsql_bind_callback(pg, outbox_db, NULL);
-	if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
-		if (pg->error != NULL)
-			kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		return (0);
-	}
-	ob.busy = 1;
-	if (!kore_pgsql_query_param_fields(pg, sql, 0, n, values, lengths,
-	    formats)) {
-		kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		ob.busy = 0;
-		return (0);
-	}
-
-	return (1);
+	return (db_bg_start(&ob.db, sql, n, values));
 }
 
-/* Kore calls this at every state change of the statement. */
+/* The rows of the statement in flight, read by the step it serves. */
 static void
-outbox_db(struct kore_pgsql *pg, void *arg)
+outbox_result(struct kore_pgsql *pg, void *arg)
 {
-	switch (pg->state) {
-	case KORE_PGSQL_STATE_RESULT:
-		if (ob.step == OUTBOX_CLAIMING)
-			outbox_rows(pg);
-		else if (ob.step == OUTBOX_COUNTING)
-			outbox_gauges(pg);
-		else if (ob.step == OUTBOX_FINISHING &&
-		    kore_pgsql_ntuples(pg) == 1)
-			metrics_outbox_result(kore_pgsql_getvalue(pg, 0, 0));
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_ERROR:
-		kore_pgsql_logerror(pg);
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_COMPLETE:
-		ob.busy = 0;
-		return;
-	default:
-		return;
-	}
+	if (ob.step == OUTBOX_CLAIMING)
+		outbox_rows(pg);
+	else if (ob.step == OUTBOX_COUNTING)
+		outbox_gauges(pg);
+	else if (ob.step == OUTBOX_FINISHING && kore_pgsql_ntuples(pg) == 1)
+		metrics_outbox_result(kore_pgsql_getvalue(pg, 0, 0));
 }
 
 /* The leased rows of a claim. */
