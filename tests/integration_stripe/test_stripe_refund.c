@@ -253,7 +253,9 @@ Test(stripe_refund, the_outbox_is_in_metrics_while_a_refund_fails, .timeout = 90
 	/* Pending and retried: the gauges see the row within seconds. */
 	for (i = 0; i < 100; i++) {
 		if (scraped("booking_outbox_rows{status=\"pending\"}") >= 1 &&
-		    scraped("booking_outbox_oldest_pending_seconds") >= 1)
+		    scraped("booking_outbox_oldest_pending_seconds") >= 1 &&
+		    scraped("booking_outbox_attempts_total"
+		    "{result=\"retried\"}") > retried)
 			break;
 		usleep(100000);
 	}
