@@ -16,6 +16,10 @@
  * twice, and must run from the request's onfree callback because Kore's
  * own cleanup of the request's pgsql list runs after onfree.
  *
+ * A struct db_bg is a statement of a timer's, with no request (the
+ * outbox, the live sockets' revocations): one in flight at a time, its
+ * rows handed to a callback, abandoned when its connection dies.
+ *
  * db_errors[] is the one table of what a failed statement means for the
  * request (run it again, 503, 400 or 500); reply_db_failed() in reply.c
  * answers from it, after a handler has answered the SQLSTATEs that are
@@ -239,6 +243,31 @@ db_fail(struct db_call *call)
 	return (DB_FAILED);
 }
 
+/*
+ * Every statement answers with a result (its rows, a command's status or
+ * an error) before libpq says it is done. Done without one means the
+ * connection died between sending and answering (seen while PostgreSQL
+ * restarts: libpq's PQgetResult() returns NULL at once, and Kore calls
+ * that done): the statement failed, with no SQLSTATE, as a lost
+ * connection does. Taken for an empty result it made a read of an
+ * existing row answer 404 instead of 503.
+ */
+static int
+db_unanswered(struct db_call *call)
+{
+	struct kore_pgsql	*pg = &call->pgsql;
+	char			msg[256];
+
+	(void)snprintf(msg, sizeof(msg), "statement ended without a result"
+	    " (%s)", pg->conn != NULL && PQstatus(pg->conn->db) ==
+	    CONNECTION_OK ? "connection open" : "connection lost");
+	kore_free(pg->error);
+	pg->error = kore_strdup(msg);
+	pg->state = KORE_PGSQL_STATE_ERROR;
+
+	return (db_fail(call));
+}
+
 int
 db_run(struct db_call *call, struct http_request *req)
 {
@@ -284,9 +313,17 @@ db_run(struct db_call *call, struct http_request *req)
 			return (DB_PENDING);
 		case KORE_PGSQL_STATE_COMPLETE:
 			return (DB_DONE);
+		case KORE_PGSQL_STATE_DONE:
+			/* A command's status (no rows) is a result too. */
+			if (pg->result != NULL)
+				call->answered = 1;
+			else if (!call->answered)
+				return (db_unanswered(call));
+			break;
 		case KORE_PGSQL_STATE_ERROR:
 			return (db_fail(call));
 		case KORE_PGSQL_STATE_RESULT:
+			call->answered = 1;
 			if (call->result != NULL)
 				PQclear(call->result);
 			call->result = pg->result;
@@ -318,6 +355,7 @@ db_call_cleanup(struct db_call *call)
 
 	call->bound = 0;
 	call->started = 0;
+	call->answered = 0;
 }
 
 /* Ready to run the same statement again, e.g. after a deadlock. */
@@ -497,4 +535,89 @@ db_state(struct http_request *req, struct db_call *call, int next,
 	}
 
 	return (state_next(req, next));
+}
+
+static void	db_bg_state(struct kore_pgsql *, void *);
+
+void
+db_bg_init(struct db_bg *bg, void (*rows)(struct kore_pgsql *, void *),
+    void *arg)
+{
+	memset(bg, 0, sizeof(*bg));
+	kore_pgsql_init(&bg->pgsql);
+	bg->rows = rows;
+	bg->arg = arg;
+}
+
+/* Starts the statement; 0 when it cannot start now (tried later). */
+int
+db_bg_start(struct db_bg *bg, const char *sql, int n, const char **values)
+{
+	struct kore_pgsql	*pg = &bg->pgsql;
+	int			lengths[DB_PARAMS_MAX] = { 0 };
+	int			formats[DB_PARAMS_MAX] = { 0 };
+
+	if (n > DB_PARAMS_MAX)
+		fatal("db_bg_start: more than %d parameters", DB_PARAMS_MAX);
+
+	kore_pgsql_init(pg);
+	kore_pgsql_bind_callback(pg, db_bg_state, bg);
+	if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
+		if (pg->error != NULL)
+			kore_pgsql_logerror(pg);
+		kore_pgsql_cleanup(pg);
+		return (0);
+	}
+	bg->busy = 1;
+	if (!kore_pgsql_query_param_fields(pg, sql, 0, n, values, lengths,
+	    formats)) {
+		kore_pgsql_logerror(pg);
+		kore_pgsql_cleanup(pg);
+		bg->busy = 0;
+		return (0);
+	}
+
+	return (1);
+}
+
+int
+db_bg_reap(struct db_bg *bg)
+{
+	struct kore_pgsql	*pg = &bg->pgsql;
+
+	if (!bg->busy || pg->conn != NULL ||
+	    pg->state != KORE_PGSQL_STATE_ERROR)
+		return (0);
+
+	kore_pgsql_logerror(pg);
+	kore_pgsql_cleanup(pg);
+	bg->busy = 0;
+
+	return (1);
+}
+
+/* Kore calls this at every state change of a db_bg statement. */
+static void
+db_bg_state(struct kore_pgsql *pg, void *arg)
+{
+	struct db_bg	*bg = arg;
+
+	switch (pg->state) {
+	case KORE_PGSQL_STATE_RESULT:
+		bg->rows(pg, bg->arg);
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_ERROR:
+		kore_pgsql_logerror(pg);
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_DONE:
+		kore_pgsql_continue(pg);
+		return;
+	case KORE_PGSQL_STATE_COMPLETE:
+		bg->busy = 0;
+		return;
+	default:
+		return;
+	}
 }

@@ -59,6 +59,7 @@ struct db_call {
 	char			ints[DB_PARAMS_MAX][24];  /* param_int */
 	char			sqlstate[6];
 	int			started;
+	int			answered;	/* a result arrived */
 	int			bound;
 	int			retries;	/* db_retry() so far */
 };
@@ -100,5 +101,25 @@ typedef int	(*db_failed_reply)(struct http_request *, struct db_call *);
 
 int	db_state(struct http_request *, struct db_call *, int,
 	    db_failed_reply);
+
+/*
+ * A statement with no request behind it (a timer's: outbox.c, live.c), on
+ * a callback-bound Kore pgsql, at most one in flight per struct db_bg.
+ * Its rows go to `rows` as they arrive; busy is 1 until the connection is
+ * released. Kore does not call back when the connection dies under the
+ * statement: db_bg_reap(), at the caller's next tick, abandons such a
+ * statement (1 when it did).
+ */
+struct db_bg {
+	struct kore_pgsql	pgsql;
+	int			busy;
+	void			(*rows)(struct kore_pgsql *, void *);
+	void			*arg;
+};
+
+void	db_bg_init(struct db_bg *, void (*)(struct kore_pgsql *, void *),
+	    void *);
+int	db_bg_start(struct db_bg *, const char *, int, const char **);
+int	db_bg_reap(struct db_bg *);
 
 #endif

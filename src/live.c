@@ -23,7 +23,14 @@
  * if a notice is ever lost.
  *
  * A socket lives no longer than its token: live_tick() closes it (1008,
- * "token expired") when the token expires.
+ * "token expired") when the token expires, or (1008, "session revoked")
+ * when the token's session (sid) or the token itself (jti) was revoked:
+ * a logout, or a refresh token used twice (sessions.c). Revocations are
+ * read from their record, revoked_tokens (migrations 008 and 012), every
+ * LIVE_REVOKED_MS while this worker has sockets: one statement for all of
+ * them, so a revocation made by any worker of any instance closes its
+ * sockets within about a second, and a worker without sockets asks
+ * nothing.
  *
  * Bounds: at most config.live_max_sockets per worker (503 beyond) and
  * config.live_max_per_address per client address (peer.c: behind a
@@ -67,12 +74,14 @@
 
 #include "config.h"
 #include "db.h"
+#include "token.h"
 #include "live.h"
 #include "live_frame.h"
 #include "live_sub.h"
 #include "peer.h"
 
 #define LIVE_TICK_MS		250
+#define LIVE_REVOKED_MS		1000	/* between reads of revocations */
 #define LIVE_RESYNC_MS		30000
 #define LIVE_RETRY_MS		1000
 /* After a deadline, so the database's now() is past it too. */
@@ -82,6 +91,10 @@
  * queues, and config.live_queue_max bounds that queue.
  */
 #define LIVE_SNDBUF		(64 * 1024)
+
+/* The sessions (sid) and tokens (jti) of $1 that were revoked. */
+static const char *sql_revoked =
+    "SELECT jti FROM revoked_tokens WHERE jti = ANY($1::text[])";
 
 /* Rows: seat id, status, ms until the next lapse (NULL: none). */
 static const char *sql_seats =
@@ -101,6 +114,8 @@ struct live_sock {
 	struct live_show	*show;
 	int			want_snapshot;
 	u_int64_t		expires;	/* kore_time_ms(): the token's */
+	char			sid[TOKEN_SID_LEN + 1];
+	char			jti[TOKEN_JTI_LEN + 1];
 	TAILQ_ENTRY(live_sock)	list;
 };
 
@@ -131,6 +146,9 @@ static struct {
 	TAILQ_HEAD(, live_show)	shows;
 	u_int32_t		nsocks;
 	u_int64_t		last_ping;
+	/* The read of revocations: at most one in flight. */
+	struct db_bg		revoked;
+	u_int64_t		revoked_next;
 } live;
 
 void	live_ws_disconnect(struct connection *);
@@ -138,7 +156,10 @@ void	live_ws_disconnect(struct connection *);
 static struct live_show	*live_show_find(int64_t);
 static struct live_show	*live_show_get(int64_t);
 static void	live_show_drop(struct live_show *);
-static void	live_expire(struct live_sock *);
+static void	live_close(struct live_sock *, const char *);
+static void	live_revoked_read(u_int64_t);
+static void	live_revoked_rows(struct kore_pgsql *, void *);
+static void	live_revoked_close(const char *);
 static void	live_arm(struct live_show *, u_int64_t);
 static void	live_timer(void *, u_int64_t);
 static void	live_refresh(struct live_show *);
@@ -160,6 +181,7 @@ live_worker_init(void)
 	TAILQ_INIT(&live.shows);
 	live.nsocks = 0;
 	live.last_ping = kore_time_ms();
+	db_bg_init(&live.revoked, live_revoked_rows, NULL);
 	live_sub_init(live_sub_event);
 	/* Every frame Kore queues counts, its pongs too. */
 	kore_websocket_queue_max = (u_int64_t)config.live_queue_max;
@@ -203,12 +225,12 @@ live_address_count(const struct peer_ip *ip)
 }
 
 /*
- * A socket just upgraded joins the show's watchers (live_upgrade.c);
- * expires: when the caller's access token expires (Unix seconds).
+ * A socket just upgraded joins the show's watchers (live_upgrade.c),
+ * for as long as the caller's access token (its claims) is good.
  */
 void
 live_attach(struct connection *c, int64_t show_id,
-    const struct peer_ip *client, int64_t expires)
+    const struct peer_ip *client, const struct token_claims *claims)
 {
 	struct live_show	*s;
 	struct live_sock	*k;
@@ -225,8 +247,10 @@ live_attach(struct connection *c, int64_t show_id,
 	k->c = c;
 	k->client = *client;
 	k->show = s;
-	k->expires = kore_time_ms() + (expires > time(NULL) ?
-	    (u_int64_t)(expires - time(NULL)) * 1000 : 0);
+	k->expires = kore_time_ms() + (claims->exp > time(NULL) ?
+	    (u_int64_t)(claims->exp - time(NULL)) * 1000 : 0);
+	(void)kore_strlcpy(k->sid, claims->sid, sizeof(k->sid));
+	(void)kore_strlcpy(k->jti, claims->jti, sizeof(k->jti));
 	c->hdlr_extra = k;
 	TAILQ_INSERT_TAIL(&s->socks, k, list);
 	live.nsocks++;
@@ -243,24 +267,99 @@ live_attach(struct connection *c, int64_t show_id,
 }
 
 /*
- * The socket's token expired: a close frame with 1008 (policy violation)
- * and the reason, and the socket leaves its show at once (no more
- * frames); Kore closes the connection when the client answers the close,
- * or websocket_timeout after. A client reconnects with a fresh token.
+ * The socket's token expired or was revoked: a close frame with 1008
+ * (policy violation) and the reason, and the socket leaves its show at
+ * once (no more frames; k is freed); Kore closes the connection when the
+ * client answers the close, or websocket_timeout after. A client
+ * reconnects with a fresh token.
  */
 static void
-live_expire(struct live_sock *k)
+live_close(struct live_sock *k, const char *reason)
 {
 	struct connection	*c = k->c;
-	static const char	close[] = "\x03\xf0token expired";
+	char			frame[64];
+	size_t			len;
 
 	live_ws_disconnect(c);
 	if (c->state != CONN_STATE_ESTABLISHED ||
 	    (c->flags & CONN_WS_CLOSE_SENT))
 		return;
 
+	frame[0] = (char)(1008 >> 8);
+	frame[1] = (char)(1008 & 0xff);
+	len = kore_strlcpy(frame + 2, reason, sizeof(frame) - 2);
+	if (len >= sizeof(frame) - 2)
+		len = sizeof(frame) - 3;
 	c->flags |= CONN_WS_CLOSE_SENT;
-	kore_websocket_send(c, WEBSOCKET_OP_CLOSE, close, sizeof(close) - 1);
+	kore_websocket_send(c, WEBSOCKET_OP_CLOSE, frame, len + 2);
+}
+
+/*
+ * Starts the read of which of the sockets' sessions and tokens were
+ * revoked (live_revoked_rows() gets the answer); one that cannot start
+ * now is tried at the next tick.
+ */
+static void
+live_revoked_read(u_int64_t now)
+{
+	struct live_show	*s;
+	struct live_sock	*k;
+	struct kore_buf		ids;
+	const char		*params[1];
+
+	(void)db_bg_reap(&live.revoked);
+	if (live.revoked.busy || live.nsocks == 0 || now < live.revoked_next)
+		return;
+	live.revoked_next = now + LIVE_REVOKED_MS;
+
+	/* An array literal of ids from signed tokens: hex digits, dashes. */
+	kore_buf_init(&ids, 64 + live.nsocks * (TOKEN_SID_LEN +
+	    TOKEN_JTI_LEN + 2));
+	kore_buf_append(&ids, "{", 1);
+	TAILQ_FOREACH(s, &live.shows, list) {
+		TAILQ_FOREACH(k, &s->socks, list) {
+			if (token_sid_valid(k->sid))
+				kore_buf_appendf(&ids, "%s%s",
+				    ids.offset > 1 ? "," : "", k->sid);
+			if (strspn(k->jti, "0123456789abcdef") ==
+			    TOKEN_JTI_LEN)
+				kore_buf_appendf(&ids, "%s%s",
+				    ids.offset > 1 ? "," : "", k->jti);
+		}
+	}
+	kore_buf_append(&ids, "}", 1);
+
+	params[0] = kore_buf_stringify(&ids, NULL);
+	(void)db_bg_start(&live.revoked, sql_revoked, 1, params);
+	kore_buf_cleanup(&ids);
+}
+
+/* The revoked ids among the sockets'. */
+static void
+live_revoked_rows(struct kore_pgsql *pg, void *arg)
+{
+	int	i;
+
+	for (i = 0; i < kore_pgsql_ntuples(pg); i++)
+		live_revoked_close(kore_pgsql_getvalue(pg, i, 0));
+}
+
+/* Closes every socket opened with the revoked session or token id. */
+static void
+live_revoked_close(const char *id)
+{
+	struct live_show	*s, *snext;
+	struct live_sock	*k, *knext;
+
+	for (s = TAILQ_FIRST(&live.shows); s != NULL; s = snext) {
+		snext = TAILQ_NEXT(s, list);
+		/* The last socket of s may go here, and s with it. */
+		for (k = TAILQ_FIRST(&s->socks); k != NULL; k = knext) {
+			knext = TAILQ_NEXT(k, list);
+			if (!strcmp(k->sid, id) || !strcmp(k->jti, id))
+				live_close(k, "session revoked");
+		}
+	}
 }
 
 /* Kore calls this when a live socket goes, whatever the reason. */
@@ -626,9 +725,10 @@ live_tick(void *arg, u_int64_t now)
 		for (k = TAILQ_FIRST(&s->socks); k != NULL; k = knext) {
 			knext = TAILQ_NEXT(k, list);
 			if (k->expires <= now)
-				live_expire(k);
+				live_close(k, "token expired");
 		}
 	}
+	live_revoked_read(now);
 
 	if (now - live.last_ping < (u_int64_t)config.live_ping * 1000)
 		return;

@@ -13,6 +13,7 @@
 
 struct connection;
 struct peer_ip;
+struct token_claims;
 
 void	live_worker_init(void);
 void	live_publish(int64_t);
@@ -21,6 +22,6 @@ void	live_publish(int64_t);
 u_int32_t	live_sockets(void);
 int		live_address_count(const struct peer_ip *);
 void		live_attach(struct connection *, int64_t,
-		    const struct peer_ip *, int64_t);
+		    const struct peer_ip *, const struct token_claims *);
 
 #endif

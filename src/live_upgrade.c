@@ -4,7 +4,7 @@
  * is a WebSocket upgrade (version 13) for a show that exists, and that
  * this worker and this client address are within their caps (503 and 429
  * with Retry-After); then the handshake, after which the socket belongs
- * to live.c (live_attach()) with its token's expiry.
+ * to live.c (live_attach()) with its token's claims (expiry, session).
  */
 #include <sys/types.h>
 
@@ -168,7 +168,7 @@ live_upgrade_answer(struct http_request *req)
 	kore_websocket_handshake(req, NULL, NULL, "live_ws_disconnect");
 	if (req->owner->proto == CONN_PROTO_WEBSOCKET)
 		live_attach(req->owner, l->show_id, &client,
-		    l->auth.claims.exp);
+		    &l->auth.claims);
 
 	return (HTTP_STATE_COMPLETE);
 }

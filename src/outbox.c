@@ -24,11 +24,31 @@
  *            capped exponential backoff with jitter, failed, or dead
  *            after OUTBOX_MAX_ATTEMPTS (counted for /metrics)
  *
- * Between claims, every OUTBOX_GAUGE_MS, it also reads the table's rows
- * by status and the oldest pending row's age for /metrics (metrics.c).
+ * Between claims, every OUTBOX_GAUGE_MS, the instance's first worker
+ * (Kore numbers its workers from 1, and a respawned worker keeps its
+ * number) also reads the table's rows by status and the oldest pending
+ * row's age for /metrics (metrics.c shows the newest reading of any
+ * worker, so one reader an instance is enough).
  *
- * As sweep.c does: one statement in flight, on a callback-bound Kore
- * pgsql with no request; a tick finding every connection busy waits for
+ * Who claims, so that an idle database is not polled by every worker:
+ * only the first worker claims on a timer, every OUTBOX_POLL_MS, whether
+ * or not it found rows last time. It is what finds rows committed on any
+ * instance, rows whose backoff ended and rows whose lease lapsed (a
+ * crashed deliverer's), within OUTBOX_POLL_MS. The other workers claim
+ * only while there is work: when a claim of the first worker comes back
+ * full (a backlog), it tells every worker of its instance (a Kore
+ * message, OUTBOX_MSG_BACKLOG) to claim at once, and a worker whose claim
+ * found rows claims again as soon as it has delivered them, until a claim
+ * comes back empty. Idle, an instance sends 1000 / OUTBOX_POLL_MS claims
+ * and 1000 / OUTBOX_GAUGE_MS readings a second, whatever its number of
+ * workers. LISTEN/NOTIFY was weighed and left out: Kore's pgsql hands a
+ * connection back to its pool after every statement and discards the
+ * notifications of pooled connections, so a listener would need its own
+ * libpq connection outside Kore's pool, and the poll is still needed for
+ * backoffs and lapsed leases, which no insert announces.
+ *
+ * One statement in flight, a struct db_bg (db.c: a callback-bound Kore
+ * pgsql with no request); a tick finding every connection busy waits for
  * the next one; a statement whose connection died is abandoned at the
  * next tick (its rows' leases lapse and they are claimed again).
  */
@@ -61,6 +81,9 @@
 #define OUTBOX_COUNTING		4
 
 #define OUTBOX_GAUGE_MS		2000	/* between readings for /metrics */
+
+#define OUTBOX_LEAD_WORKER	1	/* the worker that polls: worker->id */
+#define OUTBOX_MSG_BACKLOG	(KORE_MSG_APP_BASE + 2)
 
 /* The leased rows (outbox_claim, migration 013). */
 static const char *sql_claim =
@@ -124,21 +147,25 @@ struct outbox_row {
 };
 
 static struct {
-	struct kore_pgsql	pgsql;
+	struct db_bg		db;		/* the statement in flight */
 	int			step;
-	int			busy;		/* a statement in flight */
 	int			nrows;
 	int			cur;
 	struct outbox_row	rows[OUTBOX_BATCH];
 	struct payment_call	call;
 	int			called;		/* the provider answered */
+	int			lead;		/* polls, reads the gauges */
+	int			wanted;		/* claim at the next tick */
 	u_int64_t		next_claim;
 	u_int64_t		next_gauges;
 } ob;
 
+static int	outbox_is_lead(u_int16_t);
 static void	outbox_tick(void *, u_int64_t);
+static void	outbox_backlog(struct kore_msg *, const void *);
+static void	outbox_claim(u_int64_t);
 static int	outbox_query(const char *, int, const char **);
-static void	outbox_db(struct kore_pgsql *, void *);
+static void	outbox_result(struct kore_pgsql *, void *);
 static void	outbox_rows(struct kore_pgsql *);
 static void	outbox_gauges(struct kore_pgsql *);
 static void	outbox_call(void);
@@ -150,51 +177,48 @@ void
 outbox_worker_init(void)
 {
 	memset(&ob, 0, sizeof(ob));
+	db_bg_init(&ob.db, outbox_result, NULL);
 	ob.step = OUTBOX_IDLE;
-	/* Workers start their first claims at different moments. */
-	ob.next_claim = kore_time_ms() + OUTBOX_POLL_MS / 2 +
-	    (worker != NULL ? worker->id * 97 : 0) % OUTBOX_POLL_MS;
+	ob.lead = outbox_is_lead(worker != NULL ? worker->id : 0);
+	ob.next_claim = kore_time_ms() + OUTBOX_POLL_MS / 2;
+	if (!kore_msg_register(OUTBOX_MSG_BACKLOG, outbox_backlog))
+		kore_log(LOG_ERR, "outbox: cannot register its message");
 	(void)kore_timer_add(outbox_tick, OUTBOX_TICK_MS, NULL, 0);
+}
+
+/* The worker numbered id polls the outbox and reads its gauges. */
+static int
+outbox_is_lead(u_int16_t id)
+{
+	return (id == OUTBOX_LEAD_WORKER);
+}
+
+/* The first worker found a backlog: claim too, at the next tick. */
+static void
+outbox_backlog(struct kore_msg *msg, const void *data)
+{
+	ob.wanted = 1;
 }
 
 static void
 outbox_tick(void *arg, u_int64_t now)
 {
-	struct kore_pgsql	*pg = &ob.pgsql;
-	const char		*v[2];
-	char			batch[16], lease[16];
-
-	if (ob.busy && pg->conn == NULL &&
-	    pg->state == KORE_PGSQL_STATE_ERROR) {
-		/* The connection died under the statement. */
-		kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		ob.busy = 0;
+	/* The connection died under the statement: start over. */
+	if (db_bg_reap(&ob.db))
 		ob.step = OUTBOX_IDLE;
-	}
-	if (ob.busy)
+	if (ob.db.busy)
 		return;
 
 	switch (ob.step) {
 	case OUTBOX_IDLE:
-		if (now >= ob.next_gauges) {
+		if (ob.lead && now >= ob.next_gauges) {
 			ob.next_gauges = now + OUTBOX_GAUGE_MS;
 			if (outbox_query(sql_gauges, 0, NULL))
 				ob.step = OUTBOX_COUNTING;
 			return;
 		}
-		if (now < ob.next_claim)
-			return;
-		ob.next_claim = now + OUTBOX_POLL_MS;
-		(void)snprintf(batch, sizeof(batch), "%d", OUTBOX_BATCH);
-		(void)snprintf(lease, sizeof(lease), "%d",
-		    config.outbox_lease_ms);
-		v[0] = batch;
-		v[1] = lease;
-		ob.nrows = 0;
-		ob.cur = 0;
-		if (outbox_query(sql_claim, 2, v))
-			ob.step = OUTBOX_CLAIMING;
+		if (ob.wanted || (ob.lead && now >= ob.next_claim))
+			outbox_claim(now);
 		return;
 	case OUTBOX_CLAIMING:
 		/* The claim is done: deliver what it leased. */
@@ -202,9 +226,11 @@ outbox_tick(void *arg, u_int64_t now)
 			ob.step = OUTBOX_IDLE;
 			return;
 		}
-		/* A full batch: more may be due at once. */
-		if (ob.nrows == OUTBOX_BATCH)
-			ob.next_claim = now;
+		/* Rows found: claim again once they are delivered. */
+		ob.wanted = 1;
+		if (ob.lead && ob.nrows == OUTBOX_BATCH)
+			kore_msg_send(KORE_MSG_WORKER_ALL, OUTBOX_MSG_BACKLOG,
+			    NULL, 0);
 		ob.cur = 0;
 		outbox_call();
 		return;
@@ -226,62 +252,44 @@ outbox_tick(void *arg, u_int64_t now)
 	}
 }
 
+/* Claims up to OUTBOX_BATCH due rows, leased. */
+static void
+outbox_claim(u_int64_t now)
+{
+	const char	*v[2];
+	char		batch[16], lease[16];
+
+	(void)snprintf(batch, sizeof(batch), "%d", OUTBOX_BATCH);
+	(void)snprintf(lease, sizeof(lease), "%d", config.outbox_lease_ms);
+	v[0] = batch;
+	v[1] = lease;
+	ob.nrows = 0;
+	ob.cur = 0;
+	if (!outbox_query(sql_claim, 2, v))
+		return;
+	ob.step = OUTBOX_CLAIMING;
+	ob.wanted = 0;
+	ob.next_claim = now + OUTBOX_POLL_MS;
+}
+
 /* Starts one statement; 0 when it cannot start now (tried later). */
 static int
 outbox_query(const char *sql, int n, const char **values)
 {
-	struct kore_pgsql	*pg = &ob.pgsql;
-	int			lengths[5] = { 0 }, formats[5] = { 0 };
-
-	kore_pgsql_init(pg);
-	kore_pgsql_bind_callback(pg, outbox_db, NULL);
-	if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
-		if (pg->error != NULL)
-			kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		return (0);
-	}
-	ob.busy = 1;
-	if (!kore_pgsql_query_param_fields(pg, sql, 0, n, values, lengths,
-	    formats)) {
-		kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		ob.busy = 0;
-		return (0);
-	}
-
-	return (1);
+	return (db_bg_start(&ob.db, sql, n, values));
 }
 
-/* Kore calls this at every state change of the statement. */
+/* The rows of the statement in flight, read by the step it serves. */
 static void
-outbox_db(struct kore_pgsql *pg, void *arg)
+outbox_result(struct kore_pgsql *pg, void *arg)
 {
-	switch (pg->state) {
-	case KORE_PGSQL_STATE_RESULT:
-		if (ob.step == OUTBOX_CLAIMING)
-			outbox_rows(pg);
-		else if (ob.step == OUTBOX_COUNTING)
-			outbox_gauges(pg);
-		else if (ob.step == OUTBOX_FINISHING &&
-		    kore_pgsql_ntuples(pg) == 1)
-			metrics_outbox_result(kore_pgsql_getvalue(pg, 0,
-			    OUTBOX_FINISH_COL_RESULT));
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_ERROR:
-		kore_pgsql_logerror(pg);
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_COMPLETE:
-		ob.busy = 0;
-		return;
-	default:
-		return;
-	}
+	if (ob.step == OUTBOX_CLAIMING)
+		outbox_rows(pg);
+	else if (ob.step == OUTBOX_COUNTING)
+		outbox_gauges(pg);
+	else if (ob.step == OUTBOX_FINISHING && kore_pgsql_ntuples(pg) == 1)
+		metrics_outbox_result(kore_pgsql_getvalue(pg, 0,
+		    OUTBOX_FINISH_COL_RESULT));
 }
 
 /* The leased rows of a claim. */

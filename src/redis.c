@@ -23,6 +23,13 @@
  * question to one Sentinel, the next one each time: at start and after
  * any connection error the master may have moved. Until one answers,
  * commands fail as they do while Redis is unreachable.
+ *
+ * A "-READONLY" error reply is a connection error too: the server is a
+ * replica now (the old master after a failover, which keeps its clients).
+ * The command fails as if the connection had died, the connection is
+ * dropped (redisAsyncDisconnect(), which hiredis allows from a callback:
+ * it closes once the replies in flight have arrived) and the next connect
+ * asks a Sentinel where the master is, so the service follows it.
  */
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -94,6 +101,7 @@ static void	redis_on_reply(redisAsyncContext *, void *, void *);
 static void	redis_on_setup_reply(redisAsyncContext *, void *, void *);
 static void	redis_on_publish(redisAsyncContext *, void *, void *);
 static int	redis_ready_context(void);
+static int	redis_reply_failed(redisAsyncContext *, redisReply *);
 static struct redis_ticket	*redis_ticket_new(struct http_request *);
 static void	redis_ticket_free(struct redis_ticket *);
 
@@ -390,8 +398,45 @@ redis_on_publish(redisAsyncContext *ac, void *r, void *privdata)
 	redis.outstanding--;
 	redis.last_progress = kore_time_ms();
 
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    !redis_reply_failed(ac, reply))
 		kore_log(LOG_NOTICE, "redis: publish: %s", reply->str);
+}
+
+/*
+ * An error reply that says the server cannot serve us (a replica now):
+ * such a reply is not an answer to the command.
+ */
+int
+redis_error_is_readonly(const char *str, size_t len)
+{
+	return (str != NULL && len >= 8 && !strncmp(str, "READONLY", 8) &&
+	    (len == 8 || str[8] == ' '));
+}
+
+/*
+ * 1 when the reply means the connection no longer reaches the master: it
+ * is dropped (new commands go to a new connection) and the next connect
+ * asks a Sentinel again. Called from hiredis's reply callbacks.
+ */
+static int
+redis_reply_failed(redisAsyncContext *ac, redisReply *reply)
+{
+	if (reply->type != REDIS_REPLY_ERROR ||
+	    !redis_error_is_readonly(reply->str, reply->len))
+		return (0);
+
+	if (redis.ac == ac) {
+		kore_log(LOG_NOTICE, "redis: %s:%d is a replica now (%s), "
+		    "reconnecting", ac->c.tcp.host, ac->c.tcp.port,
+		    reply->str);
+		redis.ac = NULL;
+		redis.master_known = 0;
+		redis.last_connect = 0;
+		redisAsyncDisconnect(ac);
+	}
+
+	return (1);
 }
 
 static void
@@ -512,6 +557,8 @@ redis_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 
 	redis.outstanding--;
 	redis.last_progress = kore_time_ms();
+	if (reply != NULL && redis_reply_failed(ac, reply))
+		reply = NULL;
 	if (reply == NULL)
 		metrics_redis_error(METRICS_REDIS_FAILED);
 	else if (reply->type == REDIS_REPLY_ERROR)

@@ -48,6 +48,7 @@ redisAsyncContext	*redis_open(void);
 int	redis_publish(const char *, const char *);
 
 /* Exposed for tests. */
+int	redis_error_is_readonly(const char *, size_t);
 int	redis_url_parse(const char *, char *, size_t, int *, int *, char *,
 	    size_t);
 

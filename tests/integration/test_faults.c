@@ -1069,3 +1069,314 @@ Test(faults, claim_that_never_gets_an_outcome_is_503_with_retry_after,
 	free(key);
 	free(token);
 }
+
+/*
+ * The outbox of an idle instance is polled by one worker, not by every
+ * worker (src/outbox.c): a server of 4 workers on a database of its own
+ * (no other instance, no request) commits at most OUTBOX_IDLE_MAX
+ * transactions in OUTBOX_IDLE_SECONDS. One claim a second and one
+ * reading of the gauges every 2 s make 15; every worker polling made 60.
+ * The bound leaves room for a late flush of PostgreSQL's statistics.
+ */
+#define OUTBOX_IDLE_SECONDS	10
+#define OUTBOX_IDLE_MAX		30
+
+static long long
+idle_commits(const char *db)
+{
+	char	*sql;
+	long long n;
+
+	/* This backend's statistics snapshot is dropped first. */
+	db_exec("SELECT pg_stat_clear_snapshot()", NULL);
+	sql = api_format("SELECT xact_commit FROM pg_stat_database"
+	    " WHERE datname = '%s'", db);
+	n = db_scalar(sql, NULL);
+	free(sql);
+
+	return (n);
+}
+
+Test(faults, idle_outbox_is_polled_by_one_worker_per_instance,
+    .timeout = 90)
+{
+	struct test_server	srv;
+	char			*env[4], *url, *db, *cmd;
+	long long		before, after;
+
+	url = api_format("%s", getenv("DATABASE_URL"));
+	*strrchr(url, '/') = '\0';
+	db = api_format("outbox_idle_%d", getpid());
+	cmd = api_format("DROP DATABASE IF EXISTS %s", db);
+	db_exec(cmd, NULL);
+	free(cmd);
+	cmd = api_format("CREATE DATABASE %s", db);
+	db_exec(cmd, NULL);
+	free(cmd);
+
+	env[0] = api_format("DATABASE_URL=%s/%s", url, db);
+	env[1] = api_format("AUTO_MIGRATE=1");
+	env[2] = api_format("WORKERS=4");
+	env[3] = NULL;
+	cr_assert(test_server_start(&srv, (const char **)env),
+	    "server did not start");
+
+	/* Past the workers' first connections and the migrations. */
+	sleep(3);
+	before = idle_commits(db);
+	sleep(OUTBOX_IDLE_SECONDS);
+	after = idle_commits(db);
+	test_server_stop(&srv);
+
+	cr_log_info("idle: %lld commits in %d s with 4 workers",
+	    after - before, OUTBOX_IDLE_SECONDS);
+	cr_assert_leq(after - before, OUTBOX_IDLE_MAX,
+	    "%lld commits in %d s against an idle database", after - before,
+	    OUTBOX_IDLE_SECONDS);
+	/* The one poller still polls. */
+	cr_assert_geq(after - before, OUTBOX_IDLE_SECONDS / 2,
+	    "%lld commits in %d s: nobody polls the outbox", after - before,
+	    OUTBOX_IDLE_SECONDS);
+
+	cmd = api_format("DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	db_exec(cmd, NULL);
+	free(cmd);
+	free(env[0]);
+	free(env[1]);
+	free(env[2]);
+	free(db);
+	free(url);
+}
+
+/*
+ * Reads of one existing booking while PostgreSQL restarts: each answer is
+ * 200 or 503, never 404. A statement whose connection died under it must
+ * fail (DB_FAILED, then the retry or the 503), never complete as if the
+ * row were absent. It happened at one moment of the restart only, so the
+ * restart is repeated RESTART_ROUNDS times under RESTART_CONCURRENCY
+ * reads at a time, each round bounded by RESTART_ROUND_SECONDS (before
+ * the fix, 14 rounds gave two 404s in about 1,000 reads).
+ */
+#define RESTART_ROUNDS		20
+#define RESTART_CONCURRENCY	12
+#define RESTART_ROUND_SECONDS	20.0
+
+Test(faults, reads_of_an_existing_row_are_never_404_while_postgres_restarts,
+    .timeout = 240)
+{
+	struct fixture_show	s;
+	struct multi_req	reqs[RESTART_CONCURRENCY];
+	struct api_resp		*r;
+	char			*token, *key, *body, *path, *cmd;
+	long long		uid;
+	int			round, i, status, notfound, other, ok, busy;
+	int			unanswered;
+	double			start;
+	pid_t			fault, reaped;
+
+	fixture_show(&s, 2, "1 day");
+	token = test_user_token("user", &uid);
+	key = fixture_key();
+	body = api_format("{\"show_id\": %lld, \"seat_ids\": [%lld]}", s.id,
+	    s.seats[0]);
+	r = fixture_book(token, key, body, NULL);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	path = api_format("/api/bookings/%lld", fixture_id(r));
+	api_free(r);
+
+	cmd = api_format("pg_restart '%s'", getenv("TEST_PG_DIR"));
+	unanswered = log_count("without a result");
+	notfound = other = ok = busy = 0;
+	for (round = 0; round < RESTART_ROUNDS; round++) {
+		fault = fault_later(100, cmd);
+		start = now_seconds();
+		/* Reads until the restart is over, and a little after. */
+		reaped = 0;
+		while (now_seconds() - start < RESTART_ROUND_SECONDS &&
+		    (reaped = waitpid(fault, &status, WNOHANG)) == 0) {
+			memset(reqs, 0, sizeof(reqs));
+			for (i = 0; i < RESTART_CONCURRENCY; i++) {
+				reqs[i].base = getenv("BOOKING_URL");
+				reqs[i].method = "GET";
+				reqs[i].path = path;
+				reqs[i].token = token;
+			}
+			fixture_multi(reqs, RESTART_CONCURRENCY, 10000);
+			for (i = 0; i < RESTART_CONCURRENCY; i++) {
+				if (reqs[i].status == 200)
+					ok++;
+				else if (reqs[i].status == 503)
+					busy++;
+				else if (reqs[i].status == 404)
+					notfound++;
+				else
+					other++;
+			}
+			fixture_multi_free(reqs, RESTART_CONCURRENCY);
+		}
+		if (reaped != fault)
+			cr_assert_eq(waitpid(fault, &status, 0), fault);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "pg_restart failed");
+		/* Back before the next round. */
+		start = now_seconds();
+		do {
+			cr_assert_lt(now_seconds() - start,
+			    FAULT_RECOVERY_SECONDS, "no recovery");
+			r = api_auth("GET", path, token, NULL);
+			status = (int)r->status;
+			api_free(r);
+		} while (status != 200 && usleep(100 * 1000) == 0);
+	}
+
+	cr_log_info("restarts: %d ok, %d 503, %d 404, %d other; %d statements"
+	    " ended without a result", ok, busy, notfound, other,
+	    log_count("without a result") - unanswered);
+	cr_assert_eq(notfound, 0, "%d reads of an existing booking answered"
+	    " 404 (%d 200, %d 503)", notfound, ok, busy);
+	cr_assert_eq(other, 0, "%d answers neither 200 nor 503", other);
+	cr_assert_gt(ok, 0);
+
+	free(cmd);
+	free(path);
+	free(body);
+	free(key);
+	free(token);
+}
+
+/* A number from INFO on rc (a connection the test keeps open). */
+static long long
+redis_info_number(redisContext *rc, const char *field)
+{
+	redisReply	*r;
+	const char	*p;
+	long long	v;
+
+	r = redisCommand(rc, "INFO");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "INFO: %s",
+	    r != NULL ? r->str : rc->errstr);
+	p = strstr(r->str, field);
+	cr_assert_not_null(p, "no %s in INFO", field);
+	v = strtoll(p + strlen(field) + 1, NULL, 10);
+	freeReplyObject(r);
+
+	return (v);
+}
+
+static long long
+redis_keys(redisContext *rc)
+{
+	redisReply	*r;
+	long long	n;
+
+	r = redisCommand(rc, "DBSIZE");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER);
+	n = r->integer;
+	freeReplyObject(r);
+
+	return (n);
+}
+
+static void
+redis_run(redisContext *rc, const char *cmd)
+{
+	redisReply	*r;
+
+	r = redisCommand(rc, cmd);
+	cr_assert(r != NULL && r->type != REDIS_REPLY_ERROR, "%s: %s", cmd,
+	    r != NULL ? r->str : rc->errstr);
+	freeReplyObject(r);
+}
+
+/* Catalog reads of srv; each charges a counter in Redis: a write. */
+static void
+catalog_reads(const struct test_server *srv, int n, long want)
+{
+	struct api_opts	o = { 0 };
+	struct api_resp	*r;
+	int		i;
+
+	o.base = srv->url;
+	for (i = 0; i < n; i++) {
+		r = api_with("GET", "/api/movies", NULL, &o);
+		if (want != 0)
+			cr_assert_eq(r->status, want, "%s", r->body);
+		else
+			cr_assert_lt(r->status, 500, "%s", r->body);
+		api_free(r);
+	}
+}
+
+/*
+ * The service's Redis turned into a replica (what a failover does to the
+ * old master) answers writes with -READONLY on the connection the service
+ * keeps open. That reply is a connection error (src/redis.c): the service
+ * drops the connection and connects again (asking a Sentinel first, when
+ * there are Sentinels), instead of failing every write on it for ever.
+ * Seen here as a new connection to the replica after its READONLY
+ * replies; made a master again, it takes the service's writes.
+ */
+Test(faults, readonly_redis_connection_is_dropped_and_made_again,
+    .timeout = 90)
+{
+	struct test_server	srv;
+	redisContext		*rc;
+	char			*env[4], *cmd, *dir, *master_dir;
+	int			port, master, i;
+	long long		conns;
+	double			start;
+
+	port = test_free_port();
+	master = test_free_port();
+	dir = api_format("%s/redis-ro-%d", getenv("TEST_TMP"), port);
+	master_dir = api_format("%s/redis-ro-%d", getenv("TEST_TMP"), master);
+	cmd = api_format("redis_start '%s' %d && redis_start '%s' %d", dir,
+	    port, master_dir, master);
+	fault_wait(fault_later(0, cmd));
+	free(cmd);
+	rc = redisConnect("127.0.0.1", port);
+	cr_assert(rc != NULL && rc->err == 0, "redis on %d", port);
+
+	env[0] = api_format("REDIS_URL=redis://127.0.0.1:%d/0", port);
+	env[1] = api_format("WORKERS=1");
+	env[2] = api_format("RATE_LIMIT_READS=100000");
+	env[3] = NULL;
+	cr_assert(test_server_start(&srv, (const char **)env),
+	    "server did not start");
+	catalog_reads(&srv, 1, 200);
+	conns = redis_info_number(rc, "total_connections_received");
+
+	cmd = api_format("REPLICAOF 127.0.0.1 %d", master);
+	redis_run(rc, cmd);
+	free(cmd);
+
+	/* Reads until the service has connected again (bounded). */
+	start = now_seconds();
+	while (redis_info_number(rc, "total_connections_received") == conns) {
+		cr_assert_lt(now_seconds() - start, 10.0, "the service kept "
+		    "its connection to the replica");
+		catalog_reads(&srv, 5, 0);
+		usleep(100 * 1000);
+	}
+
+	/* A master again: the service's writes land. */
+	redis_run(rc, "REPLICAOF NO ONE");
+	redis_run(rc, "FLUSHALL");
+	start = now_seconds();
+	while (redis_keys(rc) == 0) {
+		cr_assert_lt(now_seconds() - start, 10.0, "no write landed");
+		catalog_reads(&srv, 1, 0);
+		usleep(300 * 1000);
+	}
+	catalog_reads(&srv, 1, 200);
+
+	test_server_stop(&srv);
+	redisFree(rc);
+	cmd = api_format("redis_stop '%s'; redis_stop '%s'", dir, master_dir);
+	fault_wait(fault_later(0, cmd));
+	free(cmd);
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(dir);
+	free(master_dir);
+}

@@ -696,3 +696,110 @@ Test(live, ping_flood_without_reading_closes_the_socket, .timeout = 180)
 	test_server_stop(&srv);
 	free(path);
 }
+
+/* A new account's session: its access token and refresh token. */
+static void
+live_session(char **access, char **refresh)
+{
+	struct api_resp	*r;
+	char		*email, *body;
+
+	email = api_format("live-revoked-%d-%ld@example.com", getpid(),
+	    (long)ws_now_ms());
+	body = api_format("{\"name\": \"Live\", \"email\": \"%s\","
+	    " \"password\": \"correct horse battery\"}", email);
+	r = api("POST", "/api/auth/register", body);
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	*access = strdup(json_string_value(json_object_get(r->json,
+	    "access_token")));
+	*refresh = strdup(json_string_value(json_object_get(r->json,
+	    "refresh_token")));
+	api_free(r);
+	free(body);
+	free(email);
+}
+
+/* Only a close frame arrives: 1008 "session revoked", within the wait. */
+static void
+expect_revoked_close(struct ws_client *ws, double since)
+{
+	char	*msg;
+
+	msg = ws_recv(ws, WAIT_MS);
+	cr_assert_null(msg, "a frame after the revocation: %s", msg);
+	cr_assert(ws->closed, "the socket stayed open %.0f ms after the "
+	    "revocation", ws_now_ms() - since);
+	cr_assert_eq(ws->close_code, 1008, "close code %d", ws->close_code);
+	cr_assert_str_eq(ws->close_reason, "session revoked");
+	cr_log_info("live: closed %.0f ms after the revocation",
+	    ws_now_ms() - since);
+}
+
+/*
+ * A revoked session's sockets close (1008 "session revoked") soon after
+ * the revocation, long before their tokens expire: a logout, and a
+ * refresh token used twice (a replay revokes the whole session). Another
+ * session's socket of the same show is still served.
+ */
+Test(live, sockets_of_a_revoked_session_close, .timeout = 90)
+{
+	struct fixture_show	s;
+	struct ws_client	out, replayed, other;
+	struct api_resp		*r;
+	char			*path, *body, *a1, *r1, *a2, *r2, *rbody;
+	double			since;
+	json_t			*j;
+	int			status;
+
+	fixture_show(&s, 4, "1 day");
+	path = live_path(s.id);
+	live_session(&a1, &r1);
+	live_session(&a2, &r2);
+
+	status = ws_open(&out, getenv("BOOKING_URL"), path, NULL, 0, a1,
+	    &body);
+	cr_assert_eq(status, 101, "%d %s", status, body ? body : "");
+	j = expect_msg(&out, "snapshot", s.id, WAIT_MS);
+	json_decref(j);
+	status = ws_open(&replayed, getenv("BOOKING_URL"), path, NULL, 0, a2,
+	    &body);
+	cr_assert_eq(status, 101, "%d %s", status, body ? body : "");
+	j = expect_msg(&replayed, "snapshot", s.id, WAIT_MS);
+	json_decref(j);
+	open_live(&other, NULL, s.id, NULL);
+	j = expect_msg(&other, "snapshot", s.id, WAIT_MS);
+	json_decref(j);
+
+	/* A logout ends the first session. */
+	r = api_auth("POST", "/api/auth/logout", a1, "");
+	cr_assert_eq(r->status, 204, "%s", r->body);
+	api_free(r);
+	since = ws_now_ms();
+	expect_revoked_close(&out, since);
+
+	/* The second session's refresh token, used twice. */
+	rbody = api_format("{\"refresh_token\": \"%s\"}", r2);
+	r = api("POST", "/api/auth/refresh", rbody);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_free(r);
+	r = api("POST", "/api/auth/refresh", rbody);
+	cr_assert_eq(r->status, 401, "%s", r->body);
+	api_free(r);
+	since = ws_now_ms();
+	expect_revoked_close(&replayed, since);
+
+	/* The other session's socket is still served. */
+	api_free(hold_at(NULL, watcher(), s.id, s.seats[0]));
+	expect_update(&other, s.id, s.seats[0], "held");
+	cr_assert_not(other.closed);
+
+	ws_close(&out);
+	ws_close(&replayed);
+	ws_close(&other);
+	free(rbody);
+	free(a1);
+	free(r1);
+	free(a2);
+	free(r2);
+	free(path);
+}
