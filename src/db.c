@@ -580,13 +580,27 @@ db_bg_start(struct db_bg *bg, const char *sql, int n, const char **values)
 	return (1);
 }
 
+/*
+ * 1 when a statement's connection is gone: Kore dropped it (no conn), or
+ * it is broken, when every read of it fails again. Reading a broken one
+ * again (kore_pgsql_continue() after an error) calls the callback with
+ * the same error at once, and since each of those calls is a tail call,
+ * the worker spins for ever: callbacks stop at the error instead, and
+ * their owner releases the statement at its next tick.
+ */
+int
+db_pgsql_lost(const struct kore_pgsql *pg)
+{
+	return (pg->conn == NULL || PQstatus(pg->conn->db) == CONNECTION_BAD);
+}
+
 int
 db_bg_reap(struct db_bg *bg)
 {
 	struct kore_pgsql	*pg = &bg->pgsql;
 
-	if (!bg->busy || pg->conn != NULL ||
-	    pg->state != KORE_PGSQL_STATE_ERROR)
+	if (!bg->busy || pg->state != KORE_PGSQL_STATE_ERROR ||
+	    !db_pgsql_lost(pg))
 		return (0);
 
 	kore_pgsql_logerror(pg);
@@ -609,6 +623,8 @@ db_bg_state(struct kore_pgsql *pg, void *arg)
 		return;
 	case KORE_PGSQL_STATE_ERROR:
 		kore_pgsql_logerror(pg);
+		if (db_pgsql_lost(pg))
+			return;		/* db_bg_reap() releases it */
 		kore_pgsql_continue(pg);
 		return;
 	case KORE_PGSQL_STATE_DONE:

@@ -107,8 +107,9 @@ int	db_state(struct http_request *, struct db_call *, int,
  * a callback-bound Kore pgsql, at most one in flight per struct db_bg.
  * Its rows go to `rows` as they arrive; busy is 1 until the connection is
  * released. Kore does not call back when the connection dies under the
- * statement: db_bg_reap(), at the caller's next tick, abandons such a
- * statement (1 when it did).
+ * statement (and reading a broken one again would spin, db_pgsql_lost()):
+ * db_bg_reap(), at the caller's next tick, abandons such a statement (1
+ * when it did).
  */
 struct db_bg {
 	struct kore_pgsql	pgsql;
@@ -121,5 +122,6 @@ void	db_bg_init(struct db_bg *, void (*)(struct kore_pgsql *, void *),
 	    void *);
 int	db_bg_start(struct db_bg *, const char *, int, const char **);
 int	db_bg_reap(struct db_bg *);
+int	db_pgsql_lost(const struct kore_pgsql *);
 
 #endif

@@ -546,6 +546,8 @@ live_query_cb(struct kore_pgsql *pg, void *arg)
 	case KORE_PGSQL_STATE_ERROR:
 		q->failed = 1;
 		kore_pgsql_logerror(pg);
+		if (db_pgsql_lost(pg))
+			return;		/* live_tick() releases it */
 		break;
 	default:
 		break;
@@ -701,10 +703,13 @@ live_tick(void *arg, u_int64_t now)
 	struct live_query	*q;
 
 	TAILQ_FOREACH(s, &live.shows, list) {
-		if ((q = s->query) == NULL || q->pg.conn != NULL ||
-		    q->pg.state != KORE_PGSQL_STATE_ERROR)
+		if ((q = s->query) == NULL ||
+		    q->pg.state != KORE_PGSQL_STATE_ERROR ||
+		    !db_pgsql_lost(&q->pg))
 			continue;
 		kore_pgsql_logerror(&q->pg);
+		/* Released here, not in live_query_done(): no call back. */
+		q->pg.cb = NULL;
 		kore_pgsql_cleanup(&q->pg);
 		if (q->result != NULL)
 			PQclear(q->result);

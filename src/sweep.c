@@ -16,11 +16,10 @@
  * that expired or were revoked more than SWEEP_GRACE ago, and lapsed
  * deny-list records, a batch at a time, so neither table grows for ever.
  *
- * One statement in flight at a time, on a callback-bound Kore pgsql (no
- * request). When every connection of the worker is busy the tick is
- * skipped rather than queued ahead of requests. Kore does not call back
- * when the connection dies under the statement, so a statement whose
- * connection is gone is abandoned at the next tick.
+ * One statement in flight at a time, a db_bg (db.c: no request behind
+ * it). When every connection of the worker is busy the tick is skipped
+ * rather than queued ahead of requests; a statement whose connection died
+ * is abandoned at the next tick (db_bg_reap).
  */
 #include <sys/types.h>
 
@@ -40,20 +39,27 @@
 #define SWEEP_GRACE		"1 hour"
 
 static const char *sql_sweep =
-    "SELECT hold_sweep($1::integer, $2::interval),"
-    " refresh_sweep($1::integer, $2::interval)";
+    "SELECT hold_sweep($1::integer, $2::interval) AS holds,"
+    " refresh_sweep($1::integer, $2::interval) AS tokens";
+
+enum sweep_col {
+	SWEEP_COL_HOLDS,
+	SWEEP_COL_TOKENS,
+};
 
 static struct {
-	struct kore_pgsql	pgsql;
-	int			busy;
+	struct db_bg		db;
+	int			running;	/* started, its end not seen */
 	int			deleted;
 	int			tokens;		/* refresh tokens deleted */
 	u_int64_t		next_at;
 } sweep;
 
 static void	sweep_tick(void *, u_int64_t);
-static void	sweep_db(struct kore_pgsql *, void *);
+static void	sweep_rows(struct kore_pgsql *, void *);
+static void	sweep_done(void);
 static void	sweep_next(int);
+static int	sweep_count(struct kore_pgsql *, int);
 
 void
 sweep_worker_init(void)
@@ -61,7 +67,8 @@ sweep_worker_init(void)
 	if (worker == NULL || worker->id != 1)
 		return;
 
-	sweep.busy = 0;
+	db_bg_init(&sweep.db, sweep_rows, NULL);
+	sweep.running = 0;
 	sweep_next(SWEEP_INTERVAL_MS);
 	(void)kore_timer_add(sweep_tick, SWEEP_CATCHUP_MS, NULL, 0);
 }
@@ -72,93 +79,67 @@ sweep_next(int ms)
 	sweep.next_at = kore_time_ms() + ms;
 }
 
+/* Every SWEEP_CATCHUP_MS: notice the end of a batch, start the next. */
 static void
 sweep_tick(void *arg, u_int64_t now)
 {
-	struct kore_pgsql	*pg = &sweep.pgsql;
-	const char		*values[2] = { SWEEP_BATCH, SWEEP_GRACE };
-	int			lengths[2] = { 0, 0 };
-	int			formats[2] = { 0, 0 };
+	const char	*values[2] = { SWEEP_BATCH, SWEEP_GRACE };
 
-	if (sweep.busy && pg->conn == NULL &&
-	    pg->state == KORE_PGSQL_STATE_ERROR) {
-		kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		sweep.busy = 0;
+	if (db_bg_reap(&sweep.db)) {
+		sweep.running = 0;
 		sweep_next(SWEEP_INTERVAL_MS);
 	}
-	if (sweep.busy || now < sweep.next_at)
+	if (sweep.db.busy)
 		return;
-
-	kore_pgsql_init(pg);
-	kore_pgsql_bind_callback(pg, sweep_db, NULL);
-	if (!kore_pgsql_setup(pg, DB_NAME, KORE_PGSQL_ASYNC)) {
-		/* Queued behind requests, or no database: try later. */
-		if (pg->error != NULL)
-			kore_pgsql_logerror(pg);
-		kore_pgsql_cleanup(pg);
-		sweep_next(SWEEP_INTERVAL_MS);
-		return;
+	if (sweep.running) {
+		sweep.running = 0;
+		sweep_done();
 	}
+	if (now < sweep.next_at)
+		return;
 
-	sweep.busy = 1;
 	sweep.deleted = -1;
 	sweep.tokens = -1;
-	if (!kore_pgsql_query_param_fields(pg, sql_sweep, 0, 2, values,
-	    lengths, formats)) {
-		kore_pgsql_logerror(pg);
-		sweep.busy = 0;
-		kore_pgsql_cleanup(pg);
+	if (!db_bg_start(&sweep.db, sql_sweep, 2, values)) {
+		/* Queued behind requests, or no database: try later. */
 		sweep_next(SWEEP_INTERVAL_MS);
+		return;
 	}
+	sweep.running = 1;
 }
 
-/* Kore calls this at every state change of the statement. */
 static void
-sweep_db(struct kore_pgsql *pg, void *arg)
+sweep_rows(struct kore_pgsql *pg, void *arg)
 {
-	int		err;
+	if (kore_pgsql_ntuples(pg) != 1)
+		return;
 
-	switch (pg->state) {
-	case KORE_PGSQL_STATE_WAIT:
-		return;
-	case KORE_PGSQL_STATE_RESULT:
-		if (kore_pgsql_ntuples(pg) == 1) {
-			sweep.deleted = kore_strtonum(kore_pgsql_getvalue(pg,
-			    0, 0), 10, 0, INT_MAX, &err);
-			if (err != KORE_RESULT_OK)
-				sweep.deleted = -1;
-			sweep.tokens = kore_strtonum(kore_pgsql_getvalue(pg,
-			    0, 1), 10, 0, INT_MAX, &err);
-			if (err != KORE_RESULT_OK)
-				sweep.tokens = -1;
-		}
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_ERROR:
-		kore_pgsql_logerror(pg);
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_DONE:
-		kore_pgsql_continue(pg);
-		return;
-	case KORE_PGSQL_STATE_COMPLETE:
-		if (!sweep.busy)
-			return;
-		sweep.busy = 0;
-		if (sweep.deleted > 0) {
-			kore_log(LOG_INFO, "sweep: deleted %d old holds",
-			    sweep.deleted);
-		}
-		if (sweep.tokens > 0) {
-			kore_log(LOG_INFO, "sweep: deleted %d old refresh "
-			    "tokens", sweep.tokens);
-		}
-		sweep_next(sweep.deleted == atoi(SWEEP_BATCH) ||
-		    sweep.tokens == atoi(SWEEP_BATCH) ?
-		    SWEEP_CATCHUP_MS : SWEEP_INTERVAL_MS);
-		return;
-	default:
-		return;
+	sweep.deleted = sweep_count(pg, SWEEP_COL_HOLDS);
+	sweep.tokens = sweep_count(pg, SWEEP_COL_TOKENS);
+}
+
+static int
+sweep_count(struct kore_pgsql *pg, int col)
+{
+	int	n, err;
+
+	n = kore_strtonum(kore_pgsql_getvalue(pg, 0, col), 10, 0, INT_MAX,
+	    &err);
+
+	return (err == KORE_RESULT_OK ? n : -1);
+}
+
+/* A batch is over: a full one means a backlog, the next follows soon. */
+static void
+sweep_done(void)
+{
+	if (sweep.deleted > 0)
+		kore_log(LOG_INFO, "sweep: deleted %d old holds", sweep.deleted);
+	if (sweep.tokens > 0) {
+		kore_log(LOG_INFO, "sweep: deleted %d old refresh tokens",
+		    sweep.tokens);
 	}
+	sweep_next(sweep.deleted == atoi(SWEEP_BATCH) ||
+	    sweep.tokens == atoi(SWEEP_BATCH) ?
+	    SWEEP_CATCHUP_MS : SWEEP_INTERVAL_MS);
 }
