@@ -222,6 +222,23 @@ stop_tree() {
 	return 0
 }
 
+# stop_under DIR: stop_tree every process running inside DIR (its working
+# directory there, as a Redis or PostgreSQL a test started in its own
+# directory has): a test that fails between starting one and stopping it
+# does not leave it behind. By PID, from /proc; a PostgreSQL postmaster
+# stops its backends itself.
+stop_under() {
+	local dir=$1 p cwd
+	[ -n "$dir" ] && [ -d /proc ] || return 0
+	for p in /proc/[0-9]*; do
+		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case "$cwd" in
+		"$dir"/*) stop_tree "${p#/proc/}" 5 ;;
+		esac
+	done
+	return 0
+}
+
 # make_cert DIR: a self-signed RSA certificate for localhost/127.0.0.1.
 make_cert() {
 	local dir=$1

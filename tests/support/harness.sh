@@ -26,6 +26,8 @@ cleanup() {
 	done
 	redis_stop "$tmp/redis"
 	pg_stop "$tmp/pg"
+	# What a failed test started in its own directory under $tmp.
+	stop_under "$tmp"
 	rm -rf "$tmp" "$tmp.pg" 2>/dev/null
 }
 trap cleanup EXIT INT TERM
