@@ -23,6 +23,7 @@
 
 #include "booking_fixtures.h"
 #include "client.h"
+#include "expect.h"
 #include "tokens.h"
 
 #define CLUSTER_APPS		3
@@ -520,6 +521,7 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	char			*pidfile, *cmd, *root;
 	int			i, app, per_app[CLUSTER_APPS];
 	int			after_kill, after_kill_app, secs, down;
+	double			waited;
 	FILE			*fp;
 	double			drain_secs;
 
@@ -554,11 +556,10 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 
 	/* The stopped instance exits once drained. */
 	secs = atoi(getenv("DRAIN_TIMEOUT_SECONDS")) + 10;
-	for (i = 0; i < secs * 10; i++) {
-		if (kill(drain_pid, 0) == -1 && errno == ESRCH)
-			break;
-		usleep(100 * 1000);
-	}
+	waited = now_seconds();
+	while (!(kill(drain_pid, 0) == -1 && errno == ESRCH) &&
+	    wait_more(waited, secs))
+		;
 	clock_gettime(CLOCK_MONOTONIC, &gone_at);
 	cr_assert(kill(drain_pid, 0) == -1, "instance %d still runs",
 	    DRAIN_APP + 1);
@@ -587,11 +588,9 @@ Test(cluster, sigterm_under_load_fails_no_request_and_loses_no_booking,
 	root = getenv("TEST_ROOT");
 	cmd = api_format("'%s/scripts/cluster.sh' status | grep -c "
 	    "'^app%d DOWN$'", root, DRAIN_APP + 1);
-	for (i = 0; i < 200 && !down; i++) {
-		down = shell_number(cmd) == 1;
-		if (!down)
-			usleep(100 * 1000);
-	}
+	waited = now_seconds();
+	while (!(down = shell_number(cmd) == 1) && wait_more(waited, 20))
+		;
 	free(cmd);
 
 	cmd = api_format("sed -n 's/.*draining: \\([0-9]*\\) request.*/\\1/p'"
@@ -693,7 +692,7 @@ logged_client(const char *id)
 	char	*cmd, *out;
 	FILE	*fp;
 	size_t	n;
-	int	i;
+	double	start;
 
 	cmd = api_format("cat \"$CLUSTER_DIR\"/log/app*.log | grep -F "
 	    "'\"request_id\":\"%s\"' | sed -n 's/.*\"client\":\"\\([^\"]*\\)"
@@ -701,7 +700,8 @@ logged_client(const char *id)
 	out = calloc(1, 128);
 	cr_assert_not_null(out);
 	/* The line is written as the answer goes out: allow a moment. */
-	for (i = 0; i < 50; i++) {
+	start = now_seconds();
+	for (;;) {
 		fp = popen(cmd, "r");
 		cr_assert_not_null(fp);
 		n = fread(out, 1, 127, fp);
@@ -709,9 +709,8 @@ logged_client(const char *id)
 		out[n] = '\0';
 		if (n > 0 && out[n - 1] == '\n')
 			out[--n] = '\0';
-		if (n > 0)
+		if (n > 0 || !wait_more(start, 5))
 			break;
-		usleep(100 * 1000);
 	}
 	free(cmd);
 
