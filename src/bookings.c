@@ -31,7 +31,6 @@
 #include "config.h"
 #include "db.h"
 #include "idem.h"
-#include "payments.h"
 #include "reply.h"
 #include "route.h"
 #include "throttle.h"

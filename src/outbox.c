@@ -68,7 +68,7 @@
 #include "db.h"
 #include "metrics.h"
 #include "outbox.h"
-#include "payments.h"
+#include "provider.h"
 
 #define OUTBOX_TICK_MS		100
 #define OUTBOX_POLL_MS		1000	/* between claims when idle */
