@@ -457,14 +457,7 @@ bookings_create_limit(struct http_request *req)
 {
 	struct bookings_req	*b = http_state_get(req);
 
-	switch (throttle_limited(req, &b->limit_user)) {
-	case THROTTLE_PENDING:
-		return (HTTP_STATE_RETRY);
-	case THROTTLE_LIMITED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	return (state_next(req, BOOKINGS_CREATE_PARSE));
+	return (throttle_state(req, &b->limit_user, BOOKINGS_CREATE_PARSE));
 }
 
 /* The Idempotency-Key and the body; 400/415 otherwise. */

@@ -229,14 +229,7 @@ holds_create_limit(struct http_request *req)
 {
 	struct holds_req	*h = http_state_get(req);
 
-	switch (throttle_limited(req, &h->limit_user)) {
-	case THROTTLE_PENDING:
-		return (HTTP_STATE_RETRY);
-	case THROTTLE_LIMITED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	return (state_next(req, HOLDS_CREATE_PARSE));
+	return (throttle_state(req, &h->limit_user, HOLDS_CREATE_PARSE));
 }
 
 /* {show_id, seat_ids} or {show_id, count, tier?}; 400/415 otherwise. */

@@ -235,8 +235,6 @@ static int	payments_answer(struct http_request *);
 
 static int	payments_user(struct http_request *, int);
 static int	payments_user_limit(struct http_request *, int);
-static int	payments_limited(struct http_request *, struct throttle *,
-		    int);
 static int	payments_parse_keyed(struct http_request *,
 		    int (*)(struct http_request *, struct payments_body *),
 		    const char *, const char *, int);
@@ -679,7 +677,7 @@ payments_stripe_limit(struct http_request *req)
 	p = state_req(req, sizeof(*p), payments_free);
 	if (p->limit.count == 0)
 		throttle_webhooks(req, &p->limit);
-	return (payments_limited(req, &p->limit, PAYMENTS_STRIPE_VERIFY));
+	return (throttle_state(req, &p->limit, PAYMENTS_STRIPE_VERIFY));
 }
 
 /* Stripe-Signature (gateway_stripe.c checks it). */
@@ -762,21 +760,7 @@ payments_user_limit(struct http_request *req, int next)
 	if (p->limit.count == 0)
 		throttle_user(req, &p->limit, THROTTLE_PAYMENTS,
 		    p->auth.user_id);
-	return (payments_limited(req, &p->limit, next));
-}
-
-/* Step: the charge to a limit answered; 429 (sent) past it. */
-static int
-payments_limited(struct http_request *req, struct throttle *t, int next)
-{
-	switch (throttle_limited(req, t)) {
-	case THROTTLE_PENDING:
-		return (HTTP_STATE_RETRY);
-	case THROTTLE_LIMITED:
-		return (HTTP_STATE_COMPLETE);
-	}
-
-	return (state_next(req, next));
+	return (throttle_state(req, &p->limit, next));
 }
 
 /*

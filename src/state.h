@@ -18,8 +18,8 @@
  * answer state, when there is nothing left to do). A state ends in one of
  * three ways: HTTP_STATE_RETRY (asleep on pgsql, Redis or curl),
  * HTTP_STATE_COMPLETE (answered), or state_next(req, NEXT), the one way
- * to move on (db_state() and auth_state() take NEXT and call it). Nothing
- * else writes req->fsm_state.
+ * to move on (db_state(), auth_state() and throttle_state() take NEXT
+ * and call it). Nothing else writes req->fsm_state.
  *
  * The request's struct comes from state_req() in any state that can run
  * first (created zeroed once, freed by onfree); later states read it with

@@ -52,6 +52,7 @@
 #include "peer.h"
 #include "redis.h"
 #include "reply.h"
+#include "state.h"
 #include "throttle.h"
 
 #define THROTTLE_PREFIX		"throttle:"
@@ -348,6 +349,23 @@ throttle_limited(struct http_request *req, struct throttle *t)
  * failure counters took, failure (0) what the success counter took. Not
  * waited for.
  */
+/*
+ * A state machine's limit step, as db_state() is a query's: asleep while
+ * Redis answers, done when the 429 was sent, else state `next`.
+ */
+int
+throttle_state(struct http_request *req, struct throttle *t, int next)
+{
+	switch (throttle_limited(req, t)) {
+	case THROTTLE_PENDING:
+		return (HTTP_STATE_RETRY);
+	case THROTTLE_LIMITED:
+		return (HTTP_STATE_COMPLETE);
+	}
+
+	return (state_next(req, next));
+}
+
 void
 throttle_settle(struct http_request *req, struct throttle *t, int success)
 {

@@ -58,6 +58,7 @@ void	throttle_user_unless(struct http_request *, struct throttle *, int,
 	    int64_t, const char *);
 int	throttle_wait(struct throttle *, int64_t *);
 int	throttle_limited(struct http_request *, struct throttle *);
+int	throttle_state(struct http_request *, struct throttle *, int);
 void	throttle_settle(struct http_request *, struct throttle *, int);
 void	throttle_reply(struct http_request *, int64_t);
 void	throttle_cleanup(struct throttle *);
