@@ -125,7 +125,12 @@ backend booking
 	balance roundrobin
 	option httpchk GET /api/health HTTP/1.1
 	http-check send hdr Host localhost
-	http-check expect status 200
+	# 503 is an instance that answers but cannot reach PostgreSQL or
+	# Redis, which every instance shares: during a failover it waits for
+	# the new primary or master and keeps booking, so it stays in. Taking
+	# every instance out would answer 503 to bookings that would have
+	# succeeded. A stopped, draining or hung instance still fails.
+	http-check expect rstatus ^(200|503)$
 	default-server ssl verify required ca-file $dir/cert/server.pem
 	default-server check inter 1s fastinter 250ms downinter 1s fall 3 rise 2
 CFG
