@@ -96,6 +96,10 @@
 static const char *sql_revoked =
     "SELECT jti FROM revoked_tokens WHERE jti = ANY($1::text[])";
 
+enum live_revoked_col {
+	LIVE_REVOKED_COL_JTI,
+};
+
 /* Rows: seat id, status, ms until the next lapse (NULL: none). */
 static const char *sql_seats =
     "SELECT seat_id, status, next_change_ms FROM show_live_seats($1)";
@@ -341,7 +345,8 @@ live_revoked_rows(struct kore_pgsql *pg, void *arg)
 	int	i;
 
 	for (i = 0; i < kore_pgsql_ntuples(pg); i++)
-		live_revoked_close(kore_pgsql_getvalue(pg, i, 0));
+		live_revoked_close(kore_pgsql_getvalue(pg, i,
+		    LIVE_REVOKED_COL_JTI));
 }
 
 /* Closes every socket opened with the revoked session or token id. */
